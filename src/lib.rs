@@ -1,1 +1,33 @@
+//! mcp-gateway: a self-hosted AI assistant appliance.
+//!
+//! People talk to the assistant in Telegram, Slack or a terminal; a local model served by Ollama
+//! answers; and it acts on each person's own Notion workspace and Google Calendar through MCP
+//! servers that this crate also provides, each person connecting their own accounts with OAuth.
+//!
+//! # Layout
+//! - [`config`]: the TOML configuration contract, validated into typed settings.
+//! - [`store`]: SQLite (migrations, chat history, audit log) and sealing of secrets at rest.
+//! - [`llm`]: the chat model boundary: Ollama's native API and OpenAI-compatible servers.
+//! - [`mcp`]: the MCP client pool and the tool catalog offered to the model.
+//! - [`agent`]: the turn loop: prompt assembly, tool selection, tool rounds, confirmations.
+//! - [`channels`]: chat surfaces (console, Telegram, Slack) behind one trait.
+//! - [`servers`]: the Notion and Google Calendar MCP servers and their OAuth authorization server.
+//! - [`http`]: the gateway's own HTTP surface.
+//! - [`telemetry`]: logging and Prometheus metrics.
+//! - [`ops`]: operator commands (`doctor`, `check-config`, `backup`, ...).
+//! - [`cli`]: the command line, parsed in `main.rs` and dispatched here.
 
+pub mod agent;
+pub mod channels;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod llm;
+pub mod mcp;
+pub mod ops;
+pub mod servers;
+pub mod store;
+pub mod telemetry;
+
+pub mod principal;
+pub use principal::Principal;

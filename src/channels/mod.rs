@@ -1,0 +1,1 @@
+//! Chat channels: the console, Telegram and Slack, behind one trait.

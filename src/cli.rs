@@ -1,0 +1,186 @@
+//! The command line: one subcommand per role, each taking `--config FILE`.
+//!
+//! `main.rs` parses [`Cli`] and calls [`main`], which sets up logging and a tokio runtime and
+//! dispatches to the module that owns the subcommand. Errors end up here and are printed once, as
+//! a short message that says what to do.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, Config};
+
+/// A self-hosted AI assistant: chat channels, a local model, and per-user MCP servers.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-gateway", version, about)]
+pub struct Cli {
+    /// Options every subcommand takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The configuration file [default: $MCP_GATEWAY_CONFIG, else ./mcp-gateway.toml].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How logs are written to stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON when stderr is not a terminal, readable text when it is.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Readable text.
+    Text,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Chat with the assistant in this terminal (reads stdin, works piped).
+    Chat,
+    /// Run the configured chat channels and the gateway's HTTP surface until SIGTERM.
+    Serve,
+    /// Run the gateway, the console chat and both MCP servers in one process.
+    Up,
+    /// Run the Notion MCP server.
+    NotionMcp(ServerArgs),
+    /// Run the Google Calendar MCP server.
+    GcalMcp(ServerArgs),
+    /// Validate the configuration file and report every problem.
+    CheckConfig,
+    /// Check that the model server, the model and every MCP server answer.
+    Doctor,
+    /// Show which tools the gateway would offer the model for a first message.
+    Route(RouteArgs),
+    /// List and approve chat senders waiting for access.
+    #[command(subcommand)]
+    Pairing(PairingCommand),
+    /// List and revoke people's connected accounts.
+    #[command(subcommand)]
+    Connections(ConnectionsCommand),
+    /// Write an online backup of the database.
+    Backup(BackupArgs),
+}
+
+/// Options of `notion-mcp` and `gcal-mcp`.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Print the server's `tools/list` result as JSON and exit.
+    #[arg(long)]
+    pub list_tools: bool,
+}
+
+/// Options of `route`.
+#[derive(Debug, Clone, Args)]
+pub struct RouteArgs {
+    /// Read `DIR/<server>.json` (a `tools/list` result) instead of connecting to each server.
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    /// Print `{"tools": [...]}` exactly as sent to the model.
+    #[arg(long)]
+    pub json: bool,
+    /// The message to route.
+    pub message: String,
+}
+
+/// `pairing` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum PairingCommand {
+    /// List senders waiting for approval.
+    List,
+    /// Approve the sender who was given CODE.
+    Approve {
+        /// The code the sender was shown.
+        code: String,
+    },
+    /// Remove an approved sender (`telegram:123`, `slack:T1:U2`).
+    Revoke {
+        /// The principal to remove.
+        principal: String,
+    },
+}
+
+/// `connections` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConnectionsCommand {
+    /// List connected accounts.
+    List {
+        /// Only this principal's connections.
+        #[arg(long)]
+        principal: Option<String>,
+    },
+    /// Disconnect PRINCIPAL from SERVER on both sides.
+    Revoke {
+        /// The principal (`telegram:123`).
+        principal: String,
+        /// The configured server's name.
+        server: String,
+    },
+}
+
+/// Options of `backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The folder to write backups into.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// How many backups to keep.
+    #[arg(long, default_value_t = 7)]
+    pub keep: usize,
+}
+
+/// Runs the parsed command line and returns the process's exit code.
+#[must_use]
+pub fn main(cli: Cli) -> ExitCode {
+    crate::telemetry::init_logging(cli.global.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the configuration named on the command line.
+///
+/// # Errors
+/// Fails with every problem in the file.
+pub fn load_config(global: &GlobalArgs) -> Result<Config, config::ConfigError> {
+    let env = std::env::var(config::CONFIG_ENV).ok();
+    Config::load(&config::resolve_path(
+        global.config.as_deref(),
+        env.as_deref(),
+    ))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    use crate::ops;
+    match cli.command {
+        Command::CheckConfig => Ok(ops::check_config::run(&cli.global)),
+        Command::Backup(args) => ops::backup::run(&load_config(&cli.global)?, &args),
+        other => anyhow::bail!("`{other:?}` is not available in this build"),
+    }
+}

@@ -1,0 +1,858 @@
+//! The configuration contract: `mcp-gateway.toml`, parsed strictly and validated into typed settings.
+//!
+//! [`Config::load`] reads the file, rejects unknown keys, resolves relative paths against the file's
+//! folder, fills in defaults and checks every value, collecting all problems so that
+//! `check-config` can report them at once. Secret values are never held here: keys ending in
+//! `_file` become paths, read with [`read_secret`] by the component that needs them.
+
+mod error;
+mod raw;
+mod secret;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+pub use error::{ConfigError, Problem};
+pub use secret::{SecretError, read_secret};
+
+use raw::RawConfig;
+
+/// The environment variable that names the configuration file when `--config` is not given.
+pub const CONFIG_ENV: &str = "MCP_GATEWAY_CONFIG";
+/// The configuration file used when neither `--config` nor the environment names one.
+pub const DEFAULT_CONFIG_FILE: &str = "mcp-gateway.toml";
+
+/// Which API the model server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// Ollama's native `/api/chat`.
+    Ollama,
+    /// An OpenAI-compatible `/v1/chat/completions` (vLLM, llama.cpp).
+    OpenAi,
+}
+
+/// `[model]`: the chat model and how to reach it.
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    /// The API the server speaks.
+    pub provider: Provider,
+    /// The server's base URL, without a trailing slash.
+    pub base_url: Url,
+    /// The model's name.
+    pub name: String,
+    /// The context window in tokens, always sent to Ollama.
+    pub num_ctx: u32,
+    /// The longest wait for the model's next bytes.
+    pub request_timeout: Duration,
+    /// An Ollama embedding model for tool selection; lexical selection without it.
+    pub embed_name: Option<String>,
+    /// A file holding a bearer key for OpenAI-compatible servers that want one.
+    pub api_key_file: Option<PathBuf>,
+    /// How long Ollama keeps the model loaded after a request (`"30m"`, `"-1"`).
+    pub keep_alive: Option<String>,
+    /// The sampling temperature, when set.
+    pub temperature: Option<f64>,
+}
+
+/// `[store]`: the SQLite file and the seal key.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The SQLite database file.
+    pub path: PathBuf,
+    /// The file holding this component's 32-byte seal key.
+    pub seal_key_file: PathBuf,
+}
+
+/// How the agent picks the tools it offers each turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolSelection {
+    /// Select per turn when the catalog is larger than `max_offered_tools`.
+    Auto,
+    /// Offer every tool every turn.
+    All,
+}
+
+/// `[agent]`: the turn loop's limits.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// A file holding the system prompt; a built-in prompt when absent.
+    pub system_prompt_file: Option<PathBuf>,
+    /// The most tool rounds in one turn.
+    pub max_tool_rounds: u32,
+    /// How tools are chosen.
+    pub tool_selection: ToolSelection,
+    /// Catalog tools offered per turn under [`ToolSelection::Auto`].
+    pub max_offered_tools: usize,
+    /// The deadline for a whole turn, model and tools included.
+    pub turn_timeout: Duration,
+    /// The deadline for one tool call.
+    pub tool_timeout: Duration,
+    /// The most characters of one tool result given back to the model.
+    pub max_tool_result_chars: usize,
+    /// The share of `num_ctx` that history may fill before old turns are compacted.
+    pub history_share: f64,
+}
+
+/// How the gateway authenticates to an MCP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerAuth {
+    /// No credentials.
+    None,
+    /// One static bearer token, read from the file.
+    Bearer {
+        /// The file holding the token.
+        token_file: PathBuf,
+    },
+    /// Each principal connects their own account with OAuth.
+    OAuth,
+}
+
+/// One `[[servers]]` entry: an MCP server the assistant can use.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The name, used as the tool prefix (`<name>_<tool>`).
+    pub name: String,
+    /// The streamable HTTP endpoint.
+    pub url: Url,
+    /// How to authenticate.
+    pub auth: ServerAuth,
+    /// When set, only these tools (server-side names) are offered.
+    pub allow_tools: Option<Vec<String>>,
+    /// Tools never offered.
+    pub deny_tools: Vec<String>,
+    /// Tools that come along whenever this server is selected.
+    pub core_tools: Vec<String>,
+    /// Extra words that point to this server during tool selection.
+    pub keywords: Vec<String>,
+    /// The deadline for one call to this server.
+    pub timeout: Option<Duration>,
+}
+
+impl ServerConfig {
+    /// Whether the configured allow and deny lists let `tool` through.
+    #[must_use]
+    pub fn permits(&self, tool: &str) -> bool {
+        let allowed = self
+            .allow_tools
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|t| t == tool));
+        allowed && !self.deny_tools.iter().any(|t| t == tool)
+    }
+}
+
+/// `[http]`: the gateway's own HTTP surface.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The public base URL that OAuth redirects come back to.
+    pub public_url: Url,
+}
+
+/// Who may talk to the assistant on a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Unknown senders get a code that the operator approves.
+    Pairing,
+    /// Only the listed senders.
+    Allowlist,
+    /// Anyone.
+    Open,
+}
+
+/// `[channels.telegram]`.
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    /// The file holding the bot token.
+    pub token_file: PathBuf,
+    /// The Bot API base URL.
+    pub api_url: Url,
+    /// The access policy.
+    pub policy: Policy,
+    /// Numeric Telegram user ids that may always talk.
+    pub allow_from: Vec<i64>,
+    /// Messages per minute one sender may send before being asked to slow down.
+    pub rate_limit_per_minute: u32,
+}
+
+/// `[channels.slack]`.
+#[derive(Debug, Clone)]
+pub struct SlackConfig {
+    /// The file holding the app-level token (`xapp-…`) for Socket Mode.
+    pub app_token_file: PathBuf,
+    /// The file holding the bot token (`xoxb-…`) for the Web API.
+    pub bot_token_file: PathBuf,
+    /// The Web API base URL.
+    pub api_url: Url,
+    /// The access policy.
+    pub policy: Policy,
+    /// Slack user ids that may always talk.
+    pub allow_from: Vec<String>,
+    /// Messages per minute one sender may send before being asked to slow down.
+    pub rate_limit_per_minute: u32,
+}
+
+/// `[channels]`: each channel is enabled when its section is present.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelsConfig {
+    /// Telegram, when configured.
+    pub telegram: Option<TelegramConfig>,
+    /// Slack, when configured.
+    pub slack: Option<SlackConfig>,
+}
+
+/// `[notion_mcp]` or `[gcal_mcp]`: one of our MCP servers and its upstream.
+#[derive(Debug, Clone)]
+pub struct McpServerConfig {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The public base URL; the canonical resource is `public_url + "/mcp"`.
+    pub public_url: Url,
+    /// The file holding the upstream OAuth client id.
+    pub client_id_file: PathBuf,
+    /// The file holding the upstream OAuth client secret.
+    pub client_secret_file: PathBuf,
+    /// The upstream REST API's base URL.
+    pub api_url: Url,
+    /// The upstream authorization endpoint.
+    pub authorize_url: Url,
+    /// The upstream token endpoint.
+    pub token_url: Url,
+    /// Extra `Host` values accepted on `/mcp` besides the public URL's host and loopback.
+    pub allowed_hosts: Vec<String>,
+    /// Lifetime of the access tokens this server issues.
+    pub access_token_ttl: Duration,
+    /// Lifetime of the refresh tokens this server issues.
+    pub refresh_token_ttl: Duration,
+}
+
+impl McpServerConfig {
+    /// The canonical URL of this server's MCP endpoint (the OAuth resource identifier).
+    #[must_use]
+    pub fn resource_url(&self) -> String {
+        format!("{}/mcp", self.public_url.as_str().trim_end_matches('/'))
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (absolute).
+    pub file: PathBuf,
+    /// `[model]`.
+    pub model: ModelConfig,
+    /// `[store]`.
+    pub store: StoreConfig,
+    /// `[agent]`.
+    pub agent: AgentConfig,
+    /// `[[servers]]`, in file order.
+    pub servers: Vec<ServerConfig>,
+    /// `[http]`.
+    pub http: HttpConfig,
+    /// `[channels]`.
+    pub channels: ChannelsConfig,
+    /// `[notion_mcp]`, with defaults when absent.
+    pub notion_mcp: McpServerConfig,
+    /// `[gcal_mcp]`, with defaults when absent.
+    pub gcal_mcp: McpServerConfig,
+}
+
+/// Which configuration file to use: `--config`, else `$MCP_GATEWAY_CONFIG`, else `./mcp-gateway.toml`.
+#[must_use]
+pub fn resolve_path(flag: Option<&Path>, env: Option<&str>) -> PathBuf {
+    match (flag, env) {
+        (Some(path), _) => path.to_path_buf(),
+        (None, Some(env)) if !env.is_empty() => PathBuf::from(env),
+        _ => PathBuf::from(DEFAULT_CONFIG_FILE),
+    }
+}
+
+/// The largest configuration file accepted.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    ///
+    /// # Errors
+    /// Returns every problem found, each naming the key and what is wrong.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let read_err = |source| ConfigError::Read {
+            path: file.clone(),
+            source,
+        };
+        let meta = std::fs::metadata(&file).map_err(read_err)?;
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::Syntax {
+                path: file,
+                problem: Problem {
+                    key: String::new(),
+                    message: format!("the file is larger than {MAX_CONFIG_BYTES} bytes"),
+                },
+            });
+        }
+        let text = std::fs::read_to_string(&file).map_err(read_err)?;
+        Self::parse(&text, &file)
+    }
+
+    /// Parses and validates configuration text as if read from `file`.
+    ///
+    /// # Errors
+    /// Returns every problem found, each naming the key and what is wrong.
+    pub fn parse(text: &str, file: &Path) -> Result<Self, ConfigError> {
+        let raw = parse_raw(text).map_err(|problem| ConfigError::Syntax {
+            path: file.to_path_buf(),
+            problem,
+        })?;
+        let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut v = Validator {
+            base,
+            problems: Vec::new(),
+        };
+        let config = v.config(raw, file);
+        if v.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid {
+                path: file.to_path_buf(),
+                problems: v.problems,
+            })
+        }
+    }
+
+    /// The configured server named `name`.
+    #[must_use]
+    pub fn server(&self, name: &str) -> Option<&ServerConfig> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+}
+
+/// Parses TOML into the raw shape, naming the key of the first problem.
+fn parse_raw(text: &str) -> Result<RawConfig, Problem> {
+    let line_of = |span: Option<std::ops::Range<usize>>| {
+        span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| Problem {
+        key: String::new(),
+        message: with_line(
+            format!("not valid TOML: {}", e.message().trim()),
+            line_of(e.span()),
+        ),
+    })?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = display_key(&e.path().to_string());
+        let inner = e.into_inner();
+        let message = inner
+            .message()
+            .trim()
+            .replace("invalid type: ", "wrong type: ");
+        Problem {
+            key,
+            message: with_line(message, line_of(inner.span())),
+        }
+    })
+}
+
+fn with_line(message: String, line: Option<usize>) -> String {
+    match line {
+        Some(line) => format!("{message} (line {line})"),
+        None => message,
+    }
+}
+
+/// Turns serde's path (`channels.telegram.polcy`) into the contract's notation
+/// (`[channels.telegram].polcy`, `[[servers]][1].url`).
+fn display_key(path: &str) -> String {
+    if path == "." || path.is_empty() {
+        return String::new();
+    }
+    if let Some(rest) = path.strip_prefix("servers[") {
+        return format!("[[servers]][{rest}");
+    }
+    match path.rsplit_once('.') {
+        Some((section, key)) => format!("[{section}].{key}"),
+        None => path.to_owned(),
+    }
+}
+
+/// Collects problems while turning the raw file into [`Config`].
+struct Validator {
+    base: PathBuf,
+    problems: Vec<Problem>,
+}
+
+impl Validator {
+    fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    fn path(&self, value: &str) -> PathBuf {
+        let p = Path::new(value);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    /// A `*_file` secret: resolved and required to exist.
+    fn secret_file(&mut self, key: &str, value: Option<String>, default: &str) -> PathBuf {
+        let path = self.path(value.as_deref().unwrap_or(default));
+        if !path.is_file() {
+            self.problem(
+                key,
+                format!(
+                    "file {} does not exist; create it with the secret as its only content",
+                    path.display()
+                ),
+            );
+        }
+        path
+    }
+
+    fn url(&mut self, key: &str, value: Option<String>, default: &str) -> Url {
+        let text = value.unwrap_or_else(|| default.to_owned());
+        match Url::parse(&text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => url,
+            Ok(_) => {
+                self.problem(
+                    key,
+                    format!("`{text}` must be an http:// or https:// URL with a host"),
+                );
+                Url::parse(default).expect("default URLs are valid")
+            }
+            Err(e) => {
+                self.problem(key, format!("`{text}` is not a URL: {e}"));
+                Url::parse(default).expect("default URLs are valid")
+            }
+        }
+    }
+
+    fn addr(&mut self, key: &str, value: Option<String>, default: &str) -> SocketAddr {
+        let text = value.unwrap_or_else(|| default.to_owned());
+        text.parse().unwrap_or_else(|_| {
+            self.problem(
+                key,
+                format!("`{text}` is not an address like 127.0.0.1:8000"),
+            );
+            default.parse().expect("default addresses are valid")
+        })
+    }
+
+    fn int(&mut self, key: &str, value: Option<i64>, default: i64, min: i64, max: i64) -> i64 {
+        let n = value.unwrap_or(default);
+        if (min..=max).contains(&n) {
+            n
+        } else {
+            self.problem(key, format!("must be between {min} and {max} (got {n})"));
+            default
+        }
+    }
+
+    fn secs(&mut self, key: &str, value: Option<i64>, default: i64, max: i64) -> Duration {
+        Duration::from_secs(self.int(key, value, default, 1, max).unsigned_abs())
+    }
+
+    fn policy(&mut self, key: &str, value: Option<String>) -> Policy {
+        match value.as_deref() {
+            None | Some("pairing") => Policy::Pairing,
+            Some("allowlist") => Policy::Allowlist,
+            Some("open") => Policy::Open,
+            Some(other) => {
+                self.problem(
+                    key,
+                    format!("`{other}` is not one of \"pairing\", \"allowlist\", \"open\""),
+                );
+                Policy::Pairing
+            }
+        }
+    }
+
+    fn config(&mut self, raw: RawConfig, file: &Path) -> Config {
+        let model = self.model(raw.model);
+        let store = StoreConfig {
+            path: self.path(raw.store.path.as_deref().unwrap_or("data/mcp-gateway.db")),
+            seal_key_file: self.path(
+                raw.store
+                    .seal_key_file
+                    .as_deref()
+                    .unwrap_or("secrets/seal.key"),
+            ),
+        };
+        let agent = self.agent(raw.agent);
+        let servers = self.servers(raw.servers);
+        let listen = self.addr("[http].listen", raw.http.listen, "127.0.0.1:18789");
+        let public_default = format!("http://{listen}");
+        let http = HttpConfig {
+            listen,
+            public_url: self.url("[http].public_url", raw.http.public_url, &public_default),
+        };
+        let channels = ChannelsConfig {
+            telegram: raw.channels.telegram.map(|t| self.telegram(t)),
+            slack: raw.channels.slack.map(|s| self.slack(s)),
+        };
+        let notion_mcp = self.mcp_server("notion_mcp", raw.notion_mcp, &NOTION_DEFAULTS);
+        let gcal_mcp = self.mcp_server("gcal_mcp", raw.gcal_mcp, &GCAL_DEFAULTS);
+        Config {
+            file: file.to_path_buf(),
+            model,
+            store,
+            agent,
+            servers,
+            http,
+            channels,
+            notion_mcp,
+            gcal_mcp,
+        }
+    }
+
+    fn model(&mut self, raw: raw::RawModel) -> ModelConfig {
+        let provider = match raw.provider.as_deref() {
+            None | Some("ollama") => Provider::Ollama,
+            Some("openai") => Provider::OpenAi,
+            Some(other) => {
+                self.problem(
+                    "[model].provider",
+                    format!("`{other}` is not one of \"ollama\", \"openai\""),
+                );
+                Provider::Ollama
+            }
+        };
+        let name = raw.name.unwrap_or_else(|| "qwen2.5:7b".to_owned());
+        if name.trim().is_empty() || name.len() > 200 {
+            self.problem(
+                "[model].name",
+                "must be a model name such as \"qwen2.5:7b\"",
+            );
+        }
+        let embed_name = raw.embed_name.filter(|n| !n.trim().is_empty());
+        ModelConfig {
+            provider,
+            base_url: self.url("[model].base_url", raw.base_url, "http://127.0.0.1:11434"),
+            name,
+            num_ctx: u32::try_from(self.int("[model].num_ctx", raw.num_ctx, 16384, 512, 1 << 20))
+                .unwrap_or(16384),
+            request_timeout: self.secs(
+                "[model].request_timeout_secs",
+                raw.request_timeout_secs,
+                120,
+                3600,
+            ),
+            embed_name,
+            api_key_file: raw.api_key_file.map(|f| {
+                let value = Some(f);
+                self.secret_file("[model].api_key_file", value, "")
+            }),
+            keep_alive: raw.keep_alive,
+            temperature: raw.temperature.filter(|t| {
+                let ok = (0.0..=2.0).contains(t);
+                if !ok {
+                    self.problems.push(Problem {
+                        key: "[model].temperature".into(),
+                        message: format!("must be between 0 and 2 (got {t})"),
+                    });
+                }
+                ok
+            }),
+        }
+    }
+
+    fn agent(&mut self, raw: raw::RawAgent) -> AgentConfig {
+        let system_prompt_file = raw.system_prompt_file.map(|f| {
+            let path = self.path(&f);
+            if !path.is_file() {
+                self.problem(
+                    "[agent].system_prompt_file",
+                    format!(
+                        "file {} does not exist; remove the key to use the built-in prompt",
+                        path.display()
+                    ),
+                );
+            }
+            path
+        });
+        let tool_selection = match raw.tool_selection.as_deref() {
+            None | Some("auto") => ToolSelection::Auto,
+            Some("all") => ToolSelection::All,
+            Some(other) => {
+                self.problem(
+                    "[agent].tool_selection",
+                    format!("`{other}` is not one of \"auto\", \"all\""),
+                );
+                ToolSelection::Auto
+            }
+        };
+        let history_share = raw.history_share.unwrap_or(0.5);
+        if !(0.1..=0.9).contains(&history_share) {
+            self.problem(
+                "[agent].history_share",
+                format!("must be between 0.1 and 0.9 (got {history_share})"),
+            );
+        }
+        AgentConfig {
+            system_prompt_file,
+            max_tool_rounds: u32::try_from(self.int(
+                "[agent].max_tool_rounds",
+                raw.max_tool_rounds,
+                6,
+                1,
+                50,
+            ))
+            .unwrap_or(6),
+            tool_selection,
+            max_offered_tools: usize::try_from(self.int(
+                "[agent].max_offered_tools",
+                raw.max_offered_tools,
+                12,
+                1,
+                500,
+            ))
+            .unwrap_or(12),
+            turn_timeout: self.secs(
+                "[agent].turn_timeout_secs",
+                raw.turn_timeout_secs,
+                300,
+                86_400,
+            ),
+            tool_timeout: self.secs("[agent].tool_timeout_secs", raw.tool_timeout_secs, 60, 3600),
+            max_tool_result_chars: usize::try_from(self.int(
+                "[agent].max_tool_result_chars",
+                raw.max_tool_result_chars,
+                16_000,
+                256,
+                1_000_000,
+            ))
+            .unwrap_or(16_000),
+            history_share: history_share.clamp(0.1, 0.9),
+        }
+    }
+
+    fn servers(&mut self, raw: Vec<raw::RawServer>) -> Vec<ServerConfig> {
+        let mut out: Vec<ServerConfig> = Vec::new();
+        for (i, s) in raw.into_iter().enumerate() {
+            let key = |k: &str| format!("[[servers]][{i}].{k}");
+            let name = s.name.unwrap_or_default();
+            let name_ok = !name.is_empty()
+                && name.len() <= 32
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && name.as_bytes()[0].is_ascii_lowercase();
+            if !name_ok {
+                self.problem(
+                    key("name"),
+                    format!("`{name}` must be 1-32 characters of a-z, 0-9 and '-', starting with a letter"),
+                );
+            } else if out.iter().any(|o| o.name == name) {
+                self.problem(
+                    key("name"),
+                    format!("`{name}` is used by an earlier server; names must be unique"),
+                );
+            }
+            let Some(url_text) = s.url else {
+                self.problem(key("url"), "is required: the server's streamable HTTP endpoint, e.g. http://127.0.0.1:8000/mcp");
+                continue;
+            };
+            let url = self.url(&key("url"), Some(url_text), "http://127.0.0.1/mcp");
+            if s.bearer_token_file.is_some() && s.auth.as_deref() != Some("bearer") {
+                self.problem(
+                    key("bearer_token_file"),
+                    "is only used with auth = \"bearer\"",
+                );
+            }
+            let auth = match s.auth.as_deref() {
+                None | Some("none") => ServerAuth::None,
+                Some("bearer") => match s.bearer_token_file {
+                    Some(f) => ServerAuth::Bearer {
+                        token_file: self.secret_file(&key("bearer_token_file"), Some(f), ""),
+                    },
+                    None => {
+                        self.problem(
+                            key("bearer_token_file"),
+                            "is required when auth = \"bearer\"",
+                        );
+                        ServerAuth::None
+                    }
+                },
+                Some("oauth") => ServerAuth::OAuth,
+                Some(other) => {
+                    self.problem(
+                        key("auth"),
+                        format!("`{other}` is not one of \"none\", \"bearer\", \"oauth\""),
+                    );
+                    ServerAuth::None
+                }
+            };
+            let timeout = s
+                .timeout_secs
+                .map(|t| self.secs(&key("timeout_secs"), Some(t), 60, 3600));
+            out.push(ServerConfig {
+                name,
+                url,
+                auth,
+                allow_tools: s.allow_tools,
+                deny_tools: s.deny_tools.unwrap_or_default(),
+                core_tools: s.core_tools.unwrap_or_default(),
+                keywords: s.keywords.unwrap_or_default(),
+                timeout,
+            });
+        }
+        out
+    }
+
+    fn telegram(&mut self, raw: raw::RawTelegram) -> TelegramConfig {
+        let k = "[channels.telegram]";
+        let policy = self.policy(&format!("{k}.policy"), raw.policy);
+        let allow_from = raw.allow_from.unwrap_or_default();
+        if policy == Policy::Allowlist && allow_from.is_empty() {
+            self.problem(format!("{k}.allow_from"), "is empty, so policy = \"allowlist\" would let nobody in; add numeric Telegram user ids");
+        }
+        TelegramConfig {
+            token_file: self.secret_file(
+                &format!("{k}.token_file"),
+                raw.token_file,
+                "secrets/telegram-bot-token",
+            ),
+            api_url: self.url(
+                &format!("{k}.api_url"),
+                raw.api_url,
+                "https://api.telegram.org",
+            ),
+            policy,
+            allow_from,
+            rate_limit_per_minute: u32::try_from(self.int(
+                &format!("{k}.rate_limit_per_minute"),
+                raw.rate_limit_per_minute,
+                20,
+                1,
+                10_000,
+            ))
+            .unwrap_or(20),
+        }
+    }
+
+    fn slack(&mut self, raw: raw::RawSlack) -> SlackConfig {
+        let k = "[channels.slack]";
+        let policy = self.policy(&format!("{k}.policy"), raw.policy);
+        let allow_from = raw.allow_from.unwrap_or_default();
+        if policy == Policy::Allowlist && allow_from.is_empty() {
+            self.problem(format!("{k}.allow_from"), "is empty, so policy = \"allowlist\" would let nobody in; add Slack user ids such as \"U0123ABCD\"");
+        }
+        SlackConfig {
+            app_token_file: self.secret_file(
+                &format!("{k}.app_token_file"),
+                raw.app_token_file,
+                "secrets/slack-app-token",
+            ),
+            bot_token_file: self.secret_file(
+                &format!("{k}.bot_token_file"),
+                raw.bot_token_file,
+                "secrets/slack-bot-token",
+            ),
+            api_url: self.url(
+                &format!("{k}.api_url"),
+                raw.api_url,
+                "https://slack.com/api",
+            ),
+            policy,
+            allow_from,
+            rate_limit_per_minute: u32::try_from(self.int(
+                &format!("{k}.rate_limit_per_minute"),
+                raw.rate_limit_per_minute,
+                20,
+                1,
+                10_000,
+            ))
+            .unwrap_or(20),
+        }
+    }
+
+    /// An MCP server section. Its secret files are checked only when the section is present, since
+    /// the gateway alone never reads them.
+    fn mcp_server(
+        &mut self,
+        section: &str,
+        raw: Option<raw::RawMcpServer>,
+        d: &McpDefaults,
+    ) -> McpServerConfig {
+        let present = raw.is_some();
+        let raw = raw.unwrap_or_default();
+        let k = |key: &str| format!("[{section}].{key}");
+        let listen = self.addr(&k("listen"), raw.listen, d.listen);
+        let public_default = format!("http://{listen}");
+        let (client_id_file, client_secret_file) = if present {
+            (
+                self.secret_file(&k("client_id_file"), raw.client_id_file, d.client_id_file),
+                self.secret_file(
+                    &k("client_secret_file"),
+                    raw.client_secret_file,
+                    d.client_secret_file,
+                ),
+            )
+        } else {
+            (self.path(d.client_id_file), self.path(d.client_secret_file))
+        };
+        let public_url = self.url(&k("public_url"), raw.public_url, &public_default);
+        if public_url.query().is_some() || public_url.fragment().is_some() {
+            self.problem(k("public_url"), "must not have a query or fragment");
+        }
+        McpServerConfig {
+            listen,
+            public_url,
+            client_id_file,
+            client_secret_file,
+            api_url: self.url(&k("api_url"), raw.api_url, d.api_url),
+            authorize_url: self.url(&k("authorize_url"), raw.authorize_url, d.authorize_url),
+            token_url: self.url(&k("token_url"), raw.token_url, d.token_url),
+            allowed_hosts: raw.allowed_hosts.unwrap_or_default(),
+            access_token_ttl: self.secs(
+                &k("access_token_ttl_secs"),
+                raw.access_token_ttl_secs,
+                3600,
+                86_400,
+            ),
+            refresh_token_ttl: self.secs(
+                &k("refresh_token_ttl_secs"),
+                raw.refresh_token_ttl_secs,
+                30 * 86_400,
+                365 * 86_400,
+            ),
+        }
+    }
+}
+
+struct McpDefaults {
+    listen: &'static str,
+    client_id_file: &'static str,
+    client_secret_file: &'static str,
+    api_url: &'static str,
+    authorize_url: &'static str,
+    token_url: &'static str,
+}
+
+const NOTION_DEFAULTS: McpDefaults = McpDefaults {
+    listen: "127.0.0.1:8000",
+    client_id_file: "secrets/notion-client-id",
+    client_secret_file: "secrets/notion-client-secret",
+    api_url: "https://api.notion.com",
+    authorize_url: "https://api.notion.com/v1/oauth/authorize",
+    token_url: "https://api.notion.com/v1/oauth/token",
+};
+
+const GCAL_DEFAULTS: McpDefaults = McpDefaults {
+    listen: "127.0.0.1:8001",
+    client_id_file: "secrets/google-client-id",
+    client_secret_file: "secrets/google-client-secret",
+    api_url: "https://www.googleapis.com/calendar/v3",
+    authorize_url: "https://accounts.google.com/o/oauth2/v2/auth",
+    token_url: "https://oauth2.googleapis.com/token",
+};
+
+#[cfg(test)]
+mod tests;

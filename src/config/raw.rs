@@ -1,0 +1,122 @@
+//! The configuration file exactly as written: every section and key of the contract, unknown keys
+//! rejected. [`super::Config::from_raw`] turns it into validated settings.
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub model: RawModel,
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub agent: RawAgent,
+    #[serde(default)]
+    pub servers: Vec<RawServer>,
+    #[serde(default)]
+    pub http: RawHttp,
+    #[serde(default)]
+    pub channels: RawChannels,
+    pub notion_mcp: Option<RawMcpServer>,
+    pub gcal_mcp: Option<RawMcpServer>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawModel {
+    pub provider: Option<String>,
+    pub base_url: Option<String>,
+    pub name: Option<String>,
+    pub num_ctx: Option<i64>,
+    pub request_timeout_secs: Option<i64>,
+    pub embed_name: Option<String>,
+    pub api_key_file: Option<String>,
+    pub keep_alive: Option<String>,
+    pub temperature: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStore {
+    pub path: Option<String>,
+    pub seal_key_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAgent {
+    pub system_prompt_file: Option<String>,
+    pub max_tool_rounds: Option<i64>,
+    pub tool_selection: Option<String>,
+    pub max_offered_tools: Option<i64>,
+    pub turn_timeout_secs: Option<i64>,
+    pub tool_timeout_secs: Option<i64>,
+    pub max_tool_result_chars: Option<i64>,
+    pub history_share: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServer {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub auth: Option<String>,
+    pub bearer_token_file: Option<String>,
+    pub allow_tools: Option<Vec<String>>,
+    pub deny_tools: Option<Vec<String>>,
+    pub core_tools: Option<Vec<String>>,
+    pub keywords: Option<Vec<String>>,
+    pub timeout_secs: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHttp {
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawChannels {
+    pub telegram: Option<RawTelegram>,
+    pub slack: Option<RawSlack>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTelegram {
+    pub token_file: Option<String>,
+    pub api_url: Option<String>,
+    pub policy: Option<String>,
+    pub allow_from: Option<Vec<i64>>,
+    pub rate_limit_per_minute: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSlack {
+    pub app_token_file: Option<String>,
+    pub bot_token_file: Option<String>,
+    pub api_url: Option<String>,
+    pub policy: Option<String>,
+    pub allow_from: Option<Vec<String>>,
+    pub rate_limit_per_minute: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMcpServer {
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+    pub client_id_file: Option<String>,
+    pub client_secret_file: Option<String>,
+    pub api_url: Option<String>,
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub allowed_hosts: Option<Vec<String>>,
+    pub access_token_ttl_secs: Option<i64>,
+    pub refresh_token_ttl_secs: Option<i64>,
+}

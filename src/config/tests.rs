@@ -1,0 +1,138 @@
+use std::path::Path;
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("/etc/gw/mcp-gateway.toml"))
+}
+
+#[test]
+fn empty_file_gives_the_documented_defaults() {
+    let c = parse("").expect("an empty file is valid");
+    assert_eq!(c.model.provider, Provider::Ollama);
+    assert_eq!(c.model.base_url.as_str(), "http://127.0.0.1:11434/");
+    assert_eq!(c.model.name, "qwen2.5:7b");
+    assert_eq!(c.model.num_ctx, 16384);
+    assert_eq!(c.model.request_timeout, Duration::from_secs(120));
+    assert_eq!(c.store.path, Path::new("/etc/gw/data/mcp-gateway.db"));
+    assert_eq!(c.store.seal_key_file, Path::new("/etc/gw/secrets/seal.key"));
+    assert_eq!(c.agent.max_tool_rounds, 6);
+    assert_eq!(c.agent.tool_selection, ToolSelection::Auto);
+    assert_eq!(c.agent.max_offered_tools, 12);
+    assert_eq!(c.http.listen.to_string(), "127.0.0.1:18789");
+    assert_eq!(c.http.public_url.as_str(), "http://127.0.0.1:18789/");
+    assert_eq!(c.notion_mcp.resource_url(), "http://127.0.0.1:8000/mcp");
+    assert_eq!(c.gcal_mcp.resource_url(), "http://127.0.0.1:8001/mcp");
+    assert!(c.channels.telegram.is_none() && c.channels.slack.is_none());
+}
+
+#[test]
+fn unknown_key_names_the_section_key_and_line() {
+    let err = parse("[model]\nname = \"x\"\nnum_ctxx = 5\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("/etc/gw/mcp-gateway.toml: "), "{err}");
+    assert!(err.contains("[model].num_ctxx"), "{err}");
+    assert!(err.contains("unknown field"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+}
+
+#[test]
+fn unknown_section_is_an_error() {
+    let err = parse("[modle]\nname = \"x\"\n").unwrap_err().to_string();
+    assert!(err.contains("modle"), "{err}");
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let err = parse("[agent]\nmax_tool_rounds = \"six\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[agent].max_tool_rounds"), "{err}");
+}
+
+#[test]
+fn server_keys_are_named_with_their_index() {
+    let err = parse("[[servers]]\nname = \"a\"\nurl = \"http://x/mcp\"\n[[servers]]\nname = \"b\"\nurll = \"http://y\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[[servers]][1].urll"), "{err}");
+}
+
+#[test]
+fn out_of_range_values_are_all_reported() {
+    let err =
+        parse("[model]\nnum_ctx = 0\nprovider = \"claude\"\n[agent]\ntool_selection = \"some\"\n")
+            .unwrap_err()
+            .to_string();
+    assert!(
+        err.contains("[model].num_ctx: must be between 512"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[model].provider: `claude` is not one of"),
+        "{err}"
+    );
+    assert!(err.contains("[agent].tool_selection"), "{err}");
+}
+
+#[test]
+fn missing_secret_file_is_named() {
+    let err = parse("[channels.telegram]\ntoken_file = \"tg\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[channels.telegram].token_file: file /etc/gw/tg does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicate_and_invalid_server_names_are_rejected() {
+    let err = parse(
+        "[[servers]]\nname = \"a\"\nurl = \"http://x/mcp\"\n[[servers]]\nname = \"a\"\nurl = \"http://x/mcp\"\n[[servers]]\nname = \"B_\"\nurl = \"http://x/mcp\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("[[servers]][1].name: `a` is used by an earlier server"),
+        "{err}"
+    );
+    assert!(err.contains("[[servers]][2].name"), "{err}");
+}
+
+#[test]
+fn servers_parse_with_auth_and_lists() {
+    let c = parse(
+        "[[servers]]\nname = \"notion\"\nurl = \"http://127.0.0.1:8000/mcp\"\nauth = \"oauth\"\ndeny_tools = [\"delete_block\"]\n",
+    )
+    .unwrap();
+    let s = c.server("notion").unwrap();
+    assert_eq!(s.auth, ServerAuth::OAuth);
+    assert!(s.permits("search"));
+    assert!(!s.permits("delete_block"));
+}
+
+#[test]
+fn invalid_toml_reports_the_line() {
+    let err = parse("[model]\nname = \n").unwrap_err().to_string();
+    assert!(err.contains("not valid TOML"), "{err}");
+    assert!(err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn resolve_path_prefers_flag_then_env() {
+    assert_eq!(
+        resolve_path(Some(Path::new("a.toml")), Some("b.toml")),
+        Path::new("a.toml")
+    );
+    assert_eq!(resolve_path(None, Some("b.toml")), Path::new("b.toml"));
+    assert_eq!(resolve_path(None, None), Path::new("mcp-gateway.toml"));
+    assert_eq!(resolve_path(None, Some("")), Path::new("mcp-gateway.toml"));
+}
+
+#[test]
+fn public_url_defaults_follow_listen() {
+    let c = parse("[http]\nlisten = \"0.0.0.0:9999\"\n").unwrap();
+    assert_eq!(c.http.public_url.as_str(), "http://0.0.0.0:9999/");
+}

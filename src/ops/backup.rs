@@ -1,0 +1,24 @@
+//! `backup`: an online copy of the database into a folder, keeping the newest N.
+
+use std::process::ExitCode;
+
+use crate::cli::BackupArgs;
+use crate::config::Config;
+use crate::store::{Store, backup};
+
+/// Writes one backup and prints its path.
+///
+/// # Errors
+/// Fails when the database cannot be opened or the copy cannot be written.
+pub fn run(config: &Config, args: &BackupArgs) -> anyhow::Result<ExitCode> {
+    if !config.store.path.exists() {
+        anyhow::bail!(
+            "the database {} does not exist; nothing to back up",
+            config.store.path.display()
+        );
+    }
+    let store = Store::open(&config.store.path)?;
+    let path = backup::backup_to(&store, &args.dir, args.keep)?;
+    println!("{}", path.display());
+    Ok(ExitCode::SUCCESS)
+}

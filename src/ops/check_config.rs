@@ -1,0 +1,28 @@
+//! `check-config`: validates the configuration and reports every problem with file and key.
+
+use std::process::ExitCode;
+
+use crate::cli::{GlobalArgs, load_config};
+
+/// Validates the configuration; prints `ok` or every problem, one per line.
+#[must_use]
+pub fn run(global: &GlobalArgs) -> ExitCode {
+    match load_config(global) {
+        Ok(config) => {
+            println!("{}: ok", config.file.display());
+            if !config.store.seal_key_file.exists() {
+                println!(
+                    "note: [store].seal_key_file {} does not exist yet; `chat` and `up` create it, other subcommands need it",
+                    config.store.seal_key_file.display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            for line in e.to_string().lines() {
+                eprintln!("error: {line}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Operator commands: `check-config`, `doctor`, `backup` and friends.
+
+pub mod backup;
+pub mod check_config;

@@ -1,0 +1,93 @@
+//! Every schema change, in order, for every component.
+//!
+//! The database's `user_version` counts the migrations applied. Each component owns its tables
+//! (named with its prefix): `chat_*`/`audit_*` for the gateway core, `as_*` for the MCP servers'
+//! authorization server, `oauth_*` for the gateway's OAuth client, `channel_*` for chat channels.
+//! Migrations are append-only: a shipped entry is never edited.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// One schema step.
+struct Migration {
+    /// What it adds, for errors.
+    name: &'static str,
+    /// The statements, run in one transaction.
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    name: "core: chat history and tool audit",
+    sql: include_str!("migrations/0001_core.sql"),
+}];
+
+/// The schema version this program writes.
+#[must_use]
+pub fn latest_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Brings the database up to [`latest_version`], one transaction per migration.
+pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let latest = latest_version();
+    if current > latest {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: current,
+            supported: latest,
+        });
+    }
+    for (index, migration) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while this one waited for the lock.
+        let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if now > i64::try_from(index).unwrap_or(i64::MAX) {
+            continue;
+        }
+        tx.execute_batch(migration.sql)
+            .map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                reason: format!("migration {} ({}) failed: {e}", index + 1, migration.name),
+            })?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(index + 1).unwrap_or(i64::MAX),
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_twice_without_change() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn, Path::new(":memory:")).unwrap();
+        apply(&mut conn, Path::new(":memory:")).unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, latest_version());
+    }
+
+    #[test]
+    fn newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", latest_version() + 1)
+            .unwrap();
+        let err = apply(&mut conn, Path::new("x.db")).unwrap_err();
+        assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
+    }
+}

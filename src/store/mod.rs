@@ -1,0 +1,158 @@
+//! SQLite storage shared by every component: one file, WAL mode, migrations in one place.
+//!
+//! A [`Store`] owns one connection behind a mutex and runs each operation on tokio's blocking pool,
+//! so async code never blocks on disk. Several processes (the gateway and both MCP servers) may
+//! open the same file; WAL and a busy timeout let them share it. Each component owns its tables
+//! (see [`migrations`]); secrets inside rows are sealed with [`seal::Sealer`].
+
+pub mod audit;
+pub mod backup;
+pub mod history;
+mod migrations;
+pub mod seal;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::Connection;
+
+pub use migrations::latest_version;
+
+/// How long a statement waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What can go wrong with the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file or its folder could not be created or opened.
+    #[error("cannot open the database {path}: {reason}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// The file was written by a newer version of this program.
+    #[error(
+        "the database {path} has schema version {found}, newer than this program's {supported}; upgrade mcp-gateway"
+    )]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this program knows.
+        supported: i64,
+    },
+    /// A statement failed.
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// A sealed value could not be opened or sealed.
+    #[error(transparent)]
+    Seal(#[from] seal::SealError),
+    /// A stored value could not be decoded.
+    #[error("a stored value is corrupt: {0}")]
+    Corrupt(String),
+    /// The blocking task running the statement was lost.
+    #[error("the database task was cancelled")]
+    Cancelled,
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating it and its folder when missing) and migrates the database at `path`.
+    ///
+    /// # Errors
+    /// Fails when the file cannot be created or opened, or was written by a newer version.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |reason: String| StoreError::Open {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| open_err(e.to_string()))?;
+        }
+        let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        Self::prepare(conn, path)
+    }
+
+    /// Opens a private in-memory database, for tests and dry runs.
+    ///
+    /// # Errors
+    /// Fails only if SQLite itself cannot start.
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::prepare(Connection::open_in_memory()?, Path::new(":memory:"))
+    }
+
+    fn prepare(mut conn: Connection, path: &Path) -> Result<Self, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations::apply(&mut conn, path)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    ///
+    /// # Errors
+    /// Returns `f`'s error, or [`StoreError::Cancelled`] if the task was lost.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || f(&mut conn.lock()))
+            .await
+            .map_err(|_| StoreError::Cancelled)?
+    }
+
+    /// Runs `f` with the connection on the current thread, for synchronous callers.
+    ///
+    /// # Errors
+    /// Returns `f`'s error.
+    pub fn call_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&mut self.conn.lock())
+    }
+
+    /// Checks that the database answers a trivial query.
+    ///
+    /// # Errors
+    /// Fails when the database cannot be read.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.call(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())?)
+        })
+        .await
+    }
+}
+
+/// The current time as Unix seconds.
+#[must_use]
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

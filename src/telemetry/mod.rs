@@ -1,0 +1,29 @@
+//! Logging and metrics: structured logs through `tracing`, Prometheus metrics through
+//! `prometheus-client`.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::LogFormat;
+
+/// Installs the global log subscriber: JSON lines when stderr is not a terminal (or when asked),
+/// readable text otherwise, filtered by `RUST_LOG` (default `info`, noisy crates at `warn`).
+pub fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,rmcp=warn,hyper=warn,reqwest=warn,teloxide=warn,h2=warn")
+    });
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().with_current_span(false).try_init()
+    } else {
+        builder.with_target(false).try_init()
+    };
+}
