@@ -164,7 +164,8 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
-/// Loads the configuration named on the command line.
+/// Loads the configuration named on the command line; without one, and without
+/// `./mcp-gateway.toml`, the embedded defaults (relative to the current folder).
 ///
 /// # Errors
 /// Fails with every problem in the file.

@@ -1,1 +1,112 @@
 //! The agent: one turn from a person's message to the assistant's answer, using tools on the way.
+//!
+//! [`Agent::run_turn`] loads the person's conversation, fits it into the model's context (compacting
+//! old turns into a summary), offers tools, streams the model's reply to the channel through a
+//! [`TurnSink`], runs the tools the model calls (checking arguments, asking for confirmation of
+//! destructive ones, bounding results), and stores the turn. A turn has a deadline, a limit on tool
+//! rounds, and can be cancelled at once.
+
+mod budget;
+mod leak;
+mod prompt;
+mod sink;
+mod turn;
+mod validate;
+
+use std::sync::Arc;
+
+pub use sink::{Activity, ConfirmRequest, TurnSink};
+pub use turn::{TurnEnd, TurnInput, TurnOutcome};
+
+use crate::config::{AgentConfig, ServerConfig};
+use crate::llm::{ChatModel, ModelError};
+use crate::mcp::ToolHost;
+use crate::store::{Store, StoreError};
+use crate::telemetry::metrics::Metrics;
+
+/// Why a turn failed; [`AgentError::user_message`] is what the person is told.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The model could not answer.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The conversation could not be read or stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AgentError {
+    /// A short, honest reply for the person; details go to the operator's log.
+    #[must_use]
+    pub fn user_message(&self) -> String {
+        match self {
+            Self::Model(ModelError::Unreachable { .. }) => {
+                "Sorry, the language model is not reachable right now. Please try again in a minute.".into()
+            }
+            Self::Model(ModelError::ModelNotFound { model }) => {
+                format!("Sorry, the model `{model}` is not installed on the model server yet. The operator can fix this with `ollama pull {model}`.")
+            }
+            Self::Model(ModelError::Timeout(_)) => "Sorry, the model took too long to answer. Please try again.".into(),
+            Self::Model(_) => "Sorry, the model failed while answering. Please try again.".into(),
+            Self::Store(_) => "Sorry, I could not read or save our conversation. Please try again.".into(),
+        }
+    }
+}
+
+/// The agent shared by every channel; cheap to clone.
+#[derive(Clone)]
+pub struct Agent {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    model: Arc<dyn ChatModel>,
+    tools: Arc<dyn ToolHost>,
+    store: Store,
+    config: AgentConfig,
+    servers: Vec<ServerConfig>,
+    system_prompt: String,
+    metrics: Metrics,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent").field("model", &self.inner.model.model_name()).finish_non_exhaustive()
+    }
+}
+
+impl Agent {
+    /// Assembles an agent.
+    ///
+    /// # Errors
+    /// Fails when the configured system prompt file cannot be read.
+    pub fn new(
+        model: Arc<dyn ChatModel>,
+        tools: Arc<dyn ToolHost>,
+        store: Store,
+        config: AgentConfig,
+        servers: Vec<ServerConfig>,
+        metrics: Metrics,
+    ) -> Result<Self, prompt::PromptError> {
+        let system_prompt = prompt::load(&config)?;
+        Ok(Self { inner: Arc::new(Inner { model, tools, store, config, servers, system_prompt, metrics }) })
+    }
+
+    /// The store the agent keeps conversations in.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The MCP side the agent calls tools through.
+    #[must_use]
+    pub fn tools(&self) -> &Arc<dyn ToolHost> {
+        &self.inner.tools
+    }
+
+    /// The metrics the agent updates.
+    #[must_use]
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+}

@@ -1,6 +1,8 @@
 //! Logging and metrics: structured logs through `tracing`, Prometheus metrics through
 //! `prometheus-client`.
 
+pub mod metrics;
+
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;

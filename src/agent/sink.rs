@@ -1,0 +1,43 @@
+//! What a channel provides to the agent during one turn: streaming text, activity, confirmations.
+
+use async_trait::async_trait;
+
+/// What the assistant is doing, for typing indicators and status lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activity {
+    /// Waiting for the model.
+    Thinking,
+    /// Running a tool (its offered name).
+    Tool(String),
+}
+
+/// A request to confirm a destructive tool call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmRequest {
+    /// The tool's offered name (`notion_delete_block`).
+    pub tool: String,
+    /// The tool's title or description, short.
+    pub title: String,
+    /// The arguments, pretty-printed and truncated for display.
+    pub arguments: String,
+}
+
+/// A channel's side of one turn.
+///
+/// The agent calls these while the turn runs; channels decide how to show them (edits of one
+/// Telegram message, printing to a terminal). Implementations must not block for long:
+/// [`TurnSink::progress`] is called for every streamed fragment.
+#[async_trait]
+pub trait TurnSink: Send + Sync {
+    /// The visible reply so far, in full; it only ever grows during a turn.
+    fn progress(&self, text: &str);
+
+    /// What the assistant is doing now.
+    async fn activity(&self, activity: Activity);
+
+    /// Asks the person to confirm a destructive call; `false` when they decline or do not answer.
+    async fn confirm(&self, request: &ConfirmRequest) -> bool;
+
+    /// Shows the person a link to connect their account on `server`.
+    async fn connect_link(&self, server: &str, url: &str);
+}

@@ -1,0 +1,423 @@
+//! One turn of the agent loop.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::budget::{self, estimate_message};
+use super::leak::{self, StreamGuard};
+use super::sink::{Activity, ConfirmRequest, TurnSink};
+use super::{Agent, AgentError, prompt, validate};
+use crate::Principal;
+use crate::config::ToolSelection;
+use crate::llm::{ChatOutcome, ChatRequest, Message, ModelError, Role, ToolCall, ToolSpec};
+use crate::mcp::{Catalog, CatalogTool, ToolError};
+use crate::store::audit::{AuditEntry, args_digest};
+use crate::telemetry::metrics::{ServerLabels, TokenLabels, ToolLabels};
+
+/// The most tool calls run from one model reply.
+const MAX_CALLS_PER_ROUND: usize = 8;
+
+/// One message to answer.
+#[derive(Debug, Clone, Copy)]
+pub struct TurnInput<'a> {
+    /// Who wrote it.
+    pub principal: &'a Principal,
+    /// The chat it was written in (a Telegram chat id, a Slack channel and thread, `console`).
+    pub chat: &'a str,
+    /// What they wrote.
+    pub text: &'a str,
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnEnd {
+    /// The model answered.
+    Answered,
+    /// The person cancelled it.
+    Cancelled,
+    /// It ran past the turn deadline.
+    TimedOut,
+}
+
+/// The result of a turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnOutcome {
+    /// The reply as the person should finally see it.
+    pub reply: String,
+    /// How the turn ended.
+    pub end: TurnEnd,
+    /// How many tool calls were made.
+    pub tool_calls: u32,
+}
+
+/// What stops a model request early.
+enum Interrupt {
+    Cancelled,
+    TimedOut,
+}
+
+impl Agent {
+    /// Answers one message, streaming the reply into `sink`.
+    ///
+    /// # Errors
+    /// Fails when the model cannot answer or the conversation cannot be stored; the error's
+    /// [`AgentError::user_message`] says so to the person. The message is stored either way.
+    pub async fn run_turn(
+        &self,
+        input: TurnInput<'_>,
+        sink: &dyn TurnSink,
+        cancel: &CancellationToken,
+    ) -> Result<TurnOutcome, AgentError> {
+        let started = Instant::now();
+        let deadline = started + self.inner.config.turn_timeout;
+        let catalog = self.inner.tools.catalog(input.principal).await;
+        let by_name: HashMap<&str, &CatalogTool> = catalog.tools.iter().map(|t| (t.qualified.as_str(), t)).collect();
+        let offered = self.offered_tools(&catalog);
+        let user = Message::user(input.text);
+        let mut new_messages = vec![user.clone()];
+
+        let result = self
+            .converse(input, &catalog, &by_name, &offered, &mut new_messages, sink, cancel, deadline)
+            .await;
+        let to_store: Vec<(Message, u32)> = new_messages.into_iter().map(|m| {
+            let tokens = estimate_message(&m);
+            (m, tokens)
+        }).collect();
+        let stored = self.inner.store.append_turn(input.principal, input.chat, to_store).await;
+        self.inner.metrics.turn_duration.observe(started.elapsed().as_secs_f64());
+        let outcome = result?;
+        stored?;
+        Ok(outcome)
+    }
+
+    /// The tools offered to the model this turn, in a stable order.
+    fn offered_tools(&self, catalog: &Catalog) -> Vec<ToolSpec> {
+        let limit = match self.inner.config.tool_selection {
+            ToolSelection::All => usize::MAX,
+            ToolSelection::Auto => usize::MAX,
+        };
+        catalog.tools.iter().take(limit).map(CatalogTool::spec).collect()
+    }
+
+    #[allow(clippy::too_many_arguments)] // the pieces of one turn, kept apart for borrowing
+    async fn converse(
+        &self,
+        input: TurnInput<'_>,
+        catalog: &Catalog,
+        by_name: &HashMap<&str, &CatalogTool>,
+        offered: &[ToolSpec],
+        new_messages: &mut Vec<Message>,
+        sink: &dyn TurnSink,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<TurnOutcome, AgentError> {
+        let mut messages = self.prompt_messages(input, offered, catalog).await?;
+        messages.extend(new_messages.iter().cloned());
+        let offered_names: Vec<&str> = offered.iter().map(|t| t.name.as_str()).collect();
+        let mut visible = String::new();
+        let mut calls_made: u32 = 0;
+        let max_rounds = self.inner.config.max_tool_rounds;
+        for round in 0..=max_rounds {
+            // The last round offers no tools, so the model must answer in words.
+            let tools: &[ToolSpec] = if round == max_rounds { &[] } else { offered };
+            sink.activity(Activity::Thinking).await;
+            let outcome = match self.stream_reply(&messages, tools, &visible, sink, cancel, deadline).await? {
+                Ok(outcome) => outcome,
+                Err(interrupt) => {
+                    let (end, note) = match interrupt {
+                        Interrupt::Cancelled => (TurnEnd::Cancelled, "(stopped)"),
+                        Interrupt::TimedOut => (TurnEnd::TimedOut, "(stopped: this took too long)"),
+                    };
+                    let reply = join_visible(&visible, note);
+                    new_messages.push(Message::assistant(reply.clone()));
+                    return Ok(TurnOutcome { reply, end, tool_calls: calls_made });
+                }
+            };
+            let names: &[&str] = if tools.is_empty() { &[] } else { &offered_names };
+            let extracted = leak::extract(&outcome.content, names);
+            let calls: Vec<ToolCall> = if outcome.tool_calls.is_empty() { extracted.calls } else { outcome.tool_calls };
+            let calls: Vec<ToolCall> = calls.into_iter().take(MAX_CALLS_PER_ROUND).collect();
+            visible = join_visible(&visible, &extracted.text);
+            sink.progress(&visible);
+            let assistant = Message { tool_calls: calls.clone(), ..Message::assistant(extracted.text) };
+            messages.push(assistant.clone());
+            new_messages.push(assistant);
+            if calls.is_empty() {
+                let reply = if visible.trim().is_empty() { "(no answer)".to_owned() } else { visible };
+                return Ok(TurnOutcome { reply, end: TurnEnd::Answered, tool_calls: calls_made });
+            }
+            for call in &calls {
+                if cancel.is_cancelled() || Instant::now() >= deadline {
+                    break;
+                }
+                let result = self.run_tool(input.principal, call, by_name, sink, cancel, deadline).await;
+                calls_made += 1;
+                let message = Message::tool_result(call, result);
+                messages.push(message.clone());
+                new_messages.push(message);
+            }
+        }
+        // The loop always returns from its last round (which offers no tools).
+        Ok(TurnOutcome { reply: visible, end: TurnEnd::Answered, tool_calls: calls_made })
+    }
+
+    /// The system message and the history that fits the budget, compacting when it overflows.
+    async fn prompt_messages(
+        &self,
+        input: TurnInput<'_>,
+        offered: &[ToolSpec],
+        _catalog: &Catalog,
+    ) -> Result<Vec<Message>, AgentError> {
+        let store = &self.inner.store;
+        let mut conversation = store.load_conversation(input.principal, input.chat).await?;
+        let num_ctx = self.inner.model.context_tokens();
+        let system_tokens = budget::estimate_text(&self.inner.system_prompt) + 64;
+        let budget = budget::history_budget(num_ctx, self.inner.config.history_share, system_tokens, budget::estimate_tools(offered));
+        let total: u32 = conversation.messages.iter().map(|m| m.tokens).sum::<u32>()
+            + conversation.summary.as_deref().map_or(0, budget::estimate_text);
+        if total > budget && conversation.messages.len() > 1 {
+            // Keep the newest half of the budget verbatim; summarise the rest.
+            let keep = budget::keep_from(&conversation.messages, budget / 2);
+            if keep > 0 {
+                match self.summarise(conversation.summary.as_deref(), &conversation.messages[..keep]).await {
+                    Ok(summary) => {
+                        let through = conversation.messages[keep - 1].id;
+                        let tokens = budget::estimate_text(&summary);
+                        store.compact_conversation(input.principal, input.chat, through, summary.clone(), tokens).await?;
+                        conversation.messages.drain(..keep);
+                        conversation.summary = Some(summary);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "compaction failed; dropping the oldest turns from this request instead");
+                        conversation.messages.drain(..keep);
+                    }
+                }
+            }
+        }
+        let keep = budget::keep_from(&conversation.messages, budget);
+        let mut messages = vec![Message::system(prompt::system_message(&self.inner.system_prompt, conversation.summary.as_deref()))];
+        messages.extend(conversation.messages.into_iter().skip(keep).map(|m| m.message));
+        Ok(messages)
+    }
+
+    /// Asks the model for a short summary of old turns (and the previous summary).
+    async fn summarise(&self, previous: Option<&str>, old: &[crate::store::history::StoredMessage]) -> Result<String, ModelError> {
+        let mut transcript = String::new();
+        if let Some(previous) = previous {
+            transcript.push_str("Earlier summary: ");
+            transcript.push_str(previous);
+            transcript.push('\n');
+        }
+        for m in old {
+            let who = match m.message.role {
+                Role::User => "Person",
+                Role::Assistant => "Assistant",
+                Role::Tool => "Tool result",
+                Role::System => continue,
+            };
+            let text: String = m.message.content.chars().take(2000).collect();
+            transcript.push_str(&format!("{who}: {text}\n"));
+        }
+        let request = [
+            Message::system("Summarise this conversation in at most 10 short lines. Keep names, ids, dates, decisions and open requests. Write only the summary."),
+            Message::user(transcript),
+        ];
+        let outcome = self.inner.model.chat(&ChatRequest { messages: &request, tools: &[] }, &|_: &str| {}).await?;
+        let summary: String = outcome.content.trim().chars().take(4000).collect();
+        Ok(summary)
+    }
+
+    /// Streams one model reply into the sink, holding back tool-call markup.
+    async fn stream_reply(
+        &self,
+        messages: &[Message],
+        tools: &[ToolSpec],
+        visible_before: &str,
+        sink: &dyn TurnSink,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<Result<ChatOutcome, Interrupt>, AgentError> {
+        let streamed = Mutex::new((String::new(), StreamGuard::default()));
+        let on_delta = |delta: &str| {
+            let mut state = streamed.lock();
+            let (text, guard) = &mut *state;
+            text.push_str(delta);
+            let trimmed = text.trim_start();
+            if !guard.advance(trimmed).is_empty() {
+                let shown = &trimmed[..guard.shown()];
+                sink.progress(&join_visible(visible_before, shown));
+            }
+        };
+        let started = Instant::now();
+        let request = ChatRequest { messages, tools };
+        let result = tokio::select! {
+            r = self.inner.model.chat(&request, &on_delta) => r,
+            () = cancel.cancelled() => return Ok(Err(Interrupt::Cancelled)),
+            () = tokio::time::sleep_until(deadline.into()) => return Ok(Err(Interrupt::TimedOut)),
+        };
+        let m = &self.inner.metrics;
+        m.model_duration.observe(started.elapsed().as_secs_f64());
+        let outcome = result?;
+        if let Some(n) = outcome.usage.prompt_tokens {
+            m.model_tokens.get_or_create(&TokenLabels { kind: "prompt".into() }).inc_by(u64::from(n));
+        }
+        if let Some(n) = outcome.usage.completion_tokens {
+            m.model_tokens.get_or_create(&TokenLabels { kind: "completion".into() }).inc_by(u64::from(n));
+        }
+        Ok(Ok(outcome))
+    }
+
+    /// Runs one tool call and returns the text the model reads back.
+    async fn run_tool(
+        &self,
+        principal: &Principal,
+        call: &ToolCall,
+        by_name: &HashMap<&str, &CatalogTool>,
+        sink: &dyn TurnSink,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> String {
+        let Some(tool) = by_name.get(call.name.as_str()).copied() else {
+            let mut names: Vec<&str> = by_name.keys().copied().collect();
+            names.sort_unstable();
+            names.truncate(30);
+            return format!("Error: there is no tool named `{}`. Available tools: {}.", call.name, names.join(", "));
+        };
+        let started = Instant::now();
+        let digest = args_digest(&call.arguments);
+        let (outcome, text) = match validate::validate(&call.name, &tool.input_schema, &call.arguments) {
+            Err(message) => ("invalid", message),
+            Ok(args) => {
+                if tool.hints.destructive && !self.confirm(tool, &call.arguments, sink).await {
+                    ("denied", "The person declined this action, so it was not done. Do not retry it unless they ask again.".to_owned())
+                } else {
+                    sink.activity(Activity::Tool(call.name.clone())).await;
+                    self.call_tool(principal, tool, args, cancel, deadline).await
+                }
+            }
+        };
+        let latency = started.elapsed();
+        self.record(principal, tool, digest, outcome, latency).await;
+        bound_result(&text, self.inner.config.max_tool_result_chars)
+    }
+
+    async fn confirm(&self, tool: &CatalogTool, arguments: &Value, sink: &dyn TurnSink) -> bool {
+        let pretty = serde_json::to_string_pretty(arguments).unwrap_or_default();
+        let request = ConfirmRequest {
+            tool: tool.qualified.clone(),
+            title: tool.title.clone().unwrap_or_else(|| tool.description.chars().take(120).collect()),
+            arguments: truncate_chars(&pretty, 600),
+        };
+        sink.confirm(&request).await
+    }
+
+    async fn call_tool(
+        &self,
+        principal: &Principal,
+        tool: &CatalogTool,
+        args: serde_json::Map<String, Value>,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> (&'static str, String) {
+        let per_call = self.inner.servers.iter().find(|s| s.name == tool.server).and_then(|s| s.timeout).unwrap_or(self.inner.config.tool_timeout);
+        let limit = per_call.min(deadline.saturating_duration_since(Instant::now()));
+        let call = self.inner.tools.call(principal, &tool.server, &tool.tool, args);
+        let result = tokio::select! {
+            r = tokio::time::timeout(limit, call) => r,
+            () = cancel.cancelled() => return ("cancelled", "The person cancelled this turn.".to_owned()),
+        };
+        match result {
+            Err(_) => ("timeout", format!("Error: the tool did not answer within {} seconds. Tell the person it timed out.", limit.as_secs())),
+            Ok(Err(ToolError::Timeout { secs, .. })) => ("timeout", format!("Error: the tool did not answer within {secs} seconds. Tell the person it timed out.")),
+            Ok(Err(e @ (ToolError::Unavailable { .. } | ToolError::NotConnected(_)))) => ("unavailable", format!("Error: {e}. Tell the person; do not retry now.")),
+            Ok(Err(e)) => ("error", format!("Error: {e}")),
+            Ok(Ok(output)) => {
+                let mut text = output.text;
+                if text.trim().is_empty() && let Some(structured) = &output.structured {
+                    text = structured.to_string();
+                }
+                if output.is_error {
+                    ("error", format!("The tool reported an error: {text}"))
+                } else {
+                    ("ok", text)
+                }
+            }
+        }
+    }
+
+    async fn record(&self, principal: &Principal, tool: &CatalogTool, digest: String, outcome: &str, latency: Duration) {
+        let m = &self.inner.metrics;
+        m.tool_calls
+            .get_or_create(&ToolLabels { server: tool.server.clone(), tool: tool.tool.clone(), outcome: outcome.to_owned() })
+            .inc();
+        m.tool_duration.get_or_create(&ServerLabels { server: tool.server.clone() }).observe(latency.as_secs_f64());
+        let entry = AuditEntry {
+            principal: principal.clone(),
+            server: tool.server.clone(),
+            tool: tool.tool.clone(),
+            args_sha256: digest,
+            outcome: outcome.to_owned(),
+            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+        };
+        if let Err(e) = self.inner.store.record_tool_call(entry).await {
+            tracing::error!(error = %e, "could not write the tool-call audit row");
+        }
+        tracing::info!(principal = %principal, server = %tool.server, tool = %tool.tool, outcome, latency_ms = latency.as_millis(), "tool call");
+    }
+}
+
+/// Appends a round's text to what the person already sees.
+fn join_visible(before: &str, more: &str) -> String {
+    let more = more.trim();
+    match (before.is_empty(), more.is_empty()) {
+        (_, true) => before.to_owned(),
+        (true, false) => more.to_owned(),
+        (false, false) => format!("{before}\n\n{more}"),
+    }
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+/// Cuts a tool result to `max` characters, telling the model that it was cut and how to get less.
+fn bound_result(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((i, _)) => {
+            let dropped = text[i..].chars().count();
+            format!(
+                "{}\n[... {dropped} more characters were cut. If you need them, call the tool again asking for less (a filter, a smaller page size or a specific id).]",
+                &text[..i]
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_are_bounded_with_a_note() {
+        assert_eq!(bound_result("short", 10), "short");
+        let big = "é".repeat(1000);
+        let cut = bound_result(&big, 100);
+        assert!(cut.starts_with(&"é".repeat(100)));
+        assert!(cut.contains("900 more characters were cut"));
+    }
+
+    #[test]
+    fn visible_text_joins_rounds() {
+        assert_eq!(join_visible("", " a "), "a");
+        assert_eq!(join_visible("a", "b"), "a\n\nb");
+        assert_eq!(join_visible("a", "  "), "a");
+    }
+}

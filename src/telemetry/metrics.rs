@@ -1,0 +1,118 @@
+//! The gateway's Prometheus metrics, registered in one explicit registry.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of message counters.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MessageLabels {
+    /// `console`, `telegram` or `slack`.
+    pub channel: String,
+    /// `in` or `out`.
+    pub direction: String,
+}
+
+/// Labels of tool-call counters.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ToolLabels {
+    /// The configured server.
+    pub server: String,
+    /// The tool's name on that server.
+    pub tool: String,
+    /// `ok`, `error`, `timeout`, `denied`, `invalid` or `unavailable`.
+    pub outcome: String,
+}
+
+/// Labels naming a server.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServerLabels {
+    /// The configured server.
+    pub server: String,
+}
+
+/// Labels naming a token kind.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenLabels {
+    /// `prompt` or `completion`.
+    pub kind: String,
+}
+
+/// Labels naming a channel.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChannelLabels {
+    /// `console`, `telegram` or `slack`.
+    pub channel: String,
+}
+
+/// Every gateway metric.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    /// `mcp_gateway_messages_total{channel,direction}`.
+    pub messages: Family<MessageLabels, Counter>,
+    /// `mcp_gateway_turn_duration_seconds`.
+    pub turn_duration: Histogram,
+    /// `mcp_gateway_model_request_duration_seconds`.
+    pub model_duration: Histogram,
+    /// `mcp_gateway_model_tokens_total{kind}`.
+    pub model_tokens: Family<TokenLabels, Counter>,
+    /// `mcp_gateway_tool_calls_total{server,tool,outcome}`.
+    pub tool_calls: Family<ToolLabels, Counter>,
+    /// `mcp_gateway_tool_call_duration_seconds{server}`.
+    pub tool_duration: Family<ServerLabels, Histogram>,
+    /// `mcp_gateway_oauth_connects_total{server}`.
+    pub oauth_connects: Family<ServerLabels, Counter>,
+    /// `mcp_gateway_oauth_refresh_failures_total{server}`.
+    pub oauth_refresh_failures: Family<ServerLabels, Counter>,
+    /// `mcp_gateway_rate_limited_total{channel}`.
+    pub rate_limited: Family<ChannelLabels, Counter>,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.005, 2.0, 14))
+}
+
+impl Metrics {
+    /// Creates the metrics and registers them under the `mcp_gateway` prefix.
+    #[must_use]
+    pub fn new(registry: &mut Registry) -> Self {
+        let m = Self {
+            messages: Family::default(),
+            turn_duration: latency_histogram(),
+            model_duration: latency_histogram(),
+            model_tokens: Family::default(),
+            tool_calls: Family::default(),
+            tool_duration: Family::new_with_constructor(latency_histogram),
+            oauth_connects: Family::default(),
+            oauth_refresh_failures: Family::default(),
+            rate_limited: Family::default(),
+        };
+        let r = registry.sub_registry_with_prefix("mcp_gateway");
+        r.register("messages", "Chat messages received and sent", m.messages.clone());
+        r.register("turn_duration_seconds", "Time from a message to the end of its answer", m.turn_duration.clone());
+        r.register("model_request_duration_seconds", "Time of one model request", m.model_duration.clone());
+        r.register("model_tokens", "Tokens processed by the model", m.model_tokens.clone());
+        r.register("tool_calls", "MCP tool calls by outcome", m.tool_calls.clone());
+        r.register("tool_call_duration_seconds", "Time of one MCP tool call", m.tool_duration.clone());
+        r.register("oauth_connects", "Accounts connected", m.oauth_connects.clone());
+        r.register("oauth_refresh_failures", "OAuth token refreshes that failed", m.oauth_refresh_failures.clone());
+        r.register("rate_limited", "Messages refused by the per-sender rate limit", m.rate_limited.clone());
+        m
+    }
+
+    /// Metrics registered in a throwaway registry, for tests and one-shot commands.
+    #[must_use]
+    pub fn unregistered() -> Self {
+        Self::new(&mut Registry::default())
+    }
+}
+
+/// Encodes a registry in the Prometheus text format.
+#[must_use]
+pub fn encode(registry: &Registry) -> String {
+    let mut out = String::new();
+    let _ = prometheus_client::encoding::text::encode(&mut out, registry);
+    out
+}
