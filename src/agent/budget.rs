@@ -21,20 +21,28 @@ pub fn estimate_message(message: &Message) -> u32 {
         .iter()
         .map(|c| estimate_text(&c.name) + estimate_text(&c.arguments.to_string()))
         .sum();
-    estimate_text(&message.content).saturating_add(calls).saturating_add(4)
+    estimate_text(&message.content)
+        .saturating_add(calls)
+        .saturating_add(4)
 }
 
 /// The estimated tokens of the offered tool schemas.
 #[must_use]
 pub fn estimate_tools(tools: &[ToolSpec]) -> u32 {
-    tools.iter().map(|t| estimate_text(&t.to_wire().to_string())).sum()
+    tools
+        .iter()
+        .map(|t| estimate_text(&t.to_wire().to_string()))
+        .sum()
 }
 
 /// How many history tokens may go into a request.
 #[must_use]
 pub fn history_budget(num_ctx: u32, share: f64, system_tokens: u32, tool_tokens: u32) -> u32 {
     let reply_room = (num_ctx / 4).min(4096);
-    let available = num_ctx.saturating_sub(reply_room).saturating_sub(system_tokens).saturating_sub(tool_tokens);
+    let available = num_ctx
+        .saturating_sub(reply_room)
+        .saturating_sub(system_tokens)
+        .saturating_sub(tool_tokens);
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // share is within 0.1..=0.9
     let share_cap = (f64::from(num_ctx) * share) as u32;
     available.min(share_cap)
@@ -52,7 +60,10 @@ pub fn keep_from(messages: &[StoredMessage], budget: u32) -> usize {
     while i > 0 {
         // Find the start of the turn that ends at i.
         let turn = messages[i - 1].turn;
-        let start = messages[..i].iter().rposition(|m| m.turn != turn).map_or(0, |p| p + 1);
+        let start = messages[..i]
+            .iter()
+            .rposition(|m| m.turn != turn)
+            .map_or(0, |p| p + 1);
         let size: u32 = messages[start..i].iter().map(|m| m.tokens).sum();
         if used.saturating_add(size) > budget && keep < messages.len() {
             break;
@@ -69,7 +80,12 @@ mod tests {
     use super::*;
 
     fn msg(turn: i64, tokens: u32) -> StoredMessage {
-        StoredMessage { id: turn * 10, turn, message: Message::user("x"), tokens }
+        StoredMessage {
+            id: turn * 10,
+            turn,
+            message: Message::user("x"),
+            tokens,
+        }
     }
 
     #[test]

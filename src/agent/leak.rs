@@ -11,7 +11,15 @@ use serde_json::Value;
 use crate::llm::ToolCall;
 
 /// Openings that start tool-call markup.
-const MARKERS: &[&str] = &["<tool_call", "<function=", "<|python_tag|>", "[TOOL_CALLS]", "<tools>", "```json", "```tool"];
+const MARKERS: &[&str] = &[
+    "<tool_call",
+    "<function=",
+    "<|python_tag|>",
+    "[TOOL_CALLS]",
+    "<tools>",
+    "```json",
+    "```tool",
+];
 
 /// Decides how much of a streaming reply is safe to show.
 #[derive(Debug, Default)]
@@ -93,7 +101,9 @@ pub fn extract(text: &str, offered: &[&str]) -> Extracted {
     clean.push_str(rest);
     // A reply that is only a JSON object (or array) may be a bare tool call.
     let trimmed = clean.trim();
-    if (trimmed.starts_with('{') || trimmed.starts_with('[')) && let Ok(value) = serde_json::from_str::<Value>(trimmed) {
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(value) = serde_json::from_str::<Value>(trimmed)
+    {
         let before = out.calls.len();
         push_json_calls(&value, None, offered, &mut out.calls);
         if out.calls.len() > before || looks_like_call(&value) {
@@ -105,7 +115,10 @@ pub fn extract(text: &str, offered: &[&str]) -> Extracted {
 }
 
 fn first_marker(text: &str) -> Option<(usize, &'static str)> {
-    MARKERS.iter().filter_map(|m| text.find(m).map(|i| (i, *m))).min_by_key(|(i, _)| *i)
+    MARKERS
+        .iter()
+        .filter_map(|m| text.find(m).map(|i| (i, *m)))
+        .min_by_key(|(i, _)| *i)
 }
 
 /// Returns the body of one markup block and how many bytes after the marker it used.
@@ -118,7 +131,11 @@ fn markup_body<'a>(marker: &str, after: &'a str) -> (&'a str, usize) {
         _ => None,
     };
     // Skip the rest of an opening tag such as `<tool_call>` or `<function=name>`.
-    let open_end = if marker == "<tool_call" { after.find('>').map_or(0, |i| i + 1) } else { 0 };
+    let open_end = if marker == "<tool_call" {
+        after.find('>').map_or(0, |i| i + 1)
+    } else {
+        0
+    };
     let inner = &after[open_end..];
     match close.and_then(|c| inner.find(c).map(|i| (i, c.len()))) {
         Some((i, len)) => (&inner[..i], open_end + i + len),
@@ -130,7 +147,8 @@ fn collect_calls(marker: &str, body: &str, offered: &[&str], calls: &mut Vec<Too
     if marker == "<function=" {
         // `<function=name>{"arg": 1}</function>`
         if let Some((name, args)) = body.split_once('>') {
-            let arguments = serde_json::from_str(args.trim()).unwrap_or(Value::Object(serde_json::Map::new()));
+            let arguments =
+                serde_json::from_str(args.trim()).unwrap_or(Value::Object(serde_json::Map::new()));
             push_call(name.trim(), arguments, offered, calls);
         }
         return;
@@ -150,7 +168,10 @@ fn collect_calls(marker: &str, body: &str, offered: &[&str], calls: &mut Vec<Too
 
 fn looks_like_call(value: &Value) -> bool {
     match value {
-        Value::Object(map) => map.contains_key("name") && (map.contains_key("arguments") || map.contains_key("parameters")),
+        Value::Object(map) => {
+            map.contains_key("name")
+                && (map.contains_key("arguments") || map.contains_key("parameters"))
+        }
         Value::Array(items) => items.iter().any(looks_like_call),
         _ => false,
     }
@@ -169,11 +190,19 @@ fn push_json_calls(value: &Value, _depth: Option<()>, offered: &[&str], calls: &
                 push_json_calls(function, None, offered, calls);
                 return;
             }
-            let name = map.get("name").or_else(|| map.get("tool")).and_then(Value::as_str);
-            let args = map.get("arguments").or_else(|| map.get("parameters")).or_else(|| map.get("args"));
+            let name = map
+                .get("name")
+                .or_else(|| map.get("tool"))
+                .and_then(Value::as_str);
+            let args = map
+                .get("arguments")
+                .or_else(|| map.get("parameters"))
+                .or_else(|| map.get("args"));
             if let Some(name) = name {
                 let arguments = match args {
-                    Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::String(s.clone())),
+                    Some(Value::String(s)) => {
+                        serde_json::from_str(s).unwrap_or(Value::String(s.clone()))
+                    }
                     Some(v) => v.clone(),
                     None => Value::Object(serde_json::Map::new()),
                 };
@@ -186,7 +215,11 @@ fn push_json_calls(value: &Value, _depth: Option<()>, offered: &[&str], calls: &
 
 fn push_call(name: &str, arguments: Value, offered: &[&str], calls: &mut Vec<ToolCall>) {
     if offered.contains(&name) && calls.len() < 16 {
-        calls.push(ToolCall { id: None, name: name.to_owned(), arguments });
+        calls.push(ToolCall {
+            id: None,
+            name: name.to_owned(),
+            arguments,
+        });
     }
 }
 
@@ -200,7 +233,10 @@ mod tests {
 
     #[test]
     fn qwen_style_tag_becomes_a_call() {
-        let e = extract("Sure.\n<tool_call>\n{\"name\": \"everything_echo\", \"arguments\": {\"message\": \"hi\"}}\n</tool_call>", OFFERED);
+        let e = extract(
+            "Sure.\n<tool_call>\n{\"name\": \"everything_echo\", \"arguments\": {\"message\": \"hi\"}}\n</tool_call>",
+            OFFERED,
+        );
         assert_eq!(e.text, "Sure.");
         assert_eq!(e.calls.len(), 1);
         assert_eq!(e.calls[0].arguments, json!({"message": "hi"}));
@@ -208,28 +244,46 @@ mod tests {
 
     #[test]
     fn llama_function_tag_and_python_tag() {
-        let e = extract("<function=notion_search>{\"query\": \"x\"}</function>", OFFERED);
+        let e = extract(
+            "<function=notion_search>{\"query\": \"x\"}</function>",
+            OFFERED,
+        );
         assert_eq!(e.calls[0].name, "notion_search");
         assert!(e.text.is_empty());
-        let e = extract("<|python_tag|>{\"name\": \"notion_search\", \"parameters\": {\"query\": \"y\"}}", OFFERED);
+        let e = extract(
+            "<|python_tag|>{\"name\": \"notion_search\", \"parameters\": {\"query\": \"y\"}}",
+            OFFERED,
+        );
         assert_eq!(e.calls[0].arguments, json!({"query": "y"}));
     }
 
     #[test]
     fn bare_json_fenced_json_and_mistral() {
-        let e = extract("{\"name\": \"everything_echo\", \"arguments\": \"{\\\"message\\\":\\\"a\\\"}\"}", OFFERED);
+        let e = extract(
+            "{\"name\": \"everything_echo\", \"arguments\": \"{\\\"message\\\":\\\"a\\\"}\"}",
+            OFFERED,
+        );
         assert_eq!(e.calls[0].arguments, json!({"message": "a"}));
         assert!(e.text.is_empty());
-        let e = extract("Let me look.\n```json\n{\"name\":\"notion_search\",\"arguments\":{}}\n```", OFFERED);
+        let e = extract(
+            "Let me look.\n```json\n{\"name\":\"notion_search\",\"arguments\":{}}\n```",
+            OFFERED,
+        );
         assert_eq!(e.text, "Let me look.");
         assert_eq!(e.calls.len(), 1);
-        let e = extract("[TOOL_CALLS] [{\"name\": \"notion_search\", \"arguments\": {\"query\": \"q\"}}]", OFFERED);
+        let e = extract(
+            "[TOOL_CALLS] [{\"name\": \"notion_search\", \"arguments\": {\"query\": \"q\"}}]",
+            OFFERED,
+        );
         assert_eq!(e.calls.len(), 1);
     }
 
     #[test]
     fn unknown_tools_are_stripped_not_called() {
-        let e = extract("Hello <tool_call>{\"name\": \"rm_rf\", \"arguments\": {}}</tool_call> there", OFFERED);
+        let e = extract(
+            "Hello <tool_call>{\"name\": \"rm_rf\", \"arguments\": {}}</tool_call> there",
+            OFFERED,
+        );
         assert!(e.calls.is_empty());
         assert_eq!(e.text, "Hello  there");
         let e = extract("{\"name\": \"rm_rf\", \"arguments\": {}}", OFFERED);
@@ -238,8 +292,14 @@ mod tests {
 
     #[test]
     fn plain_text_and_ordinary_json_answers_pass() {
-        assert_eq!(extract("Just text, {braces} fine.", OFFERED).text, "Just text, {braces} fine.");
-        assert_eq!(extract("{\"answer\": 42}", OFFERED).text, "{\"answer\": 42}");
+        assert_eq!(
+            extract("Just text, {braces} fine.", OFFERED).text,
+            "Just text, {braces} fine."
+        );
+        assert_eq!(
+            extract("{\"answer\": 42}", OFFERED).text,
+            "{\"answer\": 42}"
+        );
         let e = extract("<tool_call>{broken", OFFERED);
         assert!(e.text.is_empty() && e.calls.is_empty());
     }

@@ -71,7 +71,9 @@ struct Inner {
 
 impl std::fmt::Debug for Agent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Agent").field("model", &self.inner.model.model_name()).finish_non_exhaustive()
+        f.debug_struct("Agent")
+            .field("model", &self.inner.model.model_name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -89,7 +91,17 @@ impl Agent {
         metrics: Metrics,
     ) -> Result<Self, prompt::PromptError> {
         let system_prompt = prompt::load(&config)?;
-        Ok(Self { inner: Arc::new(Inner { model, tools, store, config, servers, system_prompt, metrics }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                model,
+                tools,
+                store,
+                config,
+                servers,
+                system_prompt,
+                metrics,
+            }),
+        })
     }
 
     /// The store the agent keeps conversations in.
@@ -110,3 +122,6 @@ impl Agent {
         &self.inner.metrics
     }
 }
+
+#[cfg(test)]
+mod tests;

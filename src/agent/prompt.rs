@@ -30,12 +30,19 @@ pub fn load(config: &AgentConfig) -> Result<String, PromptError> {
     let Some(path) = &config.system_prompt_file else {
         return Ok(DEFAULT_PROMPT.to_owned());
     };
-    let err = |reason: String| PromptError { path: path.display().to_string(), reason };
-    let len = std::fs::metadata(path).map_err(|e| err(e.to_string()))?.len();
+    let err = |reason: String| PromptError {
+        path: path.display().to_string(),
+        reason,
+    };
+    let len = std::fs::metadata(path)
+        .map_err(|e| err(e.to_string()))?
+        .len();
     if len > MAX_PROMPT_BYTES {
         return Err(err(format!("it is larger than {MAX_PROMPT_BYTES} bytes")));
     }
-    std::fs::read_to_string(path).map_err(|e| err(e.to_string())).map(|s| s.trim().to_owned())
+    std::fs::read_to_string(path)
+        .map_err(|e| err(e.to_string()))
+        .map(|s| s.trim().to_owned())
 }
 
 /// The system message for a turn: the prompt, today's date, and the summary of earlier turns.

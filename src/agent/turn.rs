@@ -75,20 +75,43 @@ impl Agent {
         let started = Instant::now();
         let deadline = started + self.inner.config.turn_timeout;
         let catalog = self.inner.tools.catalog(input.principal).await;
-        let by_name: HashMap<&str, &CatalogTool> = catalog.tools.iter().map(|t| (t.qualified.as_str(), t)).collect();
+        let by_name: HashMap<&str, &CatalogTool> = catalog
+            .tools
+            .iter()
+            .map(|t| (t.qualified.as_str(), t))
+            .collect();
         let offered = self.offered_tools(&catalog);
         let user = Message::user(input.text);
         let mut new_messages = vec![user.clone()];
 
         let result = self
-            .converse(input, &catalog, &by_name, &offered, &mut new_messages, sink, cancel, deadline)
+            .converse(
+                input,
+                &catalog,
+                &by_name,
+                &offered,
+                &mut new_messages,
+                sink,
+                cancel,
+                deadline,
+            )
             .await;
-        let to_store: Vec<(Message, u32)> = new_messages.into_iter().map(|m| {
-            let tokens = estimate_message(&m);
-            (m, tokens)
-        }).collect();
-        let stored = self.inner.store.append_turn(input.principal, input.chat, to_store).await;
-        self.inner.metrics.turn_duration.observe(started.elapsed().as_secs_f64());
+        let to_store: Vec<(Message, u32)> = new_messages
+            .into_iter()
+            .map(|m| {
+                let tokens = estimate_message(&m);
+                (m, tokens)
+            })
+            .collect();
+        let stored = self
+            .inner
+            .store
+            .append_turn(input.principal, input.chat, to_store)
+            .await;
+        self.inner
+            .metrics
+            .turn_duration
+            .observe(started.elapsed().as_secs_f64());
         let outcome = result?;
         stored?;
         Ok(outcome)
@@ -100,7 +123,12 @@ impl Agent {
             ToolSelection::All => usize::MAX,
             ToolSelection::Auto => usize::MAX,
         };
-        catalog.tools.iter().take(limit).map(CatalogTool::spec).collect()
+        catalog
+            .tools
+            .iter()
+            .take(limit)
+            .map(CatalogTool::spec)
+            .collect()
     }
 
     #[allow(clippy::too_many_arguments)] // the pieces of one turn, kept apart for borrowing
@@ -125,7 +153,10 @@ impl Agent {
             // The last round offers no tools, so the model must answer in words.
             let tools: &[ToolSpec] = if round == max_rounds { &[] } else { offered };
             sink.activity(Activity::Thinking).await;
-            let outcome = match self.stream_reply(&messages, tools, &visible, sink, cancel, deadline).await? {
+            let outcome = match self
+                .stream_reply(&messages, tools, &visible, sink, cancel, deadline)
+                .await?
+            {
                 Ok(outcome) => outcome,
                 Err(interrupt) => {
                     let (end, note) = match interrupt {
@@ -134,27 +165,61 @@ impl Agent {
                     };
                     let reply = join_visible(&visible, note);
                     new_messages.push(Message::assistant(reply.clone()));
-                    return Ok(TurnOutcome { reply, end, tool_calls: calls_made });
+                    return Ok(TurnOutcome {
+                        reply,
+                        end,
+                        tool_calls: calls_made,
+                    });
                 }
             };
-            let names: &[&str] = if tools.is_empty() { &[] } else { &offered_names };
+            let names: &[&str] = if tools.is_empty() {
+                &[]
+            } else {
+                &offered_names
+            };
             let extracted = leak::extract(&outcome.content, names);
-            let calls: Vec<ToolCall> = if outcome.tool_calls.is_empty() { extracted.calls } else { outcome.tool_calls };
-            let calls: Vec<ToolCall> = calls.into_iter().take(MAX_CALLS_PER_ROUND).collect();
+            let calls: Vec<ToolCall> = if outcome.tool_calls.is_empty() {
+                extracted.calls
+            } else {
+                outcome.tool_calls
+            };
+            // Calls are only honoured while tools are offered; the last round must answer in words.
+            let wanted_more = !calls.is_empty() && tools.is_empty();
+            let calls: Vec<ToolCall> = if tools.is_empty() {
+                Vec::new()
+            } else {
+                calls.into_iter().take(MAX_CALLS_PER_ROUND).collect()
+            };
             visible = join_visible(&visible, &extracted.text);
+            if wanted_more && visible.trim().is_empty() {
+                visible = "I could not finish this within the allowed number of steps. Please ask again, more specifically.".to_owned();
+            }
             sink.progress(&visible);
-            let assistant = Message { tool_calls: calls.clone(), ..Message::assistant(extracted.text) };
+            let assistant = Message {
+                tool_calls: calls.clone(),
+                ..Message::assistant(extracted.text)
+            };
             messages.push(assistant.clone());
             new_messages.push(assistant);
             if calls.is_empty() {
-                let reply = if visible.trim().is_empty() { "(no answer)".to_owned() } else { visible };
-                return Ok(TurnOutcome { reply, end: TurnEnd::Answered, tool_calls: calls_made });
+                let reply = if visible.trim().is_empty() {
+                    "(no answer)".to_owned()
+                } else {
+                    visible
+                };
+                return Ok(TurnOutcome {
+                    reply,
+                    end: TurnEnd::Answered,
+                    tool_calls: calls_made,
+                });
             }
             for call in &calls {
                 if cancel.is_cancelled() || Instant::now() >= deadline {
                     break;
                 }
-                let result = self.run_tool(input.principal, call, by_name, sink, cancel, deadline).await;
+                let result = self
+                    .run_tool(input.principal, call, by_name, sink, cancel, deadline)
+                    .await;
                 calls_made += 1;
                 let message = Message::tool_result(call, result);
                 messages.push(message.clone());
@@ -162,7 +227,11 @@ impl Agent {
             }
         }
         // The loop always returns from its last round (which offers no tools).
-        Ok(TurnOutcome { reply: visible, end: TurnEnd::Answered, tool_calls: calls_made })
+        Ok(TurnOutcome {
+            reply: visible,
+            end: TurnEnd::Answered,
+            tool_calls: calls_made,
+        })
     }
 
     /// The system message and the history that fits the budget, compacting when it overflows.
@@ -176,18 +245,40 @@ impl Agent {
         let mut conversation = store.load_conversation(input.principal, input.chat).await?;
         let num_ctx = self.inner.model.context_tokens();
         let system_tokens = budget::estimate_text(&self.inner.system_prompt) + 64;
-        let budget = budget::history_budget(num_ctx, self.inner.config.history_share, system_tokens, budget::estimate_tools(offered));
+        let budget = budget::history_budget(
+            num_ctx,
+            self.inner.config.history_share,
+            system_tokens,
+            budget::estimate_tools(offered),
+        );
         let total: u32 = conversation.messages.iter().map(|m| m.tokens).sum::<u32>()
-            + conversation.summary.as_deref().map_or(0, budget::estimate_text);
+            + conversation
+                .summary
+                .as_deref()
+                .map_or(0, budget::estimate_text);
         if total > budget && conversation.messages.len() > 1 {
             // Keep the newest half of the budget verbatim; summarise the rest.
             let keep = budget::keep_from(&conversation.messages, budget / 2);
             if keep > 0 {
-                match self.summarise(conversation.summary.as_deref(), &conversation.messages[..keep]).await {
+                match self
+                    .summarise(
+                        conversation.summary.as_deref(),
+                        &conversation.messages[..keep],
+                    )
+                    .await
+                {
                     Ok(summary) => {
                         let through = conversation.messages[keep - 1].id;
                         let tokens = budget::estimate_text(&summary);
-                        store.compact_conversation(input.principal, input.chat, through, summary.clone(), tokens).await?;
+                        store
+                            .compact_conversation(
+                                input.principal,
+                                input.chat,
+                                through,
+                                summary.clone(),
+                                tokens,
+                            )
+                            .await?;
                         conversation.messages.drain(..keep);
                         conversation.summary = Some(summary);
                     }
@@ -199,13 +290,26 @@ impl Agent {
             }
         }
         let keep = budget::keep_from(&conversation.messages, budget);
-        let mut messages = vec![Message::system(prompt::system_message(&self.inner.system_prompt, conversation.summary.as_deref()))];
-        messages.extend(conversation.messages.into_iter().skip(keep).map(|m| m.message));
+        let mut messages = vec![Message::system(prompt::system_message(
+            &self.inner.system_prompt,
+            conversation.summary.as_deref(),
+        ))];
+        messages.extend(
+            conversation
+                .messages
+                .into_iter()
+                .skip(keep)
+                .map(|m| m.message),
+        );
         Ok(messages)
     }
 
     /// Asks the model for a short summary of old turns (and the previous summary).
-    async fn summarise(&self, previous: Option<&str>, old: &[crate::store::history::StoredMessage]) -> Result<String, ModelError> {
+    async fn summarise(
+        &self,
+        previous: Option<&str>,
+        old: &[crate::store::history::StoredMessage],
+    ) -> Result<String, ModelError> {
         let mut transcript = String::new();
         if let Some(previous) = previous {
             transcript.push_str("Earlier summary: ");
@@ -223,10 +327,22 @@ impl Agent {
             transcript.push_str(&format!("{who}: {text}\n"));
         }
         let request = [
-            Message::system("Summarise this conversation in at most 10 short lines. Keep names, ids, dates, decisions and open requests. Write only the summary."),
+            Message::system(
+                "Summarise this conversation in at most 10 short lines. Keep names, ids, dates, decisions and open requests. Write only the summary.",
+            ),
             Message::user(transcript),
         ];
-        let outcome = self.inner.model.chat(&ChatRequest { messages: &request, tools: &[] }, &|_: &str| {}).await?;
+        let outcome = self
+            .inner
+            .model
+            .chat(
+                &ChatRequest {
+                    messages: &request,
+                    tools: &[],
+                },
+                &|_: &str| {},
+            )
+            .await?;
         let summary: String = outcome.content.trim().chars().take(4000).collect();
         Ok(summary)
     }
@@ -263,10 +379,18 @@ impl Agent {
         m.model_duration.observe(started.elapsed().as_secs_f64());
         let outcome = result?;
         if let Some(n) = outcome.usage.prompt_tokens {
-            m.model_tokens.get_or_create(&TokenLabels { kind: "prompt".into() }).inc_by(u64::from(n));
+            m.model_tokens
+                .get_or_create(&TokenLabels {
+                    kind: "prompt".into(),
+                })
+                .inc_by(u64::from(n));
         }
         if let Some(n) = outcome.usage.completion_tokens {
-            m.model_tokens.get_or_create(&TokenLabels { kind: "completion".into() }).inc_by(u64::from(n));
+            m.model_tokens
+                .get_or_create(&TokenLabels {
+                    kind: "completion".into(),
+                })
+                .inc_by(u64::from(n));
         }
         Ok(Ok(outcome))
     }
@@ -285,18 +409,27 @@ impl Agent {
             let mut names: Vec<&str> = by_name.keys().copied().collect();
             names.sort_unstable();
             names.truncate(30);
-            return format!("Error: there is no tool named `{}`. Available tools: {}.", call.name, names.join(", "));
+            return format!(
+                "Error: there is no tool named `{}`. Available tools: {}.",
+                call.name,
+                names.join(", ")
+            );
         };
         let started = Instant::now();
         let digest = args_digest(&call.arguments);
-        let (outcome, text) = match validate::validate(&call.name, &tool.input_schema, &call.arguments) {
+        let (outcome, text) = match validate::validate(
+            &call.name,
+            &tool.input_schema,
+            &call.arguments,
+        ) {
             Err(message) => ("invalid", message),
             Ok(args) => {
                 if tool.hints.destructive && !self.confirm(tool, &call.arguments, sink).await {
                     ("denied", "The person declined this action, so it was not done. Do not retry it unless they ask again.".to_owned())
                 } else {
                     sink.activity(Activity::Tool(call.name.clone())).await;
-                    self.call_tool(principal, tool, args, cancel, deadline).await
+                    self.call_tool(principal, tool, args, cancel, deadline)
+                        .await
                 }
             }
         };
@@ -309,7 +442,10 @@ impl Agent {
         let pretty = serde_json::to_string_pretty(arguments).unwrap_or_default();
         let request = ConfirmRequest {
             tool: tool.qualified.clone(),
-            title: tool.title.clone().unwrap_or_else(|| tool.description.chars().take(120).collect()),
+            title: tool
+                .title
+                .clone()
+                .unwrap_or_else(|| tool.description.chars().take(120).collect()),
             arguments: truncate_chars(&pretty, 600),
         };
         sink.confirm(&request).await
@@ -323,21 +459,46 @@ impl Agent {
         cancel: &CancellationToken,
         deadline: Instant,
     ) -> (&'static str, String) {
-        let per_call = self.inner.servers.iter().find(|s| s.name == tool.server).and_then(|s| s.timeout).unwrap_or(self.inner.config.tool_timeout);
+        let per_call = self
+            .inner
+            .servers
+            .iter()
+            .find(|s| s.name == tool.server)
+            .and_then(|s| s.timeout)
+            .unwrap_or(self.inner.config.tool_timeout);
         let limit = per_call.min(deadline.saturating_duration_since(Instant::now()));
-        let call = self.inner.tools.call(principal, &tool.server, &tool.tool, args);
+        let call = self
+            .inner
+            .tools
+            .call(principal, &tool.server, &tool.tool, args);
         let result = tokio::select! {
             r = tokio::time::timeout(limit, call) => r,
             () = cancel.cancelled() => return ("cancelled", "The person cancelled this turn.".to_owned()),
         };
         match result {
-            Err(_) => ("timeout", format!("Error: the tool did not answer within {} seconds. Tell the person it timed out.", limit.as_secs())),
-            Ok(Err(ToolError::Timeout { secs, .. })) => ("timeout", format!("Error: the tool did not answer within {secs} seconds. Tell the person it timed out.")),
-            Ok(Err(e @ (ToolError::Unavailable { .. } | ToolError::NotConnected(_)))) => ("unavailable", format!("Error: {e}. Tell the person; do not retry now.")),
+            Err(_) => (
+                "timeout",
+                format!(
+                    "Error: the tool did not answer within {} seconds. Tell the person it timed out.",
+                    limit.as_secs()
+                ),
+            ),
+            Ok(Err(ToolError::Timeout { secs, .. })) => (
+                "timeout",
+                format!(
+                    "Error: the tool did not answer within {secs} seconds. Tell the person it timed out."
+                ),
+            ),
+            Ok(Err(e @ (ToolError::Unavailable { .. } | ToolError::NotConnected(_)))) => (
+                "unavailable",
+                format!("Error: {e}. Tell the person; do not retry now."),
+            ),
             Ok(Err(e)) => ("error", format!("Error: {e}")),
             Ok(Ok(output)) => {
                 let mut text = output.text;
-                if text.trim().is_empty() && let Some(structured) = &output.structured {
+                if text.trim().is_empty()
+                    && let Some(structured) = &output.structured
+                {
                     text = structured.to_string();
                 }
                 if output.is_error {
@@ -349,12 +510,27 @@ impl Agent {
         }
     }
 
-    async fn record(&self, principal: &Principal, tool: &CatalogTool, digest: String, outcome: &str, latency: Duration) {
+    async fn record(
+        &self,
+        principal: &Principal,
+        tool: &CatalogTool,
+        digest: String,
+        outcome: &str,
+        latency: Duration,
+    ) {
         let m = &self.inner.metrics;
         m.tool_calls
-            .get_or_create(&ToolLabels { server: tool.server.clone(), tool: tool.tool.clone(), outcome: outcome.to_owned() })
+            .get_or_create(&ToolLabels {
+                server: tool.server.clone(),
+                tool: tool.tool.clone(),
+                outcome: outcome.to_owned(),
+            })
             .inc();
-        m.tool_duration.get_or_create(&ServerLabels { server: tool.server.clone() }).observe(latency.as_secs_f64());
+        m.tool_duration
+            .get_or_create(&ServerLabels {
+                server: tool.server.clone(),
+            })
+            .observe(latency.as_secs_f64());
         let entry = AuditEntry {
             principal: principal.clone(),
             server: tool.server.clone(),

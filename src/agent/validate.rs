@@ -19,9 +19,20 @@ pub fn validate(tool: &str, schema: &Value, args: &Value) -> Result<Map<String, 
         Value::String(s) if s.trim().is_empty() => Map::new(),
         Value::String(s) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Object(map)) => map,
-            _ => return Err(format!("Arguments for {tool} must be a JSON object; got a string. {}", expected(schema))),
+            _ => {
+                return Err(format!(
+                    "Arguments for {tool} must be a JSON object; got a string. {}",
+                    expected(schema)
+                ));
+            }
         },
-        other => return Err(format!("Arguments for {tool} must be a JSON object; got {}. {}", kind(other), expected(schema))),
+        other => {
+            return Err(format!(
+                "Arguments for {tool} must be a JSON object; got {}. {}",
+                kind(other),
+                expected(schema)
+            ));
+        }
     };
     let mut problems = Vec::new();
     let properties = schema.get("properties").and_then(Value::as_object);
@@ -44,7 +55,11 @@ pub fn validate(tool: &str, schema: &Value, args: &Value) -> Result<Map<String, 
     if problems.is_empty() {
         Ok(args)
     } else {
-        Err(format!("Invalid arguments for {tool}: {}. {} Call the tool again with corrected arguments.", problems.join("; "), expected(schema)))
+        Err(format!(
+            "Invalid arguments for {tool}: {}. {} Call the tool again with corrected arguments.",
+            problems.join("; "),
+            expected(schema)
+        ))
     }
 }
 
@@ -58,7 +73,11 @@ fn check_value(name: &str, prop: &Value, value: &Value, problems: &mut Vec<Strin
         _ => Vec::new(),
     };
     if !types.is_empty() && !types.iter().any(|t| type_matches(t, value)) {
-        problems.push(format!("`{name}` must be {} (got {})", types.join(" or "), kind(value)));
+        problems.push(format!(
+            "`{name}` must be {} (got {})",
+            types.join(" or "),
+            kind(value)
+        ));
         return;
     }
     if let Some(options) = prop.get("enum").and_then(Value::as_array)
@@ -72,7 +91,11 @@ fn check_value(name: &str, prop: &Value, value: &Value, problems: &mut Vec<Strin
 fn type_matches(t: &str, value: &Value) -> bool {
     match t {
         "string" => value.is_string(),
-        "integer" => value.as_i64().is_some() || value.as_u64().is_some() || value.as_f64().is_some_and(|f| f.fract() == 0.0),
+        "integer" => {
+            value.as_i64().is_some()
+                || value.as_u64().is_some()
+                || value.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
         "number" => value.is_number(),
         "boolean" => value.is_boolean(),
         "array" => value.is_array(),
@@ -107,8 +130,15 @@ fn expected(schema: &Value) -> String {
         .iter()
         .take(20)
         .map(|(name, p)| {
-            let t = p.get("type").map_or_else(|| "any".to_owned(), |t| t.as_str().map_or_else(|| t.to_string(), str::to_owned));
-            let req = if required.contains(&name.as_str()) { ", required" } else { "" };
+            let t = p.get("type").map_or_else(
+                || "any".to_owned(),
+                |t| t.as_str().map_or_else(|| t.to_string(), str::to_owned),
+            );
+            let req = if required.contains(&name.as_str()) {
+                ", required"
+            } else {
+                ""
+            };
             format!("{name} ({t}{req})")
         })
         .collect();
@@ -135,12 +165,21 @@ mod tests {
 
     #[test]
     fn problems_are_explained() {
-        let err = validate("t", &schema(), &json!({"n": "two", "mode": "c", "extra": 1})).unwrap_err();
+        let err = validate(
+            "t",
+            &schema(),
+            &json!({"n": "two", "mode": "c", "extra": 1}),
+        )
+        .unwrap_err();
         assert!(err.contains("missing required argument `message`"), "{err}");
         assert!(err.contains("`n` must be integer (got a string)"), "{err}");
         assert!(err.contains("`mode` must be one of \"a\", \"b\""), "{err}");
         assert!(err.contains("unknown argument `extra`"), "{err}");
         assert!(err.contains("Expected arguments: "), "{err}");
-        assert!(validate("t", &schema(), &json!([1])).unwrap_err().contains("must be a JSON object"));
+        assert!(
+            validate("t", &schema(), &json!([1]))
+                .unwrap_err()
+                .contains("must be a JSON object")
+        );
     }
 }

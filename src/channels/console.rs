@@ -27,7 +27,10 @@ const HELP: &str = "Commands: /reset forgets this conversation, /help shows this
 /// The console principal: `console:<$USER>`, or `console:local` when `USER` is unset or empty.
 #[must_use]
 pub fn principal_from_env(user: Option<&str>) -> Principal {
-    let name = user.map(str::trim).filter(|u| !u.is_empty() && u.len() <= 64).unwrap_or("local");
+    let name = user
+        .map(str::trim)
+        .filter(|u| !u.is_empty() && u.len() <= 64)
+        .unwrap_or("local");
     Principal::console(name)
 }
 
@@ -38,14 +41,26 @@ type SharedOut = Arc<Mutex<Box<dyn Write + Send>>>;
 ///
 /// # Errors
 /// Fails only when the input cannot be read; model and tool failures are printed as replies.
-pub async fn run<R>(agent: &Agent, principal: &Principal, input: R, output: Box<dyn Write + Send>, interactive: bool) -> std::io::Result<()>
+pub async fn run<R>(
+    agent: &Agent,
+    principal: &Principal,
+    input: R,
+    output: Box<dyn Write + Send>,
+    interactive: bool,
+) -> std::io::Result<()>
 where
     R: AsyncBufRead + Unpin + Send + 'static,
 {
     let lines: SharedLines<R> = Arc::new(tokio::sync::Mutex::new(input.lines()));
     let out: SharedOut = Arc::new(Mutex::new(output));
-    let labels_in = MessageLabels { channel: "console".into(), direction: "in".into() };
-    let labels_out = MessageLabels { channel: "console".into(), direction: "out".into() };
+    let labels_in = MessageLabels {
+        channel: "console".into(),
+        direction: "in".into(),
+    };
+    let labels_out = MessageLabels {
+        channel: "console".into(),
+        direction: "out".into(),
+    };
     loop {
         if interactive {
             write_flush(&out, "> ");
@@ -62,7 +77,11 @@ where
                 continue;
             }
             "/reset" => {
-                let reply = match agent.store().reset_conversation(principal, CONSOLE_CHAT).await {
+                let reply = match agent
+                    .store()
+                    .reset_conversation(principal, CONSOLE_CHAT)
+                    .await
+                {
                     Ok(()) => "Conversation forgotten.\n".to_owned(),
                     Err(e) => format!("Could not reset the conversation: {e}\n"),
                 };
@@ -72,16 +91,34 @@ where
             _ => {}
         }
         let text: String = if text.chars().count() > MAX_LINE_CHARS {
-            write_flush(&out, &format!("(your message was cut to {MAX_LINE_CHARS} characters)\n"));
+            write_flush(
+                &out,
+                &format!("(your message was cut to {MAX_LINE_CHARS} characters)\n"),
+            );
             text.chars().take(MAX_LINE_CHARS).collect()
         } else {
             text.to_owned()
         };
         agent.metrics().messages.get_or_create(&labels_in).inc();
-        let sink = ConsoleSink { out: Arc::clone(&out), printed: Mutex::new(String::new()), lines: Arc::clone(&lines), interactive };
+        let sink = ConsoleSink {
+            out: Arc::clone(&out),
+            printed: Mutex::new(String::new()),
+            lines: Arc::clone(&lines),
+            interactive,
+        };
         let cancel = CancellationToken::new();
         let stop = spawn_ctrl_c(&cancel, interactive);
-        let result = agent.run_turn(TurnInput { principal, chat: CONSOLE_CHAT, text: &text }, &sink, &cancel).await;
+        let result = agent
+            .run_turn(
+                TurnInput {
+                    principal,
+                    chat: CONSOLE_CHAT,
+                    text: &text,
+                },
+                &sink,
+                &cancel,
+            )
+            .await;
         stop.abort();
         let reply = match result {
             Ok(outcome) => outcome.reply,
@@ -153,7 +190,9 @@ where
     }
 
     async fn activity(&self, activity: Activity) {
-        if self.interactive && let Activity::Tool(name) = activity {
+        if self.interactive
+            && let Activity::Tool(name) = activity
+        {
             eprintln!("[using {name}]");
         }
     }
@@ -161,9 +200,20 @@ where
     async fn confirm(&self, request: &ConfirmRequest) -> bool {
         write_flush(
             &self.out,
-            &format!("\nThe assistant wants to run {} ({}) with:\n{}\nAllow it? [y/N] ", request.tool, request.title, request.arguments),
+            &format!(
+                "\nThe assistant wants to run {} ({}) with:\n{}\nAllow it? [y/N] ",
+                request.tool, request.title, request.arguments
+            ),
         );
-        let answer = self.lines.lock().await.next_line().await.ok().flatten().unwrap_or_default();
+        let answer = self
+            .lines
+            .lock()
+            .await
+            .next_line()
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let yes = matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
         write_flush(&self.out, if yes { "(allowed)\n" } else { "(declined)\n" });
         // What was printed of the reply is now followed by the prompt; start afresh.
@@ -172,7 +222,10 @@ where
     }
 
     async fn connect_link(&self, server: &str, url: &str) {
-        write_flush(&self.out, &format!("\nTo connect {server}, open this link in your browser:\n{url}\n"));
+        write_flush(
+            &self.out,
+            &format!("\nTo connect {server}, open this link in your browser:\n{url}\n"),
+        );
     }
 }
 

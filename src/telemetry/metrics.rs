@@ -90,15 +90,51 @@ impl Metrics {
             rate_limited: Family::default(),
         };
         let r = registry.sub_registry_with_prefix("mcp_gateway");
-        r.register("messages", "Chat messages received and sent", m.messages.clone());
-        r.register("turn_duration_seconds", "Time from a message to the end of its answer", m.turn_duration.clone());
-        r.register("model_request_duration_seconds", "Time of one model request", m.model_duration.clone());
-        r.register("model_tokens", "Tokens processed by the model", m.model_tokens.clone());
-        r.register("tool_calls", "MCP tool calls by outcome", m.tool_calls.clone());
-        r.register("tool_call_duration_seconds", "Time of one MCP tool call", m.tool_duration.clone());
-        r.register("oauth_connects", "Accounts connected", m.oauth_connects.clone());
-        r.register("oauth_refresh_failures", "OAuth token refreshes that failed", m.oauth_refresh_failures.clone());
-        r.register("rate_limited", "Messages refused by the per-sender rate limit", m.rate_limited.clone());
+        r.register(
+            "messages",
+            "Chat messages received and sent",
+            m.messages.clone(),
+        );
+        r.register(
+            "turn_duration_seconds",
+            "Time from a message to the end of its answer",
+            m.turn_duration.clone(),
+        );
+        r.register(
+            "model_request_duration_seconds",
+            "Time of one model request",
+            m.model_duration.clone(),
+        );
+        r.register(
+            "model_tokens",
+            "Tokens processed by the model",
+            m.model_tokens.clone(),
+        );
+        r.register(
+            "tool_calls",
+            "MCP tool calls by outcome",
+            m.tool_calls.clone(),
+        );
+        r.register(
+            "tool_call_duration_seconds",
+            "Time of one MCP tool call",
+            m.tool_duration.clone(),
+        );
+        r.register(
+            "oauth_connects",
+            "Accounts connected",
+            m.oauth_connects.clone(),
+        );
+        r.register(
+            "oauth_refresh_failures",
+            "OAuth token refreshes that failed",
+            m.oauth_refresh_failures.clone(),
+        );
+        r.register(
+            "rate_limited",
+            "Messages refused by the per-sender rate limit",
+            m.rate_limited.clone(),
+        );
         m
     }
 
