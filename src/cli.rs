@@ -145,6 +145,8 @@ pub struct BackupArgs {
 #[must_use]
 pub fn main(cli: Cli) -> ExitCode {
     crate::telemetry::init_logging(cli.global.log_format);
+    // Several dependencies link rustls with different crypto back ends; pick one for the process.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

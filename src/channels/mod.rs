@@ -2,3 +2,4 @@
 //! turns and the agent's [`crate::agent::TurnSink`] calls into its platform's messages.
 
 pub mod console;
+pub mod slack;

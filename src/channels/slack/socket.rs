@@ -1,0 +1,92 @@
+//! The Socket Mode connection: open it with the app token, acknowledge every envelope at once,
+//! hand what it carries to the channel, and reconnect on `disconnect` or a dropped socket.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_util::sync::CancellationToken;
+
+use super::api::SlackApi;
+use super::events::{Frame, Inbound, MAX_ENVELOPE_BYTES, parse_frame};
+
+/// The longest wait between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Keeps a Socket Mode connection open until `shutdown`, sending what arrives into `inbound`.
+///
+/// Every envelope is acknowledged before it is handed on, well inside Slack's three seconds.
+pub async fn run(api: SlackApi, inbound: mpsc::Sender<Inbound>, shutdown: CancellationToken) {
+    let mut backoff = Duration::from_millis(250);
+    while !shutdown.is_cancelled() {
+        match connect_once(&api, &inbound, &shutdown).await {
+            Ok(reason) => {
+                tracing::info!(reason, "Slack socket closed; reconnecting");
+                backoff = Duration::from_millis(250);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, wait_ms = backoff.as_millis(), "Slack socket failed; reconnecting");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = shutdown.cancelled() => return,
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Runs one connection; returns why it ended normally, or an error to back off from.
+async fn connect_once(
+    api: &SlackApi,
+    inbound: &mpsc::Sender<Inbound>,
+    shutdown: &CancellationToken,
+) -> Result<&'static str, String> {
+    let url = api.open_connection().await.map_err(|e| e.to_string())?;
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_ENVELOPE_BYTES))
+        .max_frame_size(Some(MAX_ENVELOPE_BYTES));
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false)
+            .await
+            .map_err(|e| format!("cannot open the Socket Mode WebSocket: {e}"))?;
+    loop {
+        let frame = tokio::select! {
+            f = ws.next() => f,
+            () = shutdown.cancelled() => {
+                let _ = ws.close(None).await;
+                return Ok("shutdown");
+            }
+        };
+        let text = match frame {
+            None => return Err("the socket closed".into()),
+            Some(Err(e)) => return Err(e.to_string()),
+            Some(Ok(WsMessage::Text(text))) => text,
+            Some(Ok(WsMessage::Close(_))) => return Ok("closed by Slack"),
+            Some(Ok(_)) => continue,
+        };
+        match parse_frame(&text) {
+            Frame::Hello | Frame::Other => {}
+            Frame::Disconnect { reason } => {
+                tracing::info!(reason, "Slack asked to reconnect");
+                let _ = ws.close(None).await;
+                return Ok("disconnect requested");
+            }
+            Frame::Envelope {
+                envelope_id,
+                inbound: event,
+            } => {
+                let ack = serde_json::json!({ "envelope_id": envelope_id }).to_string();
+                ws.send(WsMessage::Text(ack.into()))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if let Some(event) = event
+                    && inbound.send(event).await.is_err()
+                {
+                    return Ok("the channel stopped");
+                }
+            }
+        }
+    }
+}
