@@ -4,11 +4,18 @@
 //! way to call one of them on that principal's behalf.
 
 pub mod catalog;
+mod listing;
+mod output;
+pub mod pool;
+mod session;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 pub use catalog::{CatalogTool, ToolHints, qualified_name};
+pub use listing::valid_tool_name;
+pub use output::tool_output;
+pub use pool::{McpPool, PoolError, PoolOptions};
 
 use crate::Principal;
 
