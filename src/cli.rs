@@ -144,7 +144,12 @@ pub struct BackupArgs {
 /// Runs the parsed command line and returns the process's exit code.
 #[must_use]
 pub fn main(cli: Cli) -> ExitCode {
-    crate::telemetry::init_logging(cli.global.log_format);
+    // The console chat shares the terminal with the person: only warnings go to stderr there.
+    let quiet = matches!(cli.command, Command::Chat);
+    crate::telemetry::init_logging(
+        cli.global.log_format,
+        if quiet { "warn,rmcp=off" } else { "info" },
+    );
     // Several dependencies link rustls with different crypto back ends; pick one for the process.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -184,6 +189,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CheckConfig => Ok(ops::check_config::run(&cli.global)),
         Command::Backup(args) => ops::backup::run(&load_config(&cli.global)?, &args),
+        Command::Chat => crate::app::chat(load_config(&cli.global)?).await,
+        Command::Doctor => Ok(ops::doctor::run(&load_config(&cli.global)?).await),
         other => anyhow::bail!("`{other:?}` is not available in this build"),
     }
 }

@@ -15,9 +15,11 @@
 //! - [`http`]: the gateway's own HTTP surface.
 //! - [`telemetry`]: logging and Prometheus metrics.
 //! - [`ops`]: operator commands (`doctor`, `check-config`, `backup`, ...).
+//! - [`app`]: assembling the running gateway from its configuration.
 //! - [`cli`]: the command line, parsed in `main.rs` and dispatched here.
 
 pub mod agent;
+pub mod app;
 pub mod channels;
 pub mod cli;
 pub mod config;

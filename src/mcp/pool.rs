@@ -591,10 +591,9 @@ fn explain(config: &ServerConfig, failure: &Failure) -> String {
             "{reason}; it needs credentials: set auth = \"bearer\" with bearer_token_file, or \
              auth = \"oauth\", for this server"
         ),
-        (Failure::Unauthorized(reason), ServerAuth::Bearer { token_file }) => format!(
-            "{reason}; check the token in {}",
-            token_file.display()
-        ),
+        (Failure::Unauthorized(reason), ServerAuth::Bearer { token_file }) => {
+            format!("{reason}; check the token in {}", token_file.display())
+        }
         (failure, _) => failure.reason().to_owned(),
     }
 }

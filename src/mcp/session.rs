@@ -74,9 +74,7 @@ impl Failure {
                 Self::Broken("the connection to the server closed".to_owned())
             }
             ServiceError::Timeout { .. } => Self::Broken("the request timed out".to_owned()),
-            ServiceError::Cancelled { .. } => {
-                Self::Broken("the request was cancelled".to_owned())
-            }
+            ServiceError::Cancelled { .. } => Self::Broken("the request was cancelled".to_owned()),
             ServiceError::UnexpectedResponse => {
                 Self::Protocol("the server sent an unexpected kind of response".to_owned())
             }
@@ -249,7 +247,11 @@ impl SseRetryPolicy for StreamWatch {
             self.suspect.store(true, Ordering::Release);
         }
         let doublings = u32::try_from(current_times.saturating_sub(1).min(6)).unwrap_or(6);
-        Some(STREAM_RETRY_BASE.saturating_mul(1 << doublings).min(STREAM_RETRY_MAX))
+        Some(
+            STREAM_RETRY_BASE
+                .saturating_mul(1 << doublings)
+                .min(STREAM_RETRY_MAX),
+        )
     }
 }
 
@@ -378,7 +380,10 @@ mod tests {
             ErrorCode(-32000),
             "Bad Request: No valid session ID provided"
         ));
-        assert!(looks_like_unknown_session(ErrorCode(-32001), "Session not found"));
+        assert!(looks_like_unknown_session(
+            ErrorCode(-32001),
+            "Session not found"
+        ));
         assert!(!looks_like_unknown_session(
             ErrorCode(-32602),
             "invalid session argument"

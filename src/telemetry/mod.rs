@@ -10,10 +10,12 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::LogFormat;
 
 /// Installs the global log subscriber: JSON lines when stderr is not a terminal (or when asked),
-/// readable text otherwise, filtered by `RUST_LOG` (default `info`, noisy crates at `warn`).
-pub fn init_logging(format: LogFormat) {
+/// readable text otherwise, filtered by `RUST_LOG` (default `level`, noisy crates at `warn`).
+pub fn init_logging(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,rmcp=warn,hyper=warn,reqwest=warn,teloxide=warn,h2=warn")
+        EnvFilter::new(format!(
+            "{level},rmcp=warn,hyper=warn,reqwest=warn,teloxide=warn,h2=warn"
+        ))
     });
     let json = match format {
         LogFormat::Json => true,
