@@ -239,7 +239,7 @@ impl Agent {
         &self,
         input: TurnInput<'_>,
         offered: &[ToolSpec],
-        _catalog: &Catalog,
+        catalog: &Catalog,
     ) -> Result<Vec<Message>, AgentError> {
         let store = &self.inner.store;
         let mut conversation = store.load_conversation(input.principal, input.chat).await?;
@@ -290,10 +290,14 @@ impl Agent {
             }
         }
         let keep = budget::keep_from(&conversation.messages, budget);
-        let mut messages = vec![Message::system(prompt::system_message(
-            &self.inner.system_prompt,
-            conversation.summary.as_deref(),
-        ))];
+        let mut system =
+            prompt::system_message(&self.inner.system_prompt, conversation.summary.as_deref());
+        for (server, reason) in &catalog.unavailable {
+            system.push_str(&format!(
+                "\n\nThe `{server}` tools are unavailable right now ({reason}); if the person needs them, say so."
+            ));
+        }
+        let mut messages = vec![Message::system(system)];
         messages.extend(
             conversation
                 .messages
