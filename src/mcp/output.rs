@@ -64,13 +64,19 @@ fn describe_block(block: ContentBlock) -> String {
             } => format!(
                 "[resource: {}, {}, {}]",
                 label(&uri),
-                mime_type.as_deref().map_or_else(|| "binary".to_owned(), label),
+                mime_type
+                    .as_deref()
+                    .map_or_else(|| "binary".to_owned(), label),
                 human_size(base64_decoded_len(&blob))
             ),
             _ => "[resource of a kind the gateway does not know]".to_owned(),
         },
         ContentBlock::ResourceLink(link) => {
-            let mut line = format!("[resource link: {} <{}>", label(&link.name), label(&link.uri));
+            let mut line = format!(
+                "[resource link: {} <{}>",
+                label(&link.name),
+                label(&link.uri)
+            );
             if let Some(mime) = &link.mime_type {
                 line.push_str(", ");
                 line.push_str(&label(mime));
@@ -157,7 +163,10 @@ mod tests {
             ContentBlock::image(data.clone(), "image/png"),
             ContentBlock::Audio(rmcp::model::AudioContent::new("AAAA", "audio/wav")),
         ]));
-        assert_eq!(out.text, "[image: image/png, 16 KB]\n[audio: audio/wav, 3 B]");
+        assert_eq!(
+            out.text,
+            "[image: image/png, 16 KB]\n[audio: audio/wav, 3 B]"
+        );
     }
 
     #[test]

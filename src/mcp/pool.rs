@@ -34,6 +34,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use super::http::HttpClient;
 use super::listing::Limits;
 use super::output::tool_output;
 use super::session::{Connect, Failure, Session};
@@ -104,7 +105,7 @@ impl std::fmt::Debug for McpPool {
 
 struct Inner {
     servers: Vec<Arc<Server>>,
-    http: reqwest::Client,
+    http: HttpClient,
     options: PoolOptions,
     slots: parking_lot::Mutex<HashMap<SlotKey, Arc<Slot>>>,
 }
@@ -155,6 +156,7 @@ impl McpPool {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| PoolError::HttpClient(e.to_string()))?;
+        let http = HttpClient::new(http);
         let servers = servers
             .iter()
             .map(|config| {
@@ -591,10 +593,9 @@ fn explain(config: &ServerConfig, failure: &Failure) -> String {
             "{reason}; it needs credentials: set auth = \"bearer\" with bearer_token_file, or \
              auth = \"oauth\", for this server"
         ),
-        (Failure::Unauthorized(reason), ServerAuth::Bearer { token_file }) => format!(
-            "{reason}; check the token in {}",
-            token_file.display()
-        ),
+        (Failure::Unauthorized(reason), ServerAuth::Bearer { token_file }) => {
+            format!("{reason}; check the token in {}", token_file.display())
+        }
         (failure, _) => failure.reason().to_owned(),
     }
 }

@@ -24,6 +24,7 @@ use rmcp::{ClientHandler, ServiceError, ServiceExt};
 use serde_json::{Map, Value};
 
 use super::CatalogTool;
+use super::http::HttpClient;
 use super::listing::{self, Limits};
 use crate::config::ServerConfig;
 
@@ -74,9 +75,7 @@ impl Failure {
                 Self::Broken("the connection to the server closed".to_owned())
             }
             ServiceError::Timeout { .. } => Self::Broken("the request timed out".to_owned()),
-            ServiceError::Cancelled { .. } => {
-                Self::Broken("the request was cancelled".to_owned())
-            }
+            ServiceError::Cancelled { .. } => Self::Broken("the request was cancelled".to_owned()),
             ServiceError::UnexpectedResponse => {
                 Self::Protocol("the server sent an unexpected kind of response".to_owned())
             }
@@ -204,7 +203,7 @@ fn short(text: &str) -> String {
 /// How a session reaches its server.
 pub(crate) struct Connect<'a> {
     /// The shared HTTP client.
-    pub http: reqwest::Client,
+    pub http: HttpClient,
     /// The server.
     pub server: &'a ServerConfig,
     /// The bearer token, without the `Bearer ` prefix.
@@ -249,7 +248,11 @@ impl SseRetryPolicy for StreamWatch {
             self.suspect.store(true, Ordering::Release);
         }
         let doublings = u32::try_from(current_times.saturating_sub(1).min(6)).unwrap_or(6);
-        Some(STREAM_RETRY_BASE.saturating_mul(1 << doublings).min(STREAM_RETRY_MAX))
+        Some(
+            STREAM_RETRY_BASE
+                .saturating_mul(1 << doublings)
+                .min(STREAM_RETRY_MAX),
+        )
     }
 }
 
@@ -378,7 +381,10 @@ mod tests {
             ErrorCode(-32000),
             "Bad Request: No valid session ID provided"
         ));
-        assert!(looks_like_unknown_session(ErrorCode(-32001), "Session not found"));
+        assert!(looks_like_unknown_session(
+            ErrorCode(-32001),
+            "Session not found"
+        ));
         assert!(!looks_like_unknown_session(
             ErrorCode(-32602),
             "invalid session argument"
