@@ -291,7 +291,7 @@ async fn a_slow_tool_hits_the_per_call_deadline() {
         matches!(&error, ToolError::Timeout { server, secs: 1 } if server == "fast"),
         "{error:?}"
     );
-    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
     let quick = pool
         .call(&alice(), "fast", "slow", args(json!({"seconds": 0.01})))
         .await

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use mcp_gateway::config::ServerAuth;
-use mcp_gateway::mcp::{ToolError, ToolHost};
+use mcp_gateway::mcp::{McpPool, PoolOptions, ToolError, ToolHost};
 use serde_json::json;
 
-use crate::common::{alice, args, catalog_until, names, pool, server};
+use crate::common::{alice, args, catalog_until, names, options, pool, server};
 use crate::mcp_peers::{EverythingServer, FastMcpOptions, FastMcpServer};
 
 #[tokio::test]
@@ -133,4 +133,45 @@ async fn a_server_that_does_not_answer_is_reported_with_a_reason() {
     assert_eq!(again.unavailable, first.unavailable);
     let error = pool.probe("ghost").await.expect_err("down");
     assert!(matches!(error, ToolError::Unavailable { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_server_that_accepts_but_never_answers_is_cut_off() {
+    // A listener that accepts connections and never writes a byte.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("address"));
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let pool = McpPool::new(
+        &[server("mute", &url, ServerAuth::None)],
+        Duration::from_secs(3),
+        PoolOptions {
+            connect_timeout: Duration::from_secs(1),
+            ..options()
+        },
+    )
+    .expect("pool");
+
+    let catalog = pool.catalog(&alice()).await;
+    let [(name, reason)] = catalog.unavailable.as_slice() else {
+        panic!("{:?}", catalog.unavailable)
+    };
+    assert_eq!(name, "mute");
+    assert!(reason.contains("1 s"), "{reason}");
+
+    let error = pool
+        .call(&alice(), "mute", "anything", args(json!({})))
+        .await
+        .expect_err("no answer");
+    assert!(
+        matches!(&error, ToolError::Unavailable { server, .. } if server == "mute"),
+        "{error:?}"
+    );
+    silent.abort();
 }
