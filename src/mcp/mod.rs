@@ -4,6 +4,7 @@
 //! way to call one of them on that principal's behalf.
 
 pub mod catalog;
+mod http;
 mod listing;
 mod output;
 pub mod pool;

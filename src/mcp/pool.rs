@@ -34,6 +34,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use super::http::HttpClient;
 use super::listing::Limits;
 use super::output::tool_output;
 use super::session::{Connect, Failure, Session};
@@ -50,7 +51,8 @@ pub struct PoolOptions {
     pub max_schema_bytes: usize,
     /// The most bytes buffered for one JSON response from a server (16 MiB).
     pub max_response_bytes: usize,
-    /// The deadline for opening a session: TCP connect, `initialize` and the tool list (10 s).
+    /// The deadline for opening a session (TCP connect, `initialize` and the tool list), and for
+    /// one server's part of a catalog (10 s).
     pub connect_timeout: Duration,
     /// The wait after a failed connection attempt before the next one (1 s), doubling on each
     /// further failure.
@@ -104,7 +106,7 @@ impl std::fmt::Debug for McpPool {
 
 struct Inner {
     servers: Vec<Arc<Server>>,
-    http: reqwest::Client,
+    http: HttpClient,
     options: PoolOptions,
     slots: parking_lot::Mutex<HashMap<SlotKey, Arc<Slot>>>,
 }
@@ -155,6 +157,7 @@ impl McpPool {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| PoolError::HttpClient(e.to_string()))?;
+        let http = HttpClient::new(http);
         let servers = servers
             .iter()
             .map(|config| {
@@ -241,9 +244,14 @@ impl ToolHost for McpPool {
                 match server.config.auth {
                     ServerAuth::OAuth => Listing::NeedsConnection,
                     ServerAuth::None | ServerAuth::Bearer { .. } => {
-                        match self.inner.shared_tools(index).await {
-                            Ok(tools) => Listing::Tools(tools),
-                            Err(reason) => Listing::Unavailable(reason),
+                        let deadline = self.inner.options.connect_timeout;
+                        match tokio::time::timeout(deadline, self.inner.shared_tools(index)).await {
+                            Ok(Ok(tools)) => Listing::Tools(tools),
+                            Ok(Err(reason)) => Listing::Unavailable(reason),
+                            Err(_) => Listing::Unavailable(format!(
+                                "the server did not answer within {} s",
+                                ceil_secs(deadline)
+                            )),
                         }
                     }
                 }

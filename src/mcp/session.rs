@@ -1,13 +1,15 @@
 //! One live MCP client session over streamable HTTP, and how its failures are classified.
 //!
 //! A [`Session`] is an initialised rmcp client with the server's tool list cached as catalog
-//! entries. The server's `notifications/tools/list_changed` marks the cache stale; the next user
-//! of the session lists the tools again. Errors from rmcp are reduced to a [`Failure`] that says
+//! entries. The server's `notifications/tools/list_changed` marks the cache stale, and so does a
+//! failed attempt to reopen the session's event stream (the server stopped or restarted); the
+//! next user of the session lists the tools again, which also tells whether the session still
+//! works. Errors from rmcp are reduced to a [`Failure`] that says
 //! whether the request can safely be sent again on a new session (it never reached the server, or
 //! the server no longer knows the session) and carries a short reason without secrets.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rmcp::model::{
@@ -24,6 +26,7 @@ use rmcp::{ClientHandler, ServiceError, ServiceExt};
 use serde_json::{Map, Value};
 
 use super::CatalogTool;
+use super::http::HttpClient;
 use super::listing::{self, Limits};
 use crate::config::ServerConfig;
 
@@ -202,7 +205,7 @@ fn short(text: &str) -> String {
 /// How a session reaches its server.
 pub(crate) struct Connect<'a> {
     /// The shared HTTP client.
-    pub http: reqwest::Client,
+    pub http: HttpClient,
     /// The server.
     pub server: &'a ServerConfig,
     /// The bearer token, without the `Bearer ` prefix.
@@ -216,7 +219,7 @@ pub(crate) struct Connect<'a> {
 /// The gateway's side of a session: identifies the gateway and notices tool-list changes.
 struct Handler {
     info: ClientConfig,
-    tools_changed: Arc<AtomicBool>,
+    staleness: Arc<AtomicU64>,
 }
 
 impl ClientHandler for Handler {
@@ -225,7 +228,7 @@ impl ClientHandler for Handler {
     }
 
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        self.tools_changed.store(true, Ordering::Release);
+        self.staleness.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -233,18 +236,18 @@ impl ClientHandler for Handler {
 ///
 /// A session's standing event stream (HTTP GET) breaks when the server stops or restarts. rmcp
 /// reopens it through this policy; a failed reopen (`current_times > 0`) means the server is gone
-/// or no longer knows the session, so the session is marked suspect and its next user checks it
-/// with a `tools/list` before trusting the cached tools. A stream that the server closes cleanly
-/// (`current_times == 0`) is reopened without suspicion.
+/// or no longer knows the session, so the cached tools are marked stale and the session's next
+/// user checks it with a `tools/list` before trusting them. A stream that the server closes
+/// cleanly (`current_times == 0`) is reopened without suspicion.
 #[derive(Debug)]
 struct StreamWatch {
-    suspect: Arc<AtomicBool>,
+    staleness: Arc<AtomicU64>,
 }
 
 impl SseRetryPolicy for StreamWatch {
     fn retry(&self, current_times: usize) -> Option<Duration> {
         if current_times > 0 {
-            self.suspect.store(true, Ordering::Release);
+            self.staleness.fetch_add(1, Ordering::AcqRel);
         }
         let doublings = u32::try_from(current_times.saturating_sub(1).min(6)).unwrap_or(6);
         Some(
@@ -268,8 +271,10 @@ fn client_config() -> ClientConfig {
 pub(crate) struct Session {
     service: RunningService<RoleClient, Handler>,
     tools: parking_lot::RwLock<Arc<Vec<CatalogTool>>>,
-    tools_changed: Arc<AtomicBool>,
-    suspect: Arc<AtomicBool>,
+    /// Counts reasons to list the tools again: list-change notifications and broken streams.
+    staleness: Arc<AtomicU64>,
+    /// The value of `staleness` that the cached tools reflect.
+    listed_at: AtomicU64,
     refresh: tokio::sync::Mutex<()>,
     server: ServerConfig,
     limits: Limits,
@@ -282,29 +287,29 @@ impl Session {
             .max_json_response_size(c.max_response_bytes)
             .max_concurrent_requests(MAX_CONCURRENT_REQUESTS)
             .reinit_on_expired_session(false);
-        let suspect = Arc::new(AtomicBool::new(false));
+        let staleness = Arc::new(AtomicU64::new(0));
         config.retry_config = Arc::new(StreamWatch {
-            suspect: Arc::clone(&suspect),
+            staleness: Arc::clone(&staleness),
         });
         if let Some(token) = c.bearer {
             config = config.auth_header(token);
         }
         let transport = StreamableHttpClientTransport::with_client(c.http, config);
-        let tools_changed = Arc::new(AtomicBool::new(false));
         let handler = Handler {
             info: client_config(),
-            tools_changed: Arc::clone(&tools_changed),
+            staleness: Arc::clone(&staleness),
         };
         let service = handler
             .serve(transport)
             .await
             .map_err(|e| Failure::from_initialize(&e))?;
+        let listed_at = staleness.load(Ordering::Acquire);
         let tools = listing::list_tools(service.peer(), c.server, c.limits).await?;
         Ok(Self {
             service,
             tools: parking_lot::RwLock::new(Arc::new(tools)),
-            tools_changed,
-            suspect,
+            staleness,
+            listed_at: AtomicU64::new(listed_at),
             refresh: tokio::sync::Mutex::new(()),
             server: c.server.clone(),
             limits: c.limits,
@@ -319,39 +324,35 @@ impl Session {
     /// The cached catalog entries.
     ///
     /// They are listed again first when the server said they changed, or when the session's
-    /// event stream broke (which also checks that the session still works).
+    /// event stream broke (which also checks that the session still works). A listing that fails
+    /// or is abandoned leaves them marked stale.
     pub(crate) async fn tools(&self) -> Result<Arc<Vec<CatalogTool>>, Failure> {
-        if self.needs_relist() {
+        if self.is_stale() {
             let _guard = self.refresh.lock().await;
-            if self.needs_relist() {
-                let changed = self.tools_changed.swap(false, Ordering::AcqRel);
-                self.suspect.store(false, Ordering::Release);
-                match listing::list_tools(self.service.peer(), &self.server, self.limits).await {
-                    Ok(tools) => *self.tools.write() = Arc::new(tools),
-                    Err(failure) => {
-                        if changed {
-                            self.tools_changed.store(true, Ordering::Release);
-                        }
-                        return Err(failure);
-                    }
-                }
+            if self.is_stale() {
+                self.list_again().await?;
             }
         }
         Ok(Arc::clone(&self.tools.read()))
     }
 
-    fn needs_relist(&self) -> bool {
-        self.tools_changed.load(Ordering::Acquire) || self.suspect.load(Ordering::Acquire)
+    fn is_stale(&self) -> bool {
+        self.staleness.load(Ordering::Acquire) != self.listed_at.load(Ordering::Acquire)
     }
 
     /// Lists the tools again now, whatever the cache holds, and returns how many are offered.
     pub(crate) async fn relist(&self) -> Result<usize, Failure> {
         let _guard = self.refresh.lock().await;
-        self.tools_changed.store(false, Ordering::Release);
-        self.suspect.store(false, Ordering::Release);
+        self.list_again().await
+    }
+
+    /// Replaces the cached tools by a new listing; the caller holds `refresh`.
+    async fn list_again(&self) -> Result<usize, Failure> {
+        let generation = self.staleness.load(Ordering::Acquire);
         let tools = listing::list_tools(self.service.peer(), &self.server, self.limits).await?;
         let count = tools.len();
         *self.tools.write() = Arc::new(tools);
+        self.listed_at.store(generation, Ordering::Release);
         Ok(count)
     }
 

@@ -110,9 +110,6 @@ def build(args: argparse.Namespace) -> FastMCP:
         mcp.tool(lambda: "dotted", name="dotted.name", description="A name with a dot.")
         mcp.tool(lambda: "long", name="x" * 70, description="A name that is too long.")
 
-        def huge(**kwargs) -> str:
-            return "huge"
-
         from fastmcp.tools import Tool
 
         props = {
