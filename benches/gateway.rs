@@ -21,7 +21,9 @@ use async_trait::async_trait;
 use mcp_gateway::Principal;
 use mcp_gateway::agent::{Activity, Agent, ConfirmRequest, TurnInput, TurnSink};
 use mcp_gateway::config::{Config, ToolSelection};
-use mcp_gateway::llm::{ChatModel, ChatOutcome, ChatRequest, DeltaSink, ModelError, Role, ToolCall};
+use mcp_gateway::llm::{
+    ChatModel, ChatOutcome, ChatRequest, DeltaSink, ModelError, Role, ToolCall,
+};
 use mcp_gateway::mcp::pool::McpPool;
 use mcp_gateway::mcp::{Catalog, ToolError, ToolHost, ToolOutput};
 use mcp_gateway::store::Store;
@@ -43,17 +45,28 @@ struct InstantModel;
 
 #[async_trait]
 impl ChatModel for InstantModel {
-    async fn chat(&self, request: &ChatRequest<'_>, on_delta: DeltaSink<'_>) -> Result<ChatOutcome, ModelError> {
+    async fn chat(
+        &self,
+        request: &ChatRequest<'_>,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<ChatOutcome, ModelError> {
         let started = Instant::now();
         let last = request.messages.last().map(|m| m.role);
         let outcome = if last == Some(Role::Tool) {
             for piece in ["The sum ", "is ", "5."] {
                 on_delta(piece);
             }
-            ChatOutcome { content: "The sum is 5.".into(), ..ChatOutcome::default() }
+            ChatOutcome {
+                content: "The sum is 5.".into(),
+                ..ChatOutcome::default()
+            }
         } else {
             ChatOutcome {
-                tool_calls: vec![ToolCall { id: Some("call_1".into()), name: "bench_add".into(), arguments: json!({"a": 2, "b": 3}) }],
+                tool_calls: vec![ToolCall {
+                    id: Some("call_1".into()),
+                    name: "bench_add".into(),
+                    arguments: json!({"a": 2, "b": 3}),
+                }],
                 ..ChatOutcome::default()
             }
         };
@@ -82,7 +95,13 @@ impl ToolHost for TimedTools {
     async fn catalog(&self, principal: &Principal) -> Catalog {
         self.0.catalog(principal).await
     }
-    async fn call(&self, principal: &Principal, server: &str, tool: &str, arguments: Map<String, Value>) -> Result<ToolOutput, ToolError> {
+    async fn call(
+        &self,
+        principal: &Principal,
+        server: &str,
+        tool: &str,
+        arguments: Map<String, Value>,
+    ) -> Result<ToolOutput, ToolError> {
         let started = Instant::now();
         let result = self.0.call(principal, server, tool, arguments).await;
         charge(started.elapsed());
@@ -107,9 +126,20 @@ async fn turn(agent: &Agent, principal: &Principal) -> (Duration, Duration) {
     SPENT
         .scope(Cell::new(Duration::ZERO), async {
             let started = Instant::now();
-            let input = TurnInput { principal, chat: "bench", text: "please add 2 and 3" };
-            let outcome = agent.run_turn(input, &NullSink, &CancellationToken::new()).await.expect("turn");
-            assert_eq!(outcome.tool_calls, 1, "the tool call must succeed: {}", outcome.reply);
+            let input = TurnInput {
+                principal,
+                chat: "bench",
+                text: "please add 2 and 3",
+            };
+            let outcome = agent
+                .run_turn(input, &NullSink, &CancellationToken::new())
+                .await
+                .expect("turn");
+            assert_eq!(
+                outcome.tool_calls, 1,
+                "the tool call must succeed: {}",
+                outcome.reply
+            );
             let wall = started.elapsed();
             (wall, wall.saturating_sub(SPENT.with(Cell::get)))
         })
@@ -127,7 +157,11 @@ fn rss_mib() -> f64 {
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }
@@ -145,15 +179,25 @@ fn report(label: &str, mut overheads: Vec<Duration>, mut walls: Vec<Duration>) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(bench());
 }
 
 async fn bench() {
     // 7 visible named tools + 93 generated ones = 100 tools in the catalog.
-    let server = mcp_peers::FastMcpServer::start(mcp_peers::FastMcpOptions { extra_tools: 93, ..Default::default() }).await;
+    let server = mcp_peers::FastMcpServer::start(mcp_peers::FastMcpOptions {
+        extra_tools: 93,
+        ..Default::default()
+    })
+    .await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let text = format!("[[servers]]\nname = \"bench\"\nurl = \"{}\"\n", server.url());
+    let text = format!(
+        "[[servers]]\nname = \"bench\"\nurl = \"{}\"\n",
+        server.url()
+    );
     let mut config = Config::parse(&text, &dir.path().join("bench.toml")).expect("config");
     config.agent.tool_selection = ToolSelection::All;
     let store = Store::open(&dir.path().join("bench.db")).expect("store");
@@ -168,8 +212,16 @@ async fn bench() {
     )
     .expect("agent");
     let catalog = pool.catalog(&Principal::console("warmup")).await;
-    assert!(catalog.tools.len() >= 100, "expected 100 tools, got {} ({:?})", catalog.tools.len(), catalog.unavailable);
-    println!("catalog: {} tools from one FastMCP server", catalog.tools.len());
+    assert!(
+        catalog.tools.len() >= 100,
+        "expected 100 tools, got {} ({:?})",
+        catalog.tools.len(),
+        catalog.unavailable
+    );
+    println!(
+        "catalog: {} tools from one FastMCP server",
+        catalog.tools.len()
+    );
     // Warm up connections and code paths.
     for _ in 0..20 {
         turn(&agent, &Principal::console("warmup")).await;
@@ -225,7 +277,10 @@ async fn bench() {
         }
     }
     let loaded = rss_mib();
-    println!("1,000 turns across 1,000 principals in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "1,000 turns across 1,000 principals in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     println!("RSS idle (gateway built, 100-tool catalog loaded): {idle:.1} MiB");
     println!("RSS after 1,000 turns across 1,000 principals:     {loaded:.1} MiB");
     println!("targets: overhead p50 <= 2 ms, p99 <= 10 ms; RSS <= 30 MiB idle, <= 64 MiB loaded");
