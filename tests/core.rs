@@ -1,0 +1,10 @@
+//! The gateway core through its command line: configuration errors, `chat` against real MCP
+//! peers and a fake Ollama, `doctor`, `backup`.
+
+#[path = "support/mcp_peers.rs"]
+mod mcp_peers;
+
+mod core {
+    mod cli;
+    mod common;
+}
