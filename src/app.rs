@@ -106,3 +106,54 @@ pub async fn chat(config: Config) -> anyhow::Result<ExitCode> {
     .await?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long running turns and requests may take to finish after SIGTERM.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// `mcp-gateway serve`: the configured chat channels and the HTTP surface until SIGTERM, then a
+/// bounded drain.
+///
+/// # Errors
+/// Fails when the gateway cannot be built or its address cannot be bound.
+pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let gateway = Gateway::build(config, false)?;
+    let shutdown = crate::http::shutdown_on_signal();
+    let tasks = spawn_gateway(&gateway, &shutdown).await?;
+    shutdown.cancelled().await;
+    drain(tasks).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the gateway's HTTP surface and every configured channel.
+async fn spawn_gateway(
+    gateway: &Gateway,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<tokio::task::JoinSet<()>> {
+    let config = &gateway.config;
+    let listener = crate::http::bind(config.http.listen, "[http].listen").await?;
+    let app = crate::http::router(crate::http::HealthState {
+        store: gateway.store.clone(),
+        model: Arc::clone(&gateway.model),
+        registry: Arc::clone(&gateway.registry),
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    let token = shutdown.clone();
+    tracing::info!(listen = %config.http.listen, "gateway HTTP surface listening");
+    tasks.spawn(async move {
+        if let Err(e) = crate::http::serve(listener, app, token).await {
+            tracing::error!(error = %e, "the HTTP surface stopped");
+        }
+    });
+    if config.channels.telegram.is_none() && config.channels.slack.is_none() {
+        tracing::warn!("no chat channel is configured ([channels.telegram] or [channels.slack]); serving HTTP only");
+    }
+    Ok(tasks)
+}
+
+/// Waits for tasks to finish, up to [`DRAIN_TIMEOUT`].
+async fn drain(mut tasks: tokio::task::JoinSet<()>) {
+    let all = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(DRAIN_TIMEOUT, all).await.is_err() {
+        tracing::warn!("some work did not finish within {} s of shutdown", DRAIN_TIMEOUT.as_secs());
+    }
+}

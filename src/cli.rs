@@ -190,6 +190,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig => Ok(ops::check_config::run(&cli.global)),
         Command::Backup(args) => ops::backup::run(&load_config(&cli.global)?, &args),
         Command::Chat => crate::app::chat(load_config(&cli.global)?).await,
+        Command::Serve => crate::app::serve(load_config(&cli.global)?).await,
         Command::Doctor => Ok(ops::doctor::run(&load_config(&cli.global)?).await),
         other => anyhow::bail!("`{other:?}` is not available in this build"),
     }
