@@ -288,10 +288,10 @@ impl StreamState {
             )));
         }
         let call = self.calls.entry(index).or_default();
-        if let Some(id) = fragment.id.filter(|id| !id.is_empty()) {
-            if call.id.is_empty() {
-                call.id = id;
-            }
+        if let Some(id) = fragment.id.filter(|id| !id.is_empty())
+            && call.id.is_empty()
+        {
+            call.id = id;
         }
         let function = fragment.function.unwrap_or_default();
         if let Some(name) = function.name.filter(|n| !n.is_empty()) {
