@@ -476,8 +476,8 @@ async fn chat(
     let responder = Arc::clone(&*state.responder.read());
     let reply = responder(&request);
     state.replies.fetch_add(1, Ordering::Relaxed);
-    if !reply.header_delay.is_zero() {
-        tokio::time::sleep(reply.header_delay).await;
+    if !wait(&state, reply.header_delay).await {
+        return error_response(503, json!({"error": "the fake Ollama is shutting down"}));
     }
     let openai = uri.path().starts_with("/v1/");
     let streaming = request.get("stream").and_then(Value::as_bool) != Some(false);
@@ -516,6 +516,17 @@ async fn chat(
             .take_until(state.shutdown.clone().cancelled_owned()),
     );
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// Sleeps for `delay` unless the fake is dropped first; says whether the full delay passed.
+async fn wait(state: &Shared, delay: Duration) -> bool {
+    if delay.is_zero() {
+        return true;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(delay) => true,
+        () = state.shutdown.cancelled() => false,
+    }
 }
 
 /// One line or event of a streamed reply; `Timed` ones are built when sent, from the time spent.
@@ -796,8 +807,8 @@ async fn embed(
             Reply::embeddings(inputs.iter().map(|t| hash_embedding(t)).collect())
         }
     };
-    if !reply.header_delay.is_zero() {
-        tokio::time::sleep(reply.header_delay).await;
+    if !wait(&state, reply.header_delay).await {
+        return error_response(503, json!({"error": "the fake Ollama is shutting down"}));
     }
     match reply.kind {
         Kind::Embeddings(vectors) if uri.path().starts_with("/v1/") => {
