@@ -4,9 +4,14 @@
 //! `tools`, `tool_calls`, `options.num_ctx` always sent) and [`openai`] over
 //! `/v1/chat/completions` (server-sent events) for vLLM or llama.cpp users.
 
+mod lines;
 pub mod ollama;
 pub mod openai;
+mod reply;
+mod sse;
+mod transport;
 mod types;
+mod wire;
 
 pub use types::{ChatOutcome, ChatRequest, Message, ModelError, Role, ToolCall, ToolSpec, Usage};
 

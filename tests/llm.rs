@@ -1,0 +1,63 @@
+//! Integration tests of the model clients against the wire-faithful fake Ollama
+//! (`tests/support/fake_ollama.rs`), over real HTTP on loopback, and of the fake itself.
+
+#[path = "support/fake_ollama.rs"]
+mod fake_ollama;
+
+#[path = "llm/fake.rs"]
+mod fake;
+#[path = "llm/ollama_chat.rs"]
+mod ollama_chat;
+#[path = "llm/ollama_faults.rs"]
+mod ollama_faults;
+#[path = "llm/ollama_info.rs"]
+mod ollama_info;
+#[path = "llm/openai.rs"]
+mod openai;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use mcp_gateway::config::{ModelConfig, Provider};
+use mcp_gateway::llm::{ChatModel, ChatOutcome, ChatRequest, Message, ModelError, ToolSpec};
+
+/// A model configuration pointing at `base_url`, with a short idle timeout.
+fn model_config(provider: Provider, base_url: &str) -> ModelConfig {
+    ModelConfig {
+        provider,
+        base_url: url::Url::parse(base_url).expect("test URLs are valid"),
+        name: "qwen2.5:7b".into(),
+        num_ctx: 8192,
+        request_timeout: Duration::from_secs(10),
+        embed_name: None,
+        api_key_file: None,
+        keep_alive: None,
+        temperature: None,
+    }
+}
+
+/// A tool as the agent would offer it.
+fn echo_tool() -> ToolSpec {
+    ToolSpec {
+        name: "everything_echo".into(),
+        description: "Echoes back the input".into(),
+        parameters: serde_json::json!({
+            "type": "object",
+            "properties": {"message": {"type": "string", "description": "Message to echo"}},
+            "required": ["message"],
+        }),
+    }
+}
+
+/// Sends one chat request and returns the outcome with every delta seen, in order.
+async fn chat(
+    model: &dyn ChatModel,
+    messages: &[Message],
+    tools: &[ToolSpec],
+) -> (Result<ChatOutcome, ModelError>, Vec<String>) {
+    let deltas = Mutex::new(Vec::new());
+    let sink = |text: &str| deltas.lock().expect("not poisoned").push(text.to_owned());
+    let request = ChatRequest { messages, tools };
+    let outcome = model.chat(&request, &sink).await;
+    (outcome, deltas.into_inner().expect("not poisoned"))
+}

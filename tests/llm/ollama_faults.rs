@@ -1,0 +1,218 @@
+//! Failures over Ollama's native API: each maps to the `ModelError` that tells the operator what
+//! happened, and none hangs or panics.
+
+use std::time::{Duration, Instant};
+
+use mcp_gateway::config::Provider;
+use mcp_gateway::llm::ollama::OllamaClient;
+use mcp_gateway::llm::{ChatModel, Message, ModelError};
+use serde_json::json;
+
+use crate::fake_ollama::{FakeOllama, Reply};
+use crate::{chat, model_config};
+
+fn client(url: &str, timeout: Duration) -> OllamaClient {
+    let mut config = model_config(Provider::Ollama, url);
+    config.request_timeout = timeout;
+    OllamaClient::new(&config).expect("client builds")
+}
+
+/// An `{"error":…}` line after text, with status 200, fails the reply with the server's message;
+/// the text before it was already passed on.
+#[tokio::test]
+async fn error_line_mid_stream() {
+    let fake = FakeOllama::start(|_| {
+        Reply::error_mid_stream("Partial answer ", "model runner has unexpectedly stopped")
+    })
+    .await;
+    let model = client(&fake.url(), Duration::from_secs(10));
+    let (outcome, deltas) = chat(&model, &[Message::user("x")], &[]).await;
+    match outcome {
+        Err(ModelError::Server {
+            status: 200,
+            message,
+        }) => {
+            assert_eq!(message, "model runner has unexpectedly stopped");
+        }
+        other => panic!("expected a mid-stream server error, got {other:?}"),
+    }
+    assert_eq!(deltas, ["Partial ", "answer "]);
+}
+
+/// A model that is not pulled gives `ModelNotFound`, whose message is the exact command to run,
+/// for chat and for embeddings alike.
+#[tokio::test]
+async fn model_not_pulled() {
+    let fake = FakeOllama::start(|_| Reply::model_not_found("qwen2.5:7b")).await;
+    let model = client(&fake.url(), Duration::from_secs(10));
+    let (outcome, _) = chat(&model, &[Message::user("x")], &[]).await;
+    let error = outcome.expect_err("the model is missing");
+    assert!(matches!(&error, ModelError::ModelNotFound { model } if model == "qwen2.5:7b"));
+    assert!(
+        error.to_string().contains("ollama pull qwen2.5:7b"),
+        "{error}"
+    );
+
+    let error = model
+        .embed("nomic-embed-text", &["hello".to_owned()])
+        .await
+        .expect_err("the embedding model is missing");
+    assert!(
+        error.to_string().contains("ollama pull nomic-embed-text"),
+        "{error}"
+    );
+}
+
+/// With nothing listening, the reply is `Unreachable` at once (no waiting for a timeout), and the
+/// message names the URL and says to start Ollama.
+#[tokio::test]
+async fn ollama_down_is_unreachable_at_once() {
+    let url = FakeOllama::unreachable_url();
+    let model = client(&url, Duration::from_secs(60));
+    let started = Instant::now();
+    let (outcome, _) = chat(&model, &[Message::user("x")], &[]).await;
+    let error = outcome.expect_err("nothing listens");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(&error, ModelError::Unreachable { url: shown, .. } if *shown == url),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains(&url) && text.contains("ollama serve"),
+        "{text}"
+    );
+    assert!(matches!(
+        model.list_models().await,
+        Err(ModelError::Unreachable { .. })
+    ));
+}
+
+/// A stream that stops sending fails after the idle timeout, keeping what came before.
+#[tokio::test]
+async fn idle_timeout_between_lines() {
+    let fake = FakeOllama::start(|_| {
+        Reply::chunks(["first ", "second"]).with_chunk_delay(Duration::from_secs(5))
+    })
+    .await;
+    let model = client(&fake.url(), Duration::from_millis(300));
+    let (outcome, deltas) = chat(&model, &[Message::user("x")], &[]).await;
+    assert!(
+        matches!(outcome, Err(ModelError::Timeout(d)) if d == Duration::from_millis(300)),
+        "{outcome:?}"
+    );
+    assert_eq!(deltas, ["first "]);
+}
+
+/// A server that does not even send headers within the timeout fails the same way.
+#[tokio::test]
+async fn no_headers_within_the_timeout() {
+    let fake =
+        FakeOllama::start(|_| Reply::text("late").with_header_delay(Duration::from_secs(5))).await;
+    let model = client(&fake.url(), Duration::from_millis(300));
+    let (outcome, _) = chat(&model, &[Message::user("x")], &[]).await;
+    assert!(
+        matches!(outcome, Err(ModelError::Timeout(_))),
+        "{outcome:?}"
+    );
+}
+
+/// A slow but steady stream is not cut off: the timeout is between lines, not for the whole reply.
+#[tokio::test]
+async fn slow_steady_stream_is_not_cut_off() {
+    let fake = FakeOllama::start(|_| {
+        Reply::chunks(["a", "b", "c", "d", "e"]).with_chunk_delay(Duration::from_millis(150))
+    })
+    .await;
+    let model = client(&fake.url(), Duration::from_millis(400));
+    let (outcome, _) = chat(&model, &[Message::user("x")], &[]).await;
+    assert_eq!(outcome.expect("reply").content, "abcde");
+}
+
+/// A line over 1 MiB is refused with a clear error instead of being buffered.
+#[tokio::test]
+async fn oversized_line_is_refused() {
+    let huge = "x".repeat((1 << 20) + 10);
+    let line =
+        json!({"message": {"role": "assistant", "content": huge}, "done": false}).to_string();
+    let fake = FakeOllama::start(move |_| Reply::raw_lines([line.clone()])).await;
+    let model = client(&fake.url(), Duration::from_secs(10));
+    let (outcome, deltas) = chat(&model, &[Message::user("x")], &[]).await;
+    match outcome {
+        Err(ModelError::Decode(message)) => assert!(message.contains("longer than"), "{message}"),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert!(deltas.is_empty());
+}
+
+/// A reply whose text grows past 1 MiB in small chunks is cut off.
+#[tokio::test]
+async fn reply_size_is_bounded() {
+    let chunk = "y".repeat(100_000);
+    let fake = FakeOllama::start(move |_| Reply::chunks(vec![chunk.clone(); 12])).await;
+    let model = client(&fake.url(), Duration::from_secs(10));
+    let (outcome, deltas) = chat(&model, &[Message::user("x")], &[]).await;
+    assert!(
+        matches!(&outcome, Err(ModelError::Decode(m)) if m.contains("grew past")),
+        "{outcome:?}"
+    );
+    assert_eq!(deltas.len(), 10);
+}
+
+/// An error status carries the body's message, truncated.
+#[tokio::test]
+async fn error_status_message_is_truncated() {
+    let fake = FakeOllama::start(|_| Reply::status(500, json!({"error": "é".repeat(5000)}))).await;
+    let model = client(&fake.url(), Duration::from_secs(10));
+    let (outcome, _) = chat(&model, &[Message::user("x")], &[]).await;
+    match outcome {
+        Err(ModelError::Server {
+            status: 500,
+            message,
+        }) => {
+            assert!(
+                message.starts_with("éé") && message.chars().count() <= 401,
+                "{message}"
+            );
+        }
+        other => panic!("expected a server error, got {other:?}"),
+    }
+}
+
+/// Lines that are not chat chunks, and a stream cut before its final chunk, are errors rather
+/// than silently short replies.
+#[tokio::test]
+async fn broken_streams_are_errors() {
+    let chunk =
+        json!({"model": "m", "message": {"role": "assistant", "content": "Hi"}, "done": false});
+    let fake = FakeOllama::scripted(vec![
+        Reply::raw_lines(["this is not json"]),
+        Reply::raw_lines([chunk.to_string()]),
+        Reply::raw_lines(["", r#"{"done":true,"done_reason":"stop"}"#]),
+    ])
+    .await;
+    let model = client(&fake.url(), Duration::from_secs(10));
+    let (garbage, _) = chat(&model, &[Message::user("x")], &[]).await;
+    assert!(
+        matches!(&garbage, Err(ModelError::Decode(m)) if m.contains("not json")),
+        "{garbage:?}"
+    );
+    let (cut, deltas) = chat(&model, &[Message::user("x")], &[]).await;
+    assert!(
+        matches!(&cut, Err(ModelError::Decode(m)) if m.contains("final chunk")),
+        "{cut:?}"
+    );
+    assert_eq!(deltas, ["Hi"]);
+    let (minimal, _) = chat(&model, &[Message::user("x")], &[]).await;
+    assert_eq!(
+        minimal
+            .expect("a bare final chunk is a reply")
+            .done_reason
+            .as_deref(),
+        Some("stop")
+    );
+}
