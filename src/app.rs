@@ -145,7 +145,9 @@ async fn spawn_gateway(
         }
     });
     if config.channels.telegram.is_none() && config.channels.slack.is_none() {
-        tracing::warn!("no chat channel is configured ([channels.telegram] or [channels.slack]); serving HTTP only");
+        tracing::warn!(
+            "no chat channel is configured ([channels.telegram] or [channels.slack]); serving HTTP only"
+        );
     }
     Ok(tasks)
 }
@@ -154,6 +156,9 @@ async fn spawn_gateway(
 async fn drain(mut tasks: tokio::task::JoinSet<()>) {
     let all = async { while tasks.join_next().await.is_some() {} };
     if tokio::time::timeout(DRAIN_TIMEOUT, all).await.is_err() {
-        tracing::warn!("some work did not finish within {} s of shutdown", DRAIN_TIMEOUT.as_secs());
+        tracing::warn!(
+            "some work did not finish within {} s of shutdown",
+            DRAIN_TIMEOUT.as_secs()
+        );
     }
 }

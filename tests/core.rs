@@ -1,10 +1,13 @@
 //! The gateway core through its command line: configuration errors, `chat` against real MCP
 //! peers and a fake Ollama, `doctor`, `backup`.
 
+#[path = "support/fake_ollama.rs"]
+mod fake_ollama;
 #[path = "support/mcp_peers.rs"]
 mod mcp_peers;
 
 mod core {
+    mod chat;
     mod cli;
     mod common;
 }

@@ -49,7 +49,9 @@ pub struct PoolOptions {
     pub max_tools_per_server: usize,
     /// The largest tool input schema accepted, in bytes of compact JSON (64 KiB).
     pub max_schema_bytes: usize,
-    /// The most bytes buffered for one JSON response from a server (16 MiB).
+    /// The most bytes buffered for one response (JSON body or SSE event) from a server (32 MiB):
+    /// a 10 MB result that a server sends both as text and as structured content still fits, and
+    /// the agent cuts it before it reaches the model.
     pub max_response_bytes: usize,
     /// The deadline for opening a session (TCP connect, `initialize` and the tool list), and for
     /// one server's part of a catalog (10 s).
@@ -66,7 +68,7 @@ impl Default for PoolOptions {
         Self {
             max_tools_per_server: 512,
             max_schema_bytes: 64 * 1024,
-            max_response_bytes: 16 * 1024 * 1024,
+            max_response_bytes: 32 * 1024 * 1024,
             connect_timeout: Duration::from_secs(10),
             retry_backoff: Duration::from_secs(1),
             max_retry_backoff: Duration::from_secs(30),

@@ -285,6 +285,7 @@ impl Session {
     pub(crate) async fn connect(c: Connect<'_>) -> Result<Self, Failure> {
         let mut config = StreamableHttpClientTransportConfig::with_uri(c.server.url.as_str())
             .max_json_response_size(c.max_response_bytes)
+            .max_sse_event_size(c.max_response_bytes)
             .max_concurrent_requests(MAX_CONCURRENT_REQUESTS)
             .reinit_on_expired_session(false);
         let staleness = Arc::new(AtomicU64::new(0));

@@ -19,6 +19,7 @@ Tools:
     slow(seconds)        Sleeps, then answers "done".
     fail(message)        Always fails with `message` (a result with isError).
     structured(city)     Returns structured content {"city", "temperature_c"}.
+    big(size)            Returns a text of `size` characters. readOnlyHint.
     unlock_bonus()       Enables the hidden `bonus` tool for this session and sends
                          notifications/tools/list_changed.
     bonus()              Hidden until unlock_bonus is called.
@@ -83,6 +84,11 @@ def build(args: argparse.Namespace) -> FastMCP:
     def structured(city: str) -> dict:
         """Report the weather of a city as structured content."""
         return {"city": city, "temperature_c": 21}
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    def big(size: int) -> str:
+        """Return a text of `size` characters (at most 32 MiB)."""
+        return "x" * max(0, min(size, 32 * 1024 * 1024))
 
     @mcp.tool
     async def unlock_bonus(ctx: Context) -> str:
