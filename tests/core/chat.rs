@@ -303,3 +303,35 @@ async fn doctor_reports_every_dependency() {
         "{text}"
     );
 }
+
+/// A destructive tool waits for `y`/`n` on the next input line; `n` (or end of input) declines.
+#[tokio::test]
+async fn destructive_tools_are_confirmed_on_the_console() {
+    let fast = FastMcpServer::start(FastMcpOptions::default()).await;
+    for (answer, ran) in [("y", true), ("n", false)] {
+        let ollama = FakeOllama::start(calls_then_repeats(
+            "fast_delete_note",
+            json!({"note_id": "n-42"}),
+        ))
+        .await;
+        let setup = Setup::new(&config(
+            &ollama,
+            &format!("[[servers]]\nname = \"fast\"\nurl = \"{}\"\n", fast.url()),
+        ));
+        let out = setup
+            .run(&["chat"], &format!("delete note n-42\n{answer}\n"))
+            .await;
+        let text = stdout(&out);
+        assert!(
+            text.contains("fast_delete_note") && text.contains("Allow it? [y/N]"),
+            "{text}"
+        );
+        let result = last_message(&ollama.chat_requests()[1]);
+        let content = result["content"].as_str().unwrap_or_default();
+        if ran {
+            assert_eq!(content, "deleted n-42", "{text}");
+        } else {
+            assert!(content.contains("declined"), "{content}");
+        }
+    }
+}
