@@ -182,6 +182,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CheckConfig => Ok(ops::check_config::run(&cli.global)),
         Command::Backup(args) => ops::backup::run(&load_config(&cli.global)?, &args),
+        Command::Pairing(command) => ops::pairing::run(&load_config(&cli.global)?, &command).await,
         other => anyhow::bail!("`{other:?}` is not available in this build"),
     }
 }

@@ -2,3 +2,4 @@
 
 pub mod backup;
 pub mod check_config;
+pub mod pairing;
