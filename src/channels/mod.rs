@@ -6,6 +6,7 @@
 //! - [`rate_limit`]: a per-sender token bucket with a polite reply;
 //! - [`sessions`]: one ordered work queue per conversation with a cancellable running turn;
 //! - [`stream`]: the streaming editor that shows a growing reply within the platform's limits;
+//! - [`reply`]: the text a finished turn leaves in the chat;
 //! - [`confirm`]: confirmations of destructive tools answered with buttons;
 //! - [`commands`]: the chat commands (`/help`, `/status`, `/connect`, ...) and their replies;
 //! - [`accounts`]: the hook through which `/connect` and `/disconnect` reach the OAuth client.
@@ -16,6 +17,7 @@ pub mod commands;
 pub mod confirm;
 pub mod console;
 pub mod rate_limit;
+pub mod reply;
 pub mod sessions;
 pub mod stream;
 pub mod telegram;

@@ -24,6 +24,7 @@ use crate::channels::accounts::ServerSummary;
 use crate::channels::commands::{self, ChatCommand, Commands};
 use crate::channels::confirm::{self, Confirmations, Resolution};
 use crate::channels::rate_limit::{RateDecision, RateLimiter, SLOW_DOWN};
+use crate::channels::reply;
 use crate::channels::sessions::{Sessions, Submitted};
 use crate::channels::stream::{Body, StreamConfig, StreamEditor};
 use crate::config::TelegramConfig;
@@ -335,18 +336,10 @@ impl Handler {
             text,
         };
         let result = self.agent.run_turn(input, &sink, cancel).await;
-        let reply = match result {
-            Ok(outcome) => outcome.reply,
-            Err(e) => {
-                tracing::warn!(error = %e, principal = %inbound.principal, "turn failed");
-                let shown = editor.current_text();
-                if shown.trim().is_empty() {
-                    e.user_message()
-                } else {
-                    format!("{}\n\n{}", shown.trim_end(), e.user_message())
-                }
-            }
-        };
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, principal = %inbound.principal, "turn failed");
+        }
+        let reply = reply::final_text(&editor.current_text(), &result);
         let delivery = editor.finish(&reply).await;
         if delivery.complete {
             self.count("out");

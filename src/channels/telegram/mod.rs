@@ -107,31 +107,26 @@ impl std::fmt::Debug for TelegramOptions {
 
 /// Runs the Telegram channel of `config` until `shutdown` is cancelled, with default options.
 ///
+/// The returned future owns what it needs, so it can be spawned: `serve` runs
+/// `tokio::spawn(telegram::run(&config, agent.clone(), store.clone(), metrics.clone(), shutdown.child_token()))`.
+///
 /// # Errors
-/// Fails when Telegram is not configured, the token file cannot be read, or Telegram refuses the
-/// token. Network trouble is retried, never returned.
-pub async fn run(
+/// The future fails when Telegram is not configured, the token file cannot be read, or Telegram
+/// refuses the token. Network trouble is retried, never returned.
+pub fn run(
     config: &Config,
     agent: Agent,
     store: Store,
     metrics: Metrics,
     shutdown: CancellationToken,
-) -> Result<(), TelegramError> {
-    let telegram = config
-        .channels
-        .telegram
-        .as_ref()
-        .ok_or(TelegramError::NotConfigured)?;
-    run_with(
-        telegram,
-        &config.servers,
-        agent,
-        store,
-        metrics,
-        TelegramOptions::default(),
-        shutdown,
-    )
-    .await
+) -> impl Future<Output = Result<(), TelegramError>> + Send + 'static {
+    let telegram = config.channels.telegram.clone();
+    let servers = config.servers.clone();
+    async move {
+        let telegram = telegram.ok_or(TelegramError::NotConfigured)?;
+        let options = TelegramOptions::default();
+        run_with(telegram, servers, agent, store, metrics, options, shutdown).await
+    }
 }
 
 /// Runs the Telegram channel until `shutdown` is cancelled.
@@ -139,8 +134,8 @@ pub async fn run(
 /// # Errors
 /// As [`run`].
 pub async fn run_with(
-    telegram: &TelegramConfig,
-    servers: &[ServerConfig],
+    telegram: TelegramConfig,
+    servers: Vec<ServerConfig>,
     agent: Agent,
     store: Store,
     metrics: Metrics,
@@ -157,8 +152,8 @@ pub async fn run_with(
     let handler = Arc::new(Handler::new(
         bot.clone(),
         me,
-        telegram,
-        ServerSummary::from_config(servers),
+        &telegram,
+        ServerSummary::from_config(&servers),
         agent,
         store,
         metrics,
