@@ -84,6 +84,8 @@ struct Injected {
     status: u16,
     description: String,
     retry_after: Option<u64>,
+    /// Only calls that ask for HTML parse mode.
+    html_only: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -290,6 +292,7 @@ impl FakeTelegram {
             status: 429,
             description: format!("Too Many Requests: retry after {seconds}"),
             retry_after: Some(seconds),
+            html_only: false,
         });
     }
 
@@ -300,6 +303,21 @@ impl FakeTelegram {
             status,
             description: description.to_owned(),
             retry_after: None,
+            html_only: false,
+        });
+    }
+
+    /// Answers the next call of `method` that asks for HTML parse mode with a 400 "can't parse
+    /// entities", as Telegram does for markup it rejects.
+    pub fn reject_next_html(&self, method: &str) {
+        self.shared.inner.lock().injected.push(Injected {
+            method: method.to_ascii_lowercase(),
+            status: 400,
+            description:
+                "Bad Request: can't parse entities: Unsupported start tag \"b\" at byte offset 0"
+                    .into(),
+            retry_after: None,
+            html_only: true,
         });
     }
 
@@ -418,10 +436,11 @@ async fn handle(
     }
     let response = {
         let mut inner = shared.inner.lock();
+        let html = body.get("parse_mode").and_then(Value::as_str) == Some("HTML");
         let injected = inner
             .injected
             .iter()
-            .position(|i| i.method == method)
+            .position(|i| i.method == method && (html || !i.html_only))
             .map(|i| inner.injected.remove(i));
         let (response, ok_flag) = match injected {
             Some(i) => (err(i.status, &i.description, i.retry_after), false),

@@ -201,31 +201,41 @@ async fn retry_after_on_send_sends_once() {
 /// When Telegram rejects the formatted text, the reply stays as plain text.
 #[tokio::test]
 async fn rejected_formatting_falls_back_to_plain_text() {
-    let h = Harness::start(
-        Policy::Open,
-        vec![],
-        ScriptedModel::new(vec![Reply::text("**bold** claim")]),
-    )
-    .await;
-    h.fake.fail_next(
-        "sendMessage",
-        400,
-        "Bad Request: can't parse entities: Unsupported start tag \"b\" at byte offset 0",
-    );
+    let model = ScriptedModel::new(vec![Reply::text("**bold** claim")]);
+    let h = Harness::start(Policy::Open, vec![], model).await;
+    h.fake.reject_next_html("sendMessage");
+    h.fake.reject_next_html("editMessageText");
     h.fake.push_private(24, "hi");
+    let calls = h
+        .fake
+        .wait_for("the rejected formatting", WAIT, |c| {
+            c.iter()
+                .any(|c| c.chat() == Some(24) && c.is_html() && !c.ok)
+        })
+        .await;
+    let rejected = calls
+        .iter()
+        .position(|c| c.chat() == Some(24) && c.is_html() && !c.ok)
+        .expect("rejected");
     let calls = h
         .fake
         .wait_for("the plain fallback", WAIT, |c| {
             c.iter()
-                .any(|c| c.chat() == Some(24) && c.ok && c.method == "sendmessage")
+                .skip(rejected + 1)
+                .any(|c| c.chat() == Some(24) && c.is_text())
         })
         .await;
-    let sends: Vec<&Call> = calls
+    let fallback = calls
         .iter()
-        .filter(|c| c.method == "sendmessage" && c.chat() == Some(24))
-        .collect();
-    assert!(sends[0].is_html() && !sends[0].ok, "{sends:?}");
-    assert!(!sends[1].is_html());
-    assert_eq!(sends[1].text(), "**bold** claim");
+        .skip(rejected + 1)
+        .find(|c| c.chat() == Some(24) && c.is_text())
+        .expect("fallback");
+    assert!(!fallback.is_html(), "{fallback:?}");
+    let ids = h.fake.messages_in(24);
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        h.fake.message_text(24, ids[0]).as_deref(),
+        Some("**bold** claim")
+    );
     h.stop().await;
 }
