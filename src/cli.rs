@@ -192,6 +192,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chat => crate::app::chat(load_config(&cli.global)?).await,
         Command::Serve => crate::app::serve(load_config(&cli.global)?).await,
         Command::Doctor => Ok(ops::doctor::run(&load_config(&cli.global)?).await),
+        Command::Pairing(command) => ops::pairing::run(&load_config(&cli.global)?, &command).await,
         other => anyhow::bail!("`{other:?}` is not available in this build"),
     }
 }

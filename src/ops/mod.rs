@@ -3,3 +3,4 @@
 pub mod backup;
 pub mod check_config;
 pub mod doctor;
+pub mod pairing;

@@ -19,10 +19,16 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    name: "core: chat history and tool audit",
-    sql: include_str!("migrations/0001_core.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "core: chat history and tool audit",
+        sql: include_str!("migrations/0001_core.sql"),
+    },
+    Migration {
+        name: "channels: pairing codes and approved senders",
+        sql: include_str!("migrations/0004_channels.sql"),
+    },
+];
 
 /// The schema version this program writes.
 #[must_use]

@@ -1,0 +1,54 @@
+//! The hook through which chat commands reach a person's account connections.
+//!
+//! `/connect`, `/disconnect` and `/status` need the gateway's OAuth client; channels see it only
+//! through [`AccountLinks`], so they work (and say so) when no OAuth client is configured.
+
+use async_trait::async_trait;
+
+use crate::Principal;
+use crate::config::{ServerAuth, ServerConfig};
+
+/// Why a connection could not be listed, started or removed; the text is shown to the person.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AccountError(pub String);
+
+/// A person's account connections to OAuth-protected MCP servers.
+#[async_trait]
+pub trait AccountLinks: Send + Sync {
+    /// A link the person opens to connect their account on `server`.
+    async fn connect_link(
+        &self,
+        principal: &Principal,
+        server: &str,
+    ) -> Result<String, AccountError>;
+
+    /// Removes the person's connection to `server` on both sides; `false` when there was none.
+    async fn disconnect(&self, principal: &Principal, server: &str) -> Result<bool, AccountError>;
+
+    /// The servers the person has connected.
+    async fn connected(&self, principal: &Principal) -> Result<Vec<String>, AccountError>;
+}
+
+/// A configured MCP server as chat commands describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSummary {
+    /// The configured name (`notion`).
+    pub name: String,
+    /// Whether each person connects their own account (`auth = "oauth"`).
+    pub oauth: bool,
+}
+
+impl ServerSummary {
+    /// The summaries of the configured servers, in file order.
+    #[must_use]
+    pub fn from_config(servers: &[ServerConfig]) -> Vec<Self> {
+        servers
+            .iter()
+            .map(|s| Self {
+                name: s.name.clone(),
+                oauth: s.auth == ServerAuth::OAuth,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,754 @@
+//! A fake Telegram Bot API, faithful to the wire: `POST /bot<token>/<Method>` with JSON bodies
+//! (method names are matched case-insensitively, as Telegram does; teloxide sends PascalCase),
+//! answers `{"ok":true,"result":…}` or `{"ok":false,"error_code":…,"description":…,
+//! "parameters":{"retry_after":…}}`.
+//!
+//! It serves `GetMe`, `GetWebhookInfo`, `DeleteWebhook`, `SetMyCommands`, a long-polling
+//! `GetUpdates` fed from a queue the test pushes to, `SendMessage`, `EditMessageText`,
+//! `EditMessageReplyMarkup`, `SendChatAction` and `AnswerCallbackQuery`. It checks what Telegram
+//! checks: text length (4096 UTF-16 units after entity parsing), HTML well-formedness,
+//! "message is not modified", unknown messages. It records every call with the time it arrived,
+//! can answer the next call of a method with an injected error (a 429 with `retry_after`), and
+//! stops when dropped.
+
+#![allow(dead_code)] // each test binary uses a different part of the fake
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use tokio::sync::{Notify, mpsc};
+
+/// The bot's user id.
+pub const BOT_ID: u64 = 4_242_424_242;
+/// The bot's username.
+pub const BOT_USERNAME: &str = "test_gateway_bot";
+/// Telegram's limit on one message's text.
+pub const MAX_TEXT: usize = 4096;
+
+/// One recorded API call.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The method as Telegram documents it, lower case (`sendmessage`).
+    pub method: String,
+    /// The JSON body.
+    pub body: Value,
+    /// When it arrived.
+    pub at: Instant,
+    /// Whether the fake answered with success.
+    pub ok: bool,
+}
+
+impl Call {
+    /// The `chat_id` the call is about.
+    #[must_use]
+    pub fn chat(&self) -> Option<i64> {
+        self.body.get("chat_id").and_then(Value::as_i64)
+    }
+
+    /// The `text` sent.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        self.body
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// Whether the body asks for HTML parse mode.
+    #[must_use]
+    pub fn is_html(&self) -> bool {
+        self.body.get("parse_mode").and_then(Value::as_str) == Some("HTML")
+    }
+
+    /// Whether this call changed what a chat shows (a send or a text edit).
+    #[must_use]
+    pub fn is_text(&self) -> bool {
+        matches!(self.method.as_str(), "sendmessage" | "editmessagetext")
+    }
+}
+
+/// An error the fake answers the next matching call with.
+#[derive(Debug, Clone)]
+struct Injected {
+    method: String,
+    status: u16,
+    description: String,
+    retry_after: Option<u64>,
+    /// Only calls that ask for HTML parse mode.
+    html_only: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Stored {
+    /// The visible text (entities parsed).
+    text: String,
+    /// The raw text and parse mode as last sent, to detect "not modified".
+    raw: (String, Option<String>),
+    markup: Option<Value>,
+}
+
+#[derive(Default)]
+struct Inner {
+    updates: VecDeque<Value>,
+    next_update_id: i64,
+    next_message_id: i64,
+    calls: Vec<Call>,
+    messages: HashMap<(i64, i64), Stored>,
+    injected: Vec<Injected>,
+    delivered: HashMap<i64, Instant>,
+    subscribers: Vec<mpsc::UnboundedSender<Call>>,
+    get_updates_in_flight: usize,
+}
+
+struct Shared {
+    token: String,
+    inner: Mutex<Inner>,
+    /// Woken when updates are pushed (for long polls) and when calls are recorded (for waiters).
+    changed: Notify,
+    updates_pushed: Notify,
+}
+
+/// The running fake; stops when dropped.
+pub struct FakeTelegram {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeTelegram {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeTelegram {
+    /// Starts a fake that accepts `token` on 127.0.0.1 and a free port.
+    pub async fn start(token: &str) -> Self {
+        let shared = Arc::new(Shared {
+            token: token.to_owned(),
+            inner: Mutex::new(Inner {
+                next_update_id: 1000,
+                next_message_id: 1,
+                ..Inner::default()
+            }),
+            changed: Notify::new(),
+            updates_pushed: Notify::new(),
+        });
+        let app = Router::new()
+            .route("/{bot}/{method}", post(handle))
+            .with_state(Arc::clone(&shared));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake Bot API");
+        let addr = listener.local_addr().expect("local address");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { addr, shared, task }
+    }
+
+    /// The Bot API base URL to configure (`api_url`).
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Queues an update (the `update_id` is assigned here) and returns its id.
+    pub fn push_update(&self, mut update: Value) -> i64 {
+        let id = {
+            let mut inner = self.shared.inner.lock();
+            let id = inner.next_update_id;
+            inner.next_update_id += 1;
+            update["update_id"] = json!(id);
+            if let Some(message) = update.get_mut("message") {
+                // Incoming messages get distinct ids (the update's), as in a real chat.
+                message["message_id"] = json!(id);
+            }
+            inner.updates.push_back(update);
+            id
+        };
+        self.shared.updates_pushed.notify_waiters();
+        id
+    }
+
+    /// Queues a text message from `user` in their private chat (chat id = user id).
+    pub fn push_private(&self, user: u64, text: &str) -> i64 {
+        self.push_update(json!({ "message": message_json(user_chat(user), Some(user), text) }))
+    }
+
+    /// Queues a text message from `user` in the supergroup `chat` (a negative id).
+    pub fn push_group(&self, chat: i64, user: u64, text: &str) -> i64 {
+        let chat = json!({ "id": chat, "type": "supergroup", "title": "Test group" });
+        self.push_update(json!({ "message": message_json(chat, Some(user), text) }))
+    }
+
+    /// Queues a button press by `user` on the bot's message `message_id` in `chat`.
+    pub fn push_callback(&self, user: u64, chat: i64, message_id: i64, data: &str) -> String {
+        let id = format!("cq{}", self.shared.inner.lock().next_update_id);
+        let text = self.message_text(chat, message_id).unwrap_or_default();
+        let chat_json = if chat > 0 {
+            user_chat(u64::try_from(chat).unwrap_or_default())
+        } else {
+            json!({ "id": chat, "type": "supergroup", "title": "Test group" })
+        };
+        let mut message = message_json(chat_json, None, &text);
+        message["message_id"] = json!(message_id);
+        message["from"] = bot_user();
+        self.push_update(json!({
+            "callback_query": { "id": id, "from": user_json(user), "chat_instance": "ci", "data": data, "message": message }
+        }));
+        id
+    }
+
+    /// Every call so far.
+    #[must_use]
+    pub fn calls(&self) -> Vec<Call> {
+        self.shared.inner.lock().calls.clone()
+    }
+
+    /// The calls to `method` (case-insensitive).
+    #[must_use]
+    pub fn calls_to(&self, method: &str) -> Vec<Call> {
+        let m = method.to_ascii_lowercase();
+        self.calls().into_iter().filter(|c| c.method == m).collect()
+    }
+
+    /// The calls that changed what `chat` shows (sends and text edits), in order.
+    #[must_use]
+    pub fn text_calls(&self, chat: i64) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.is_text() && c.chat() == Some(chat))
+            .collect()
+    }
+
+    /// Every call about `chat`.
+    #[must_use]
+    pub fn chat_calls(&self, chat: i64) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.chat() == Some(chat))
+            .collect()
+    }
+
+    /// The visible text of a message the bot sent.
+    #[must_use]
+    pub fn message_text(&self, chat: i64, message_id: i64) -> Option<String> {
+        self.shared
+            .inner
+            .lock()
+            .messages
+            .get(&(chat, message_id))
+            .map(|m| m.text.clone())
+    }
+
+    /// The inline keyboard of a message the bot sent.
+    #[must_use]
+    pub fn message_markup(&self, chat: i64, message_id: i64) -> Option<Value> {
+        self.shared
+            .inner
+            .lock()
+            .messages
+            .get(&(chat, message_id))
+            .and_then(|m| m.markup.clone())
+    }
+
+    /// The ids of the messages the bot sent to `chat`, in order.
+    #[must_use]
+    pub fn messages_in(&self, chat: i64) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .shared
+            .inner
+            .lock()
+            .messages
+            .keys()
+            .filter(|(c, _)| *c == chat)
+            .map(|(_, id)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// When update `id` was first handed out by `GetUpdates`.
+    #[must_use]
+    pub fn delivered_at(&self, id: i64) -> Option<Instant> {
+        self.shared.inner.lock().delivered.get(&id).copied()
+    }
+
+    /// Answers the next call of `method` with a 429 asking to retry after `seconds`.
+    pub fn fail_next_with_retry_after(&self, method: &str, seconds: u64) {
+        self.shared.inner.lock().injected.push(Injected {
+            method: method.to_ascii_lowercase(),
+            status: 429,
+            description: format!("Too Many Requests: retry after {seconds}"),
+            retry_after: Some(seconds),
+            html_only: false,
+        });
+    }
+
+    /// Answers the next call of `method` with `status` and `description`.
+    pub fn fail_next(&self, method: &str, status: u16, description: &str) {
+        self.shared.inner.lock().injected.push(Injected {
+            method: method.to_ascii_lowercase(),
+            status,
+            description: description.to_owned(),
+            retry_after: None,
+            html_only: false,
+        });
+    }
+
+    /// Answers the next call of `method` that asks for HTML parse mode with a 400 "can't parse
+    /// entities", as Telegram does for markup it rejects.
+    pub fn reject_next_html(&self, method: &str) {
+        self.shared.inner.lock().injected.push(Injected {
+            method: method.to_ascii_lowercase(),
+            status: 400,
+            description:
+                "Bad Request: can't parse entities: Unsupported start tag \"b\" at byte offset 0"
+                    .into(),
+            retry_after: None,
+            html_only: true,
+        });
+    }
+
+    /// A stream of every call from now on.
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Call> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.shared.inner.lock().subscribers.push(tx);
+        rx
+    }
+
+    /// Waits until `check` holds for the recorded calls, or panics after `timeout`.
+    pub async fn wait_for<F>(&self, what: &str, timeout: Duration, mut check: F) -> Vec<Call>
+    where
+        F: FnMut(&[Call]) -> bool,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            let calls = self.calls();
+            if check(&calls) {
+                return calls;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let calls = self.calls();
+                if check(&calls) {
+                    return calls;
+                }
+                let summary: Vec<String> = calls
+                    .iter()
+                    .map(|c| format!("{} {}", c.method, c.body))
+                    .collect();
+                panic!(
+                    "timed out waiting for {what}; calls so far:\n{}",
+                    summary.join("\n")
+                );
+            }
+        }
+    }
+
+    /// Waits until `chat` got a final (HTML) text call, and returns its visible messages' texts.
+    pub async fn wait_for_final(&self, chat: i64, finals: usize, timeout: Duration) -> Vec<Call> {
+        self.wait_for(
+            &format!("{finals} formatted replies in chat {chat}"),
+            timeout,
+            |calls| {
+                calls
+                    .iter()
+                    .filter(|c| c.is_text() && c.ok && c.is_html() && c.chat() == Some(chat))
+                    .count()
+                    >= finals
+            },
+        )
+        .await
+    }
+}
+
+fn user_json(user: u64) -> Value {
+    json!({ "id": user, "is_bot": false, "first_name": format!("User{user}"), "username": format!("user{user}") })
+}
+
+fn bot_user() -> Value {
+    json!({ "id": BOT_ID, "is_bot": true, "first_name": "Gateway", "username": BOT_USERNAME })
+}
+
+fn user_chat(user: u64) -> Value {
+    json!({ "id": user, "type": "private", "first_name": format!("User{user}"), "username": format!("user{user}") })
+}
+
+fn message_json(chat: Value, from: Option<u64>, text: &str) -> Value {
+    let mut m = json!({ "message_id": 1, "date": 1_700_000_000, "chat": chat, "text": text });
+    if let Some(user) = from {
+        m["from"] = user_json(user);
+    }
+    m
+}
+
+fn ok(result: Value) -> Response {
+    (
+        StatusCode::OK,
+        axum::Json(json!({ "ok": true, "result": result })),
+    )
+        .into_response()
+}
+
+fn err(status: u16, description: &str, retry_after: Option<u64>) -> Response {
+    let mut body = json!({ "ok": false, "error_code": status, "description": description });
+    if let Some(secs) = retry_after {
+        body["parameters"] = json!({ "retry_after": secs });
+    }
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    Path((bot, method)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if bot != format!("bot{}", shared.token) {
+        return err(401, "Unauthorized", None);
+    }
+    let method = method.to_ascii_lowercase();
+    let body: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(_) => return err(400, "Bad Request: can't parse JSON body", None),
+        }
+    };
+    if method == "getupdates" {
+        return get_updates(&shared, body).await;
+    }
+    let response = {
+        let mut inner = shared.inner.lock();
+        let html = body.get("parse_mode").and_then(Value::as_str) == Some("HTML");
+        let injected = inner
+            .injected
+            .iter()
+            .position(|i| i.method == method && (html || !i.html_only))
+            .map(|i| inner.injected.remove(i));
+        let (response, ok_flag) = match injected {
+            Some(i) => (err(i.status, &i.description, i.retry_after), false),
+            None => answer(&mut inner, &method, &body),
+        };
+        let call = Call {
+            method: method.clone(),
+            body,
+            at: Instant::now(),
+            ok: ok_flag,
+        };
+        inner.subscribers.retain(|s| s.send(call.clone()).is_ok());
+        inner.calls.push(call);
+        response
+    };
+    shared.changed.notify_waiters();
+    response
+}
+
+async fn get_updates(shared: &Arc<Shared>, body: Value) -> Response {
+    let offset = body.get("offset").and_then(Value::as_i64).unwrap_or(0);
+    let limit = usize::try_from(
+        body.get("limit")
+            .and_then(Value::as_u64)
+            .unwrap_or(100)
+            .clamp(1, 100),
+    )
+    .unwrap_or(100);
+    let timeout = Duration::from_secs(body.get("timeout").and_then(Value::as_u64).unwrap_or(0));
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let pushed = shared.updates_pushed.notified();
+        {
+            let mut inner = shared.inner.lock();
+            // Updates below the offset are confirmed: Telegram forgets them.
+            while inner
+                .updates
+                .front()
+                .and_then(|u| u["update_id"].as_i64())
+                .is_some_and(|id| id < offset)
+            {
+                inner.updates.pop_front();
+            }
+            if !inner.updates.is_empty() || tokio::time::Instant::now() >= deadline {
+                let batch: Vec<Value> = inner.updates.iter().take(limit).cloned().collect();
+                let now = Instant::now();
+                for u in &batch {
+                    if let Some(id) = u["update_id"].as_i64() {
+                        inner.delivered.entry(id).or_insert(now);
+                    }
+                }
+                let call = Call {
+                    method: "getupdates".into(),
+                    body: body.clone(),
+                    at: now,
+                    ok: true,
+                };
+                inner.calls.push(call);
+                drop(inner);
+                shared.changed.notify_waiters();
+                return ok(Value::Array(batch));
+            }
+        }
+        if tokio::time::timeout_at(deadline, pushed).await.is_err() {
+            continue;
+        }
+    }
+}
+
+/// Answers one non-polling method; returns the response and whether it succeeded.
+fn answer(inner: &mut Inner, method: &str, body: &Value) -> (Response, bool) {
+    match method {
+        "getme" => (
+            ok(json!({
+                "id": BOT_ID, "is_bot": true, "first_name": "Gateway", "username": BOT_USERNAME,
+                "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false,
+                "has_main_web_app": false
+            })),
+            true,
+        ),
+        "getwebhookinfo" => (
+            ok(
+                json!({ "url": "", "has_custom_certificate": false, "pending_update_count": inner.updates.len() }),
+            ),
+            true,
+        ),
+        "deletewebhook" | "setmycommands" | "answercallbackquery" | "sendchataction" => {
+            (ok(json!(true)), true)
+        }
+        "sendmessage" => send_message(inner, body),
+        "editmessagetext" => edit_message_text(inner, body),
+        "editmessagereplymarkup" => {
+            let (Some(chat), Some(id)) = (body["chat_id"].as_i64(), body["message_id"].as_i64())
+            else {
+                return (
+                    err(
+                        400,
+                        "Bad Request: message identifier is not specified",
+                        None,
+                    ),
+                    false,
+                );
+            };
+            let Some(stored) = inner.messages.get_mut(&(chat, id)) else {
+                return (
+                    err(400, "Bad Request: message to edit not found", None),
+                    false,
+                );
+            };
+            stored.markup = body.get("reply_markup").cloned();
+            let text = stored.text.clone();
+            (ok(sent_message(chat, id, &text)), true)
+        }
+        _ => (err(404, "Not Found", None), false),
+    }
+}
+
+fn send_message(inner: &mut Inner, body: &Value) -> (Response, bool) {
+    let Some(chat) = body["chat_id"].as_i64() else {
+        return (err(400, "Bad Request: chat not found", None), false);
+    };
+    let raw = body["text"].as_str().unwrap_or_default().to_owned();
+    let mode = body["parse_mode"].as_str().map(str::to_owned);
+    let visible = match visible_text(&raw, mode.as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            return (
+                err(
+                    400,
+                    &format!("Bad Request: can't parse entities: {e}"),
+                    None,
+                ),
+                false,
+            );
+        }
+    };
+    if visible.trim().is_empty() {
+        return (err(400, "Bad Request: message text is empty", None), false);
+    }
+    if visible.encode_utf16().count() > MAX_TEXT {
+        return (err(400, "Bad Request: message is too long", None), false);
+    }
+    let id = inner.next_message_id;
+    inner.next_message_id += 1;
+    inner.messages.insert(
+        (chat, id),
+        Stored {
+            text: visible.clone(),
+            raw: (raw, mode),
+            markup: body.get("reply_markup").cloned(),
+        },
+    );
+    (ok(sent_message(chat, id, &visible)), true)
+}
+
+fn edit_message_text(inner: &mut Inner, body: &Value) -> (Response, bool) {
+    let (Some(chat), Some(id)) = (body["chat_id"].as_i64(), body["message_id"].as_i64()) else {
+        return (
+            err(
+                400,
+                "Bad Request: message identifier is not specified",
+                None,
+            ),
+            false,
+        );
+    };
+    let raw = body["text"].as_str().unwrap_or_default().to_owned();
+    let mode = body["parse_mode"].as_str().map(str::to_owned);
+    let visible = match visible_text(&raw, mode.as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            return (
+                err(
+                    400,
+                    &format!("Bad Request: can't parse entities: {e}"),
+                    None,
+                ),
+                false,
+            );
+        }
+    };
+    if visible.encode_utf16().count() > MAX_TEXT {
+        return (err(400, "Bad Request: MESSAGE_TOO_LONG", None), false);
+    }
+    let markup = body.get("reply_markup").cloned();
+    let Some(stored) = inner.messages.get_mut(&(chat, id)) else {
+        return (
+            err(400, "Bad Request: message to edit not found", None),
+            false,
+        );
+    };
+    if stored.raw == (raw.clone(), mode.clone()) && stored.markup == markup {
+        return (
+            err(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+                None,
+            ),
+            false,
+        );
+    }
+    *stored = Stored {
+        text: visible.clone(),
+        raw: (raw, mode),
+        markup,
+    };
+    (ok(sent_message(chat, id, &visible)), true)
+}
+
+fn sent_message(chat: i64, id: i64, text: &str) -> Value {
+    let chat_json = if chat > 0 {
+        user_chat(u64::try_from(chat).unwrap_or_default())
+    } else {
+        json!({ "id": chat, "type": "supergroup", "title": "Test group" })
+    };
+    let mut m = message_json(chat_json, None, text);
+    m["message_id"] = json!(id);
+    m["from"] = bot_user();
+    m
+}
+
+/// The text a user sees, checking HTML as strictly as Telegram does.
+fn visible_text(raw: &str, mode: Option<&str>) -> Result<String, String> {
+    match mode {
+        None => Ok(raw.to_owned()),
+        Some("HTML") => parse_html(raw),
+        Some(other) => Err(format!("unsupported parse mode {other}")),
+    }
+}
+
+const TAGS: &[&str] = &[
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "code",
+    "pre",
+    "a",
+    "tg-spoiler",
+    "span",
+    "blockquote",
+    "tg-emoji",
+];
+
+fn parse_html(raw: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = raw;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '<' => {
+                let end = rest.find('>').ok_or("Unclosed start tag")?;
+                let tag = &rest[1..end];
+                if let Some(name) = tag.strip_prefix('/') {
+                    match stack.pop() {
+                        Some(open) if open == name.trim() => {}
+                        _ => return Err(format!("Unexpected end tag {name}")),
+                    }
+                } else {
+                    let name = tag.split_whitespace().next().unwrap_or_default();
+                    if !TAGS.contains(&name) {
+                        return Err(format!("Unsupported start tag \"{name}\""));
+                    }
+                    if name == "a" && !tag.contains("href=\"") {
+                        return Err("a tag without href".into());
+                    }
+                    stack.push(name.to_owned());
+                }
+                rest = &rest[end + 1..];
+            }
+            '>' => return Err("Character '>' is reserved".into()),
+            '&' => {
+                let end = rest
+                    .find(';')
+                    .filter(|e| *e <= 10)
+                    .ok_or("Character '&' is reserved")?;
+                let entity = &rest[1..end];
+                let decoded = match entity {
+                    "lt" => '<',
+                    "gt" => '>',
+                    "amp" => '&',
+                    "quot" => '"',
+                    _ => {
+                        let n = entity
+                            .strip_prefix('#')
+                            .and_then(|d| d.parse::<u32>().ok())
+                            .ok_or("Unsupported HTML entity")?;
+                        char::from_u32(n).ok_or("Bad numeric entity")?
+                    }
+                };
+                out.push(decoded);
+                rest = &rest[end + 1..];
+            }
+            c => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    if let Some(open) = stack.pop() {
+        return Err(format!(
+            "Can't find end tag corresponding to start tag \"{open}\""
+        ));
+    }
+    Ok(out)
+}
