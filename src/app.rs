@@ -144,6 +144,39 @@ async fn spawn_gateway(
             tracing::error!(error = %e, "the HTTP surface stopped");
         }
     });
+    if config.channels.telegram.is_some() {
+        let channel = crate::channels::telegram::run(
+            config,
+            gateway.agent.clone(),
+            gateway.store.clone(),
+            gateway.agent.metrics().clone(),
+            shutdown.child_token(),
+        );
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = channel.await {
+                tracing::error!(error = %e, "the Telegram channel stopped");
+                stop.cancel();
+            }
+        });
+    }
+    if config.channels.slack.is_some() {
+        let channel = crate::channels::slack::run(
+            config,
+            gateway.agent.clone(),
+            gateway.store.clone(),
+            gateway.agent.metrics().clone(),
+            crate::channels::slack::SlackOptions::default(),
+            shutdown.child_token(),
+        );
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = channel.await {
+                tracing::error!(error = %e, "the Slack channel stopped");
+                stop.cancel();
+            }
+        });
+    }
     if config.channels.telegram.is_none() && config.channels.slack.is_none() {
         tracing::warn!(
             "no chat channel is configured ([channels.telegram] or [channels.slack]); serving HTTP only"

@@ -43,6 +43,8 @@ struct Shared {
     connections_opened: u32,
     next_ts: u64,
     messages: HashMap<(String, String), String>,
+    /// Accepted posts in order: (channel, ts, request body).
+    posted: Vec<(String, String, Value)>,
 }
 
 /// The fake; every clone shares state.
@@ -181,6 +183,11 @@ impl FakeSlack {
         self.shared.lock().connections_opened
     }
 
+    /// Posts Slack accepted, in order: (channel, ts, request body).
+    pub fn posted(&self) -> Vec<(String, String, Value)> {
+        self.shared.lock().posted.clone()
+    }
+
     /// The current text of a message the bot posted.
     pub fn message_text(&self, channel: &str, ts: &str) -> Option<String> {
         self.shared
@@ -264,6 +271,9 @@ async fn api(
                 .unwrap_or_default()
                 .to_owned();
             shared.messages.insert((channel.clone(), ts.clone()), text);
+            shared
+                .posted
+                .push((channel.clone(), ts.clone(), body.clone()));
             ok(json!({"ok": true, "channel": channel, "ts": ts, "message": {"ts": ts}}))
         }
         "chat.update" if token.starts_with("xoxb-") => {

@@ -146,10 +146,13 @@ impl ChatModel for ScriptedModel {
     }
 }
 
+/// One recorded tool call: (principal, tool, arguments).
+pub type ToolCallRecord = (Principal, String, Map<String, Value>);
+
 /// A tool host with `files_read` (ordinary) and `files_delete` (destructive).
 #[derive(Default)]
 pub struct FakeTools {
-    calls: Mutex<Vec<(Principal, String, Map<String, Value>)>>,
+    calls: Mutex<Vec<ToolCallRecord>>,
 }
 
 impl FakeTools {
@@ -159,7 +162,7 @@ impl FakeTools {
     }
 
     /// The calls made: (principal, tool, arguments).
-    pub fn calls(&self) -> Vec<(Principal, String, Map<String, Value>)> {
+    pub fn calls(&self) -> Vec<ToolCallRecord> {
         self.calls.lock().clone()
     }
 }

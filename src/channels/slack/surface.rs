@@ -1,0 +1,155 @@
+//! One Slack conversation (a direct message, or a thread in a channel) as a
+//! [`ChatSurface`](crate::channels::stream::ChatSurface) for the shared streaming editor.
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::api::{PostedMessage, SlackApi, SlackError};
+use super::mrkdwn;
+use crate::channels::stream::{Body, ChatSurface, LengthUnit, SurfaceError};
+
+/// The longest message text sent in one message; Slack shows up to about 4,000 characters well.
+pub const MAX_MESSAGE_CHARS: usize = 3_900;
+
+/// Where replies go: a channel, and the thread in it when there is one.
+#[derive(Debug, Clone)]
+pub struct SlackSurface {
+    api: SlackApi,
+    channel: String,
+    thread_ts: Option<String>,
+}
+
+impl SlackSurface {
+    /// A surface posting into `channel` (and `thread_ts`, when set).
+    #[must_use]
+    pub fn new(api: SlackApi, channel: String, thread_ts: Option<String>) -> Self {
+        Self {
+            api,
+            channel,
+            thread_ts,
+        }
+    }
+
+    /// Posts a message with Block Kit `blocks` (buttons), `text` being its notification fallback.
+    ///
+    /// # Errors
+    /// Fails as [`ChatSurface::send`] does.
+    pub async fn send_blocks(
+        &self,
+        text: &str,
+        blocks: Value,
+    ) -> Result<PostedMessage, SurfaceError> {
+        self.api
+            .post_message(&self.channel, self.thread_ts.as_deref(), text, Some(blocks))
+            .await
+            .map_err(classify)
+    }
+
+    /// Replaces a message's text and removes its buttons.
+    ///
+    /// # Errors
+    /// Fails as [`ChatSurface::edit`] does.
+    pub async fn replace(&self, message: &PostedMessage, text: &str) -> Result<(), SurfaceError> {
+        self.api
+            .update_message(message, &mrkdwn::escape(text), None)
+            .await
+            .map_err(classify)
+    }
+}
+
+/// Maps a Web API failure to what the streaming editor needs to know.
+#[must_use]
+pub fn classify(error: SlackError) -> SurfaceError {
+    match error {
+        SlackError::RateLimited(wait) => SurfaceError::RetryAfter(wait),
+        SlackError::Transport { reason, .. } if reason.contains("HTTP 5") => {
+            SurfaceError::Transient(reason)
+        }
+        SlackError::Transport { reason, .. } if reason.contains("connect") => {
+            SurfaceError::Transient(reason)
+        }
+        SlackError::Transport { reason, .. } => SurfaceError::Uncertain(reason),
+        SlackError::Api { error, .. } => match error.as_str() {
+            "msg_too_long" | "msg_blocks_too_long" => SurfaceError::TooLong,
+            "invalid_blocks" | "invalid_blocks_format" => SurfaceError::FormatRejected(error),
+            "channel_not_found" | "not_in_channel" | "is_archived" | "account_inactive"
+            | "invalid_auth" | "token_revoked" => SurfaceError::Gone(error),
+            "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
+                SurfaceError::Transient(error)
+            }
+            "cant_update_message" | "edit_window_closed" | "message_not_found" => {
+                SurfaceError::Failed(error)
+            }
+            _ => SurfaceError::Failed(error),
+        },
+    }
+}
+
+fn text_of(body: Body<'_>) -> String {
+    match body {
+        // Plain text is escaped so that `<`, `>` and `&` show as written.
+        Body::Plain(text) => mrkdwn::escape(text),
+        Body::Formatted(text) => text.to_owned(),
+    }
+}
+
+#[async_trait]
+impl ChatSurface for SlackSurface {
+    type MessageId = PostedMessage;
+
+    fn max_len(&self) -> usize {
+        MAX_MESSAGE_CHARS
+    }
+
+    fn unit(&self) -> LengthUnit {
+        LengthUnit::Chars
+    }
+
+    fn format(&self, plain: &str) -> Option<String> {
+        Some(mrkdwn::from_markdown(plain))
+    }
+
+    async fn send(&self, body: Body<'_>) -> Result<PostedMessage, SurfaceError> {
+        let text = text_of(body);
+        // One message send: retries inside the client only when Slack certainly did not post.
+        self.api
+            .post_message(&self.channel, self.thread_ts.as_deref(), &text, None)
+            .await
+            .map_err(classify)
+    }
+
+    async fn edit(&self, id: &PostedMessage, body: Body<'_>) -> Result<(), SurfaceError> {
+        self.api
+            .update_message(id, &text_of(body), None)
+            .await
+            .map_err(classify)
+    }
+
+    async fn typing(&self) -> Result<(), SurfaceError> {
+        // Bots have no typing indicator in the Web API; the first message appears within a second.
+        Ok(())
+    }
+}
+
+/// Block Kit for a question with Allow / Deny buttons.
+#[must_use]
+pub fn confirm_blocks(question: &str, allow_value: &str, deny_value: &str) -> Value {
+    json!([
+        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn::escape(question)}},
+        {"type": "actions", "elements": [
+            {"type": "button", "action_id": "confirm_allow", "style": "primary", "text": {"type": "plain_text", "text": "Allow"}, "value": allow_value},
+            {"type": "button", "action_id": "confirm_deny", "style": "danger", "text": {"type": "plain_text", "text": "Deny"}, "value": deny_value}
+        ]}
+    ])
+}
+
+/// Block Kit for a text with a link button.
+#[must_use]
+pub fn link_blocks(text: &str, label: &str, url: &str) -> Value {
+    json!([
+        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn::escape(text)}},
+        {"type": "actions", "elements": [
+            {"type": "button", "action_id": "open_link", "text": {"type": "plain_text", "text": label}, "url": url}
+        ]}
+    ])
+}
