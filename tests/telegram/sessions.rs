@@ -115,8 +115,7 @@ async fn stop_cancels_a_slow_reply_at_once() {
     );
     let last = calls
         .iter()
-        .filter(|c| c.chat() == Some(30) && c.is_text())
-        .next_back()
+        .rfind(|c| c.chat() == Some(30) && c.is_text())
         .expect("texts");
     assert!(last.text().starts_with("Let me think."), "{}", last.text());
     // Nothing more is streamed after the stop.
