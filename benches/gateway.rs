@@ -187,9 +187,9 @@ fn main() {
 }
 
 async fn bench() {
-    // 7 visible named tools + 93 generated ones = 100 tools in the catalog.
+    // 8 visible named tools + 92 generated ones = 100 tools in the catalog.
     let server = mcp_peers::FastMcpServer::start(mcp_peers::FastMcpOptions {
-        extra_tools: 93,
+        extra_tools: 92,
         ..Default::default()
     })
     .await;

@@ -41,6 +41,7 @@ async fn the_right_bearer_token_works_and_annotations_become_hints() {
             "fast_slow",
             "fast_fail",
             "fast_structured",
+            "fast_big",
             "fast_unlock_bonus"
         ]
     );
@@ -70,7 +71,7 @@ async fn the_right_bearer_token_works_and_annotations_become_hints() {
     assert_eq!(sum.text, "5");
     assert_eq!(sum.structured, Some(json!({"result": 5})));
 
-    assert_eq!(pool.probe("fast").await.expect("probe"), 7);
+    assert_eq!(pool.probe("fast").await.expect("probe"), 8);
 }
 
 #[tokio::test]
@@ -195,7 +196,7 @@ async fn a_paginated_tool_list_is_read_to_the_end() {
     let catalog = pool.catalog(&alice()).await;
 
     assert!(catalog.unavailable.is_empty(), "{:?}", catalog.unavailable);
-    assert_eq!(catalog.tools.len(), 12, "{:?}", names(&catalog));
+    assert_eq!(catalog.tools.len(), 13, "{:?}", names(&catalog));
     assert!(names(&catalog).contains(&"fast_extra_4".to_owned()));
 }
 
@@ -230,7 +231,7 @@ async fn the_tool_list_is_bounded_and_odd_tools_are_skipped() {
     let pool = crate::common::pool(vec![server("fast", &odd.url(), ServerAuth::None)]);
     let catalog = pool.catalog(&alice()).await;
     let listed = names(&catalog);
-    assert_eq!(listed.len(), 7, "{listed:?}");
+    assert_eq!(listed.len(), 8, "{listed:?}");
     assert!(
         !listed
             .iter()
