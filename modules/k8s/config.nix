@@ -1,0 +1,80 @@
+# The configuration files of the three processes (the Interface contract's TOML) and the system
+# prompt, rendered from the settings. Paths are absolute: the database on the `token-db` volume,
+# secrets from each component's own Secret mounted under /run/secrets/<component>.
+{ lib, cfg }:
+let
+  h = import ./helpers.nix { inherit lib; };
+  dbPath = "/var/lib/mcp-gateway/mcp-gateway.db";
+  secret = component: key: "/run/secrets/${component}/${key}";
+  channel = name: c: extra: lib.optionalString c.enable ''
+
+    [channels.${name}]
+    ${extra}policy = "${c.policy}"
+    allow_from = ${h.toTomlList c.allowFrom}
+  '';
+  mcpServer = { section, component, port, host }: ''
+    [store]
+    path = "${dbPath}"
+    seal_key_file = "${secret component "seal.key"}"
+
+    [${section}]
+    listen = "0.0.0.0:${toString port}"
+    public_url = "https://${host}"
+    client_id_file = "${secret component "client-id"}"
+    client_secret_file = "${secret component "client-secret"}"
+    allowed_hosts = ["${component}", "${component}:${toString port}", "${component}.${cfg.namespace}.svc", "${component}.${cfg.namespace}.svc:${toString port}"]
+  '';
+in
+{
+  inherit dbPath;
+  files = {
+    "gateway.toml" = ''
+      [model]
+      provider = "ollama"
+      base_url = "http://ollama:11434"
+      name = "${cfg.model.name}"
+      num_ctx = ${toString cfg.model.numCtx}
+
+      [store]
+      path = "${dbPath}"
+      seal_key_file = "${secret "gateway" "seal.key"}"
+
+      [agent]
+      system_prompt_file = "/etc/mcp-gateway/soul.md"
+
+      [[servers]]
+      name = "notion"
+      url = "http://notion-mcp:8000/mcp"
+      auth = "oauth"
+
+      [[servers]]
+      name = "gcal"
+      url = "http://gcal-mcp:8001/mcp"
+      auth = "oauth"
+
+      [http]
+      listen = "0.0.0.0:18789"
+      public_url = "https://${cfg.publicHosts.gateway}"
+    ''
+    + channel "telegram" cfg.channels.telegram ''
+      token_file = "${secret "gateway" "telegram-bot-token"}"
+    ''
+    + channel "slack" cfg.channels.slack ''
+      app_token_file = "${secret "gateway" "slack-app-token"}"
+      bot_token_file = "${secret "gateway" "slack-bot-token"}"
+    '';
+    "notion-mcp.toml" = mcpServer {
+      section = "notion_mcp";
+      component = "notion-mcp";
+      port = 8000;
+      host = cfg.publicHosts.notionMcp;
+    };
+    "gcal-mcp.toml" = mcpServer {
+      section = "gcal_mcp";
+      component = "gcal-mcp";
+      port = 8001;
+      host = cfg.publicHosts.gcalMcp;
+    };
+    "soul.md" = cfg.systemPrompt;
+  };
+}

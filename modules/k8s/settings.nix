@@ -1,0 +1,124 @@
+# The settings of the rendered Kubernetes objects, as option declarations.
+#
+# One file declares them so that the kubenix modules (`mcpGateway.*`) and the NixOS module
+# (`services.mcp-gateway.settings.*`) take exactly the same typed, documented settings.
+# Every default here is what `k8s-generated/` is rendered with.
+{ lib }:
+let
+  inherit (lib) mkOption types;
+  version = (builtins.fromTOML (builtins.readFile ../../Cargo.toml)).package.version;
+  pins = import ../../nix/pins.nix;
+  str = default: description: mkOption { type = types.str; inherit default description; };
+  quantity = default: description: mkOption {
+    type = types.strMatching "[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?";
+    inherit default description;
+  };
+  resources = req: lim: {
+    requests = {
+      cpu = quantity req.cpu "CPU request.";
+      memory = quantity req.memory "Memory request.";
+    };
+    limits = {
+      cpu = quantity lim.cpu "CPU limit.";
+      memory = quantity lim.memory "Memory limit.";
+    };
+  };
+  policy = mkOption {
+    type = types.enum [ "pairing" "allowlist" "open" ];
+    default = "pairing";
+    description = "Who may talk to the assistant: `pairing` (the operator approves codes), `allowlist` or `open`.";
+  };
+in
+{
+  namespace = str "mcp-gateway" "Namespace of every object of the appliance (the GPU DaemonSets go to kube-system).";
+
+  images = {
+    gateway = str "mcp-gateway:${version}" "Image of the gateway (`mcp-gateway serve`); also runs the backup CronJob.";
+    notionMcp = str "notion-mcp:${version}" "Image of the Notion MCP server (`mcp-gateway notion-mcp`).";
+    gcalMcp = str "gcal-mcp:${version}" "Image of the Google Calendar MCP server (`mcp-gateway gcal-mcp`).";
+    ollama = str "ollama-cuda:${pins.ollama}"
+      "Image of Ollama. The default is the image the flake builds from nixpkgs' `ollama-cuda`; `docker.io/ollama/ollama:${pins.ollamaUpstream}` is the upstream alternative.";
+    pullPolicy = mkOption {
+      type = types.enum [ "IfNotPresent" "Always" "Never" ];
+      default = "IfNotPresent";
+      description = "imagePullPolicy of our containers (`IfNotPresent` suits images preloaded into k3s).";
+    };
+  };
+
+  model = {
+    name = str "qwen2.5:7b" "The Ollama model the gateway uses; the pull Job fetches it.";
+    numCtx = mkOption { type = types.ints.positive; default = 16384; description = "Context size sent to Ollama (`num_ctx`)."; };
+  };
+
+  systemPrompt = mkOption {
+    type = types.str;
+    default = ''
+      You are a helpful personal assistant. Answer briefly and plainly.
+      Use the Notion and Google Calendar tools when the person asks about their pages or their calendar,
+      and never invent tool results.
+    '';
+    description = "The system prompt (`soul.md`) the gateway reads.";
+  };
+
+  publicHosts = {
+    gateway = str "assistant.example.com" "Public host of the gateway; OAuth redirects come back to `https://<host>/oauth/callback`.";
+    notionMcp = str "notion-mcp.example.com" "Public host of the Notion MCP server (its OAuth endpoints and the Notion callback).";
+    gcalMcp = str "gcal-mcp.example.com" "Public host of the Google Calendar MCP server (its OAuth endpoints and the Google callback).";
+  };
+
+  ingress = {
+    className = str "traefik" "IngressClass of the public Ingress (k3s ships Traefik).";
+    tlsSecretName = mkOption {
+      type = types.nullOr types.str;
+      default = "mcp-gateway-tls";
+      description = "TLS Secret for the public hosts (for example from cert-manager); null serves plain HTTP.";
+    };
+  };
+
+  channels = {
+    telegram = {
+      enable = mkOption { type = types.bool; default = true; description = "Run the Telegram channel (needs the `telegram-bot-token` key in the `gateway` Secret)."; };
+      inherit policy;
+      allowFrom = mkOption { type = types.listOf types.int; default = [ ]; description = "Numeric Telegram user ids allowed under `allowlist`."; };
+    };
+    slack = {
+      enable = mkOption { type = types.bool; default = false; description = "Run the Slack channel (needs `slack-app-token` and `slack-bot-token` in the `gateway` Secret)."; };
+      inherit policy;
+      allowFrom = mkOption { type = types.listOf types.str; default = [ ]; description = "Slack user ids allowed under `allowlist`."; };
+    };
+  };
+
+  storage = {
+    className = mkOption {
+      type = types.nullOr types.str;
+      default = "local-path";
+      description = "StorageClass of the PVCs (k3s ships `local-path`); null uses the cluster default.";
+    };
+    tokenDb = quantity "1Gi" "Size of the `token-db` volume (the SQLite database).";
+    backups = quantity "2Gi" "Size of the `token-db-backups` volume.";
+    ollamaModels = quantity "50Gi" "Size of the `ollama-models` volume.";
+  };
+
+  backup = {
+    schedule = str "17 3 * * *" "Cron schedule of the database backup.";
+    keep = mkOption { type = types.ints.positive; default = 7; description = "How many backups to keep."; };
+  };
+
+  gpu = {
+    enable = mkOption { type = types.bool; default = true; description = "Give Ollama the GPU and deploy the NVIDIA device plugin and DCGM exporter."; };
+    runtimeClassName = str "nvidia-cdi" "RuntimeClass (and containerd handler) of GPU pods.";
+    devicePluginImage = str "nvcr.io/nvidia/k8s-device-plugin:${pins.devicePlugin}" "Image of the NVIDIA device plugin.";
+    dcgmExporterImage = str "nvcr.io/nvidia/k8s/dcgm-exporter:${pins.dcgmExporter}" "Image of the DCGM exporter.";
+  };
+
+  monitoring = {
+    namespace = str "monitoring" "Namespace of Prometheus and Grafana (allowed to scrape our pods).";
+    releaseLabel = str "kube-prometheus-stack" "Value of the `release` label that Prometheus selects ServiceMonitors and rules by.";
+  };
+
+  resources = {
+    gateway = resources { cpu = "100m"; memory = "128Mi"; } { cpu = "1"; memory = "512Mi"; };
+    mcpServer = resources { cpu = "50m"; memory = "64Mi"; } { cpu = "500m"; memory = "256Mi"; };
+    ollama = resources { cpu = "1"; memory = "8Gi"; } { cpu = "8"; memory = "24Gi"; };
+  };
+}
