@@ -31,7 +31,7 @@ in
                   "/bin/mcp-gateway"
                   "backup"
                   "--config"
-                  "/etc/mcp-gateway/gateway.toml"
+                  "/etc/mcp-gateway/backup.toml"
                   "--log-format"
                   "json"
                   "--dir"

@@ -75,6 +75,11 @@ in
       port = 8001;
       host = cfg.publicHosts.gcalMcp;
     };
+    # The backup needs only the database: no secrets are mounted into it.
+    "backup.toml" = ''
+      [store]
+      path = "${dbPath}"
+    '';
     "soul.md" = cfg.systemPrompt;
   };
 }
