@@ -109,7 +109,7 @@ in
     };
 
     services.dcgm-exporter = {
-      metadata = system "gpu";
+      metadata = system "gpu" // { labels = h.labels "gpu" // h.selector "dcgm-exporter"; };
       spec = {
         selector = h.selector "dcgm-exporter";
         ports.metrics = { port = 9400; targetPort = "metrics"; protocol = "TCP"; };
