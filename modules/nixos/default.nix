@@ -1,0 +1,363 @@
+# nixosModules.default: turns one (GPU) machine into a single-node k3s host running the appliance.
+#
+# k3s (Traefik kept for the public OAuth Ingress); the NVIDIA driver and container toolkit, with
+# k3s finding nvidia-container-runtime.cdi on its PATH; our images preloaded; our manifests through
+# services.k3s.manifests; Kubernetes Secrets written from files on the host (sops-nix/agenix
+# paths) before k3s starts; kube-prometheus-stack, Loki and Promtail from nixhelm-pinned charts;
+# the firewall. The flake fills in `renderManifests`, `imagePackages` and `charts`.
+{ config, lib, pkgs, ... }:
+let
+  inherit (lib) mkOption mkEnableOption mkIf mkMerge mkDefault types;
+  cfg = config.services.mcp-gateway;
+  pins = import ../../nix/pins.nix;
+  secretPath = types.nullOr (types.strMatching "/.*");
+  secretOption = what: mkOption {
+    type = secretPath;
+    default = null;
+    description = "Absolute path of a file on the host holding ${what} (for example a sops-nix or agenix secret); read when k3s starts, never copied to the Nix store.";
+  };
+  s = cfg.secrets;
+
+  # Secret name -> { key in the Secret = host file }, only the keys that are configured.
+  secretFiles = lib.filterAttrs (_: keys: keys != { }) (lib.mapAttrs (_: lib.filterAttrs (_: f: f != null)) {
+    gateway = {
+      "seal.key" = s.gateway.sealKeyFile;
+      "telegram-bot-token" = s.gateway.telegramBotTokenFile;
+      "slack-app-token" = s.gateway.slackAppTokenFile;
+      "slack-bot-token" = s.gateway.slackBotTokenFile;
+    };
+    notion-mcp = {
+      "seal.key" = s.notionMcp.sealKeyFile;
+      "client-id" = s.notionMcp.clientIdFile;
+      "client-secret" = s.notionMcp.clientSecretFile;
+    };
+    gcal-mcp = {
+      "seal.key" = s.gcalMcp.sealKeyFile;
+      "client-id" = s.gcalMcp.clientIdFile;
+      "client-secret" = s.gcalMcp.clientSecretFile;
+    };
+  });
+  secretNamespaces = lib.mapAttrs (_: _: cfg.settings.namespace) secretFiles
+    // lib.optionalAttrs (cfg.monitoring.enable && cfg.monitoring.grafanaAdminPasswordFile != null) {
+      grafana-admin = cfg.monitoring.namespace;
+    };
+  allSecretFiles = secretFiles
+    // lib.optionalAttrs (cfg.monitoring.enable && cfg.monitoring.grafanaAdminPasswordFile != null) {
+      grafana-admin = {
+        admin-user = pkgs.writeText "grafana-admin-user" "admin";
+        admin-password = cfg.monitoring.grafanaAdminPasswordFile;
+      };
+    };
+
+  # Writes one multi-document manifest of Secrets into k3s's auto-deploy folder, readable by root
+  # only, so the deploy controller applies the Secrets with the workloads that mount them.
+  secretsManifest = "/var/lib/rancher/k3s/server/manifests/mcp-gateway-secrets.yaml";
+  writeSecrets = ''
+    set -eu
+    umask 077
+    mkdir -p "$(dirname ${secretsManifest})"
+    tmp=$(mktemp "${secretsManifest}.XXXXXX")
+  ''
+  + lib.concatStrings (lib.mapAttrsToList (name: keys: ''
+    {
+      echo "---"
+      echo "apiVersion: v1"
+      echo "kind: Secret"
+      echo "type: Opaque"
+      echo "metadata:"
+      echo "  name: ${name}"
+      echo "  namespace: ${secretNamespaces.${name}}"
+      echo "data:"
+    ${lib.concatStrings (lib.mapAttrsToList (key: file: ''
+      test -r ${lib.escapeShellArg "${file}"} || { echo "mcp-gateway: secret file ${file} is missing" >&2; exit 1; }
+      printf '  %s: %s\n' ${lib.escapeShellArg key} "$(base64 -w0 < ${lib.escapeShellArg "${file}"})"
+    '') keys)}} >>"$tmp"
+  '') allSecretFiles)
+  + ''
+    mv "$tmp" ${secretsManifest}
+  '';
+
+  helmPackage = chart: pkgs.runCommand "${chart.name or "chart"}.tgz" { nativeBuildInputs = [ pkgs.kubernetes-helm ]; } ''
+    export HOME=$TMPDIR
+    helm package ${chart} -d . >/dev/null
+    mv ./*.tgz $out
+  '';
+
+  ollamaFromNix = cfg.ollamaImage == "nix";
+  imageRef = img: "${img.imageName}:${img.imageTag}";
+  preloaded = lib.filterAttrs (name: _: name != "ollama" || ollamaFromNix) cfg.imagePackages;
+in
+{
+  options.services.mcp-gateway = {
+    enable = mkEnableOption "the mcp-gateway appliance on a single-node k3s";
+
+    settings = mkOption {
+      type = types.submodule { options = import ../k8s/settings.nix { inherit lib; }; };
+      default = { };
+      description = "Settings of the Kubernetes objects (model, public hosts, channels, storage, ...); the same options as modules/k8s/settings.nix.";
+    };
+
+    ollamaImage = mkOption {
+      type = types.enum [ "nix" "upstream" ];
+      default = "nix";
+      description = ''
+        Which Ollama image runs: `nix` preloads the image the flake builds from nixpkgs' `ollama-cuda`
+        (a long build without a CUDA binary cache), `upstream` pulls `docker.io/ollama/ollama:${pins.ollamaUpstream}`.
+      '';
+    };
+
+    imagePackages = mkOption {
+      type = types.attrsOf types.package;
+      default = { };
+      description = "Image tarballs (dockerTools) preloaded into k3s, by component: gateway, notion-mcp, gcal-mcp, ollama. The flake sets them.";
+    };
+
+    renderManifests = mkOption {
+      type = types.functionTo (types.listOf types.attrs);
+      internal = true;
+      description = "Renders the Kubernetes objects from settings (nix/manifests.nix with kubenix). The flake sets it.";
+    };
+
+    manifests = mkOption {
+      type = types.listOf types.attrs;
+      readOnly = true;
+      description = "The Kubernetes objects k3s deploys, rendered from the settings.";
+    };
+
+    gpu = {
+      enable = mkOption {
+        type = types.bool;
+        default = true;
+        description = "Use an NVIDIA GPU: driver, container toolkit (CDI), the nvidia-cdi runtime for k3s, GPU scheduling for Ollama.";
+      };
+      openKernelModule = mkOption {
+        type = types.bool;
+        default = true;
+        description = "Use NVIDIA's open kernel module (Turing and newer); false uses the proprietary one.";
+      };
+      driverPackage = mkOption {
+        type = types.nullOr types.package;
+        default = null;
+        description = "The NVIDIA driver package; null uses the kernel's `nvidiaPackages.production`.";
+      };
+    };
+
+    secrets = {
+      gateway = {
+        sealKeyFile = secretOption "the gateway's seal key (64 hex characters: `openssl rand -hex 32`)";
+        telegramBotTokenFile = secretOption "the Telegram bot token";
+        slackAppTokenFile = secretOption "the Slack app-level token (xapp-)";
+        slackBotTokenFile = secretOption "the Slack bot token (xoxb-)";
+      };
+      notionMcp = {
+        sealKeyFile = secretOption "the Notion MCP server's seal key";
+        clientIdFile = secretOption "the Notion OAuth client id";
+        clientSecretFile = secretOption "the Notion OAuth client secret";
+      };
+      gcalMcp = {
+        sealKeyFile = secretOption "the Google Calendar MCP server's seal key";
+        clientIdFile = secretOption "the Google OAuth client id";
+        clientSecretFile = secretOption "the Google OAuth client secret";
+      };
+    };
+
+    monitoring = {
+      enable = mkOption {
+        type = types.bool;
+        default = true;
+        description = "Deploy kube-prometheus-stack, Loki and Promtail (charts pinned by nixhelm) through k3s's Helm controller.";
+      };
+      namespace = mkOption {
+        type = types.str;
+        default = "monitoring";
+        description = "Namespace of the monitoring stack.";
+      };
+      charts = mkOption {
+        type = types.attrsOf types.package;
+        default = { };
+        description = "Unpacked charts by name: kube-prometheus-stack, loki, promtail. The flake sets them from nixhelm.";
+      };
+      grafanaAdminPasswordFile = secretOption "Grafana's admin password";
+    };
+
+    openFirewall = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Open TCP 80 and 443 for Traefik (the OAuth callbacks must be reachable from the internet).";
+    };
+
+    k3sExtraFlags = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "--tls-san=gpu-box.example.com" ];
+      description = "Extra flags for the k3s server.";
+    };
+  };
+
+  config = mkIf cfg.enable (mkMerge [
+    {
+      assertions =
+        let
+          need = cond: file: what: {
+            assertion = !cond || file != null;
+            message = "services.mcp-gateway.secrets.${what} must be set";
+          };
+          st = cfg.settings;
+        in
+        [
+          (need true s.gateway.sealKeyFile "gateway.sealKeyFile")
+          (need true s.notionMcp.sealKeyFile "notionMcp.sealKeyFile")
+          (need true s.notionMcp.clientIdFile "notionMcp.clientIdFile")
+          (need true s.notionMcp.clientSecretFile "notionMcp.clientSecretFile")
+          (need true s.gcalMcp.sealKeyFile "gcalMcp.sealKeyFile")
+          (need true s.gcalMcp.clientIdFile "gcalMcp.clientIdFile")
+          (need true s.gcalMcp.clientSecretFile "gcalMcp.clientSecretFile")
+          (need st.channels.telegram.enable s.gateway.telegramBotTokenFile "gateway.telegramBotTokenFile (Telegram is enabled)")
+          (need st.channels.slack.enable s.gateway.slackAppTokenFile "gateway.slackAppTokenFile (Slack is enabled)")
+          (need st.channels.slack.enable s.gateway.slackBotTokenFile "gateway.slackBotTokenFile (Slack is enabled)")
+          {
+            assertion = st.gpu.enable == cfg.gpu.enable;
+            message = "services.mcp-gateway.settings.gpu.enable must follow services.mcp-gateway.gpu.enable";
+          }
+          {
+            assertion = !ollamaFromNix || cfg.imagePackages ? ollama;
+            message = "services.mcp-gateway.ollamaImage = \"nix\" needs imagePackages.ollama (or choose \"upstream\")";
+          }
+        ];
+
+      services.mcp-gateway.settings = {
+        gpu.enable = mkDefault cfg.gpu.enable;
+        monitoring.namespace = mkDefault cfg.monitoring.namespace;
+        images = lib.mapAttrs (_: mkDefault) (
+          lib.optionalAttrs (cfg.imagePackages ? gateway) { gateway = imageRef cfg.imagePackages.gateway; }
+          // lib.optionalAttrs (cfg.imagePackages ? notion-mcp) { notionMcp = imageRef cfg.imagePackages.notion-mcp; }
+          // lib.optionalAttrs (cfg.imagePackages ? gcal-mcp) { gcalMcp = imageRef cfg.imagePackages.gcal-mcp; }
+          // lib.optionalAttrs (ollamaFromNix && cfg.imagePackages ? ollama) { ollama = imageRef cfg.imagePackages.ollama; }
+          // lib.optionalAttrs (!ollamaFromNix) { ollama = "docker.io/ollama/ollama:${pins.ollamaUpstream}"; }
+        );
+      };
+      services.mcp-gateway.manifests = cfg.renderManifests cfg.settings;
+
+      services.k3s = {
+        enable = true;
+        role = "server";
+        extraFlags = [ "--write-kubeconfig-mode=0600" ] ++ cfg.k3sExtraFlags;
+        gracefulNodeShutdown.enable = true;
+        images = lib.attrValues preloaded;
+        manifests.mcp-gateway.content = cfg.manifests;
+      };
+
+      systemd.services.mcp-gateway-secrets = {
+        description = "Write the mcp-gateway Kubernetes Secrets from files for k3s to apply";
+        wantedBy = [ "k3s.service" ];
+        before = [ "k3s.service" ];
+        partOf = [ "k3s.service" ];
+        path = [ pkgs.coreutils ];
+        serviceConfig = {
+          Type = "oneshot";
+          RemainAfterExit = true;
+        };
+        script = writeSecrets;
+      };
+
+      networking.firewall.allowedTCPPorts = lib.optionals cfg.openFirewall [ 80 443 ];
+      # Pods reach the API server and node-local services through the CNI bridge.
+      networking.firewall.trustedInterfaces = [ "cni0" "flannel.1" ];
+    }
+
+    (mkIf cfg.gpu.enable {
+      services.xserver.videoDrivers = [ "nvidia" ];
+      hardware.graphics.enable = true;
+      hardware.nvidia.open = mkDefault cfg.gpu.openKernelModule;
+      hardware.nvidia.package = mkDefault (
+        if cfg.gpu.driverPackage != null then cfg.gpu.driverPackage
+        else config.boot.kernelPackages.nvidiaPackages.production
+      );
+      # Generates the CDI spec (/run/cdi/nvidia-container-toolkit.json) the nvidia-cdi runtime uses.
+      hardware.nvidia-container-toolkit.enable = true;
+      # k3s registers the nvidia and nvidia-cdi containerd runtimes for the binaries on its PATH.
+      systemd.services.k3s.path = [ pkgs.nvidia-container-toolkit.tools ];
+      # The device plugin and DCGM exporter select GPU nodes by this label (no node-feature-discovery).
+      services.k3s.extraFlags = [ "--node-label=nvidia.com/gpu.present=true" ];
+    })
+
+    (mkIf cfg.monitoring.enable {
+      assertions = [
+        {
+          assertion = lib.all (c: cfg.monitoring.charts ? ${c}) [ "kube-prometheus-stack" "loki" "promtail" ];
+          message = "services.mcp-gateway.monitoring.charts needs kube-prometheus-stack, loki and promtail (the flake sets them from nixhelm)";
+        }
+      ];
+      services.k3s.autoDeployCharts = {
+        kube-prometheus-stack = {
+          package = helmPackage cfg.monitoring.charts.kube-prometheus-stack;
+          targetNamespace = cfg.monitoring.namespace;
+          createNamespace = true;
+          values = {
+            prometheus.prometheusSpec = {
+              serviceMonitorSelectorNilUsesHelmValues = false;
+              ruleSelectorNilUsesHelmValues = false;
+              retention = "15d";
+            };
+            grafana = {
+              sidecar.dashboards = {
+                enabled = true;
+                searchNamespace = "ALL";
+                folderAnnotation = "grafana_folder";
+                provider.foldersFromFilesStructure = true;
+              };
+              additionalDataSources = [
+                {
+                  name = "Loki";
+                  type = "loki";
+                  url = "http://loki.${cfg.monitoring.namespace}.svc:3100";
+                }
+              ];
+            } // lib.optionalAttrs (cfg.monitoring.grafanaAdminPasswordFile != null) {
+              admin = {
+                existingSecret = "grafana-admin";
+                userKey = "admin-user";
+                passwordKey = "admin-password";
+              };
+            };
+          };
+        };
+        loki = {
+          package = helmPackage cfg.monitoring.charts.loki;
+          targetNamespace = cfg.monitoring.namespace;
+          createNamespace = true;
+          values = {
+            deploymentMode = "SingleBinary";
+            loki = {
+              auth_enabled = false;
+              commonConfig.replication_factor = 1;
+              storage.type = "filesystem";
+              schemaConfig.configs = [
+                {
+                  from = "2024-01-01";
+                  store = "tsdb";
+                  object_store = "filesystem";
+                  schema = "v13";
+                  index = { prefix = "loki_index_"; period = "24h"; };
+                }
+              ];
+            };
+            singleBinary.replicas = 1;
+            read.replicas = 0;
+            write.replicas = 0;
+            backend.replicas = 0;
+            chunksCache.enabled = false;
+            resultsCache.enabled = false;
+            minio.enabled = false;
+          };
+        };
+        promtail = {
+          package = helmPackage cfg.monitoring.charts.promtail;
+          targetNamespace = cfg.monitoring.namespace;
+          createNamespace = true;
+          values.config.clients = [ { url = "http://loki.${cfg.monitoring.namespace}.svc:3100/loki/api/v1/push"; } ];
+        };
+      };
+    })
+  ]);
+}

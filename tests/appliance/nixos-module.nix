@@ -1,0 +1,164 @@
+# Unit tests of modules/nixos: its logic evaluated over nixos-stubs.nix with `lib` only.
+#   nix-instantiate --eval --strict --json tests/appliance/nixos-module.nix \
+#     --arg lib "import <nixpkgs-lib>/lib" -A failures        # [] when every test passes
+{ lib }:
+let
+  fakeDrv = name: extra: {
+    type = "derivation";
+    inherit name;
+    outPath = "/nix/store/00000000000000000000000000000000-${name}";
+  } // extra;
+  image = name: tag: fakeDrv "${name}.tar.gz" { imageName = name; imageTag = tag; };
+  pkgsStub = {
+    coreutils = fakeDrv "coreutils" { };
+    kubernetes-helm = fakeDrv "kubernetes-helm" { };
+    nvidia-container-toolkit = fakeDrv "nvidia-container-toolkit" { tools = fakeDrv "nvidia-container-toolkit-tools" { }; };
+    writeText = name: _: fakeDrv name { };
+    runCommand = name: _: _: fakeDrv name { };
+  };
+  # A renderer standing in for nix/manifests.nix: it records the settings it was given.
+  renderStub = settings: [
+    { kind = "Namespace"; metadata.name = settings.namespace; }
+    { kind = "Deployment"; metadata.name = "ollama"; image = settings.images.ollama; gpu = settings.gpu.enable; }
+  ];
+  images = {
+    gateway = image "mcp-gateway" "0.1.0";
+    notion-mcp = image "notion-mcp" "0.1.0";
+    gcal-mcp = image "gcal-mcp" "0.1.0";
+    ollama = image "ollama-cuda" "9.9.9";
+  };
+  secrets = {
+    gateway = { sealKeyFile = "/run/secrets/gw-seal"; telegramBotTokenFile = "/run/secrets/tg"; };
+    notionMcp = { sealKeyFile = "/run/secrets/n-seal"; clientIdFile = "/run/secrets/n-id"; clientSecretFile = "/run/secrets/n-secret"; };
+    gcalMcp = { sealKeyFile = "/run/secrets/g-seal"; clientIdFile = "/run/secrets/g-id"; clientSecretFile = "/run/secrets/g-secret"; };
+  };
+  charts = {
+    kube-prometheus-stack = fakeDrv "kube-prometheus-stack" { };
+    loki = fakeDrv "loki" { };
+    promtail = fakeDrv "promtail" { };
+  };
+  eval = modules: (lib.evalModules {
+    modules = [
+      ./nixos-stubs.nix
+      ../../modules/nixos
+      { _module.args.pkgs = pkgsStub; }
+      { boot.kernelPackages.nvidiaPackages.production = fakeDrv "nvidia-x11-production" { }; }
+      {
+        services.mcp-gateway = {
+          renderManifests = renderStub;
+          imagePackages = images;
+          monitoring.charts = charts;
+        };
+      }
+    ] ++ modules;
+  }).config;
+  failedAssertions = c: map (a: a.message) (lib.filter (a: !a.assertion) c.assertions);
+
+  gpuHost = eval [ { services.mcp-gateway = { enable = true; inherit secrets; }; } ];
+  cpuHost = eval [ { services.mcp-gateway = { enable = true; inherit secrets; gpu.enable = false; monitoring.enable = false; }; } ];
+  upstream = eval [ { services.mcp-gateway = { enable = true; inherit secrets; ollamaImage = "upstream"; }; } ];
+  noSecrets = eval [ { services.mcp-gateway.enable = true; } ];
+  slackNoToken = eval [ { services.mcp-gateway = { enable = true; inherit secrets; settings.channels.slack.enable = true; }; } ];
+  userOverride = eval [
+    {
+      services.mcp-gateway = { enable = true; inherit secrets; k3sExtraFlags = [ "--tls-san=box.example.com" ]; };
+      hardware.nvidia.open = false;
+      services.k3s.extraFlags = [ "--node-name=gpu0" ];
+      services.mcp-gateway.settings.images.gateway = "registry.example.com/mcp-gateway:0.1.0";
+    }
+  ];
+  disabled = eval [ { services.mcp-gateway = { inherit secrets; }; } ];
+  secretScript = gpuHost.systemd.services.mcp-gateway-secrets.script;
+  has = needle: lib.hasInfix needle secretScript;
+in
+{
+  k3s = gpuHost.services.k3s;
+  failures = lib.runTests {
+    testK3sServer = { expr = [ gpuHost.services.k3s.enable gpuHost.services.k3s.role ]; expected = [ true "server" ]; };
+    testTraefikKept = {
+      expr = lib.any (f: lib.hasInfix "traefik" f) gpuHost.services.k3s.extraFlags || (gpuHost.services.k3s.disable or [ ]) != [ ];
+      expected = false;
+    };
+    testGpuFlagsMerged = {
+      expr = lib.sort lib.lessThan gpuHost.services.k3s.extraFlags;
+      expected = [ "--node-label=nvidia.com/gpu.present=true" "--write-kubeconfig-mode=0600" ];
+    };
+    testNvidiaDriver = {
+      expr = [ gpuHost.services.xserver.videoDrivers gpuHost.hardware.nvidia.open gpuHost.hardware.nvidia.package.name gpuHost.hardware.nvidia-container-toolkit.enable ];
+      expected = [ [ "nvidia" ] true "nvidia-x11-production" true ];
+    };
+    testRuntimeOnK3sPath = {
+      expr = map toString gpuHost.systemd.services.k3s.path;
+      expected = [ "/nix/store/00000000000000000000000000000000-nvidia-container-toolkit-tools" ];
+    };
+    testCpuHostHasNoGpu = {
+      expr = [ cpuHost.services.xserver.videoDrivers (cpuHost.hardware.nvidia-container-toolkit or { }) cpuHost.services.k3s.extraFlags (lib.last cpuHost.services.mcp-gateway.manifests).gpu ];
+      expected = [ [ ] { } [ "--write-kubeconfig-mode=0600" ] false ];
+    };
+    testImagesPreloaded = { expr = map (i: i.name) gpuHost.services.k3s.images; expected = [ "mcp-gateway.tar.gz" "gcal-mcp.tar.gz" "notion-mcp.tar.gz" "ollama-cuda.tar.gz" ]; };
+    testManifestsUseNixImages = {
+      expr = (lib.last gpuHost.services.k3s.manifests.mcp-gateway.content).image;
+      expected = "ollama-cuda:9.9.9";
+    };
+    testSettingsImagesFromPackages = {
+      expr = with gpuHost.services.mcp-gateway.settings.images; [ gateway notionMcp gcalMcp ];
+      expected = [ "mcp-gateway:0.1.0" "notion-mcp:0.1.0" "gcal-mcp:0.1.0" ];
+    };
+    testUpstreamOllamaNotPreloaded = {
+      expr = [ (map (i: i.name) upstream.services.k3s.images) (lib.hasPrefix "docker.io/ollama/ollama:" upstream.services.mcp-gateway.settings.images.ollama) ];
+      expected = [ [ "mcp-gateway.tar.gz" "gcal-mcp.tar.gz" "notion-mcp.tar.gz" ] true ];
+    };
+    testSecretsBeforeK3s = {
+      expr = with gpuHost.systemd.services.mcp-gateway-secrets; [ before wantedBy serviceConfig.Type ];
+      expected = [ [ "k3s.service" ] [ "k3s.service" ] "oneshot" ];
+    };
+    testSecretsFromFiles = {
+      expr = map has [ "name: gateway" "name: notion-mcp" "name: gcal-mcp" "base64 -w0 < /run/secrets/gw-seal" "telegram-bot-token" "base64 -w0 < /run/secrets/n-secret" "slack-app-token" "umask 077" ];
+      expected = [ true true true true true true false true ];
+    };
+    testAllAssertionsHoldWhenConfigured = { expr = failedAssertions gpuHost; expected = [ ]; };
+    testMissingSecretsAsserted = {
+      expr = lib.length (failedAssertions noSecrets);
+      expected = 8;
+    };
+    testSlackNeedsTokens = {
+      expr = failedAssertions slackNoToken;
+      expected = [
+        "services.mcp-gateway.secrets.gateway.slackAppTokenFile (Slack is enabled) must be set"
+        "services.mcp-gateway.secrets.gateway.slackBotTokenFile (Slack is enabled) must be set"
+      ];
+    };
+    testMonitoringCharts = {
+      expr = with gpuHost.services.k3s.autoDeployCharts; [
+        (lib.attrNames gpuHost.services.k3s.autoDeployCharts)
+        kube-prometheus-stack.targetNamespace
+        kube-prometheus-stack.values.prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues
+        kube-prometheus-stack.values.grafana.sidecar.dashboards.searchNamespace
+        loki.values.deploymentMode
+        (lib.head promtail.values.config.clients).url
+      ];
+      expected = [ [ "kube-prometheus-stack" "loki" "promtail" ] "monitoring" false "ALL" "SingleBinary" "http://loki.monitoring.svc:3100/loki/api/v1/push" ];
+    };
+    testNoMonitoringWhenDisabled = { expr = cpuHost.services.k3s.autoDeployCharts; expected = { }; };
+    testFirewall = {
+      expr = [ gpuHost.networking.firewall.allowedTCPPorts gpuHost.networking.firewall.trustedInterfaces ];
+      expected = [ [ 80 443 ] [ "cni0" "flannel.1" ] ];
+    };
+    testUserOverrides = {
+      expr = [
+        userOverride.hardware.nvidia.open
+        (lib.sort lib.lessThan userOverride.services.k3s.extraFlags)
+        userOverride.services.mcp-gateway.settings.images.gateway
+      ];
+      expected = [
+        false
+        [ "--node-label=nvidia.com/gpu.present=true" "--node-name=gpu0" "--tls-san=box.example.com" "--write-kubeconfig-mode=0600" ]
+        "registry.example.com/mcp-gateway:0.1.0"
+      ];
+    };
+    testDisabledSetsNothing = {
+      expr = [ disabled.services.k3s.enable disabled.systemd.services disabled.networking.firewall.allowedTCPPorts ];
+      expected = [ false { } [ ] ];
+    };
+  };
+}
