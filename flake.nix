@@ -60,7 +60,7 @@
         };
 
       # The Kubernetes objects (pure: nixpkgs lib + the kubenix source).
-      renderManifests = settings: import ./nix/manifests.nix { inherit lib settings; kubenixSrc = kubenix; };
+      renderManifests = settings: import ./nix/manifests.nix { inherit lib settings; kubenixSrc = kubenix.outPath; };
       defaultObjects = renderManifests { };
     in
     {
