@@ -3,9 +3,10 @@
 //!
 //! A [`StreamEditor`] runs one task per reply. [`StreamEditor::update`] is cheap and synchronous
 //! (the agent calls it for every streamed fragment); the task coalesces updates, so a message is
-//! edited at most once per [`StreamConfig::edit_interval`] and never with unchanged text. The
-//! first message goes out as soon as there is text, and the final, formatted version as soon as
-//! the reply is complete. A rate-limit answer (`retry_after`) pauses all calls for the chat;
+//! edited at most once per [`StreamConfig::edit_interval`] and never with unchanged text. A reply
+//! that is complete within [`StreamConfig::settle`] goes out as one formatted message with no
+//! typing indicator and no edits; otherwise the first message goes out once the settle time has
+//! passed and there is text, and the final, formatted version as soon as the reply is complete. A rate-limit answer (`retry_after`) pauses all calls for the chat;
 //! afterwards only the latest text is sent, never the stale one. Transient failures are retried
 //! with exponential backoff. Sends are retried only when the platform certainly did not deliver
 //! the message, so a reply never appears twice. While the assistant works, a typing indicator is
@@ -117,6 +118,9 @@ pub trait ChatSurface: Send + Sync + 'static {
 /// The editor's pacing and retry settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamConfig {
+    /// How long a reply may take before anything is shown: a reply finished within it goes out
+    /// as one formatted message, with no typing indicator and no edits.
+    pub settle: Duration,
     /// The least time between two calls that change messages, except for the final one.
     pub edit_interval: Duration,
     /// How often the typing indicator is refreshed while the assistant works.
@@ -130,9 +134,11 @@ pub struct StreamConfig {
 }
 
 impl Default for StreamConfig {
-    /// About one edit a second and a typing refresh every four seconds (the indicator lasts five).
+    /// Nothing shown for the first 300 ms, then about one edit a second and a typing refresh
+    /// every four seconds (the indicator lasts five).
     fn default() -> Self {
         Self {
+            settle: Duration::from_millis(300),
             edit_interval: Duration::from_secs(1),
             typing_interval: Duration::from_secs(4),
             max_attempts: 5,
@@ -362,6 +368,8 @@ impl<S: ChatSurface> Pump<S> {
 
     async fn run(mut self) -> Delivery {
         let mut synced_version = 0;
+        let settled_at = Instant::now() + self.config.settle;
+        self.next_typing = settled_at;
         loop {
             let now = Instant::now();
             let (text, version, finished, working) = {
@@ -379,7 +387,7 @@ impl<S: ChatSurface> Pump<S> {
             if version != synced_version && !text.trim().is_empty() {
                 let due = self
                     .last_change
-                    .map_or(now, |t| t + self.config.edit_interval)
+                    .map_or(settled_at, |t| t + self.config.edit_interval)
                     .max(paused.unwrap_or(now));
                 if due <= now {
                     match self.pass(&text, false).await {

@@ -26,8 +26,9 @@ pub fn backup_to(store: &Store, dir: &Path, keep: usize) -> Result<PathBuf, Stor
     let target = dir.join(format!("{PREFIX}{stamp}.db"));
     let partial = dir.join(format!(".{PREFIX}{stamp}.db.partial"));
     let _ = std::fs::remove_file(&partial);
-    let result = store.call_blocking(|conn| {
-        let mut dst = rusqlite::Connection::open(&partial)?;
+    let into = partial.clone();
+    let result = store.call_blocking(move |conn| {
+        let mut dst = rusqlite::Connection::open(&into)?;
         {
             let backup = rusqlite::backup::Backup::new(conn, &mut dst)?;
             backup.run_to_completion(256, Duration::from_millis(10), None)?;

@@ -1,7 +1,8 @@
 //! SQLite storage shared by every component: one file, WAL mode, migrations in one place.
 //!
-//! A [`Store`] owns one connection behind a mutex and runs each operation on tokio's blocking pool,
-//! so async code never blocks on disk. Several processes (the gateway and both MCP servers) may
+//! A [`Store`] owns one connection on a dedicated thread that runs operations one after another
+//! in the order they were asked for, so async code never blocks on disk and a burst of requests
+//! costs queueing, not a thread per request. Several processes (the gateway and both MCP servers) may
 //! open the same file; WAL and a busy timeout let them share it. Each component owns its tables
 //! (see [`migrations`]); secrets inside rows are sealed with [`seal::Sealer`].
 
@@ -12,11 +13,10 @@ mod migrations;
 pub mod seal;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use rusqlite::Connection;
+use tokio::sync::oneshot;
 
 pub use migrations::latest_version;
 
@@ -60,10 +60,14 @@ pub enum StoreError {
     Cancelled,
 }
 
-/// A handle to the database; cheap to clone.
+/// One operation for the connection thread.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A handle to the database; cheap to clone. The connection closes when the last handle is
+/// dropped and the operations already asked for have run.
 #[derive(Debug, Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    jobs: std::sync::mpsc::Sender<Job>,
     path: PathBuf,
 }
 
@@ -98,8 +102,20 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::apply(&mut conn, path)?;
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("store".into())
+            .spawn(move || {
+                while let Ok(job) = queue.recv() {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                reason: format!("cannot start the database thread: {e}"),
+            })?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            jobs,
             path: path.to_path_buf(),
         })
     }
@@ -110,30 +126,42 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` with the connection on the connection thread, after the operations asked for
+    /// before it.
     ///
     /// # Errors
-    /// Returns `f`'s error, or [`StoreError::Cancelled`] if the task was lost.
+    /// Returns `f`'s error, or [`StoreError::Cancelled`] if the connection thread is gone.
     pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || f(&mut conn.lock()))
-            .await
-            .map_err(|_| StoreError::Cancelled)?
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |conn| {
+                let _ = tx.send(f(conn));
+            }))
+            .map_err(|_| StoreError::Cancelled)?;
+        rx.await.map_err(|_| StoreError::Cancelled)?
     }
 
-    /// Runs `f` with the connection on the current thread, for synchronous callers.
+    /// Runs `f` with the connection and waits for it on the current thread, for synchronous
+    /// callers (never from inside an async task).
     ///
     /// # Errors
-    /// Returns `f`'s error.
-    pub fn call_blocking<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        f(&mut self.conn.lock())
+    /// Returns `f`'s error, or [`StoreError::Cancelled`] if the connection thread is gone.
+    pub fn call_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.jobs
+            .send(Box::new(move |conn| {
+                let _ = tx.send(f(conn));
+            }))
+            .map_err(|_| StoreError::Cancelled)?;
+        rx.recv().map_err(|_| StoreError::Cancelled)?
     }
 
     /// Checks that the database answers a trivial query.

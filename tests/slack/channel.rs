@@ -56,6 +56,7 @@ impl Harness {
         let agent = agent(model.clone(), tools.clone(), store.clone(), metrics.clone());
         let options = SlackOptions {
             stream: StreamConfig {
+                settle: Duration::ZERO,
                 edit_interval: Duration::from_millis(150),
                 backoff: Duration::from_millis(50),
                 ..StreamConfig::default()

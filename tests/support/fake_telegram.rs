@@ -471,6 +471,14 @@ async fn get_updates(shared: &Arc<Shared>, body: Value) -> Response {
     .unwrap_or(100);
     let timeout = Duration::from_secs(body.get("timeout").and_then(Value::as_u64).unwrap_or(0));
     let deadline = tokio::time::Instant::now() + timeout;
+    // Recorded on arrival: the caller is polling from now on.
+    shared.inner.lock().calls.push(Call {
+        method: "getupdates".into(),
+        body,
+        at: Instant::now(),
+        ok: true,
+    });
+    shared.changed.notify_waiters();
     loop {
         let pushed = shared.updates_pushed.notified();
         {
@@ -492,15 +500,7 @@ async fn get_updates(shared: &Arc<Shared>, body: Value) -> Response {
                         inner.delivered.entry(id).or_insert(now);
                     }
                 }
-                let call = Call {
-                    method: "getupdates".into(),
-                    body: body.clone(),
-                    at: now,
-                    ok: true,
-                };
-                inner.calls.push(call);
                 drop(inner);
-                shared.changed.notify_waiters();
                 return ok(Value::Array(batch));
             }
         }

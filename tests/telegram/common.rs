@@ -34,6 +34,7 @@ pub struct Harness {
 /// Streaming fast enough for tests: an edit at most every 200 ms, typing every 400 ms.
 pub fn fast_stream() -> StreamConfig {
     StreamConfig {
+        settle: Duration::ZERO,
         edit_interval: Duration::from_millis(200),
         typing_interval: Duration::from_millis(400),
         backoff: Duration::from_millis(50),

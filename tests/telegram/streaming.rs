@@ -83,6 +83,29 @@ async fn reply_streams_into_one_message_then_formats() {
     h.stop().await;
 }
 
+/// With the production pacing, a reply that is complete within the settle time goes out as one
+/// formatted message: no typing indicator, no plain-text message edited afterwards.
+#[tokio::test]
+async fn quick_reply_is_one_formatted_message() {
+    let model = ScriptedModel::new(vec![Reply::streamed(
+        &["**Done**", ": saved", " it."],
+        Duration::from_millis(10),
+    )]);
+    let options = mcp_gateway::channels::telegram::TelegramOptions {
+        poll_timeout: Duration::from_secs(1),
+        ..mcp_gateway::channels::telegram::TelegramOptions::default()
+    };
+    let h = Harness::start_with(Policy::Open, vec![], model, options).await;
+    h.fake.push_private(21, "save it");
+    let calls = h.fake.wait_for_final(21, 1, WAIT).await;
+    let mine: Vec<&Call> = calls.iter().filter(|c| c.chat() == Some(21)).collect();
+    let methods: Vec<&str> = mine.iter().map(|c| c.method.as_str()).collect();
+    assert_eq!(methods, ["sendmessage"], "one call: {methods:?}");
+    assert!(mine[0].is_html());
+    assert_eq!(mine[0].text(), "<b>Done</b>: saved it.");
+    h.stop().await;
+}
+
 /// A 9,000-character reply becomes three messages, each within Telegram's limit, split at
 /// paragraph breaks, sent once each, all formatted at the end.
 #[tokio::test]
