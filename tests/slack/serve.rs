@@ -80,10 +80,10 @@ policy = "open"
     let ready = format!("http://127.0.0.1:{port}/readyz");
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        if let Ok(r) = http.get(&ready).send().await {
-            if r.status().is_success() {
-                break;
-            }
+        if let Ok(r) = http.get(&ready).send().await
+            && r.status().is_success()
+        {
+            break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
