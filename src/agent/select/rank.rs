@@ -1,0 +1,181 @@
+//! From tool scores to the tools worth offering: servers first, then their best tools, then the
+//! core tools of the servers that won.
+//!
+//! A server's score is its best tool's object score plus a little of the next ones. Servers below
+//! an absolute floor get nothing (small talk, services the catalog does not have); of the rest,
+//! those within a ratio of the best are chosen, so a message about both calendar and notes gets
+//! both. Within a chosen server, tools scoring within a share of its best tool are kept (at most a
+//! few), and the server's core tools come along.
+
+use super::index::{Index, Score};
+use crate::mcp::CatalogTool;
+
+/// The knobs of ranking.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tuning {
+    /// The least server score that counts as evidence for a server.
+    pub server_floor: f32,
+    /// A server is chosen when its score is at least this share of the best server's.
+    pub server_ratio: f32,
+    /// A tool is kept when its score is at least this share of its server's best tool.
+    pub tool_ratio: f32,
+    /// The most tools kept per server by score (core tools come on top).
+    pub per_server: usize,
+    /// The most core tools found from annotations when none are configured.
+    pub auto_core: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            server_floor: 1.0,
+            server_ratio: 0.45,
+            tool_ratio: 0.3,
+            per_server: 6,
+            auto_core: 2,
+        }
+    }
+}
+
+/// One tool picked for a message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pick {
+    /// Its position in the catalog.
+    pub index: usize,
+    /// Its score against the message.
+    pub score: f32,
+    /// Whether it came along as a core tool of a chosen server.
+    pub core: bool,
+}
+
+/// The servers of a catalog, each with its tools' positions and core tools.
+#[derive(Debug, Clone)]
+pub struct Servers {
+    /// `(name, tool positions, core tool positions)`, in catalog order.
+    pub groups: Vec<(String, Vec<usize>, Vec<usize>)>,
+}
+
+impl Servers {
+    /// Groups `tools` by server. `configured_core(server)` gives the configured core tool names
+    /// of a server (server-side names); when empty, core tools come from annotations and
+    /// descriptions: read-only tools that need no arguments, broad ones (search, list) first.
+    #[must_use]
+    pub fn group(
+        tools: &[CatalogTool],
+        index: &Index,
+        tuning: &Tuning,
+        configured_core: impl Fn(&str) -> Vec<String>,
+    ) -> Self {
+        let mut groups: Vec<(String, Vec<usize>, Vec<usize>)> = Vec::new();
+        for (i, tool) in tools.iter().enumerate() {
+            match groups.iter_mut().find(|(name, _, _)| *name == tool.server) {
+                Some((_, members, _)) => members.push(i),
+                None => groups.push((tool.server.clone(), vec![i], Vec::new())),
+            }
+        }
+        for (name, members, core) in &mut groups {
+            let configured = configured_core(name);
+            if configured.is_empty() {
+                *core = auto_core(tools, index, members, tuning.auto_core);
+            } else {
+                *core = members
+                    .iter()
+                    .copied()
+                    .filter(|&i| tools.get(i).is_some_and(|t| configured.contains(&t.tool)))
+                    .collect();
+            }
+        }
+        Self { groups }
+    }
+}
+
+/// Core tools from annotations and descriptions.
+fn auto_core(tools: &[CatalogTool], index: &Index, members: &[usize], limit: usize) -> Vec<usize> {
+    let mut candidates: Vec<(f32, usize)> = members
+        .iter()
+        .copied()
+        .filter_map(|i| {
+            let tool = tools.get(i)?;
+            let required = tool
+                .input_schema
+                .get("required")
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|r| !r.is_empty());
+            if !tool.hints.read_only || required {
+                return None;
+            }
+            let name = tool.tool.to_ascii_lowercase();
+            let broad = ["search", "list", "find", "query"]
+                .iter()
+                .any(|verb| name.contains(verb));
+            let score = index.centrality(i, members) + if broad { 1.0 } else { 0.0 };
+            Some((score, i))
+        })
+        .collect();
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut core: Vec<usize> = candidates.into_iter().take(limit).map(|(_, i)| i).collect();
+    core.sort_unstable();
+    core
+}
+
+/// The tools to offer for scores `scores` (catalog order), best first, at most `limit`.
+#[must_use]
+pub fn pick(scores: &[Score], servers: &Servers, tuning: &Tuning, limit: usize) -> Vec<Pick> {
+    let server_scores: Vec<f32> = servers
+        .groups
+        .iter()
+        .map(|(_, members, _)| {
+            let mut objects: Vec<f32> = members
+                .iter()
+                .filter_map(|&i| scores.get(i).map(|s| s.object))
+                .collect();
+            objects.sort_by(|a, b| b.total_cmp(a));
+            objects.first().copied().unwrap_or(0.0)
+                + 0.25 * objects.iter().skip(1).take(2).sum::<f32>()
+        })
+        .collect();
+    let best = server_scores.iter().copied().fold(0.0_f32, f32::max);
+    if best < tuning.server_floor {
+        return Vec::new();
+    }
+    let mut picks: Vec<Pick> = Vec::new();
+    for ((_, members, core), &server_score) in servers.groups.iter().zip(&server_scores) {
+        if server_score < tuning.server_floor || server_score < tuning.server_ratio * best {
+            continue;
+        }
+        let mut ranked: Vec<(f32, usize)> = members
+            .iter()
+            .filter_map(|&i| scores.get(i).map(|s| (s.total(), i)))
+            .filter(|(s, _)| *s > 0.0)
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let top = ranked.first().map_or(0.0, |(s, _)| *s);
+        for &(score, index) in ranked.iter().take(tuning.per_server) {
+            if score >= tuning.tool_ratio * top {
+                picks.push(Pick {
+                    index,
+                    score,
+                    core: false,
+                });
+            }
+        }
+        for &index in core {
+            if !picks.iter().any(|p| p.index == index) {
+                let score = scores.get(index).map_or(0.0, |s| s.total());
+                picks.push(Pick {
+                    index,
+                    score,
+                    core: true,
+                });
+            }
+        }
+    }
+    picks.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.core.cmp(&b.core))
+            .then(a.index.cmp(&b.index))
+    });
+    picks.truncate(limit);
+    picks
+}

@@ -1,0 +1,1 @@
+//! Unit tests of selection over the Notion and Calendar catalog fixtures.
