@@ -245,6 +245,14 @@ pub fn chat_words() -> impl Iterator<Item = &'static str> {
     GROUPS.iter().flat_map(|g| g.chat.iter().copied())
 }
 
+/// Every chat word of the action groups.
+pub fn action_chat_words() -> impl Iterator<Item = &'static str> {
+    GROUPS
+        .iter()
+        .filter(|g| g.kind == Kind::Action)
+        .flat_map(|g| g.chat.iter().copied())
+}
+
 /// Every catalog word the table maps to; these are generic API words, treated as actions when
 /// they appear in a message only in an action group.
 pub fn catalog_action_words() -> impl Iterator<Item = &'static str> {

@@ -8,6 +8,8 @@
 //! few), and the server's core tools come along.
 
 use super::index::{Index, Score};
+use super::lexicon;
+use super::text::{self, stem};
 use crate::mcp::CatalogTool;
 
 /// The knobs of ranking.
@@ -76,7 +78,7 @@ impl Servers {
         for (name, members, core) in &mut groups {
             let configured = configured_core(name);
             if configured.is_empty() {
-                *core = auto_core(tools, index, members, tuning.auto_core);
+                *core = auto_core(tools, members, tuning.auto_core);
             } else {
                 *core = members
                     .iter()
@@ -89,31 +91,76 @@ impl Servers {
     }
 }
 
-/// Core tools from annotations and descriptions.
-fn auto_core(tools: &[CatalogTool], index: &Index, members: &[usize], limit: usize) -> Vec<usize> {
-    let mut candidates: Vec<(f32, usize)> = members
-        .iter()
-        .copied()
-        .filter_map(|i| {
-            let tool = tools.get(i)?;
-            let required = tool
-                .input_schema
-                .get("required")
-                .and_then(serde_json::Value::as_array)
-                .is_some_and(|r| !r.is_empty());
-            if !tool.hints.read_only || required {
-                return None;
-            }
-            let name = tool.tool.to_ascii_lowercase();
-            let broad = ["search", "list", "find", "query"]
-                .iter()
-                .any(|verb| name.contains(verb));
-            let score = index.centrality(i, members) + if broad { 1.0 } else { 0.0 };
-            Some((score, i))
-        })
+/// Core tools from annotations and names, when none are configured: the server's main object is
+/// the noun most of its tool names share (`event`, `page`); the core tools are the simplest
+/// read-only tool that needs no arguments (about the main object when there is one, else a broad
+/// search or list), and the simplest additive write tool about the main object.
+fn auto_core(tools: &[CatalogTool], members: &[usize], limit: usize) -> Vec<usize> {
+    let verbs: Vec<String> = lexicon::catalog_action_words()
+        .chain(lexicon::action_chat_words())
+        .map(stem)
         .collect();
-    candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut core: Vec<usize> = candidates.into_iter().take(limit).map(|(_, i)| i).collect();
+    let nouns = |tool: &CatalogTool| -> Vec<String> {
+        text::words(&tool.tool)
+            .iter()
+            .filter(|w| !text::is_stop_word(w))
+            .map(|w| stem(w))
+            .filter(|w| !verbs.contains(w))
+            .collect()
+    };
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for tool in members.iter().filter_map(|&i| tools.get(i)) {
+        for noun in nouns(tool) {
+            match counts.iter_mut().find(|(n, _)| *n == noun) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((noun, 1)),
+            }
+        }
+    }
+    let main = counts
+        .iter()
+        .max_by_key(|(_, c)| *c)
+        .filter(|(_, c)| *c >= 2)
+        .map(|(n, _)| n.clone());
+    let about_main = |tool: &CatalogTool| main.as_ref().is_some_and(|m| nouns(tool).contains(m));
+    let broad = |tool: &CatalogTool| {
+        let name = tool.tool.to_ascii_lowercase();
+        ["search", "list", "find", "query"]
+            .iter()
+            .any(|verb| name.contains(verb))
+    };
+    let needs_arguments = |tool: &CatalogTool| {
+        tool.input_schema
+            .get("required")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|r| !r.is_empty())
+    };
+    let simplest = |filter: &dyn Fn(&CatalogTool) -> Option<u8>| -> Option<usize> {
+        members
+            .iter()
+            .copied()
+            .filter_map(|i| {
+                let tool = tools.get(i)?;
+                filter(tool).map(|rank| (rank, tool.tool.len(), i))
+            })
+            .min()
+            .map(|(_, _, i)| i)
+    };
+    let read = simplest(&|t: &CatalogTool| {
+        if !t.hints.read_only || needs_arguments(t) {
+            return None;
+        }
+        match (about_main(t), broad(t)) {
+            (true, true) => Some(0),
+            (true, false) => Some(1),
+            (false, true) => Some(2),
+            (false, false) => None,
+        }
+    });
+    let write = simplest(&|t: &CatalogTool| {
+        (!t.hints.read_only && !t.hints.destructive && about_main(t)).then_some(0)
+    });
+    let mut core: Vec<usize> = read.into_iter().chain(write).take(limit).collect();
     core.sort_unstable();
     core
 }
