@@ -373,8 +373,22 @@ async fn run_conversation(
     let s = model.state.lock();
     let mut uncached = Vec::new();
     let mut previous = String::new();
+    let verbose = std::env::var_os("SELECT_EVAL_VERBOSE").is_some();
     for request in &s.rendered {
         uncached.push(request.len() - common_prefix(request, &previous));
+        if verbose {
+            let tools: Vec<&str> = request
+                .lines()
+                .take_while(|l| l.starts_with('{'))
+                .filter_map(|l| l.split("\"name\":\"").nth(1))
+                .filter_map(|l| l.split('"').next())
+                .collect();
+            println!(
+                "    {selection:?} {} bytes, {} uncached, tools {tools:?}",
+                request.len(),
+                uncached.last().copied().unwrap_or(0)
+            );
+        }
         previous.clone_from(request);
     }
     (uncached, s.offered_at_need, s.found_by_search, s.missed)

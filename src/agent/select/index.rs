@@ -38,6 +38,8 @@ const MAX_PARAMS: usize = 64;
 struct Doc {
     tf: HashMap<String, f32>,
     len: f32,
+    /// Terms from the name, title, description, server name or keywords (not only parameters).
+    prominent: HashSet<String>,
 }
 
 impl Doc {
@@ -47,6 +49,9 @@ impl Doc {
                 continue;
             }
             let term = text::marker(&word).map_or_else(|| stem(&word), str::to_owned);
+            if weight >= DESCRIPTION_WEIGHT {
+                self.prominent.insert(term.clone());
+            }
             *self.tf.entry(term).or_insert(0.0) += weight;
             self.len += weight;
         }
@@ -67,6 +72,7 @@ pub struct ServerWords {
 pub struct Index {
     docs: Vec<Doc>,
     df: HashMap<String, f32>,
+    prominent: HashSet<String>,
     avg_len: f32,
     /// Raw words of the catalog, for spelling correction.
     vocabulary: Vec<String>,
@@ -88,10 +94,15 @@ pub struct QueryTerm {
 pub struct Query {
     /// The terms, each once.
     pub terms: Vec<QueryTerm>,
+    /// Words of the message that name things (not actions, stop words or identifiers).
+    pub content_words: usize,
+    /// How many of those the catalog or the lexicon knows as things.
+    pub explained_words: usize,
 }
 
 impl Query {
-    /// Adds `other`'s terms scaled by `factor`, keeping the larger weight of a repeated term.
+    /// Adds `other`'s terms scaled by `factor`, keeping the larger weight of a repeated term;
+    /// the word counts stay this query's own.
     pub fn merge(&mut self, other: &Self, factor: f32) {
         for t in &other.terms {
             self.push(&t.term, t.weight * factor, t.kind);
@@ -119,6 +130,13 @@ impl Query {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// Whether most of what the message names is unknown to the catalog: it is about something
+    /// else (the weather, a flight), even when a word or two match.
+    #[must_use]
+    pub fn mostly_unknown(&self) -> bool {
+        self.content_words > 0 && self.explained_words * 3 <= self.content_words
     }
 }
 
@@ -188,6 +206,7 @@ impl Index {
             docs.push(doc);
         }
         let mut df: HashMap<String, f32> = HashMap::new();
+        let prominent: HashSet<String> = docs.iter().flat_map(|d| d.prominent.iter().cloned()).collect();
         for doc in &docs {
             for term in doc.tf.keys() {
                 *df.entry(term.clone()).or_insert(0.0) += 1.0;
@@ -204,6 +223,7 @@ impl Index {
         Self {
             docs,
             df,
+            prominent,
             avg_len,
             vocabulary,
         }
@@ -246,22 +266,34 @@ impl Index {
                 None => word,
             };
             previous_number = number;
-            if self.add_word(&mut query, &word, 1.0) {
-                continue;
+            let action = lexicon::is_action(&word)
+                || lexicon::catalog_action_words().any(|a| a == word);
+            let content = !action
+                && !text::is_stop_word(&word)
+                && word.chars().count() >= 2
+                && !text::is_identifier(&word);
+            if content {
+                query.content_words += 1;
             }
-            if text::is_stop_word(&word) || word.starts_with('@') {
-                continue;
-            }
-            if let Some(fixed) = self.correct(&word) {
-                self.add_word(&mut query, &fixed, CORRECTED);
+            let explained = match self.add_word(&mut query, &word, 1.0) {
+                Some(object) => object,
+                None if text::is_stop_word(&word) || word.starts_with('@') => false,
+                None => self
+                    .correct(&word)
+                    .and_then(|fixed| self.add_word(&mut query, &fixed, CORRECTED))
+                    .unwrap_or(false),
+            };
+            if content && explained {
+                query.explained_words += 1;
             }
         }
         query
     }
 
-    /// Adds a known word's terms; false when neither the catalog nor the lexicon knows it.
-    fn add_word(&self, query: &mut Query, word: &str, weight: f32) -> bool {
-        let mut known = false;
+    /// Adds a known word's terms; `None` when neither the catalog nor the lexicon knows it, else
+    /// whether it was known as a thing.
+    fn add_word(&self, query: &mut Query, word: &str, weight: f32) -> Option<bool> {
+        let mut known = None;
         let stemmed = if word.starts_with('@') {
             word.to_owned()
         } else {
@@ -270,9 +302,16 @@ impl Index {
         if !text::is_stop_word(word) && self.knows(&stemmed) {
             let action = lexicon::is_action(word)
                 || lexicon::catalog_action_words().any(|a| stem(a) == stemmed);
-            let kind = if action { Kind::Action } else { Kind::Object };
-            query.push(&stemmed, weight, kind);
-            known = true;
+            // A word found only in parameter texts ranks tools but is no evidence of a server.
+            let prominent = self.prominent.contains(&stemmed);
+            let kind = if action || !prominent {
+                Kind::Action
+            } else {
+                Kind::Object
+            };
+            let w = if prominent { weight } else { weight * 0.5 };
+            query.push(&stemmed, w, kind);
+            known = Some(kind == Kind::Object);
         }
         for (target, kind) in lexicon::expand(word) {
             let w = match kind {
@@ -280,7 +319,7 @@ impl Index {
                 Kind::Action => ACTION_EXPANSION,
             };
             query.push(&stem(target), weight * w, kind);
-            known = true;
+            known = Some(known.unwrap_or(false) || kind == Kind::Object);
         }
         known
     }

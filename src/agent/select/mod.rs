@@ -148,6 +148,63 @@ impl Found {
     }
 }
 
+/// The picks worth adding to a conversation's current set `current`. A first turn takes them
+/// all. Later turns keep the prompt prefix stable: a server new to the conversation brings all
+/// its picks, but a server already present adds only its best tools that stand out
+/// ([`LATER_TURN_RATIO`] of its top score, at most [`LATER_TURN_ADDITIONS`]); the rest stay
+/// reachable through `find_tools`.
+fn later_turn_additions(picks: &[rank::Pick], current: &[String], catalog: &Catalog) -> Vec<usize> {
+    if current.is_empty() {
+        return picks.iter().map(|p| p.index).collect();
+    }
+    let server_of = |i: usize| catalog.tools.get(i).map(|t| t.server.as_str());
+    let present = |server: &str| {
+        current.iter().any(|name| {
+            catalog
+                .tools
+                .iter()
+                .any(|t| t.qualified == *name && t.server == server)
+        })
+    };
+    let mut out = Vec::new();
+    let mut added_per_server: Vec<(&str, usize)> = Vec::new();
+    for pick in picks {
+        let Some(server) = server_of(pick.index) else {
+            continue;
+        };
+        if !present(server) {
+            out.push(pick.index);
+            continue;
+        }
+        let top = picks
+            .iter()
+            .filter(|p| server_of(p.index) == Some(server))
+            .map(|p| p.score)
+            .fold(0.0_f32, f32::max);
+        let count = match added_per_server.iter_mut().find(|(s, _)| *s == server) {
+            Some((_, c)) => c,
+            None => {
+                added_per_server.push((server, 0));
+                match added_per_server.last_mut() {
+                    Some((_, c)) => c,
+                    None => continue,
+                }
+            }
+        };
+        if pick.score >= LATER_TURN_RATIO * top && *count < LATER_TURN_ADDITIONS {
+            *count += 1;
+            out.push(pick.index);
+        }
+    }
+    out
+}
+
+/// On later turns, a tool of a server already in the set is added only when it scores at least
+/// this share of the server's best tool.
+const LATER_TURN_RATIO: f32 = 0.8;
+/// On later turns, at most this many tools of a server already in the set are added.
+const LATER_TURN_ADDITIONS: usize = 2;
+
 /// Per-server settings that steer selection.
 #[derive(Debug, Clone)]
 struct ServerSettings {
@@ -253,9 +310,16 @@ impl ToolSelector {
                 find_tools: false,
             };
         }
-        let recent = self.inner.sticky.lock().recent_messages(conversation);
+        let (recent, current) = {
+            let sticky = self.inner.sticky.lock();
+            (
+                sticky.recent_messages(conversation),
+                sticky.current(conversation),
+            )
+        };
         let index = self.index(catalog);
         let mut query = index.query(message);
+        let unknown = query.mostly_unknown();
         let mut factor = 1.0;
         for earlier in recent.iter().rev() {
             factor *= CONTEXT_DECAY;
@@ -274,10 +338,15 @@ impl ToolSelector {
                 }
             }
         }
-        let servers = self.servers(catalog, &index);
-        let picks = rank::pick(&scores, &servers, &self.inner.tuning, self.inner.max_offered);
+        let servers = self.servers(catalog);
+        let picks = if unknown {
+            Vec::new()
+        } else {
+            rank::pick(&scores, &servers, &self.inner.tuning, self.inner.max_offered)
+        };
+        let fresh = later_turn_additions(&picks, &current, catalog);
         // A batch of new tools is added in catalog order, so equal selections give equal lists.
-        let mut fresh: Vec<usize> = picks.iter().map(|p| p.index).collect();
+        let mut fresh: Vec<usize> = fresh;
         fresh.sort_unstable();
         let fresh: Vec<String> = fresh
             .into_iter()
@@ -369,8 +438,8 @@ impl ToolSelector {
         Index::build(&catalog.tools, &words)
     }
 
-    fn servers(&self, catalog: &Catalog, index: &Index) -> Servers {
-        Servers::group(&catalog.tools, index, &self.inner.tuning, |server| {
+    fn servers(&self, catalog: &Catalog) -> Servers {
+        Servers::group(&catalog.tools, &self.inner.tuning, |server| {
             self.inner
                 .servers
                 .iter()

@@ -7,7 +7,7 @@
 //! both. Within a chosen server, tools scoring within a share of its best tool are kept (at most a
 //! few), and the server's core tools come along.
 
-use super::index::{Index, Score};
+use super::index::Score;
 use super::lexicon;
 use super::text::{self, stem};
 use crate::mcp::CatalogTool;
@@ -21,7 +21,7 @@ pub struct Tuning {
     pub server_ratio: f32,
     /// A tool is kept when its score is at least this share of its server's best tool.
     pub tool_ratio: f32,
-    /// The most tools kept per server by score (core tools come on top).
+    /// The most tools kept per chosen server, its core tools included.
     pub per_server: usize,
     /// The most core tools found from annotations when none are configured.
     pub auto_core: usize,
@@ -64,7 +64,6 @@ impl Servers {
     #[must_use]
     pub fn group(
         tools: &[CatalogTool],
-        index: &Index,
         tuning: &Tuning,
         configured_core: impl Fn(&str) -> Vec<String>,
     ) -> Self {
@@ -185,11 +184,31 @@ pub fn pick(scores: &[Score], servers: &Servers, tuning: &Tuning, limit: usize) 
     if best < tuning.server_floor {
         return Vec::new();
     }
+    let chosen: Vec<usize> = server_scores
+        .iter()
+        .enumerate()
+        .filter(|&(_, &score)| score >= tuning.server_floor && score >= tuning.server_ratio * best)
+        .map(|(i, _)| i)
+        .collect();
+    // Several servers share the budget: each keeps fewer tools of its own.
+    let per_server = if chosen.len() > 1 {
+        tuning.per_server.saturating_sub(1).max(2)
+    } else {
+        tuning.per_server
+    };
     let mut picks: Vec<Pick> = Vec::new();
-    for ((_, members, core), &server_score) in servers.groups.iter().zip(&server_scores) {
-        if server_score < tuning.server_floor || server_score < tuning.server_ratio * best {
+    for &server in &chosen {
+        let Some((_, members, core)) = servers.groups.get(server) else {
             continue;
-        }
+        };
+        let mut mine: Vec<Pick> = core
+            .iter()
+            .map(|&index| Pick {
+                index,
+                score: scores.get(index).map_or(0.0, |s| s.total()),
+                core: true,
+            })
+            .collect();
         let mut ranked: Vec<(f32, usize)> = members
             .iter()
             .filter_map(|&i| scores.get(i).map(|s| (s.total(), i)))
@@ -197,30 +216,25 @@ pub fn pick(scores: &[Score], servers: &Servers, tuning: &Tuning, limit: usize) 
             .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let top = ranked.first().map_or(0.0, |(s, _)| *s);
-        for &(score, index) in ranked.iter().take(tuning.per_server) {
-            if score >= tuning.tool_ratio * top {
-                picks.push(Pick {
+        for (score, index) in ranked {
+            if mine.len() >= per_server.max(core.len()) || score < tuning.tool_ratio * top {
+                break;
+            }
+            if !mine.iter().any(|p| p.index == index) {
+                mine.push(Pick {
                     index,
                     score,
                     core: false,
                 });
             }
         }
-        for &index in core {
-            if !picks.iter().any(|p| p.index == index) {
-                let score = scores.get(index).map_or(0.0, |s| s.total());
-                picks.push(Pick {
-                    index,
-                    score,
-                    core: true,
-                });
-            }
-        }
+        picks.extend(mine);
     }
+    // Core tools first, then by score, when the total must be cut.
     picks.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.core.cmp(&b.core))
+        b.core
+            .cmp(&a.core)
+            .then(b.score.total_cmp(&a.score))
             .then(a.index.cmp(&b.index))
     });
     picks.truncate(limit);

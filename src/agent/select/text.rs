@@ -10,19 +10,29 @@ const MAX_WORDS: usize = 512;
 /// Common English function words and chat filler that say nothing about which tool is wanted.
 const STOP_WORDS: &[&str] = &[
     "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
-    "be", "been", "before", "but", "by", "can", "could", "did", "do", "does", "doing", "done",
+    "be", "been", "before", "but", "by", "can", "could", "did", "do", "does", "doing",
     "e", "eg", "for", "from", "got", "had", "has", "have", "he", "her", "here", "hey", "hi", "him",
     "his", "how", "i", "id", "if", "im", "in", "into", "is", "it", "its", "just", "kind", "know",
     "let", "lets", "like", "ll", "me", "might", "mine", "more", "most", "much", "must", "my",
     "need", "needs", "no", "not", "now", "of", "off", "oh", "ok", "okay", "on", "one", "only",
-    "or", "other", "our", "out", "please", "pls", "plz", "re", "s", "she", "should", "so", "some",
+    "or", "other", "our", "out", "please", "plz", "re", "s", "she", "should", "so", "some",
     "such", "t", "than", "thank", "thanks", "thx", "that", "the", "their", "them", "then",
     "there", "these", "they", "thing", "things", "this", "those", "to", "too", "u", "uh", "um",
     "up", "us", "use", "ve", "very", "via", "want", "wanna", "was", "way", "we", "well", "were",
     "when", "which", "while", "who", "whom", "why", "will", "with", "would", "yeah", "yes", "you",
     "your", "yours", "yo", "d", "m", "gonna", "gotta", "really", "maybe", "same", "each", "every",
-    "given", "e.g", "etc", "using", "used", "default", "optionally", "otherwise", "instead",
+    "given", "etc", "using", "used", "default", "optionally", "otherwise", "instead", "http",
+    "https", "www", "com", "org", "good", "great", "nice", "cool", "lol", "haha", "hello",
+    "w", "pls", "rn", "tho",
 ];
+
+/// Whether `word` looks like an identifier (letters and digits mixed, long): neutral evidence.
+#[must_use]
+pub fn is_identifier(word: &str) -> bool {
+    word.len() >= 8
+        && word.chars().any(|c| c.is_ascii_digit())
+        && word.chars().any(char::is_alphabetic)
+}
 
 /// Whether `word` (lower case, unstemmed) is a stop word.
 #[must_use]
