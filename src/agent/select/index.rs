@@ -25,6 +25,8 @@ const PARAM_TEXT_WEIGHT: f32 = 0.25;
 /// The weight of a catalog word that the lexicon adds for a chat word.
 const OBJECT_EXPANSION: f32 = 0.6;
 const ACTION_EXPANSION: f32 = 0.5;
+/// The weight of words in quoted or dictated text.
+const PAYLOAD_WEIGHT: f32 = 0.4;
 /// The weight left to a word after spelling correction.
 const CORRECTED: f32 = 0.8;
 /// BM25 parameters.
@@ -40,10 +42,16 @@ struct Doc {
     len: f32,
     /// Terms from the name, title, description, server name or keywords (not only parameters).
     prominent: HashSet<String>,
+    /// Terms from the name, title, server name or keywords.
+    named: HashSet<String>,
 }
 
 impl Doc {
     fn add_text(&mut self, text: &str, weight: f32) {
+        self.add_field(text, weight, false);
+    }
+
+    fn add_field(&mut self, text: &str, weight: f32, named_field: bool) {
         for word in text::words(text) {
             if text::is_stop_word(&word) {
                 continue;
@@ -51,6 +59,9 @@ impl Doc {
             let term = text::marker(&word).map_or_else(|| stem(&word), str::to_owned);
             if weight >= DESCRIPTION_WEIGHT {
                 self.prominent.insert(term.clone());
+            }
+            if weight > DESCRIPTION_WEIGHT || weight == SERVER_WEIGHT && named_field {
+                self.named.insert(term.clone());
             }
             *self.tf.entry(term).or_insert(0.0) += weight;
             self.len += weight;
@@ -73,6 +84,7 @@ pub struct Index {
     docs: Vec<Doc>,
     df: HashMap<String, f32>,
     prominent: HashSet<String>,
+    named: HashSet<String>,
     avg_len: f32,
     /// Raw words of the catalog, for spelling correction.
     vocabulary: Vec<String>,
@@ -170,7 +182,7 @@ impl Index {
                 doc.add_text(title, TITLE_WEIGHT);
             }
             doc.add_text(&tool.description, DESCRIPTION_WEIGHT);
-            doc.add_text(&tool.server, SERVER_WEIGHT);
+            doc.add_field(&tool.server, SERVER_WEIGHT, true);
             if let Some(words) = servers.iter().find(|s| s.name == tool.server) {
                 for keyword in &words.keywords {
                     doc.add_text(keyword, KEYWORD_WEIGHT);
@@ -206,7 +218,11 @@ impl Index {
             docs.push(doc);
         }
         let mut df: HashMap<String, f32> = HashMap::new();
-        let prominent: HashSet<String> = docs.iter().flat_map(|d| d.prominent.iter().cloned()).collect();
+        let prominent: HashSet<String> = docs
+            .iter()
+            .flat_map(|d| d.prominent.iter().cloned())
+            .collect();
+        let named: HashSet<String> = docs.iter().flat_map(|d| d.named.iter().cloned()).collect();
         for doc in &docs {
             for term in doc.tf.keys() {
                 *df.entry(term.clone()).or_insert(0.0) += 1.0;
@@ -224,6 +240,7 @@ impl Index {
             docs,
             df,
             prominent,
+            named,
             avg_len,
             vocabulary,
         }
@@ -251,10 +268,18 @@ impl Index {
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
 
-    /// Builds the query for `message`.
+    /// Builds the query for `message`: its frame counts fully, text it quotes or dictates (the
+    /// payload) at [`PAYLOAD_WEIGHT`] and not towards the explained share.
     #[must_use]
     pub fn query(&self, message: &str) -> Query {
+        let (frame, payload) = text::frame_and_payload(message);
         let mut query = Query::default();
+        self.add_text(&mut query, &frame, 1.0, true);
+        self.add_text(&mut query, &payload, PAYLOAD_WEIGHT, false);
+        query
+    }
+
+    fn add_text(&self, query: &mut Query, message: &str, weight: f32, count: bool) {
         let mut previous_number = false;
         for word in text::words(message) {
             let number = !word.is_empty() && word.chars().all(|c| c.is_ascii_digit());
@@ -268,26 +293,27 @@ impl Index {
             previous_number = number;
             let action = lexicon::is_action(&word)
                 || lexicon::catalog_action_words().any(|a| a == word);
-            let content = !action
+            let content = count
+                && !action
                 && !text::is_stop_word(&word)
                 && word.chars().count() >= 2
                 && !text::is_identifier(&word);
             if content {
                 query.content_words += 1;
             }
-            let explained = match self.add_word(&mut query, &word, 1.0) {
+            let explained = match self.add_word(query, &word, weight) {
                 Some(object) => object,
                 None if text::is_stop_word(&word) || word.starts_with('@') => false,
                 None => self
                     .correct(&word)
-                    .and_then(|fixed| self.add_word(&mut query, &fixed, CORRECTED))
+                    .and_then(|fixed| self.add_word(query, &fixed, weight * CORRECTED))
                     .unwrap_or(false),
             };
             if content && explained {
-                query.explained_words += 1;
+                // A word that names tools or a server outright is strong evidence.
+                query.explained_words += if self.named.contains(&stem(&word)) { 2 } else { 1 };
             }
         }
-        query
     }
 
     /// Adds a known word's terms; `None` when neither the catalog nor the lexicon knows it, else

@@ -32,7 +32,7 @@ const GROUPS: &[Group] = &[
     // Dates and times: a message about a day is about the calendar.
     Group {
         chat: &[
-            "today", "tonight", "tomorrow", "tomorow", "tmrw", "tmr", "tmrow", "tmw", "tomoro",
+            "today", "tonight", "tomorrow", "tomorow", "tommorow", "tommorrow", "tmorrow", "tmrw", "tmr", "tmrow", "tmw", "tomoro",
             "2moro", "2day", "yesterday", "mon", "monday", "tue", "tues", "tuesday", "wed", "weds",
             "wednesday", "thu", "thur", "thurs", "thursday", "fri", "friday", "sat", "saturday",
             "sun", "sunday", "weekend", "week", "wk", "weekly", "month", "monthly", "morning",

@@ -174,10 +174,71 @@ pub fn edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
 #[must_use]
 pub fn allowed_edits(word: &str) -> usize {
     match word.chars().count() {
-        0..=3 => 0,
-        4..=7 => 1,
+        0..=4 => 0,
+        5..=8 => 1,
         _ => 2,
     }
+}
+
+/// Greetings whose time words do not mean a time.
+const GREETINGS: &[&str] = &[
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "good night",
+    "morning all",
+    "have a nice day",
+    "have a good day",
+    "have a good weekend",
+    "have a nice weekend",
+];
+
+/// Splits a message into its frame (what the person asks for) and its payload (text to be
+/// written somewhere: quoted text, and what follows a short lead-in ending in a colon, as in
+/// "note to self: buy milk"). Greetings are dropped from the frame.
+#[must_use]
+pub fn frame_and_payload(message: &str) -> (String, String) {
+    let message: String = message.chars().take(MAX_TEXT_CHARS).collect();
+    let mut frame = String::new();
+    let mut payload = String::new();
+    // A lead-in of at most six words before ": ".
+    let (lead, rest) = match message.find(": ").or_else(|| message.strip_suffix(':').map(str::len)) {
+        Some(i) if message[..i].split_whitespace().count() <= 6 => {
+            (&message[..i], message.get(i + 1..).unwrap_or_default())
+        }
+        _ => (message.as_str(), ""),
+    };
+    payload.push_str(rest);
+    let chars: Vec<char> = lead.chars().collect();
+    let mut quote: Option<char> = None;
+    for (i, &c) in chars.iter().enumerate() {
+        let before = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
+        let after = chars.get(i + 1).copied();
+        let opens = matches!(c, '"' | '“' | '‘' | '\'')
+            && before.is_none_or(|b| b.is_whitespace() || b == '(');
+        let closes = |open: char| {
+            let pair = match open {
+                '“' => c == '”' || c == '"',
+                '‘' => c == '’' || c == '\'',
+                other => c == other || (other == '\'' && c == '’'),
+            };
+            pair && after.is_none_or(|a| !a.is_alphanumeric())
+        };
+        match quote {
+            Some(open) if closes(open) => {
+                quote = None;
+                payload.push(' ');
+            }
+            Some(_) => payload.push(c),
+            None if opens => quote = Some(c),
+            None => frame.push(c),
+        }
+    }
+    let mut lower = frame.to_lowercase();
+    for greeting in GREETINGS {
+        lower = lower.replace(greeting, " ");
+    }
+    (lower, payload)
 }
 
 #[cfg(test)]
@@ -191,6 +252,19 @@ mod tests {
             ["list", "events", "get", "page", "whats", "on", "thurs", "10:30", "3pm"]
         );
         assert_eq!(words("note to self:"), ["note", "to", "self"]);
+    }
+
+    #[test]
+    fn payload_is_split_from_the_frame() {
+        let (frame, payload) = frame_and_payload("note to self: buy milk");
+        assert_eq!((frame.trim(), payload.trim()), ("note to self", "buy milk"));
+        let (frame, payload) = frame_and_payload("mark 'renew passport' as done");
+        assert_eq!(frame.split_whitespace().collect::<Vec<_>>(), ["mark", "as", "done"]);
+        assert_eq!(payload.trim(), "renew passport");
+        let (frame, _) = frame_and_payload("move the kids' party at 10:30 to 11");
+        assert!(frame.contains("kids' party") && frame.contains("10:30"), "{frame}");
+        let (frame, _) = frame_and_payload("Good morning :)");
+        assert!(!frame.contains("morning"));
     }
 
     #[test]
