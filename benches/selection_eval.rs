@@ -141,7 +141,10 @@ async fn evaluate_messages(set: &EvalSet, catalog: &Catalog, verbose: bool) {
     println!("messages: {}", set.messages.len());
     println!("  recall, tuning split    {}", tune.show());
     println!("  recall, held-out split  {}", held.show());
-    println!("  recall, all             {}  (target >= 95 %)", every.show());
+    println!(
+        "  recall, all             {}  (target >= 95 %)",
+        every.show()
+    );
     println!("    of which tool messages       {}", tools_recall.show());
     println!("    of which no-tool messages    {}", none_right.show());
     println!(
@@ -172,7 +175,7 @@ impl ToolHost for FixtureTools {
     ) -> Result<ToolOutput, ToolError> {
         let text = format!(
             "{{\"server\":\"{server}\",\"tool\":\"{tool}\",\"results\":[{}]}}",
-            vec!["{\"id\":\"3f2a9c1b-8e7d-4f6a-9b0c-1d2e3f4a5b6c\",\"title\":\"An item\",\"when\":\"2026-05-01T10:00:00+02:00\"}"; 5].join(",")
+            ["{\"id\":\"3f2a9c1b-8e7d-4f6a-9b0c-1d2e3f4a5b6c\",\"title\":\"An item\",\"when\":\"2026-05-01T10:00:00+02:00\"}"; 5].join(",")
         );
         Ok(ToolOutput {
             text,
@@ -300,7 +303,9 @@ impl ChatModel for ScriptModel {
         })
     }
     async fn embed(&self, _: &str, _: &[String]) -> Result<Vec<Vec<f32>>, ModelError> {
-        Err(ModelError::Decode("no embeddings in this evaluation".into()))
+        Err(ModelError::Decode(
+            "no embeddings in this evaluation".into(),
+        ))
     }
     async fn list_models(&self) -> Result<Vec<String>, ModelError> {
         Ok(vec!["script".into()])
@@ -451,7 +456,13 @@ fn main() {
     println!(
         "catalog: {} tools ({} bytes of schemas); max_offered_tools = {}",
         catalog.tools.len(),
-        select::schema_bytes(&catalog.tools.iter().map(CatalogTool::spec).collect::<Vec<_>>()),
+        select::schema_bytes(
+            &catalog
+                .tools
+                .iter()
+                .map(CatalogTool::spec)
+                .collect::<Vec<_>>()
+        ),
         config.agent.max_offered_tools
     );
     runtime.block_on(async {

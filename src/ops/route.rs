@@ -74,12 +74,12 @@ pub fn catalog_from_dir(servers: &[ServerConfig], dir: &Path) -> Result<Catalog,
         let text = std::fs::read_to_string(&path).map_err(|e| read_err(e.to_string()))?;
         catalog
             .tools
-            .extend(tools_from_listing(server, &text).map_err(|reason| {
-                CatalogError::Parse {
+            .extend(
+                tools_from_listing(server, &text).map_err(|reason| CatalogError::Parse {
                     path: path.clone(),
                     reason,
-                }
-            })?);
+                })?,
+            );
     }
     Ok(catalog)
 }
@@ -134,11 +134,7 @@ pub fn selector(config: &Config) -> anyhow::Result<ToolSelector> {
 ///
 /// # Errors
 /// Fails when the model client for embeddings cannot be built.
-pub async fn route(
-    config: &Config,
-    catalog: &Catalog,
-    message: &str,
-) -> anyhow::Result<Selection> {
+pub async fn route(config: &Config, catalog: &Catalog, message: &str) -> anyhow::Result<Selection> {
     let selector = selector(config)?;
     Ok(selector.select(ROUTE_CONVERSATION, catalog, message).await)
 }
@@ -158,7 +154,13 @@ pub fn render_json(selection: &Selection, catalog: &Catalog) -> String {
 #[must_use]
 pub fn render_text(selection: &Selection, catalog: &Catalog) -> String {
     let specs = selection.specs(catalog);
-    let all_bytes = select::schema_bytes(&catalog.tools.iter().map(CatalogTool::spec).collect::<Vec<_>>());
+    let all_bytes = select::schema_bytes(
+        &catalog
+            .tools
+            .iter()
+            .map(CatalogTool::spec)
+            .collect::<Vec<_>>(),
+    );
     let mut out = String::new();
     if selection.tools.is_empty() {
         out.push_str("no catalog tools\n");
@@ -178,7 +180,9 @@ pub fn render_text(selection: &Selection, catalog: &Catalog) -> String {
         all_bytes
     ));
     for server in &catalog.needs_connection {
-        out.push_str(&format!("note: `{server}` is not connected for this user\n"));
+        out.push_str(&format!(
+            "note: `{server}` is not connected for this user\n"
+        ));
     }
     for (server, reason) in &catalog.unavailable {
         out.push_str(&format!("note: `{server}` is unavailable: {reason}\n"));

@@ -21,7 +21,11 @@ async fn tool_vectors_are_embedded_once_and_cached() {
         .iter()
         .map(|r| r["input"].as_array().map_or(1, Vec::len))
         .collect();
-    assert_eq!(inputs, [50, 1, 1], "50 tool texts once, then one message per turn");
+    assert_eq!(
+        inputs,
+        [50, 1, 1],
+        "50 tool texts once, then one message per turn"
+    );
     assert!(embeds.iter().all(|r| r["model"] == "nomic-embed-text"));
     assert!(names(&ollama.chat_requests()[0]).contains(&"gcal_list_events".to_owned()));
     // A new agent on the same store reads the cached vectors instead of embedding again.

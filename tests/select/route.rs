@@ -32,7 +32,12 @@ async fn a_turn_offers_what_route_prints() {
 async fn small_talk_gets_no_catalog_tools() {
     let ollama = FakeOllama::scripted(Vec::new()).await;
     let setup = Setup::new(&ollama, "", "");
-    for message in ["hi", "thanks!", "whats the weather in berlin tomorrow", "play some jazz on spotify"] {
+    for message in [
+        "hi",
+        "thanks!",
+        "whats the weather in berlin tomorrow",
+        "play some jazz on spotify",
+    ] {
         let tools = setup.route_json(message).await;
         let names: Vec<&str> = tools
             .iter()
@@ -60,7 +65,8 @@ async fn route_picks_the_server_and_lists_scores() {
     assert!(text.contains("notion_create_page"), "{text}");
     assert!(text.contains("of 50 catalog tools"), "{text}");
     assert!(
-        text.lines().any(|l| l.contains("notion_create_page") && l.trim_start().starts_with(|c: char| c.is_ascii_digit())),
+        text.lines().any(|l| l.contains("notion_create_page")
+            && l.trim_start().starts_with(|c: char| c.is_ascii_digit())),
         "each tool line starts with its score: {text}"
     );
 }

@@ -22,7 +22,12 @@ async fn find_tools_then_the_found_tool() {
         let offered = names(request);
         match last_role(request).as_str() {
             "user" => Reply::tool_call("find_tools", json!({"query": "create a new calendar"})),
-            "tool" if offered.contains(&"gcal_create_calendar".to_owned()) && request["messages"].as_array().is_some_and(|m| m.iter().filter(|m| m["role"] == "tool").count() == 1) => {
+            "tool"
+                if offered.contains(&"gcal_create_calendar".to_owned())
+                    && request["messages"]
+                        .as_array()
+                        .is_some_and(|m| m.iter().filter(|m| m["role"] == "tool").count() == 1) =>
+            {
                 Reply::tool_call("gcal_create_calendar", json!({"summary": "Kids"}))
             }
             _ => Reply::text("Done."),
@@ -35,9 +40,16 @@ async fn find_tools_then_the_found_tool() {
     let outcome = turn(&agent, "hello there").await;
     assert_eq!(outcome.reply, "Done.");
     let requests = ollama.chat_requests();
-    assert_eq!(names(&requests[0]), ["find_tools"], "small talk offers no catalog tools");
+    assert_eq!(
+        names(&requests[0]),
+        ["find_tools"],
+        "small talk offers no catalog tools"
+    );
     let second = names(&requests[1]);
-    assert!(second.contains(&"gcal_create_calendar".to_owned()), "{second:?}");
+    assert!(
+        second.contains(&"gcal_create_calendar".to_owned()),
+        "{second:?}"
+    );
     assert_eq!(second[0], "find_tools", "the list grows at its end");
     let found = requests[1]["messages"].as_array().unwrap().last().unwrap()["content"]
         .as_str()
@@ -62,7 +74,11 @@ async fn a_follow_up_keeps_its_tools() {
     assert!(first.contains(&"gcal_list_events".to_owned()), "{first:?}");
     for later in &requests[1..] {
         let later = names(later);
-        assert_eq!(later[..first.len()], first[..], "the earlier tools keep their places");
+        assert_eq!(
+            later[..first.len()],
+            first[..],
+            "the earlier tools keep their places"
+        );
     }
 }
 
@@ -70,7 +86,11 @@ async fn a_follow_up_keeps_its_tools() {
 #[tokio::test]
 async fn a_called_tool_stays_offered() {
     let ollama = FakeOllama::start(|request: &Value| match last_role(request).as_str() {
-        "user" if request["messages"].as_array().is_some_and(|m| m.iter().filter(|m| m["role"] == "user").count() == 1) => {
+        "user"
+            if request["messages"]
+                .as_array()
+                .is_some_and(|m| m.iter().filter(|m| m["role"] == "user").count() == 1) =>
+        {
             Reply::tool_call("notion_list_users", json!({}))
         }
         _ => Reply::text("ok"),

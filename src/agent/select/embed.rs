@@ -272,7 +272,9 @@ async fn save(store: &Store, model: &str, rows: Vec<(String, Vec<f32>)>) -> Resu
 
 /// A stored vector, or `None` when the row does not hold `dims` finite floats.
 fn decode(dims: i64, bytes: &[u8]) -> Option<Vec<f32>> {
-    let dims = usize::try_from(dims).ok().filter(|&d| d > 0 && d <= MAX_DIMS)?;
+    let dims = usize::try_from(dims)
+        .ok()
+        .filter(|&d| d > 0 && d <= MAX_DIMS)?;
     if bytes.len() != dims * 4 {
         return None;
     }

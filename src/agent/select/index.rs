@@ -190,7 +190,11 @@ impl Index {
                 }
             }
             let mut params = 0;
-            if let Some(props) = tool.input_schema.get("properties").and_then(Value::as_object) {
+            if let Some(props) = tool
+                .input_schema
+                .get("properties")
+                .and_then(Value::as_object)
+            {
                 for (name, schema) in props {
                     params += 1;
                     if params > MAX_PARAMS {
@@ -291,8 +295,8 @@ impl Index {
                 None => word,
             };
             previous_number = number;
-            let action = lexicon::is_action(&word)
-                || lexicon::catalog_action_words().any(|a| a == word);
+            let action =
+                lexicon::is_action(&word) || lexicon::catalog_action_words().any(|a| a == word);
             let content = count
                 && !action
                 && !text::is_stop_word(&word)
@@ -311,7 +315,11 @@ impl Index {
             };
             if content && explained {
                 // A word that names tools or a server outright is strong evidence.
-                query.explained_words += if self.named.contains(&stem(&word)) { 2 } else { 1 };
+                query.explained_words += if self.named.contains(&stem(&word)) {
+                    2
+                } else {
+                    1
+                };
             }
         }
     }

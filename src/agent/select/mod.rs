@@ -342,7 +342,12 @@ impl ToolSelector {
         let picks = if unknown {
             Vec::new()
         } else {
-            rank::pick(&scores, &servers, &self.inner.tuning, self.inner.max_offered)
+            rank::pick(
+                &scores,
+                &servers,
+                &self.inner.tuning,
+                self.inner.max_offered,
+            )
         };
         let fresh = later_turn_additions(&picks, &current, catalog);
         // A batch of new tools is added in catalog order, so equal selections give equal lists.

@@ -53,7 +53,8 @@ impl StickySets {
 
     fn conversation(&mut self, key: &str) -> &mut Conversation {
         self.clock += 1;
-        if !self.conversations.contains_key(key) && self.conversations.len() >= self.max_conversations
+        if !self.conversations.contains_key(key)
+            && self.conversations.len() >= self.max_conversations
         {
             let oldest = self
                 .conversations
@@ -202,7 +203,11 @@ mod tests {
         let first = sets.start_turn("c", "m1", &names(&["b", "a"]), all, 4, 2);
         assert_eq!(first, ["b", "a"]);
         let second = sets.start_turn("c", "m2", &names(&["c", "a"]), all, 4, 2);
-        assert_eq!(second, ["b", "a", "c"], "new tools are appended, old ones keep places");
+        assert_eq!(
+            second,
+            ["b", "a", "c"],
+            "new tools are appended, old ones keep places"
+        );
         let third = sets.start_turn("c", "m3", &[], all, 4, 2);
         assert_eq!(third, ["b", "a", "c"], "two unused turns are tolerated");
         let fourth = sets.start_turn("c", "m4", &[], all, 4, 2);
@@ -236,6 +241,9 @@ mod tests {
         assert!(!sets.current("c").contains(&"a".to_owned()));
         sets.start_turn("d", "", &[], all, 1, 1);
         sets.start_turn("e", "", &[], all, 1, 1);
-        assert!(sets.current("c").is_empty(), "the oldest conversation is forgotten");
+        assert!(
+            sets.current("c").is_empty(),
+            "the oldest conversation is forgotten"
+        );
     }
 }

@@ -9,21 +9,179 @@ const MAX_WORDS: usize = 512;
 
 /// Common English function words and chat filler that say nothing about which tool is wanted.
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
-    "be", "been", "before", "but", "by", "can", "could", "did", "do", "does", "doing",
-    "e", "eg", "for", "from", "got", "had", "has", "have", "he", "her", "here", "hey", "hi", "him",
-    "his", "how", "i", "id", "if", "im", "in", "into", "is", "it", "its", "just", "kind", "know",
-    "let", "lets", "like", "ll", "me", "might", "mine", "more", "most", "much", "must", "my",
-    "need", "needs", "no", "not", "now", "of", "off", "oh", "ok", "okay", "on", "one", "only",
-    "or", "other", "our", "out", "please", "plz", "re", "s", "she", "should", "so", "some",
-    "such", "t", "than", "thank", "thanks", "thx", "that", "the", "their", "them", "then",
-    "there", "these", "they", "thing", "things", "this", "those", "to", "too", "u", "uh", "um",
-    "up", "us", "use", "ve", "very", "via", "want", "wanna", "was", "way", "we", "well", "were",
-    "when", "which", "while", "who", "whom", "why", "will", "with", "would", "yeah", "yes", "you",
-    "your", "yours", "yo", "d", "m", "gonna", "gotta", "really", "maybe", "same", "each", "every",
-    "given", "etc", "using", "used", "default", "optionally", "otherwise", "instead", "http",
-    "https", "www", "com", "org", "good", "great", "nice", "cool", "lol", "haha", "hello",
-    "w", "pls", "rn", "tho",
+    "a",
+    "about",
+    "after",
+    "again",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "before",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "e",
+    "eg",
+    "for",
+    "from",
+    "got",
+    "had",
+    "has",
+    "have",
+    "he",
+    "her",
+    "here",
+    "hey",
+    "hi",
+    "him",
+    "his",
+    "how",
+    "i",
+    "id",
+    "if",
+    "im",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "just",
+    "kind",
+    "know",
+    "let",
+    "lets",
+    "like",
+    "ll",
+    "me",
+    "might",
+    "mine",
+    "more",
+    "most",
+    "much",
+    "must",
+    "my",
+    "need",
+    "needs",
+    "no",
+    "not",
+    "now",
+    "of",
+    "off",
+    "oh",
+    "ok",
+    "okay",
+    "on",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "out",
+    "please",
+    "plz",
+    "re",
+    "s",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "t",
+    "than",
+    "thank",
+    "thanks",
+    "thx",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "thing",
+    "things",
+    "this",
+    "those",
+    "to",
+    "too",
+    "u",
+    "uh",
+    "um",
+    "up",
+    "us",
+    "use",
+    "ve",
+    "very",
+    "via",
+    "want",
+    "wanna",
+    "was",
+    "way",
+    "we",
+    "well",
+    "were",
+    "when",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "yeah",
+    "yes",
+    "you",
+    "your",
+    "yours",
+    "yo",
+    "d",
+    "m",
+    "gonna",
+    "gotta",
+    "really",
+    "maybe",
+    "same",
+    "each",
+    "every",
+    "given",
+    "etc",
+    "using",
+    "used",
+    "default",
+    "optionally",
+    "otherwise",
+    "instead",
+    "http",
+    "https",
+    "www",
+    "com",
+    "org",
+    "good",
+    "great",
+    "nice",
+    "cool",
+    "lol",
+    "haha",
+    "hello",
+    "w",
+    "pls",
+    "rn",
+    "tho",
 ];
 
 /// Whether `word` looks like an identifier (letters and digits mixed, long): neutral evidence.
@@ -112,8 +270,7 @@ pub fn stem(word: &str) -> String {
         w = format!("{base}y");
     } else if w.ends_with("sses") {
         w.truncate(w.len() - 2);
-    } else if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is")
-    {
+    } else if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
         w.truncate(w.len() - 1);
     }
     if w.len() > 5 && w.ends_with("ing") {
@@ -202,7 +359,10 @@ pub fn frame_and_payload(message: &str) -> (String, String) {
     let mut frame = String::new();
     let mut payload = String::new();
     // A lead-in of at most six words before ": ".
-    let (lead, rest) = match message.find(": ").or_else(|| message.strip_suffix(':').map(str::len)) {
+    let (lead, rest) = match message
+        .find(": ")
+        .or_else(|| message.strip_suffix(':').map(str::len))
+    {
         Some(i) if message[..i].split_whitespace().count() <= 6 => {
             (&message[..i], message.get(i + 1..).unwrap_or_default())
         }
@@ -249,7 +409,9 @@ mod tests {
     fn words_split_case_and_punctuation() {
         assert_eq!(
             words("listEvents get_page What's on THURS? 10:30 3pm"),
-            ["list", "events", "get", "page", "whats", "on", "thurs", "10:30", "3pm"]
+            [
+                "list", "events", "get", "page", "whats", "on", "thurs", "10:30", "3pm"
+            ]
         );
         assert_eq!(words("note to self:"), ["note", "to", "self"]);
     }
@@ -259,10 +421,16 @@ mod tests {
         let (frame, payload) = frame_and_payload("note to self: buy milk");
         assert_eq!((frame.trim(), payload.trim()), ("note to self", "buy milk"));
         let (frame, payload) = frame_and_payload("mark 'renew passport' as done");
-        assert_eq!(frame.split_whitespace().collect::<Vec<_>>(), ["mark", "as", "done"]);
+        assert_eq!(
+            frame.split_whitespace().collect::<Vec<_>>(),
+            ["mark", "as", "done"]
+        );
         assert_eq!(payload.trim(), "renew passport");
         let (frame, _) = frame_and_payload("move the kids' party at 10:30 to 11");
-        assert!(frame.contains("kids' party") && frame.contains("10:30"), "{frame}");
+        assert!(
+            frame.contains("kids' party") && frame.contains("10:30"),
+            "{frame}"
+        );
         let (frame, _) = frame_and_payload("Good morning :)");
         assert!(!frame.contains("morning"));
     }
