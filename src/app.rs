@@ -67,7 +67,8 @@ impl Gateway {
             config.servers.clone(),
             metrics,
         )
-        .context("[agent].system_prompt_file")?;
+        .context("[agent].system_prompt_file")?
+        .with_embed_model(config.model.embed_name.clone());
         Ok(Self {
             config: Arc::new(config),
             store,

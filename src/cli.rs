@@ -145,7 +145,7 @@ pub struct BackupArgs {
 #[must_use]
 pub fn main(cli: Cli) -> ExitCode {
     // The console chat shares the terminal with the person: only warnings go to stderr there.
-    let quiet = matches!(cli.command, Command::Chat);
+    let quiet = matches!(cli.command, Command::Chat | Command::Route(_));
     crate::telemetry::init_logging(
         cli.global.log_format,
         if quiet { "warn,rmcp=off" } else { "info" },
@@ -193,6 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => crate::app::serve(load_config(&cli.global)?).await,
         Command::Doctor => Ok(ops::doctor::run(&load_config(&cli.global)?).await),
         Command::Pairing(command) => ops::pairing::run(&load_config(&cli.global)?, &command).await,
+        Command::Route(args) => ops::route::run(&load_config(&cli.global)?, &args).await,
         other => anyhow::bail!("`{other:?}` is not available in this build"),
     }
 }

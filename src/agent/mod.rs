@@ -9,12 +9,14 @@
 mod budget;
 mod leak;
 mod prompt;
+pub mod select;
 mod sink;
 mod turn;
 mod validate;
 
 use std::sync::Arc;
 
+pub use select::ToolSelector;
 pub use sink::{Activity, ConfirmRequest, TurnSink};
 pub use turn::{TurnEnd, TurnInput, TurnOutcome};
 
@@ -67,6 +69,7 @@ struct Inner {
     servers: Vec<ServerConfig>,
     system_prompt: String,
     metrics: Metrics,
+    selector: ToolSelector,
 }
 
 impl std::fmt::Debug for Agent {
@@ -91,6 +94,7 @@ impl Agent {
         metrics: Metrics,
     ) -> Result<Self, prompt::PromptError> {
         let system_prompt = prompt::load(&config)?;
+        let selector = ToolSelector::new(&config, &servers);
         Ok(Self {
             inner: Arc::new(Inner {
                 model,
@@ -100,8 +104,40 @@ impl Agent {
                 servers,
                 system_prompt,
                 metrics,
+                selector,
             }),
         })
+    }
+
+    /// Uses the Ollama embedding model `embed_name` (on the agent's model server) in tool
+    /// selection, caching tool vectors in the agent's store; `None` keeps selection lexical.
+    /// Call it before the agent is cloned; on a clone it changes nothing and logs a warning.
+    #[must_use]
+    pub fn with_embed_model(mut self, embed_name: Option<String>) -> Self {
+        let Some(name) = embed_name else {
+            return self;
+        };
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => {
+                inner.selector = ToolSelector::with_embeddings(
+                    &inner.config,
+                    &inner.servers,
+                    Arc::clone(&inner.model),
+                    name,
+                    Some(inner.store.clone()),
+                );
+            }
+            None => tracing::warn!(
+                "the embedding model was set on an agent already shared; tool selection stays lexical"
+            ),
+        }
+        self
+    }
+
+    /// The tool selector the agent's turns use.
+    #[must_use]
+    pub fn selector(&self) -> &ToolSelector {
+        &self.inner.selector
     }
 
     /// The store the agent keeps conversations in.

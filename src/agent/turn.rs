@@ -10,9 +10,8 @@ use tokio_util::sync::CancellationToken;
 use super::budget::{self, estimate_message};
 use super::leak::{self, StreamGuard};
 use super::sink::{Activity, ConfirmRequest, TurnSink};
-use super::{Agent, AgentError, prompt, validate};
+use super::{Agent, AgentError, prompt, select, validate};
 use crate::Principal;
-use crate::config::ToolSelection;
 use crate::llm::{ChatOutcome, ChatRequest, Message, ModelError, Role, ToolCall, ToolSpec};
 use crate::mcp::{Catalog, CatalogTool, ToolError};
 use crate::store::audit::{AuditEntry, args_digest};
@@ -80,16 +79,20 @@ impl Agent {
             .iter()
             .map(|t| (t.qualified.as_str(), t))
             .collect();
-        let offered = self.offered_tools(&catalog);
+        let conversation = conversation_key(input.principal, input.chat);
+        let offered = self
+            .offered_tools(&conversation, &catalog, input.text)
+            .await;
         let user = Message::user(input.text);
         let mut new_messages = vec![user.clone()];
 
         let result = self
             .converse(
                 input,
+                &conversation,
                 &catalog,
                 &by_name,
-                &offered,
+                offered,
                 &mut new_messages,
                 sink,
                 cancel,
@@ -117,41 +120,50 @@ impl Agent {
         Ok(outcome)
     }
 
-    /// The tools offered to the model this turn, in a stable order.
-    fn offered_tools(&self, catalog: &Catalog) -> Vec<ToolSpec> {
-        let limit = match self.inner.config.tool_selection {
-            ToolSelection::All => usize::MAX,
-            ToolSelection::Auto => usize::MAX,
-        };
-        catalog
-            .tools
-            .iter()
-            .take(limit)
-            .map(CatalogTool::spec)
-            .collect()
+    /// The tools offered to the model this turn, in a stable order: every tool under `"all"` or
+    /// a small catalog, else the conversation's selected set (see [`super::select`]).
+    async fn offered_tools(
+        &self,
+        conversation: &str,
+        catalog: &Catalog,
+        message: &str,
+    ) -> Vec<ToolSpec> {
+        let selection = self
+            .inner
+            .selector
+            .select(conversation, catalog, message)
+            .await;
+        let specs = selection.specs(catalog);
+        let m = &self.inner.metrics;
+        m.offered_tools.observe(selection.tools.len() as f64);
+        m.offered_schema_bytes
+            .observe(select::schema_bytes(&specs) as f64);
+        specs
     }
 
     #[allow(clippy::too_many_arguments)] // the pieces of one turn, kept apart for borrowing
     async fn converse(
         &self,
         input: TurnInput<'_>,
+        conversation: &str,
         catalog: &Catalog,
         by_name: &HashMap<&str, &CatalogTool>,
-        offered: &[ToolSpec],
+        mut offered: Vec<ToolSpec>,
         new_messages: &mut Vec<Message>,
         sink: &dyn TurnSink,
         cancel: &CancellationToken,
         deadline: Instant,
     ) -> Result<TurnOutcome, AgentError> {
-        let mut messages = self.prompt_messages(input, offered, catalog).await?;
+        let mut messages = self.prompt_messages(input, &offered, catalog).await?;
         messages.extend(new_messages.iter().cloned());
-        let offered_names: Vec<&str> = offered.iter().map(|t| t.name.as_str()).collect();
+        let selecting = self.inner.selector.selects(catalog);
         let mut visible = String::new();
         let mut calls_made: u32 = 0;
         let max_rounds = self.inner.config.max_tool_rounds;
         for round in 0..=max_rounds {
             // The last round offers no tools, so the model must answer in words.
-            let tools: &[ToolSpec] = if round == max_rounds { &[] } else { offered };
+            let offer = round < max_rounds;
+            let tools: &[ToolSpec] = if offer { &offered } else { &[] };
             sink.activity(Activity::Thinking).await;
             let outcome = match self
                 .stream_reply(&messages, tools, &visible, sink, cancel, deadline)
@@ -172,20 +184,20 @@ impl Agent {
                     });
                 }
             };
-            let names: &[&str] = if tools.is_empty() {
-                &[]
+            let offered_names: Vec<&str> = if offer {
+                offered.iter().map(|t| t.name.as_str()).collect()
             } else {
-                &offered_names
+                Vec::new()
             };
-            let extracted = leak::extract(&outcome.content, names);
+            let extracted = leak::extract(&outcome.content, &offered_names);
             let calls: Vec<ToolCall> = if outcome.tool_calls.is_empty() {
                 extracted.calls
             } else {
                 outcome.tool_calls
             };
             // Calls are only honoured while tools are offered; the last round must answer in words.
-            let wanted_more = !calls.is_empty() && tools.is_empty();
-            let calls: Vec<ToolCall> = if tools.is_empty() {
+            let wanted_more = !calls.is_empty() && !offer;
+            let calls: Vec<ToolCall> = if !offer {
                 Vec::new()
             } else {
                 calls.into_iter().take(MAX_CALLS_PER_ROUND).collect()
@@ -217,9 +229,27 @@ impl Agent {
                 if cancel.is_cancelled() || Instant::now() >= deadline {
                     break;
                 }
-                let result = self
-                    .run_tool(input.principal, call, by_name, sink, cancel, deadline)
-                    .await;
+                let result = if selecting && call.name == select::FIND_TOOLS {
+                    self.find_tools(conversation, catalog, by_name, call, &mut offered)
+                } else {
+                    let held = selecting
+                        && by_name
+                            .get(call.name.as_str())
+                            .is_some_and(|t| t.hints.destructive);
+                    if selecting {
+                        self.note_call(conversation, by_name, call, &mut offered);
+                    }
+                    if held {
+                        self.inner.selector.hold(conversation, &call.name);
+                    }
+                    let result = self
+                        .run_tool(input.principal, call, by_name, sink, cancel, deadline)
+                        .await;
+                    if held {
+                        self.inner.selector.release(conversation, &call.name);
+                    }
+                    result
+                };
                 calls_made += 1;
                 let message = Message::tool_result(call, result);
                 messages.push(message.clone());
@@ -232,6 +262,58 @@ impl Agent {
             end: TurnEnd::Answered,
             tool_calls: calls_made,
         })
+    }
+
+    /// Runs the `find_tools` meta-tool: the tools found are offered from the next request on.
+    fn find_tools(
+        &self,
+        conversation: &str,
+        catalog: &Catalog,
+        by_name: &HashMap<&str, &CatalogTool>,
+        call: &ToolCall,
+        offered: &mut Vec<ToolSpec>,
+    ) -> String {
+        self.inner.metrics.find_tools_calls.inc();
+        let query = call
+            .arguments
+            .get("query")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let found = self.inner.selector.find(conversation, catalog, query);
+        for (name, _) in &found.tools {
+            if !offered.iter().any(|t| &t.name == name)
+                && let Some(tool) = by_name.get(name.as_str())
+            {
+                offered.push(tool.spec());
+            }
+        }
+        tracing::debug!(query = %truncate_chars(query, 100), found = found.tools.len(), "find_tools");
+        found.message()
+    }
+
+    /// Keeps a called tool in the conversation's set; a catalog tool that was not offered is
+    /// counted, and offered from the next request on.
+    fn note_call(
+        &self,
+        conversation: &str,
+        by_name: &HashMap<&str, &CatalogTool>,
+        call: &ToolCall,
+        offered: &mut Vec<ToolSpec>,
+    ) {
+        let Some(tool) = by_name.get(call.name.as_str()) else {
+            return;
+        };
+        self.inner.selector.called(conversation, &call.name);
+        if !offered.iter().any(|t| t.name == call.name) {
+            self.inner
+                .metrics
+                .unoffered_tool_calls
+                .get_or_create(&ServerLabels {
+                    server: tool.server.clone(),
+                })
+                .inc();
+            offered.push(tool.spec());
+        }
     }
 
     /// The system message and the history that fits the budget, compacting when it overflows.
@@ -548,6 +630,11 @@ impl Agent {
         }
         tracing::info!(principal = %principal, server = %tool.server, tool = %tool.tool, outcome, latency_ms = latency.as_millis(), "tool call");
     }
+}
+
+/// The key of a conversation in the tool selector: one per principal and chat.
+fn conversation_key(principal: &Principal, chat: &str) -> String {
+    format!("{principal}\u{1f}{chat}")
 }
 
 /// Appends a round's text to what the person already sees.

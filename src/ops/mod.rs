@@ -1,6 +1,7 @@
-//! Operator commands: `check-config`, `doctor`, `backup` and friends.
+//! Operator commands: `check-config`, `doctor`, `backup`, `route` and friends.
 
 pub mod backup;
 pub mod check_config;
 pub mod doctor;
 pub mod pairing;
+pub mod route;

@@ -28,6 +28,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "channels: pairing codes and approved senders",
         sql: include_str!("migrations/0004_channels.sql"),
     },
+    Migration {
+        name: "tool selection: cached tool embeddings",
+        sql: include_str!("migrations/0005_tool_vectors.sql"),
+    },
 ];
 
 /// The schema version this program writes.

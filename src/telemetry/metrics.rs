@@ -68,6 +68,15 @@ pub struct Metrics {
     pub oauth_refresh_failures: Family<ServerLabels, Counter>,
     /// `mcp_gateway_rate_limited_total{channel}`.
     pub rate_limited: Family<ChannelLabels, Counter>,
+    /// `mcp_gateway_offered_tools`: catalog tools offered per turn (meta-tools not counted).
+    pub offered_tools: Histogram,
+    /// `mcp_gateway_offered_schema_bytes`: bytes of the tool schemas offered per turn.
+    pub offered_schema_bytes: Histogram,
+    /// `mcp_gateway_find_tools_calls_total`: calls of the `find_tools` meta-tool.
+    pub find_tools_calls: Counter,
+    /// `mcp_gateway_unoffered_tool_calls_total{server}`: calls of a catalog tool that was not
+    /// offered in that request.
+    pub unoffered_tool_calls: Family<ServerLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -88,6 +97,10 @@ impl Metrics {
             oauth_connects: Family::default(),
             oauth_refresh_failures: Family::default(),
             rate_limited: Family::default(),
+            offered_tools: Histogram::new(exponential_buckets(1.0, 2.0, 8)),
+            offered_schema_bytes: Histogram::new(exponential_buckets(256.0, 2.0, 12)),
+            find_tools_calls: Counter::default(),
+            unoffered_tool_calls: Family::default(),
         };
         let r = registry.sub_registry_with_prefix("mcp_gateway");
         r.register(
@@ -134,6 +147,26 @@ impl Metrics {
             "rate_limited",
             "Messages refused by the per-sender rate limit",
             m.rate_limited.clone(),
+        );
+        r.register(
+            "offered_tools",
+            "Catalog tools offered to the model per turn",
+            m.offered_tools.clone(),
+        );
+        r.register(
+            "offered_schema_bytes",
+            "Bytes of tool schemas offered to the model per turn",
+            m.offered_schema_bytes.clone(),
+        );
+        r.register(
+            "find_tools_calls",
+            "Calls of the find_tools meta-tool",
+            m.find_tools_calls.clone(),
+        );
+        r.register(
+            "unoffered_tool_calls",
+            "Calls of a catalog tool that was not offered in that request",
+            m.unoffered_tool_calls.clone(),
         );
         m
     }

@@ -1,0 +1,437 @@
+//! A BM25 index over the catalog's tools, and queries built from chat text.
+//!
+//! Each tool is one document whose fields weigh differently: the words of its name most, then
+//! its title, description, the server's name and configured keywords, and least its parameter
+//! names and descriptions. A query is the message's words (stemmed, stop words dropped, times and
+//! dates recognised, misspellings corrected against the index's own words and the chat lexicon)
+//! plus the catalog words the lexicon maps them to. Object words and action words are scored
+//! apart, so that a verb alone ("book a flight") never makes a server win.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::lexicon::{self, Kind};
+use super::text::{self, allowed_edits, edit_distance, stem};
+use crate::mcp::CatalogTool;
+
+const NAME_WEIGHT: f32 = 3.0;
+const TITLE_WEIGHT: f32 = 2.0;
+const DESCRIPTION_WEIGHT: f32 = 1.0;
+const SERVER_WEIGHT: f32 = 1.0;
+const KEYWORD_WEIGHT: f32 = 2.0;
+const PARAM_NAME_WEIGHT: f32 = 0.5;
+const PARAM_TEXT_WEIGHT: f32 = 0.25;
+/// The weight of a catalog word that the lexicon adds for a chat word.
+const OBJECT_EXPANSION: f32 = 0.6;
+const ACTION_EXPANSION: f32 = 0.5;
+/// The weight of words in quoted or dictated text.
+const PAYLOAD_WEIGHT: f32 = 0.4;
+/// The weight left to a word after spelling correction.
+const CORRECTED: f32 = 0.8;
+/// BM25 parameters.
+const K1: f32 = 1.2;
+const B: f32 = 0.5;
+/// The most parameters read from one schema.
+const MAX_PARAMS: usize = 64;
+
+/// One tool's weighted terms.
+#[derive(Debug, Clone, Default)]
+struct Doc {
+    tf: HashMap<String, f32>,
+    len: f32,
+    /// Terms from the name, title, description, server name or keywords (not only parameters).
+    prominent: HashSet<String>,
+    /// Terms from the name, title, server name or keywords.
+    named: HashSet<String>,
+}
+
+impl Doc {
+    fn add_text(&mut self, text: &str, weight: f32) {
+        self.add_field(text, weight, false);
+    }
+
+    fn add_field(&mut self, text: &str, weight: f32, named_field: bool) {
+        for word in text::words(text) {
+            if text::is_stop_word(&word) {
+                continue;
+            }
+            let term = text::marker(&word).map_or_else(|| stem(&word), str::to_owned);
+            if weight >= DESCRIPTION_WEIGHT {
+                self.prominent.insert(term.clone());
+            }
+            if weight > DESCRIPTION_WEIGHT || weight == SERVER_WEIGHT && named_field {
+                self.named.insert(term.clone());
+            }
+            *self.tf.entry(term).or_insert(0.0) += weight;
+            self.len += weight;
+        }
+    }
+}
+
+/// Extra words configured for a server.
+#[derive(Debug, Clone, Default)]
+pub struct ServerWords {
+    /// The server's name.
+    pub name: String,
+    /// Its `keywords`.
+    pub keywords: Vec<String>,
+}
+
+/// The index over one catalog.
+#[derive(Debug, Clone)]
+pub struct Index {
+    docs: Vec<Doc>,
+    df: HashMap<String, f32>,
+    prominent: HashSet<String>,
+    named: HashSet<String>,
+    avg_len: f32,
+    /// Raw words of the catalog, for spelling correction.
+    vocabulary: Vec<String>,
+}
+
+/// One term of a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryTerm {
+    /// The stemmed term.
+    pub term: String,
+    /// How much it counts.
+    pub weight: f32,
+    /// Whether it names a thing or an action.
+    pub kind: Kind,
+}
+
+/// A scored query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    /// The terms, each once.
+    pub terms: Vec<QueryTerm>,
+    /// Words of the message that name things (not actions, stop words or identifiers).
+    pub content_words: usize,
+    /// How many of those the catalog or the lexicon knows as things.
+    pub explained_words: usize,
+}
+
+impl Query {
+    /// Adds `other`'s terms scaled by `factor`, keeping the larger weight of a repeated term;
+    /// the word counts stay this query's own.
+    pub fn merge(&mut self, other: &Self, factor: f32) {
+        for t in &other.terms {
+            self.push(&t.term, t.weight * factor, t.kind);
+        }
+    }
+
+    fn push(&mut self, term: &str, weight: f32, kind: Kind) {
+        if let Some(existing) = self.terms.iter_mut().find(|t| t.term == term) {
+            if weight > existing.weight {
+                existing.weight = weight;
+            }
+            if kind == Kind::Object {
+                existing.kind = Kind::Object;
+            }
+        } else {
+            self.terms.push(QueryTerm {
+                term: term.to_owned(),
+                weight,
+                kind,
+            });
+        }
+    }
+
+    /// Whether the query has no terms.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Whether most of what the message names is unknown to the catalog: it is about something
+    /// else (the weather, a flight), even when a word or two match.
+    #[must_use]
+    pub fn mostly_unknown(&self) -> bool {
+        self.content_words > 0 && self.explained_words * 3 <= self.content_words
+    }
+}
+
+/// A tool's score split into what the things and the actions of the query contributed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Score {
+    /// From object terms.
+    pub object: f32,
+    /// From action terms.
+    pub action: f32,
+}
+
+impl Score {
+    /// Both parts together.
+    #[must_use]
+    pub fn total(self) -> f32 {
+        self.object + self.action
+    }
+}
+
+impl Index {
+    /// Indexes `tools`, adding each server's name and keywords to its tools.
+    #[must_use]
+    pub fn build(tools: &[CatalogTool], servers: &[ServerWords]) -> Self {
+        let mut vocabulary: HashSet<String> = HashSet::new();
+        let mut docs = Vec::with_capacity(tools.len());
+        for tool in tools {
+            let mut doc = Doc::default();
+            doc.add_text(&tool.tool, NAME_WEIGHT);
+            if let Some(title) = &tool.title {
+                doc.add_text(title, TITLE_WEIGHT);
+            }
+            doc.add_text(&tool.description, DESCRIPTION_WEIGHT);
+            doc.add_field(&tool.server, SERVER_WEIGHT, true);
+            if let Some(words) = servers.iter().find(|s| s.name == tool.server) {
+                for keyword in &words.keywords {
+                    doc.add_text(keyword, KEYWORD_WEIGHT);
+                    vocabulary.extend(text::words(keyword));
+                }
+            }
+            let mut params = 0;
+            if let Some(props) = tool
+                .input_schema
+                .get("properties")
+                .and_then(Value::as_object)
+            {
+                for (name, schema) in props {
+                    params += 1;
+                    if params > MAX_PARAMS {
+                        break;
+                    }
+                    doc.add_text(name, PARAM_NAME_WEIGHT);
+                    if let Some(d) = schema.get("description").and_then(Value::as_str) {
+                        doc.add_text(d, PARAM_TEXT_WEIGHT);
+                    }
+                    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+                        for v in values.iter().take(MAX_PARAMS).filter_map(Value::as_str) {
+                            doc.add_text(v, PARAM_TEXT_WEIGHT);
+                        }
+                    }
+                }
+            }
+            for text in [
+                tool.tool.as_str(),
+                tool.title.as_deref().unwrap_or_default(),
+                tool.description.as_str(),
+                tool.server.as_str(),
+            ] {
+                vocabulary.extend(text::words(text).into_iter().filter(|w| w.len() > 3));
+            }
+            docs.push(doc);
+        }
+        let mut df: HashMap<String, f32> = HashMap::new();
+        let prominent: HashSet<String> = docs
+            .iter()
+            .flat_map(|d| d.prominent.iter().cloned())
+            .collect();
+        let named: HashSet<String> = docs.iter().flat_map(|d| d.named.iter().cloned()).collect();
+        for doc in &docs {
+            for term in doc.tf.keys() {
+                *df.entry(term.clone()).or_insert(0.0) += 1.0;
+            }
+        }
+        let total: f32 = docs.iter().map(|d| d.len).sum();
+        let avg_len = if docs.is_empty() {
+            1.0
+        } else {
+            (total / docs.len() as f32).max(1.0)
+        };
+        let mut vocabulary: Vec<String> = vocabulary.into_iter().collect();
+        vocabulary.sort_unstable();
+        Self {
+            docs,
+            df,
+            prominent,
+            named,
+            avg_len,
+            vocabulary,
+        }
+    }
+
+    /// The number of indexed tools.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether the index is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    fn knows(&self, term: &str) -> bool {
+        self.df.contains_key(term)
+    }
+
+    fn idf(&self, term: &str) -> f32 {
+        let n = self.docs.len() as f32;
+        let df = self.df.get(term).copied().unwrap_or(0.0);
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+
+    /// Builds the query for `message`: its frame counts fully, text it quotes or dictates (the
+    /// payload) at [`PAYLOAD_WEIGHT`] and not towards the explained share.
+    #[must_use]
+    pub fn query(&self, message: &str) -> Query {
+        let (frame, payload) = text::frame_and_payload(message);
+        let mut query = Query::default();
+        self.add_text(&mut query, &frame, 1.0, true);
+        self.add_text(&mut query, &payload, PAYLOAD_WEIGHT, false);
+        query
+    }
+
+    fn add_text(&self, query: &mut Query, message: &str, weight: f32, count: bool) {
+        let mut previous_number = false;
+        for word in text::words(message) {
+            let number = !word.is_empty() && word.chars().all(|c| c.is_ascii_digit());
+            let word = match text::marker(&word) {
+                Some(marker) => marker.to_owned(),
+                None if previous_number && (word == "am" || word == "pm") => {
+                    text::TIME_TERM.to_owned()
+                }
+                None => word,
+            };
+            previous_number = number;
+            let action =
+                lexicon::is_action(&word) || lexicon::catalog_action_words().any(|a| a == word);
+            let content = count
+                && !action
+                && !text::is_stop_word(&word)
+                && word.chars().count() >= 2
+                && !text::is_identifier(&word);
+            if content {
+                query.content_words += 1;
+            }
+            let explained = match self.add_word(query, &word, weight) {
+                Some(object) => object,
+                None if text::is_stop_word(&word) || word.starts_with('@') => false,
+                None => self
+                    .correct(&word)
+                    .and_then(|fixed| self.add_word(query, &fixed, weight * CORRECTED))
+                    .unwrap_or(false),
+            };
+            if content && explained {
+                // A word that names tools or a server outright is strong evidence.
+                query.explained_words += if self.named.contains(&stem(&word)) {
+                    2
+                } else {
+                    1
+                };
+            }
+        }
+    }
+
+    /// Adds a known word's terms; `None` when neither the catalog nor the lexicon knows it, else
+    /// whether it was known as a thing.
+    fn add_word(&self, query: &mut Query, word: &str, weight: f32) -> Option<bool> {
+        let mut known = None;
+        let stemmed = if word.starts_with('@') {
+            word.to_owned()
+        } else {
+            stem(word)
+        };
+        if !text::is_stop_word(word) && self.knows(&stemmed) {
+            let action = lexicon::is_action(word)
+                || lexicon::catalog_action_words().any(|a| stem(a) == stemmed);
+            // A word found only in parameter texts ranks tools but is no evidence of a server.
+            let prominent = self.prominent.contains(&stemmed);
+            let kind = if action || !prominent {
+                Kind::Action
+            } else {
+                Kind::Object
+            };
+            let w = if prominent { weight } else { weight * 0.5 };
+            query.push(&stemmed, w, kind);
+            known = Some(kind == Kind::Object);
+        }
+        for (target, kind) in lexicon::expand(word) {
+            let w = match kind {
+                Kind::Object => OBJECT_EXPANSION,
+                Kind::Action => ACTION_EXPANSION,
+            };
+            query.push(&stem(target), weight * w, kind);
+            known = Some(known.unwrap_or(false) || kind == Kind::Object);
+        }
+        known
+    }
+
+    /// The known word closest to a misspelt one, within the edits its length allows.
+    fn correct(&self, word: &str) -> Option<String> {
+        let max = allowed_edits(word);
+        if max == 0 || !word.chars().all(char::is_alphabetic) {
+            return None;
+        }
+        let mut best: Option<(usize, &str)> = None;
+        let mut candidates: Vec<&str> = self.vocabulary.iter().map(String::as_str).collect();
+        for w in lexicon::chat_words() {
+            candidates.push(w);
+        }
+        for candidate in candidates {
+            if candidate.len() < 4 || candidate == word {
+                continue;
+            }
+            if let Some(d) = edit_distance(word, candidate, max)
+                && best.is_none_or(|(bd, _)| d < bd)
+            {
+                best = Some((d, candidate));
+            }
+        }
+        best.map(|(_, w)| w.to_owned())
+    }
+
+    /// The score of every tool, in catalog order.
+    #[must_use]
+    pub fn score(&self, query: &Query) -> Vec<Score> {
+        let weights: Vec<(f32, &QueryTerm)> = query
+            .terms
+            .iter()
+            .map(|t| (self.idf(&t.term) * t.weight, t))
+            .collect();
+        self.docs
+            .iter()
+            .map(|doc| {
+                let mut score = Score::default();
+                for (w, term) in &weights {
+                    let Some(&tf) = doc.tf.get(&term.term) else {
+                        continue;
+                    };
+                    let norm = K1 * (1.0 - B + B * doc.len / self.avg_len);
+                    let s = w * tf * (K1 + 1.0) / (tf + norm);
+                    match term.kind {
+                        Kind::Object => score.object += s,
+                        Kind::Action => score.action += s,
+                    }
+                }
+                score
+            })
+            .collect()
+    }
+
+    /// How typical a tool's words are of its server's tools: the mean share of the server's
+    /// tools that use each of its terms. Broad tools (search, list) come out high.
+    #[must_use]
+    pub fn centrality(&self, tool: usize, same_server: &[usize]) -> f32 {
+        let Some(doc) = self.docs.get(tool) else {
+            return 0.0;
+        };
+        if doc.tf.is_empty() || same_server.is_empty() {
+            return 0.0;
+        }
+        let n = same_server.len() as f32;
+        let sum: f32 = doc
+            .tf
+            .keys()
+            .map(|term| {
+                same_server
+                    .iter()
+                    .filter(|&&i| self.docs.get(i).is_some_and(|d| d.tf.contains_key(term)))
+                    .count() as f32
+                    / n
+            })
+            .sum();
+        sum / doc.tf.len() as f32
+    }
+}

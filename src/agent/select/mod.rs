@@ -1,0 +1,459 @@
+//! Per-turn tool selection: which of the catalog's tools the model sees.
+//!
+//! A small local model does badly when offered dozens of tool schemas, and every schema costs
+//! prefill time on every request. Under `tool_selection = "auto"`, when the catalog holds more than
+//! `max_offered_tools` tools, [`ToolSelector::select`] scores every tool against the message and
+//! the conversation's last messages ([`index`]: BM25 over tool names, titles, descriptions,
+//! parameters, server names and keywords, with chat vocabulary from [`lexicon`] and spelling
+//! correction), optionally adds embedding similarity ([`embed`], when `[model].embed_name` is
+//! set), chooses servers and their best and core tools ([`rank`]), and merges the result into the
+//! conversation's sticky set ([`sticky`]) so the list changes rarely and only at its end. Small talk
+//! and requests for services the catalog does not have get no catalog tools.
+//!
+//! The model also gets `find_tools`, listed first: it searches the whole catalog by words and the
+//! tools it finds are offered from the next request of the same turn on. `"all"` offers every tool
+//! in catalog order. `mcp-gateway route` runs the same code for a first message.
+//!
+//! Sticky sets and the last messages of each conversation are kept in memory, bounded to
+//! [`MAX_CONVERSATIONS`] conversations; after a restart a conversation starts a fresh set.
+
+pub mod embed;
+pub mod index;
+pub mod lexicon;
+pub mod rank;
+pub mod sticky;
+pub mod text;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::json;
+
+use crate::config::{AgentConfig, ServerConfig, ToolSelection};
+use crate::llm::{ChatModel, ToolSpec};
+use crate::mcp::{Catalog, CatalogTool};
+use crate::store::Store;
+
+use embed::Embedder;
+use index::{Index, ServerWords};
+use rank::{Servers, Tuning};
+use sticky::StickySets;
+
+/// The name of the meta-tool that searches the catalog.
+pub const FIND_TOOLS: &str = "find_tools";
+/// The most conversations whose sticky sets are remembered.
+pub const MAX_CONVERSATIONS: usize = 10_000;
+/// A tool leaves a conversation's set after this many turns without being selected or called.
+pub const KEEP_TURNS: u64 = 4;
+/// The most tools one `find_tools` call returns.
+pub const FIND_LIMIT: usize = 5;
+/// How much an earlier message of the conversation counts, per message back.
+const CONTEXT_DECAY: f32 = 0.5;
+/// The weight of an embedding bonus per standard deviation above the mean similarity.
+const EMBED_WEIGHT: f32 = 1.5;
+/// How many standard deviations a similarity must stand out to count as evidence for a server.
+const EMBED_EVIDENCE_SD: f32 = 3.0;
+
+/// One offered catalog tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offered {
+    /// Its qualified name (`notion_search`).
+    pub name: String,
+    /// Its score against the message (0 for tools kept from earlier turns or offered by `"all"`).
+    pub score: f32,
+    /// Whether it came along as a core tool of a chosen server.
+    pub core: bool,
+}
+
+/// The tools offered for one turn.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    /// Catalog tools, in the order they are offered.
+    pub tools: Vec<Offered>,
+    /// Whether `find_tools` is offered (first, before the catalog tools).
+    pub find_tools: bool,
+}
+
+impl Selection {
+    /// The tools exactly as sent to the model: `find_tools` first when offered, then the catalog
+    /// tools in order.
+    #[must_use]
+    pub fn specs(&self, catalog: &Catalog) -> Vec<ToolSpec> {
+        let mut specs = Vec::with_capacity(self.tools.len() + 1);
+        if self.find_tools {
+            specs.push(find_tools_spec());
+        }
+        specs.extend(self.tools.iter().filter_map(|o| {
+            catalog
+                .tools
+                .iter()
+                .find(|t| t.qualified == o.name)
+                .map(CatalogTool::spec)
+        }));
+        specs
+    }
+
+    /// The names of the offered catalog tools.
+    #[must_use]
+    pub fn names(&self) -> Vec<&str> {
+        self.tools.iter().map(|o| o.name.as_str()).collect()
+    }
+}
+
+/// The bytes of the tools' wire JSON, as a measure of what they cost in the prompt.
+#[must_use]
+pub fn schema_bytes(specs: &[ToolSpec]) -> usize {
+    specs.iter().map(|s| s.to_wire().to_string().len()).sum()
+}
+
+/// The `find_tools` meta-tool.
+#[must_use]
+pub fn find_tools_spec() -> ToolSpec {
+    ToolSpec {
+        name: FIND_TOOLS.to_owned(),
+        description: "Search all available tools by a few words when none of the offered tools fits the request (for example \"calendar events\" or \"notion page\"). The tools found can be called in your next step.".to_owned(),
+        parameters: json!({
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "description": "A few words describing what the tool should do."}
+            },
+            "required": ["query"]
+        }),
+    }
+}
+
+/// What one `find_tools` call found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    /// The tools found, best first: `(qualified name, description)`.
+    pub tools: Vec<(String, String)>,
+    /// Those that were not offered before and are offered from now on.
+    pub added: Vec<String>,
+}
+
+impl Found {
+    /// The text the model reads back.
+    #[must_use]
+    pub fn message(&self) -> String {
+        if self.tools.is_empty() {
+            return "No tool matches those words. Tell the person this cannot be done with the connected services.".to_owned();
+        }
+        let mut out = String::from("These tools can be called now:\n");
+        for (name, description) in &self.tools {
+            let line: String = description.chars().take(160).collect();
+            out.push_str(&format!("- {name}: {line}\n"));
+        }
+        out
+    }
+}
+
+/// The picks worth adding to a conversation's current set `current`. A first turn takes them
+/// all. Later turns keep the prompt prefix stable: a server new to the conversation brings all
+/// its picks, but a server already present adds only its best tools that stand out
+/// ([`LATER_TURN_RATIO`] of its top score, at most [`LATER_TURN_ADDITIONS`]); the rest stay
+/// reachable through `find_tools`.
+fn later_turn_additions(picks: &[rank::Pick], current: &[String], catalog: &Catalog) -> Vec<usize> {
+    if current.is_empty() {
+        return picks.iter().map(|p| p.index).collect();
+    }
+    let server_of = |i: usize| catalog.tools.get(i).map(|t| t.server.as_str());
+    let present = |server: &str| {
+        current.iter().any(|name| {
+            catalog
+                .tools
+                .iter()
+                .any(|t| t.qualified == *name && t.server == server)
+        })
+    };
+    let mut out = Vec::new();
+    let mut added_per_server: Vec<(&str, usize)> = Vec::new();
+    for pick in picks {
+        let Some(server) = server_of(pick.index) else {
+            continue;
+        };
+        if !present(server) {
+            out.push(pick.index);
+            continue;
+        }
+        let top = picks
+            .iter()
+            .filter(|p| server_of(p.index) == Some(server))
+            .map(|p| p.score)
+            .fold(0.0_f32, f32::max);
+        let count = match added_per_server.iter_mut().find(|(s, _)| *s == server) {
+            Some((_, c)) => c,
+            None => {
+                added_per_server.push((server, 0));
+                match added_per_server.last_mut() {
+                    Some((_, c)) => c,
+                    None => continue,
+                }
+            }
+        };
+        if pick.score >= LATER_TURN_RATIO * top && *count < LATER_TURN_ADDITIONS {
+            *count += 1;
+            out.push(pick.index);
+        }
+    }
+    out
+}
+
+/// On later turns, a tool of a server already in the set is added only when it scores at least
+/// this share of the server's best tool.
+const LATER_TURN_RATIO: f32 = 0.8;
+/// On later turns, at most this many tools of a server already in the set are added.
+const LATER_TURN_ADDITIONS: usize = 2;
+
+/// Per-server settings that steer selection.
+#[derive(Debug, Clone)]
+struct ServerSettings {
+    name: String,
+    core_tools: Vec<String>,
+    keywords: Vec<String>,
+}
+
+struct Inner {
+    mode: ToolSelection,
+    max_offered: usize,
+    servers: Vec<ServerSettings>,
+    tuning: Tuning,
+    embedder: Option<Embedder>,
+    sticky: Mutex<StickySets>,
+}
+
+/// Chooses the tools of each turn; cheap to clone, shared by every turn.
+#[derive(Clone)]
+pub struct ToolSelector {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ToolSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolSelector")
+            .field("mode", &self.inner.mode)
+            .field("max_offered", &self.inner.max_offered)
+            .field(
+                "embed_model",
+                &self.inner.embedder.as_ref().map(Embedder::model_name),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl ToolSelector {
+    /// A lexical selector for the `[agent]` settings and `[[servers]]` (core tools, keywords).
+    #[must_use]
+    pub fn new(config: &AgentConfig, servers: &[ServerConfig]) -> Self {
+        Self::build(config, servers, None)
+    }
+
+    /// A selector that also uses the embedding model `embed_name` on `model`'s server, caching
+    /// tool vectors in `store` when given.
+    #[must_use]
+    pub fn with_embeddings(
+        config: &AgentConfig,
+        servers: &[ServerConfig],
+        model: Arc<dyn ChatModel>,
+        embed_name: String,
+        store: Option<Store>,
+    ) -> Self {
+        Self::build(
+            config,
+            servers,
+            Some(Embedder::new(model, embed_name, store)),
+        )
+    }
+
+    fn build(config: &AgentConfig, servers: &[ServerConfig], embedder: Option<Embedder>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                mode: config.tool_selection,
+                max_offered: config.max_offered_tools.max(1),
+                servers: servers
+                    .iter()
+                    .map(|s| ServerSettings {
+                        name: s.name.clone(),
+                        core_tools: s.core_tools.clone(),
+                        keywords: s.keywords.clone(),
+                    })
+                    .collect(),
+                tuning: Tuning::default(),
+                embedder,
+                sticky: Mutex::new(StickySets::new(MAX_CONVERSATIONS)),
+            }),
+        }
+    }
+
+    /// Whether turns over `catalog` select tools (as opposed to offering all of them).
+    #[must_use]
+    pub fn selects(&self, catalog: &Catalog) -> bool {
+        self.inner.mode == ToolSelection::Auto
+            && catalog.tools.len() > self.inner.max_offered
+            && !catalog.tools.iter().any(|t| t.qualified == FIND_TOOLS)
+    }
+
+    /// The tools to offer for `message`, the newest message of `conversation` (any stable key,
+    /// such as the principal and chat), and starts that conversation's next turn.
+    pub async fn select(&self, conversation: &str, catalog: &Catalog, message: &str) -> Selection {
+        if !self.selects(catalog) {
+            return Selection {
+                tools: catalog
+                    .tools
+                    .iter()
+                    .map(|t| Offered {
+                        name: t.qualified.clone(),
+                        score: 0.0,
+                        core: false,
+                    })
+                    .collect(),
+                find_tools: false,
+            };
+        }
+        let (recent, current) = {
+            let sticky = self.inner.sticky.lock();
+            (
+                sticky.recent_messages(conversation),
+                sticky.current(conversation),
+            )
+        };
+        let index = self.index(catalog);
+        let mut query = index.query(message);
+        let unknown = query.mostly_unknown();
+        let mut factor = 1.0;
+        for earlier in recent.iter().rev() {
+            factor *= CONTEXT_DECAY;
+            query.merge(&index.query(earlier), factor);
+        }
+        let mut scores = index.score(&query);
+        if let Some(embedder) = &self.inner.embedder
+            && let Some(similarities) = embedder.similarities(&catalog.tools, message).await
+        {
+            let bonuses = embed::bonuses(&similarities, EMBED_WEIGHT);
+            let strong = EMBED_WEIGHT * (EMBED_EVIDENCE_SD - 1.0);
+            for (score, bonus) in scores.iter_mut().zip(bonuses) {
+                score.action += bonus;
+                if bonus >= strong {
+                    score.object += bonus - strong;
+                }
+            }
+        }
+        let servers = self.servers(catalog);
+        let picks = if unknown {
+            Vec::new()
+        } else {
+            rank::pick(
+                &scores,
+                &servers,
+                &self.inner.tuning,
+                self.inner.max_offered,
+            )
+        };
+        let fresh = later_turn_additions(&picks, &current, catalog);
+        // A batch of new tools is added in catalog order, so equal selections give equal lists.
+        let mut fresh: Vec<usize> = fresh;
+        fresh.sort_unstable();
+        let fresh: Vec<String> = fresh
+            .into_iter()
+            .filter_map(|i| catalog.tools.get(i).map(|t| t.qualified.clone()))
+            .collect();
+        let names: HashSet<&str> = catalog.tools.iter().map(|t| t.qualified.as_str()).collect();
+        let offered = self.inner.sticky.lock().start_turn(
+            conversation,
+            message,
+            &fresh,
+            |n| names.contains(n),
+            self.inner.max_offered,
+            KEEP_TURNS,
+        );
+        let tools = offered
+            .into_iter()
+            .map(|name| {
+                let position = catalog.tools.iter().position(|t| t.qualified == name);
+                let pick = position.and_then(|i| picks.iter().find(|p| p.index == i));
+                Offered {
+                    score: pick.map_or(0.0, |p| p.score),
+                    core: pick.is_some_and(|p| p.core),
+                    name,
+                }
+            })
+            .collect();
+        Selection {
+            tools,
+            find_tools: true,
+        }
+    }
+
+    /// Runs `find_tools` for `conversation`: the catalog tools best matching `query`, which are
+    /// added to the conversation's set.
+    #[must_use]
+    pub fn find(&self, conversation: &str, catalog: &Catalog, query: &str) -> Found {
+        let index = self.index(catalog);
+        let scores = index.score(&index.query(query));
+        let mut ranked: Vec<(f32, usize)> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.total(), i))
+            .filter(|(s, _)| *s > 0.0)
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut found = Found::default();
+        let mut sticky = self.inner.sticky.lock();
+        for (_, i) in ranked.into_iter().take(FIND_LIMIT) {
+            let Some(tool) = catalog.tools.get(i) else {
+                continue;
+            };
+            if sticky.touch(conversation, &tool.qualified) {
+                found.added.push(tool.qualified.clone());
+            }
+            found
+                .tools
+                .push((tool.qualified.clone(), tool.description.clone()));
+        }
+        found
+    }
+
+    /// Records that the model called `name` in `conversation`, keeping it in the set (and
+    /// adding it when it was not offered).
+    pub fn called(&self, conversation: &str, name: &str) {
+        self.inner.sticky.lock().touch(conversation, name);
+    }
+
+    /// Keeps `name` offered in `conversation` until [`ToolSelector::release`]: for tools that a
+    /// confirmation or a connect flow waits on.
+    pub fn hold(&self, conversation: &str, name: &str) {
+        self.inner.sticky.lock().hold(conversation, name);
+    }
+
+    /// Ends one [`ToolSelector::hold`].
+    pub fn release(&self, conversation: &str, name: &str) {
+        self.inner.sticky.lock().release(conversation, name);
+    }
+
+    fn index(&self, catalog: &Catalog) -> Index {
+        let words: Vec<ServerWords> = self
+            .inner
+            .servers
+            .iter()
+            .map(|s| ServerWords {
+                name: s.name.clone(),
+                keywords: s.keywords.clone(),
+            })
+            .collect();
+        Index::build(&catalog.tools, &words)
+    }
+
+    fn servers(&self, catalog: &Catalog) -> Servers {
+        Servers::group(&catalog.tools, &self.inner.tuning, |server| {
+            self.inner
+                .servers
+                .iter()
+                .find(|s| s.name == server)
+                .map(|s| s.core_tools.clone())
+                .unwrap_or_default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

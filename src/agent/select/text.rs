@@ -1,0 +1,465 @@
+//! Turning chat text and tool text into comparable terms: words split on punctuation, `snake_case`
+//! and `camelCase`, lower-cased, stop words dropped, light suffix stripping, times and dates
+//! recognised, and misspellings mapped to a known word by edit distance.
+
+/// The most characters of one text that are read.
+const MAX_TEXT_CHARS: usize = 8192;
+/// The most words taken from one text.
+const MAX_WORDS: usize = 512;
+
+/// Common English function words and chat filler that say nothing about which tool is wanted.
+const STOP_WORDS: &[&str] = &[
+    "a",
+    "about",
+    "after",
+    "again",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "before",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "e",
+    "eg",
+    "for",
+    "from",
+    "got",
+    "had",
+    "has",
+    "have",
+    "he",
+    "her",
+    "here",
+    "hey",
+    "hi",
+    "him",
+    "his",
+    "how",
+    "i",
+    "id",
+    "if",
+    "im",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "just",
+    "kind",
+    "know",
+    "let",
+    "lets",
+    "like",
+    "ll",
+    "me",
+    "might",
+    "mine",
+    "more",
+    "most",
+    "much",
+    "must",
+    "my",
+    "need",
+    "needs",
+    "no",
+    "not",
+    "now",
+    "of",
+    "off",
+    "oh",
+    "ok",
+    "okay",
+    "on",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "out",
+    "please",
+    "plz",
+    "re",
+    "s",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "t",
+    "than",
+    "thank",
+    "thanks",
+    "thx",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "thing",
+    "things",
+    "this",
+    "those",
+    "to",
+    "too",
+    "u",
+    "uh",
+    "um",
+    "up",
+    "us",
+    "use",
+    "ve",
+    "very",
+    "via",
+    "want",
+    "wanna",
+    "was",
+    "way",
+    "we",
+    "well",
+    "were",
+    "when",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "yeah",
+    "yes",
+    "you",
+    "your",
+    "yours",
+    "yo",
+    "d",
+    "m",
+    "gonna",
+    "gotta",
+    "really",
+    "maybe",
+    "same",
+    "each",
+    "every",
+    "given",
+    "etc",
+    "using",
+    "used",
+    "default",
+    "optionally",
+    "otherwise",
+    "instead",
+    "http",
+    "https",
+    "www",
+    "com",
+    "org",
+    "good",
+    "great",
+    "nice",
+    "cool",
+    "lol",
+    "haha",
+    "hello",
+    "w",
+    "pls",
+    "rn",
+    "tho",
+];
+
+/// Whether `word` looks like an identifier (letters and digits mixed, long): neutral evidence.
+#[must_use]
+pub fn is_identifier(word: &str) -> bool {
+    word.len() >= 8
+        && word.chars().any(|c| c.is_ascii_digit())
+        && word.chars().any(char::is_alphabetic)
+}
+
+/// Whether `word` (lower case, unstemmed) is a stop word.
+#[must_use]
+pub fn is_stop_word(word: &str) -> bool {
+    STOP_WORDS.contains(&word)
+}
+
+/// The lower-case words of `text`, split on anything that is not a letter or digit and at
+/// `camelCase` boundaries, bounded in number. Apostrophes join (`what's` → `whats`).
+#[must_use]
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in text.chars().take(MAX_TEXT_CHARS) {
+        if c == '\'' || c == '’' {
+            continue;
+        }
+        if c.is_alphanumeric()
+            || (c == ':' && !current.is_empty() && current.chars().all(|d| d.is_ascii_digit()))
+        {
+            if c.is_uppercase() && prev_lower && !current.is_empty() {
+                push_word(&mut out, &mut current);
+            }
+            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+            current.extend(c.to_lowercase());
+        } else {
+            prev_lower = false;
+            push_word(&mut out, &mut current);
+        }
+        if out.len() >= MAX_WORDS {
+            return out;
+        }
+    }
+    push_word(&mut out, &mut current);
+    out
+}
+
+fn push_word(out: &mut Vec<String>, current: &mut String) {
+    let word = current.trim_end_matches(':');
+    if !word.is_empty() {
+        out.push(word.to_owned());
+    }
+    current.clear();
+}
+
+/// A marker term for a clock time (`3pm`, `10:30`, `15h`).
+pub const TIME_TERM: &str = "@time";
+/// A marker term for a calendar date (`5/12`, `2026-05-01`, `12th`).
+pub const DATE_TERM: &str = "@date";
+
+/// Recognises clock times and dates written in digits.
+#[must_use]
+pub fn marker(word: &str) -> Option<&'static str> {
+    let digits = word.chars().take_while(char::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let rest = &word[digits..];
+    match rest {
+        "am" | "pm" | "h" | "hr" | "hrs" | "oclock" => Some(TIME_TERM),
+        "st" | "nd" | "rd" | "th" => Some(DATE_TERM),
+        _ if rest.starts_with(':') && rest.len() > 1 => Some(TIME_TERM),
+        _ => None,
+    }
+}
+
+/// Reduces a lower-case word to a crude stem so that `events`/`event`, `scheduled`/`schedule`,
+/// `meetings`/`meeting` meet. Applied to tool text and chat text alike.
+#[must_use]
+pub fn stem(word: &str) -> String {
+    let mut w: String = word.to_owned();
+    if !w.is_ascii() || w.len() <= 3 {
+        return w;
+    }
+    if let Some(base) = w.strip_suffix("ies").filter(|b| b.len() >= 2) {
+        w = format!("{base}y");
+    } else if w.ends_with("sses") {
+        w.truncate(w.len() - 2);
+    } else if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
+        w.truncate(w.len() - 1);
+    }
+    if w.len() > 5 && w.ends_with("ing") {
+        w.truncate(w.len() - 3);
+    } else if w.len() > 4 && w.ends_with("ed") {
+        w.truncate(w.len() - 2);
+    }
+    if w.len() > 3 && w.ends_with('e') {
+        w.truncate(w.len() - 1);
+    }
+    let bytes = w.as_bytes();
+    if let [.., a, b] = bytes
+        && a == b
+        && !b"aeiouslz".contains(b)
+        && w.len() > 3
+    {
+        w.truncate(w.len() - 1);
+    }
+    w
+}
+
+/// The optimal-string-alignment distance between two words (insertions, deletions,
+/// substitutions and swaps of neighbours each cost one), or `None` once it exceeds `max`.
+#[must_use]
+pub fn edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let width = b.len() + 1;
+    let mut prev2 = vec![0usize; width];
+    let mut prev: Vec<usize> = (0..width).collect();
+    let mut cur = vec![0usize; width];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(prev2[j - 2] + 1);
+            }
+            cur[j] = d;
+            row_min = row_min.min(d);
+        }
+        if row_min > max {
+            return None;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[b.len()];
+    (d <= max).then_some(d)
+}
+
+/// How many edits a misspelling of a word this long may contain.
+#[must_use]
+pub fn allowed_edits(word: &str) -> usize {
+    match word.chars().count() {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// Greetings whose time words do not mean a time.
+const GREETINGS: &[&str] = &[
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "good night",
+    "morning all",
+    "have a nice day",
+    "have a good day",
+    "have a good weekend",
+    "have a nice weekend",
+];
+
+/// Splits a message into its frame (what the person asks for) and its payload (text to be
+/// written somewhere: quoted text, and what follows a short lead-in ending in a colon, as in
+/// "note to self: buy milk"). Greetings are dropped from the frame.
+#[must_use]
+pub fn frame_and_payload(message: &str) -> (String, String) {
+    let message: String = message.chars().take(MAX_TEXT_CHARS).collect();
+    let mut frame = String::new();
+    let mut payload = String::new();
+    // A lead-in of at most six words before ": ".
+    let (lead, rest) = match message
+        .find(": ")
+        .or_else(|| message.strip_suffix(':').map(str::len))
+    {
+        Some(i) if message[..i].split_whitespace().count() <= 6 => {
+            (&message[..i], message.get(i + 1..).unwrap_or_default())
+        }
+        _ => (message.as_str(), ""),
+    };
+    payload.push_str(rest);
+    let chars: Vec<char> = lead.chars().collect();
+    let mut quote: Option<char> = None;
+    for (i, &c) in chars.iter().enumerate() {
+        let before = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
+        let after = chars.get(i + 1).copied();
+        let opens = matches!(c, '"' | '“' | '‘' | '\'')
+            && before.is_none_or(|b| b.is_whitespace() || b == '(');
+        let closes = |open: char| {
+            let pair = match open {
+                '“' => c == '”' || c == '"',
+                '‘' => c == '’' || c == '\'',
+                other => c == other || (other == '\'' && c == '’'),
+            };
+            pair && after.is_none_or(|a| !a.is_alphanumeric())
+        };
+        match quote {
+            Some(open) if closes(open) => {
+                quote = None;
+                payload.push(' ');
+            }
+            Some(_) => payload.push(c),
+            None if opens => quote = Some(c),
+            None => frame.push(c),
+        }
+    }
+    let mut lower = frame.to_lowercase();
+    for greeting in GREETINGS {
+        lower = lower.replace(greeting, " ");
+    }
+    (lower, payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_case_and_punctuation() {
+        assert_eq!(
+            words("listEvents get_page What's on THURS? 10:30 3pm"),
+            [
+                "list", "events", "get", "page", "whats", "on", "thurs", "10:30", "3pm"
+            ]
+        );
+        assert_eq!(words("note to self:"), ["note", "to", "self"]);
+    }
+
+    #[test]
+    fn payload_is_split_from_the_frame() {
+        let (frame, payload) = frame_and_payload("note to self: buy milk");
+        assert_eq!((frame.trim(), payload.trim()), ("note to self", "buy milk"));
+        let (frame, payload) = frame_and_payload("mark 'renew passport' as done");
+        assert_eq!(
+            frame.split_whitespace().collect::<Vec<_>>(),
+            ["mark", "as", "done"]
+        );
+        assert_eq!(payload.trim(), "renew passport");
+        let (frame, _) = frame_and_payload("move the kids' party at 10:30 to 11");
+        assert!(
+            frame.contains("kids' party") && frame.contains("10:30"),
+            "{frame}"
+        );
+        let (frame, _) = frame_and_payload("Good morning :)");
+        assert!(!frame.contains("morning"));
+    }
+
+    #[test]
+    fn stems_meet() {
+        assert_eq!(stem("events"), stem("event"));
+        assert_eq!(stem("scheduled"), stem("schedule"));
+        assert_eq!(stem("meetings"), stem("meeting"));
+        assert_eq!(stem("entries"), stem("entry"));
+        assert_eq!(stem("planned"), stem("plan"));
+        assert_eq!(stem("notes"), stem("note"));
+    }
+
+    #[test]
+    fn markers_recognise_times_and_dates() {
+        assert_eq!(marker("3pm"), Some(TIME_TERM));
+        assert_eq!(marker("10:30"), Some(TIME_TERM));
+        assert_eq!(marker("12th"), Some(DATE_TERM));
+        assert_eq!(marker("42"), None);
+        assert_eq!(marker("pm"), None);
+    }
+
+    #[test]
+    fn edit_distance_counts_swaps_once() {
+        assert_eq!(edit_distance("calender", "calendar", 2), Some(1));
+        assert_eq!(edit_distance("meetign", "meeting", 1), Some(1));
+        assert_eq!(edit_distance("notion", "motion", 1), Some(1));
+        assert_eq!(edit_distance("flight", "filter", 1), None);
+        assert_eq!(edit_distance("", "ab", 2), Some(2));
+    }
+}

@@ -1,0 +1,182 @@
+//! A fixture-catalog tool host, a sink, and helpers to run turns and `route`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use mcp_gateway::Principal;
+use mcp_gateway::agent::{Activity, Agent, ConfirmRequest, TurnInput, TurnOutcome, TurnSink};
+use mcp_gateway::config::Config;
+use mcp_gateway::mcp::{Catalog, ToolError, ToolHost, ToolOutput};
+use mcp_gateway::ops::route;
+use mcp_gateway::store::Store;
+use mcp_gateway::telemetry::metrics::Metrics;
+use parking_lot::Mutex;
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::fake_ollama::FakeOllama;
+
+/// The folder of the catalog fixtures (`notion.json`, `gcal.json`).
+pub fn catalog_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/catalog");
+    assert!(
+        dir.join("notion.json").is_file() && dir.join("gcal.json").is_file(),
+        "the catalog fixtures are missing under {}",
+        dir.display()
+    );
+    dir
+}
+
+/// A temporary folder with a configuration naming both servers and the fake model.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub file: PathBuf,
+    pub config: Config,
+}
+
+impl Setup {
+    /// `[model]` points at `ollama`; `extra_model` and `agent` are added to their sections.
+    pub fn new(ollama: &FakeOllama, extra_model: &str, agent: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("mcp-gateway.toml");
+        let text = format!(
+            "[model]\nbase_url = \"{}\"\n{extra_model}\n[agent]\n{agent}\n\
+             [[servers]]\nname = \"notion\"\nurl = \"http://127.0.0.1:9/mcp\"\nauth = \"oauth\"\n\
+             [[servers]]\nname = \"gcal\"\nurl = \"http://127.0.0.1:9/mcp\"\nauth = \"oauth\"\n",
+            ollama.url()
+        );
+        std::fs::write(&file, text).expect("write config");
+        let config = Config::load(&file).expect("the test config is valid");
+        Self { dir, file, config }
+    }
+
+    /// The fixture catalog, filtered by this configuration.
+    pub fn catalog(&self) -> Catalog {
+        route::catalog_from_dir(&self.config.servers, &catalog_dir()).expect("fixtures load")
+    }
+
+    /// An agent over the fake model and the fixture catalog, as the gateway builds it.
+    pub fn agent(&self, tools: Arc<FixtureTools>) -> Agent {
+        let model = Arc::from(mcp_gateway::llm::from_config(&self.config.model).expect("client"));
+        let store = Store::open(&self.dir.path().join("data/test.db")).expect("store");
+        Agent::new(
+            model,
+            tools,
+            store,
+            self.config.agent.clone(),
+            self.config.servers.clone(),
+            Metrics::unregistered(),
+        )
+        .expect("agent")
+        .with_embed_model(self.config.model.embed_name.clone())
+    }
+
+    /// Runs `mcp-gateway route --config <file> --catalog <fixtures> [args...]`; returns stdout.
+    pub async fn route(&self, args: &[&str]) -> String {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-gateway"))
+            .arg("route")
+            .arg("--config")
+            .arg(&self.file)
+            .arg("--catalog")
+            .arg(catalog_dir())
+            .args(args)
+            .env_remove("MCP_GATEWAY_CONFIG")
+            .kill_on_drop(true)
+            .output()
+            .await
+            .expect("run mcp-gateway route");
+        assert!(
+            out.status.success(),
+            "route failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// The tools `route --json` prints for `message`, in wire shape.
+    pub async fn route_json(&self, message: &str) -> Vec<Value> {
+        let text = self.route(&["--json", message]).await;
+        let value: Value = serde_json::from_str(text.trim()).expect("route --json prints JSON");
+        value["tools"].as_array().cloned().expect("a tools array")
+    }
+}
+
+/// Serves the fixture catalog and records calls.
+pub struct FixtureTools {
+    pub catalog: Catalog,
+    pub calls: Mutex<Vec<String>>,
+}
+
+impl FixtureTools {
+    pub fn new(catalog: Catalog) -> Arc<Self> {
+        Arc::new(Self {
+            catalog,
+            calls: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+#[async_trait]
+impl ToolHost for FixtureTools {
+    async fn catalog(&self, _: &Principal) -> Catalog {
+        self.catalog.clone()
+    }
+    async fn call(
+        &self,
+        _: &Principal,
+        server: &str,
+        tool: &str,
+        _: Map<String, Value>,
+    ) -> Result<ToolOutput, ToolError> {
+        self.calls.lock().push(format!("{server}_{tool}"));
+        Ok(ToolOutput {
+            text: format!("{tool}: ok"),
+            structured: None,
+            is_error: false,
+        })
+    }
+}
+
+/// Accepts every confirmation.
+pub struct Sink;
+
+#[async_trait]
+impl TurnSink for Sink {
+    fn progress(&self, _: &str) {}
+    async fn activity(&self, _: Activity) {}
+    async fn confirm(&self, _: &ConfirmRequest) -> bool {
+        true
+    }
+    async fn connect_link(&self, _: &str, _: &str) {}
+}
+
+/// Runs one turn of `console:tester` in chat `c`.
+pub async fn turn(agent: &Agent, text: &str) -> TurnOutcome {
+    let principal = Principal::console("tester");
+    agent
+        .run_turn(
+            TurnInput {
+                principal: &principal,
+                chat: "c",
+                text,
+            },
+            &Sink,
+            &CancellationToken::new(),
+        )
+        .await
+        .expect("the turn runs")
+}
+
+/// The tool names of a chat request body.
+pub fn names(request: &Value) -> Vec<String> {
+    request["tools"]
+        .as_array()
+        .map(|tools| {
+            tools
+                .iter()
+                .filter_map(|t| t["function"]["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

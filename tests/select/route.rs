@@ -1,0 +1,87 @@
+//! `route` prints what a real turn offers; `"all"`, small talk and the readable list.
+
+use serde_json::Value;
+
+use super::common::{FixtureTools, Setup, names, turn};
+use crate::fake_ollama::{FakeOllama, Reply};
+
+/// The tools of a real turn's first request are exactly what `route --json` prints, for
+/// messages that select different servers, both, or none.
+#[tokio::test]
+async fn a_turn_offers_what_route_prints() {
+    for message in [
+        "whats on thurs",
+        "note to self: buy milk and eggs",
+        "put tomorrow's meetings into a notion page",
+        "hey how are you",
+    ] {
+        let ollama = FakeOllama::scripted(vec![Reply::text("ok")]).await;
+        let setup = Setup::new(&ollama, "", "");
+        let agent = setup.agent(FixtureTools::new(setup.catalog()));
+        turn(&agent, message).await;
+        let sent = ollama.chat_requests()[0]["tools"].clone();
+        let printed = setup.route_json(message).await;
+        assert_eq!(sent, Value::Array(printed.clone()), "message {message:?}");
+        assert_eq!(names(&ollama.chat_requests()[0])[0], "find_tools");
+        assert!(printed.len() <= 13, "{message:?}: {} tools", printed.len());
+    }
+}
+
+/// Small talk and services the catalog does not have get no catalog tools.
+#[tokio::test]
+async fn small_talk_gets_no_catalog_tools() {
+    let ollama = FakeOllama::scripted(Vec::new()).await;
+    let setup = Setup::new(&ollama, "", "");
+    for message in [
+        "hi",
+        "thanks!",
+        "whats the weather in berlin tomorrow",
+        "play some jazz on spotify",
+    ] {
+        let tools = setup.route_json(message).await;
+        let names: Vec<&str> = tools
+            .iter()
+            .filter_map(|t| t["function"]["name"].as_str())
+            .collect();
+        assert_eq!(names, ["find_tools"], "message {message:?}");
+    }
+}
+
+/// Calendar words pick the calendar, note words Notion; the readable list shows scores.
+#[tokio::test]
+async fn route_picks_the_server_and_lists_scores() {
+    let ollama = FakeOllama::scripted(Vec::new()).await;
+    let setup = Setup::new(&ollama, "", "");
+    let tools = setup.route_json("whats on thurs").await;
+    let names: Vec<&str> = tools
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    assert!(names.contains(&"gcal_list_events"), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("notion_")), "{names:?}");
+    assert_eq!(tools[1]["type"], "function");
+    assert!(tools[1]["function"]["parameters"].is_object());
+    let text = setup.route(&["jot down: call the plumber"]).await;
+    assert!(text.contains("notion_create_page"), "{text}");
+    assert!(text.contains("of 50 catalog tools"), "{text}");
+    assert!(
+        text.lines().any(|l| l.contains("notion_create_page")
+            && l.trim_start().starts_with(|c: char| c.is_ascii_digit())),
+        "each tool line starts with its score: {text}"
+    );
+}
+
+/// `tool_selection = "all"` offers every catalog tool in catalog order, without `find_tools`.
+#[tokio::test]
+async fn all_offers_everything() {
+    let ollama = FakeOllama::scripted(vec![Reply::text("ok")]).await;
+    let setup = Setup::new(&ollama, "", "tool_selection = \"all\"");
+    let catalog = setup.catalog();
+    let agent = setup.agent(FixtureTools::new(catalog.clone()));
+    turn(&agent, "hi").await;
+    let offered = names(&ollama.chat_requests()[0]);
+    let expected: Vec<String> = catalog.tools.iter().map(|t| t.qualified.clone()).collect();
+    assert_eq!(offered.len(), 50);
+    assert_eq!(offered, expected);
+    assert_eq!(setup.route_json("hi").await.len(), 50);
+}
