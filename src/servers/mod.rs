@@ -5,6 +5,13 @@
 //! [`Grant`] into the request extensions; tool handlers read it from the `http::request::Parts`
 //! that rmcp hands them and call the upstream API with the grant's upstream access token.
 
+pub mod auth;
+pub mod kind;
+pub mod metrics;
+pub mod run;
+
+pub use kind::ServerKind;
+
 use std::fmt;
 use std::sync::Arc;
 

@@ -28,6 +28,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "channels: pairing codes and approved senders",
         sql: include_str!("migrations/0004_channels.sql"),
     },
+    Migration {
+        name: "authorization server: clients, pending authorizations, codes, tokens, upstream accounts",
+        sql: include_str!("migrations/0002_authorization_server.sql"),
+    },
 ];
 
 /// The schema version this program writes.
