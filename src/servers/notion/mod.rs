@@ -2,6 +2,7 @@
 //! call made with the upstream token of the request's [`Grant`](crate::servers::Grant).
 
 mod catalog;
+pub mod markdown;
 pub mod params;
 
 pub use catalog::tool_list;
