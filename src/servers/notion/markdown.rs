@@ -163,7 +163,10 @@ fn render_into(blocks: &[BlockTree], indent: &str, out: &mut String) {
                 render_children(tree, &format!("{indent}   "), out);
             }
             "to_do" => {
-                let checked = body.get("checked").and_then(Value::as_bool).unwrap_or(false);
+                let checked = body
+                    .get("checked")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
                 let mark = if checked { "- [x] " } else { "- [ ] " };
                 push_item(out, indent, mark, &text);
                 render_children(tree, &child_indent, out);
@@ -197,7 +200,9 @@ fn render_into(blocks: &[BlockTree], indent: &str, out: &mut String) {
             }
             "divider" => out.push_str(&format!("{indent}---\n")),
             "toggle" => {
-                out.push_str(&format!("{indent}<details>\n{indent}<summary>{text}</summary>\n\n"));
+                out.push_str(&format!(
+                    "{indent}<details>\n{indent}<summary>{text}</summary>\n\n"
+                ));
                 render_into(&tree.children, indent, out);
                 if !out.ends_with('\n') {
                     out.push('\n');
@@ -205,9 +210,16 @@ fn render_into(blocks: &[BlockTree], indent: &str, out: &mut String) {
                 out.push_str(&format!("{indent}</details>\n"));
             }
             "child_page" | "child_database" => {
-                let title = body.get("title").and_then(Value::as_str).unwrap_or("Untitled");
+                let title = body
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Untitled");
                 let id = tree.block.get("id").and_then(Value::as_str).unwrap_or("");
-                let what = if kind == "child_page" { "page" } else { "database" };
+                let what = if kind == "child_page" {
+                    "page"
+                } else {
+                    "database"
+                };
                 out.push_str(&format!("{indent}[{what}: {title}] (id {id})\n"));
             }
             "image" | "file" | "pdf" | "video" | "audio" => {
@@ -218,7 +230,11 @@ fn render_into(blocks: &[BlockTree], indent: &str, out: &mut String) {
                     .unwrap_or("");
                 let caption = plain_text(body.get("caption").unwrap_or(&Value::Null));
                 let bang = if kind == "image" { "!" } else { "" };
-                let label = if caption.is_empty() { kind.to_owned() } else { caption };
+                let label = if caption.is_empty() {
+                    kind.to_owned()
+                } else {
+                    caption
+                };
                 out.push_str(&format!("{indent}{bang}[{label}]({url})\n"));
             }
             "bookmark" | "embed" | "link_preview" => {
@@ -291,7 +307,10 @@ fn render_table(tree: &BlockTree, indent: &str, out: &mut String) {
             .collect();
         out.push_str(&format!("{indent}| {} |\n", texts.join(" | ")));
         if first {
-            out.push_str(&format!("{indent}|{}\n", " --- |".repeat(texts.len().max(1))));
+            out.push_str(&format!(
+                "{indent}|{}\n",
+                " --- |".repeat(texts.len().max(1))
+            ));
             first = false;
         }
     }
@@ -330,7 +349,10 @@ pub fn markdown_to_blocks(markdown: &str) -> Vec<Value> {
                 if l.trim_start().starts_with("```") {
                     break;
                 }
-                code.push(l.get(indent.min(l.len() - l.trim_start().len())..).unwrap_or(l));
+                code.push(
+                    l.get(indent.min(l.len() - l.trim_start().len())..)
+                        .unwrap_or(l),
+                );
             }
             blocks.push(json!({"object": "block", "type": "code", "code": {
                 "rich_text": plain_rich_text(&code.join("\n")), "language": language}}));
@@ -440,7 +462,10 @@ fn block_at<'a>(blocks: &'a mut [Value], path: &[usize]) -> Option<&'a mut Value
     let mut current = blocks.get_mut(*first)?;
     for index in rest {
         let kind = current.get("type")?.as_str()?.to_owned();
-        current = current.get_mut(&kind)?.get_mut("children")?.get_mut(*index)?;
+        current = current
+            .get_mut(&kind)?
+            .get_mut("children")?
+            .get_mut(*index)?;
     }
     Some(current)
 }
@@ -546,10 +571,42 @@ fn is_link(url: &str) -> bool {
 /// Notion's code block languages that Markdown fences commonly name.
 fn code_language(fence: &str) -> &'static str {
     const KNOWN: &[&str] = &[
-        "bash", "c", "c#", "c++", "css", "dart", "diff", "docker", "elixir", "go", "graphql", "haskell",
-        "html", "java", "javascript", "json", "kotlin", "latex", "lua", "makefile", "markdown", "nix",
-        "php", "powershell", "python", "r", "ruby", "rust", "scala", "shell", "sql", "swift", "toml",
-        "typescript", "xml", "yaml",
+        "bash",
+        "c",
+        "c#",
+        "c++",
+        "css",
+        "dart",
+        "diff",
+        "docker",
+        "elixir",
+        "go",
+        "graphql",
+        "haskell",
+        "html",
+        "java",
+        "javascript",
+        "json",
+        "kotlin",
+        "latex",
+        "lua",
+        "makefile",
+        "markdown",
+        "nix",
+        "php",
+        "powershell",
+        "python",
+        "r",
+        "ruby",
+        "rust",
+        "scala",
+        "shell",
+        "sql",
+        "swift",
+        "toml",
+        "typescript",
+        "xml",
+        "yaml",
     ];
     let lower = fence.to_ascii_lowercase();
     let alias = match lower.as_str() {
@@ -597,7 +654,10 @@ fn push_text(items: &mut Vec<Value>, text: &str, ann: Annotations, link: Option<
         let mut item = Map::new();
         item.insert("type".into(), Value::from("text"));
         let link_value = link.map_or(Value::Null, |url| json!({"url": url}));
-        item.insert("text".into(), json!({"content": content, "link": link_value}));
+        item.insert(
+            "text".into(),
+            json!({"content": content, "link": link_value}),
+        );
         if ann != Annotations::default() {
             item.insert(
                 "annotations".into(),
@@ -718,12 +778,24 @@ mod tests {
                     {"plain_text": " now", "annotations": {"italic": true}}]}}),
                 vec![],
             ),
-            tree(text_block("bulleted_list_item", "one"), vec![tree(text_block("bulleted_list_item", "nested"), vec![])]),
+            tree(
+                text_block("bulleted_list_item", "one"),
+                vec![tree(text_block("bulleted_list_item", "nested"), vec![])],
+            ),
             tree(text_block("bulleted_list_item", "two"), vec![]),
-            tree(json!({"type": "to_do", "to_do": {"rich_text": [{"plain_text": "done"}], "checked": true}}), vec![]),
-            tree(json!({"type": "code", "code": {"rich_text": [{"plain_text": "let x = 1;"}], "language": "rust"}}), vec![]),
+            tree(
+                json!({"type": "to_do", "to_do": {"rich_text": [{"plain_text": "done"}], "checked": true}}),
+                vec![],
+            ),
+            tree(
+                json!({"type": "code", "code": {"rich_text": [{"plain_text": "let x = 1;"}], "language": "rust"}}),
+                vec![],
+            ),
             tree(json!({"type": "divider", "divider": {}}), vec![]),
-            tree(text_block("toggle", "More"), vec![tree(text_block("paragraph", "hidden"), vec![])]),
+            tree(
+                text_block("toggle", "More"),
+                vec![tree(text_block("paragraph", "hidden"), vec![])],
+            ),
             tree(text_block("quote", "wise"), vec![]),
         ];
         let md = render(&blocks);
@@ -740,8 +812,17 @@ mod tests {
         let kinds: Vec<&str> = blocks.iter().filter_map(|b| b["type"].as_str()).collect();
         assert_eq!(
             kinds,
-            vec!["heading_1", "paragraph", "bulleted_list_item", "to_do", "numbered_list_item",
-                 "numbered_list_item", "code", "quote", "divider"]
+            vec![
+                "heading_1",
+                "paragraph",
+                "bulleted_list_item",
+                "to_do",
+                "numbered_list_item",
+                "numbered_list_item",
+                "code",
+                "quote",
+                "divider"
+            ]
         );
         let para = &blocks[1]["paragraph"]["rich_text"];
         assert_eq!(para[1]["text"]["content"], "bold");
@@ -749,7 +830,11 @@ mod tests {
         assert_eq!(para[3]["annotations"]["italic"], true);
         assert_eq!(para[5]["annotations"]["code"], true);
         assert_eq!(para[7]["text"]["link"]["url"], "https://e.com");
-        assert_eq!(blocks[2]["bulleted_list_item"]["children"][0]["bulleted_list_item"]["rich_text"][0]["text"]["content"], "a1");
+        assert_eq!(
+            blocks[2]["bulleted_list_item"]["children"][0]["bulleted_list_item"]["rich_text"][0]["text"]
+                ["content"],
+            "a1"
+        );
         assert_eq!(blocks[3]["to_do"]["checked"], false);
         assert_eq!(blocks[6]["code"]["language"], "python");
     }
@@ -780,7 +865,21 @@ mod tests {
     fn long_text_is_split_and_odd_input_is_safe() {
         let long = "x".repeat(4500);
         assert_eq!(plain_rich_text(&long).len(), 3);
-        for odd in ["**", "*", "[", "[a](", "```", "- ", "1.", "# ", "#", "> ", "![x](y", "ü**ö", "  - x\n    y"] {
+        for odd in [
+            "**",
+            "*",
+            "[",
+            "[a](",
+            "```",
+            "- ",
+            "1.",
+            "# ",
+            "#",
+            "> ",
+            "![x](y",
+            "ü**ö",
+            "  - x\n    y",
+        ] {
             let _ = markdown_to_blocks(odd);
             let _ = inline_rich_text(odd);
         }
