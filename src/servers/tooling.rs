@@ -227,5 +227,8 @@ mod tests {
         assert!(err.contains("page_id"), "{err}");
         let err = parse_args::<P>("get_page", None).err().map(|e| e.0);
         assert!(err.unwrap_or_default().contains("page_id"));
+        args.insert("page_id".into(), Value::from("abc"));
+        let parsed = parse_args::<P>("get_page", Some(&args)).map(|p| p.page_id);
+        assert_eq!(parsed.ok().as_deref(), Some("abc"));
     }
 }

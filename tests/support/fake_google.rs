@@ -386,7 +386,7 @@ async fn handle(
             let show_deleted = query.get("showDeleted").map(String::as_str) == Some("true");
             let min = query.get("timeMin").and_then(|t| DateTime::parse_from_rfc3339(t).ok());
             let max = query.get("timeMax").and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-            if query.get("timeMin").is_some() && min.is_none() || query.get("timeMax").is_some() && max.is_none() {
+            if (query.contains_key("timeMin") && min.is_none()) || (query.contains_key("timeMax") && max.is_none()) {
                 return error(400, "badRequest", "Bad Request");
             }
             let q = query.get("q").map(|q| q.to_lowercase());

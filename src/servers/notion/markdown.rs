@@ -130,7 +130,7 @@ fn render_into(blocks: &[BlockTree], indent: &str, out: &mut String) {
         }
         let list = is_list(kind);
         // Blank line between blocks, except between consecutive list items.
-        if !out.is_empty() && !(list && previous_list) {
+        if !(out.is_empty() || list && previous_list) {
             if !out.ends_with('\n') {
                 out.push('\n');
             }
