@@ -54,3 +54,8 @@ pub struct Grant {
     /// The upstream tokens of that account.
     pub tokens: Arc<dyn UpstreamTokens>,
 }
+
+pub mod gcal;
+pub mod notion;
+pub mod tooling;
+pub mod upstream_http;
