@@ -182,3 +182,67 @@ pub async fn serve(
     crate::http::serve(listener, app, shutdown).await?;
     Ok(())
 }
+
+/// The reqwest client tool handlers call the upstream API with: bounded connect time, no
+/// redirects (an upstream redirect would carry the bearer elsewhere).
+///
+/// # Errors
+/// Fails when the TLS backend cannot start.
+pub fn upstream_http_client() -> Result<reqwest::Client, ServerError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| ServerError::Io(std::io::Error::other(e.to_string())))
+}
+
+/// The full router of `kind`: its tool set on `/mcp` against the configured upstream API.
+///
+/// # Errors
+/// Fails when the upstream HTTP client cannot be built.
+pub fn app(
+    kind: ServerKind,
+    config: &Config,
+    auth: AuthServer,
+    shutdown: CancellationToken,
+) -> Result<Router, ServerError> {
+    let http = upstream_http_client()?;
+    let api_url = kind.config(config).api_url.clone();
+    Ok(match kind {
+        ServerKind::Notion => router(
+            auth,
+            super::notion::NotionTools::new(super::notion::NotionApi::new(api_url, http)),
+            shutdown,
+        ),
+        ServerKind::Gcal => router(
+            auth,
+            super::gcal::GcalTools::new(super::gcal::GcalApi::new(api_url, http)),
+            shutdown,
+        ),
+    })
+}
+
+/// Runs the server of `kind` until SIGTERM or Ctrl-C.
+///
+/// # Errors
+/// Names the setting to fix when the server cannot start.
+pub async fn run(kind: ServerKind, config: &Config) -> Result<(), ServerError> {
+    let store = Store::open(&config.store.path)?;
+    let auth = authorization_server(kind, config, store)?;
+    let shutdown = crate::http::shutdown_on_signal();
+    spawn_pruning(auth.clone(), shutdown.clone());
+    let app = app(kind, config, auth, shutdown.clone())?;
+    serve(kind, config, app, shutdown).await
+}
+
+/// The server's `tools/list` result, `{"tools": [...]}`, as pretty JSON.
+#[must_use]
+pub fn tool_list_json(kind: ServerKind) -> String {
+    let tools = match kind {
+        ServerKind::Notion => super::notion::tool_list(),
+        ServerKind::Gcal => super::gcal::tool_list(),
+    };
+    serde_json::to_string_pretty(&serde_json::json!({ "tools": tools }))
+        .unwrap_or_else(|_| "{\"tools\":[]}".to_owned())
+}
