@@ -184,6 +184,21 @@ pub fn load_config(global: &GlobalArgs) -> Result<Config, config::ConfigError> {
     ))
 }
 
+/// `notion-mcp` / `gcal-mcp`: print the tool list, or serve until SIGTERM.
+async fn run_server(
+    kind: crate::servers::ServerKind,
+    global: &GlobalArgs,
+    args: &ServerArgs,
+) -> anyhow::Result<ExitCode> {
+    if args.list_tools {
+        println!("{}", crate::servers::run::tool_list_json(kind));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = load_config(global)?;
+    crate::servers::run::run(kind, &config).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     use crate::ops;
     match cli.command {
@@ -194,6 +209,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => Ok(ops::doctor::run(&load_config(&cli.global)?).await),
         Command::Pairing(command) => ops::pairing::run(&load_config(&cli.global)?, &command).await,
         Command::Route(args) => ops::route::run(&load_config(&cli.global)?, &args).await,
+        Command::NotionMcp(args) => {
+            run_server(crate::servers::ServerKind::Notion, &cli.global, &args).await
+        }
+        Command::GcalMcp(args) => {
+            run_server(crate::servers::ServerKind::Gcal, &cli.global, &args).await
+        }
         other => anyhow::bail!("`{other:?}` is not available in this build"),
     }
 }

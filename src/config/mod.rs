@@ -7,7 +7,7 @@
 
 mod error;
 mod raw;
-mod secret;
+pub mod secret;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

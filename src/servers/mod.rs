@@ -5,6 +5,13 @@
 //! [`Grant`] into the request extensions; tool handlers read it from the `http::request::Parts`
 //! that rmcp hands them and call the upstream API with the grant's upstream access token.
 
+pub mod auth;
+pub mod kind;
+pub mod metrics;
+pub mod run;
+
+pub use kind::ServerKind;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -47,3 +54,8 @@ pub struct Grant {
     /// The upstream tokens of that account.
     pub tokens: Arc<dyn UpstreamTokens>,
 }
+
+pub mod gcal;
+pub mod notion;
+pub mod tooling;
+pub mod upstream_http;

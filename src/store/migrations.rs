@@ -26,11 +26,15 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         name: "channels: pairing codes and approved senders",
-        sql: include_str!("migrations/0004_channels.sql"),
+        sql: include_str!("migrations/0002_channels.sql"),
     },
     Migration {
         name: "tool selection: cached tool embeddings",
-        sql: include_str!("migrations/0005_tool_vectors.sql"),
+        sql: include_str!("migrations/0003_tool_vectors.sql"),
+    },
+    Migration {
+        name: "authorization server: clients, pending authorizations, codes, tokens, upstream accounts",
+        sql: include_str!("migrations/0004_authorization_server.sql"),
     },
 ];
 

@@ -1,0 +1,154 @@
+//! The MCP servers' Prometheus metrics, in a registry of their own served at `/metrics`.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+/// Labels of the request counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// `notion` or `gcal`.
+    pub server: String,
+    /// The route's path pattern (`/mcp`, `/token`, ...), or `other`.
+    pub route: String,
+    /// The HTTP status code.
+    pub status: String,
+}
+
+/// Labels of the token counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GrantTypeLabels {
+    /// `notion` or `gcal`.
+    pub server: String,
+    /// `authorization_code` or `refresh_token`.
+    pub grant_type: String,
+}
+
+/// Labels naming the server.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServerLabels {
+    /// `notion` or `gcal`.
+    pub server: String,
+}
+
+/// Every metric of one MCP server, and the registry they live in.
+#[derive(Debug, Clone)]
+pub struct ServerMetrics {
+    server: &'static str,
+    registry: Arc<Registry>,
+    /// `mcp_gateway_server_requests_total{server,route,status}`.
+    requests: Family<RequestLabels, Counter>,
+    /// `mcp_gateway_oauth_tokens_issued_total{server,grant_type}`.
+    tokens_issued: Family<GrantTypeLabels, Counter>,
+    /// `mcp_gateway_oauth_upstream_connects_total{server}`.
+    upstream_connects: Family<ServerLabels, Counter>,
+    /// `mcp_gateway_oauth_upstream_refreshes_total{server}`.
+    upstream_refreshes: Family<ServerLabels, Counter>,
+    /// `mcp_gateway_oauth_refresh_failures_total{server}`.
+    refresh_failures: Family<ServerLabels, Counter>,
+}
+
+impl ServerMetrics {
+    /// Creates the metrics of `server` (`notion`, `gcal`) in a fresh registry.
+    #[must_use]
+    pub fn new(server: &'static str) -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let tokens_issued = Family::<GrantTypeLabels, Counter>::default();
+        let upstream_connects = Family::<ServerLabels, Counter>::default();
+        let upstream_refreshes = Family::<ServerLabels, Counter>::default();
+        let refresh_failures = Family::<ServerLabels, Counter>::default();
+        let r = registry.sub_registry_with_prefix("mcp_gateway");
+        r.register(
+            "server_requests",
+            "HTTP requests answered by the MCP server",
+            requests.clone(),
+        );
+        r.register(
+            "oauth_tokens_issued",
+            "Access tokens issued by the authorization server",
+            tokens_issued.clone(),
+        );
+        r.register(
+            "oauth_upstream_connects",
+            "Upstream accounts connected through the authorization server",
+            upstream_connects.clone(),
+        );
+        r.register(
+            "oauth_upstream_refreshes",
+            "Upstream access tokens refreshed",
+            upstream_refreshes.clone(),
+        );
+        r.register(
+            "oauth_refresh_failures",
+            "Upstream token refreshes that failed",
+            refresh_failures.clone(),
+        );
+        Self {
+            server,
+            registry: Arc::new(registry),
+            requests,
+            tokens_issued,
+            upstream_connects,
+            upstream_refreshes,
+            refresh_failures,
+        }
+    }
+
+    fn server_labels(&self) -> ServerLabels {
+        ServerLabels {
+            server: self.server.to_owned(),
+        }
+    }
+
+    /// Counts one answered request.
+    pub fn request(&self, route: &str, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                server: self.server.to_owned(),
+                route: route.to_owned(),
+                status: status.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts one issued access token.
+    pub fn token_issued(&self, grant_type: &str) {
+        self.tokens_issued
+            .get_or_create(&GrantTypeLabels {
+                server: self.server.to_owned(),
+                grant_type: grant_type.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts one connected upstream account.
+    pub fn upstream_connect(&self) {
+        self.upstream_connects
+            .get_or_create(&self.server_labels())
+            .inc();
+    }
+
+    /// Counts one successful upstream refresh.
+    pub fn upstream_refresh(&self) {
+        self.upstream_refreshes
+            .get_or_create(&self.server_labels())
+            .inc();
+    }
+
+    /// Counts one failed upstream refresh.
+    pub fn refresh_failure(&self) {
+        self.refresh_failures
+            .get_or_create(&self.server_labels())
+            .inc();
+    }
+
+    /// The metrics in the Prometheus text format.
+    #[must_use]
+    pub fn encode(&self) -> String {
+        crate::telemetry::metrics::encode(&self.registry)
+    }
+}

@@ -1,0 +1,949 @@
+//! What each Notion tool does: builds the REST calls, walks pagination and block trees, and
+//! shapes the answers.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use http::Method;
+use rmcp::model::JsonObject;
+use serde_json::{Map, Value, json};
+
+use super::api::{NotionApi, explain, normalize_id};
+use super::markdown::{self, BlockTree};
+use super::params::*;
+use super::slim;
+use crate::servers::Grant;
+use crate::servers::tooling::{
+    ToolFailure, ToolOutput, ToolResult, page_size, parse_args, require_id,
+};
+use crate::servers::upstream_http::{UpstreamError, UpstreamRequest};
+
+/// Blocks per append request (Notion's limit).
+const BLOCKS_PER_REQUEST: usize = 100;
+/// The most blocks `get_page_content` reads.
+const MAX_CONTENT_BLOCKS: usize = 2000;
+
+/// Runs the tool `name` with `arguments` for `grant`.
+pub async fn dispatch(
+    api: &NotionApi,
+    grant: &Grant,
+    name: &str,
+    arguments: Option<&JsonObject>,
+) -> ToolResult {
+    let c = Call { api, grant };
+    macro_rules! run {
+        ($method:ident) => {
+            c.$method(parse_args(name, arguments)?).await
+        };
+    }
+    match name {
+        "search" => run!(search),
+        "get_page" => run!(get_page),
+        "get_page_content" => run!(get_page_content),
+        "get_page_property" => run!(get_page_property),
+        "get_database" => run!(get_database),
+        "get_data_source" => run!(get_data_source),
+        "query_database" => run!(query_database),
+        "query_data_source" => run!(query_data_source),
+        "list_data_source_templates" => run!(list_templates),
+        "get_block" => run!(get_block),
+        "get_block_children" => run!(get_block_children),
+        "list_comments" => run!(list_comments),
+        "list_users" => run!(list_users),
+        "get_user" => run!(get_user),
+        "get_self" => run!(get_self),
+        "create_page" => run!(create_page),
+        "append_block_children" => run!(append_block_children),
+        "create_comment" => run!(create_comment),
+        "create_database" => run!(create_database),
+        "create_data_source" => run!(create_data_source),
+        "restore_page" => run!(restore_page),
+        "update_page" => run!(update_page),
+        "move_page" => run!(move_page),
+        "update_block" => run!(update_block),
+        "update_database" => run!(update_database),
+        "update_data_source" => run!(update_data_source),
+        "replace_page_content" => run!(replace_page_content),
+        "archive_page" => run!(archive_page),
+        "archive_database" => run!(archive_database),
+        "delete_block" => run!(delete_block),
+        other => Err(ToolFailure::new(format!("unknown Notion tool `{other}`"))),
+    }
+}
+
+fn id(what: &str, raw: &str) -> Result<String, ToolFailure> {
+    require_id(what, raw, "give the id returned by the search tool").map(normalize_id)
+}
+
+fn segs(parts: &[&str]) -> Vec<String> {
+    std::iter::once("v1")
+        .chain(parts.iter().copied())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn icon_value(icon: &str) -> Value {
+    let icon = icon.trim();
+    if icon.starts_with("http://") || icon.starts_with("https://") {
+        json!({"type": "external", "external": {"url": icon}})
+    } else {
+        json!({"type": "emoji", "emoji": icon})
+    }
+}
+
+fn cover_value(url: &str) -> Value {
+    json!({"type": "external", "external": {"url": url.trim()}})
+}
+
+fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    if let Some(v) = value {
+        map.insert(key.to_owned(), v);
+    }
+}
+
+fn list_body(start_cursor: Option<String>, size: Option<u32>) -> Map<String, Value> {
+    let mut body = Map::new();
+    put(&mut body, "start_cursor", start_cursor.map(Value::String));
+    body.insert("page_size".into(), Value::from(page_size(size, 20, 100)));
+    body
+}
+
+fn blocks_from(
+    markdown: Option<&str>,
+    children: Option<Vec<Value>>,
+) -> Result<Vec<Value>, ToolFailure> {
+    match (markdown, children) {
+        (Some(_), Some(_)) => Err(ToolFailure::new(
+            "give either markdown or children, not both (markdown is preferred)",
+        )),
+        (Some(md), None) => Ok(markdown::markdown_to_blocks(md)),
+        (None, Some(children)) => {
+            if children.iter().any(|c| !c.is_object()) {
+                return Err(ToolFailure::new(
+                    "every entry of children must be a Notion block object",
+                ));
+            }
+            Ok(children)
+        }
+        (None, None) => Ok(Vec::new()),
+    }
+}
+
+struct Call<'a> {
+    api: &'a NotionApi,
+    grant: &'a Grant,
+}
+
+type TreeFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<BlockTree>, UpstreamError>> + Send + 'a>>;
+
+impl Call<'_> {
+    async fn send(&self, request: UpstreamRequest, what: &str) -> Result<Value, ToolFailure> {
+        self.api
+            .call(self.grant, &request)
+            .await
+            .map_err(|e| explain(e, what))
+    }
+
+    async fn get(&self, parts: &[&str], what: &str) -> Result<Value, ToolFailure> {
+        self.send(UpstreamRequest::get(segs(parts)), what).await
+    }
+
+    async fn search(&self, p: SearchParams) -> ToolResult {
+        let mut body = list_body(p.start_cursor, p.page_size);
+        put(&mut body, "query", p.query.map(Value::String));
+        if let Some(kind) = p.object_type {
+            let value = match kind {
+                ObjectType::Page => "page",
+                ObjectType::DataSource => "data_source",
+            };
+            body.insert(
+                "filter".into(),
+                json!({"property": "object", "value": value}),
+            );
+        }
+        if let Some(dir) = p.sort_direction {
+            let direction = match dir {
+                SortDirection::Ascending => "ascending",
+                SortDirection::Descending => "descending",
+            };
+            body.insert(
+                "sort".into(),
+                json!({"direction": direction, "timestamp": "last_edited_time"}),
+            );
+        }
+        let v = self
+            .send(
+                UpstreamRequest::new(Method::POST, segs(&["search"])).json(Value::Object(body)),
+                "result",
+            )
+            .await?;
+        Ok(ToolOutput::json(slim::list(&v, |o| {
+            let mut s = slim::any(o);
+            if let Some(obj) = s.as_object_mut() {
+                obj.remove("properties");
+            }
+            s
+        })))
+    }
+
+    async fn get_page(&self, p: GetPageParams) -> ToolResult {
+        let page_id = id("page_id", &p.page_id)?;
+        let mut request = UpstreamRequest::get(segs(&["pages", &page_id]));
+        for f in p.filter_properties.unwrap_or_default() {
+            request = request.query("filter_properties", f);
+        }
+        let v = self.send(request, "page").await?;
+        Ok(ToolOutput::json(slim::page(&v)))
+    }
+
+    fn fetch_tree<'a>(
+        &'a self,
+        block_id: String,
+        depth: u32,
+        budget: &'a mut usize,
+    ) -> TreeFuture<'a> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let request = UpstreamRequest::get(segs(&["blocks", &block_id, "children"]))
+                    .query("page_size", 100)
+                    .query_opt("start_cursor", cursor.as_ref());
+                let v = self.api.call(self.grant, &request).await?;
+                for b in v
+                    .get("results")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if *budget == 0 {
+                        return Ok(out);
+                    }
+                    *budget -= 1;
+                    out.push(BlockTree {
+                        block: b.clone(),
+                        children: Vec::new(),
+                    });
+                }
+                cursor = v
+                    .get("next_cursor")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .filter(|_| v.get("has_more").and_then(Value::as_bool) == Some(true));
+                if cursor.is_none() {
+                    break;
+                }
+            }
+            if depth > 1 {
+                for tree in &mut out {
+                    let kind = tree.block.get("type").and_then(Value::as_str).unwrap_or("");
+                    let nested = tree.block.get("has_children").and_then(Value::as_bool)
+                        == Some(true)
+                        && !matches!(kind, "child_page" | "child_database");
+                    if let (true, Some(child_id)) =
+                        (nested, tree.block.get("id").and_then(Value::as_str))
+                    {
+                        if *budget == 0 {
+                            break;
+                        }
+                        let child_id = child_id.to_owned();
+                        tree.children = self.fetch_tree(child_id, depth - 1, budget).await?;
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    async fn get_page_content(&self, p: GetPageContentParams) -> ToolResult {
+        let page_id = id("page_id", &p.page_id)?;
+        let depth = p.max_depth.unwrap_or(3).clamp(1, 10);
+        let mut budget = MAX_CONTENT_BLOCKS;
+        let trees = self
+            .fetch_tree(page_id.clone(), depth, &mut budget)
+            .await
+            .map_err(|e| explain(e, "page"))?;
+        let truncated = budget == 0;
+        if p.format.unwrap_or_default() == ContentFormat::Blocks {
+            fn to_json(trees: &[BlockTree]) -> Value {
+                Value::Array(
+                    trees
+                        .iter()
+                        .map(|t| {
+                            let mut b = slim::block(&t.block);
+                            if !t.children.is_empty()
+                                && let Some(obj) = b.as_object_mut()
+                            {
+                                obj.insert("children".into(), to_json(&t.children));
+                            }
+                            b
+                        })
+                        .collect(),
+                )
+            }
+            return Ok(ToolOutput::json(
+                json!({"page_id": page_id, "blocks": to_json(&trees), "truncated": truncated}),
+            ));
+        }
+        let mut text = if trees.is_empty() {
+            "(the page has no content)\n".to_owned()
+        } else {
+            markdown::render(&trees)
+        };
+        if truncated {
+            text.push_str(&format!(
+                "\n[content cut after {MAX_CONTENT_BLOCKS} blocks; read further parts with get_block_children]\n"
+            ));
+        }
+        let structured = json!({"page_id": page_id, "markdown": text, "truncated": truncated});
+        Ok(ToolOutput::text_with(text, structured))
+    }
+
+    async fn get_page_property(&self, p: GetPagePropertyParams) -> ToolResult {
+        let page_id = id("page_id", &p.page_id)?;
+        let property = require_id(
+            "property_id",
+            &p.property_id,
+            "take it from get_page's properties",
+        )?;
+        let request = UpstreamRequest::get(segs(&["pages", &page_id, "properties", property]))
+            .query_opt("start_cursor", p.start_cursor)
+            .query_opt("page_size", p.page_size.map(|s| s.clamp(1, 100)));
+        let v = self.send(request, "page or property").await?;
+        Ok(ToolOutput::json(slim::without_request_id(&v)))
+    }
+
+    /// The database at `id`, or `None` when the id is not a database (it may be a data source).
+    async fn database_or_none(&self, database_id: &str) -> Result<Option<Value>, ToolFailure> {
+        match self
+            .api
+            .call(
+                self.grant,
+                &UpstreamRequest::get(segs(&["databases", database_id])),
+            )
+            .await
+        {
+            Ok(v) => Ok(Some(v)),
+            Err(UpstreamError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(explain(e, "database")),
+        }
+    }
+
+    /// The data source to use for a database id (its first data source), or the id itself when
+    /// it is not a database.
+    async fn resolve_data_source(&self, database_id: &str) -> Result<String, ToolFailure> {
+        match self.database_or_none(database_id).await? {
+            Some(db) => db
+                .pointer("/data_sources/0/id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ToolFailure::new(
+                        "this database has no data source; create one with create_data_source",
+                    )
+                }),
+            None => Ok(database_id.to_owned()),
+        }
+    }
+
+    async fn get_database(&self, p: DatabaseIdParams) -> ToolResult {
+        let database_id = id("database_id", &p.database_id)?;
+        if let Some(db) = self.database_or_none(&database_id).await? {
+            return Ok(ToolOutput::json(slim::database(&db)));
+        }
+        let ds = self
+            .get(&["data_sources", &database_id], "database")
+            .await?;
+        Ok(ToolOutput::json(slim::data_source(&ds)))
+    }
+
+    async fn get_data_source(&self, p: DataSourceIdParams) -> ToolResult {
+        let ds = id("data_source_id", &p.data_source_id)?;
+        let v = self.get(&["data_sources", &ds], "data source").await?;
+        Ok(ToolOutput::json(slim::data_source(&v)))
+    }
+
+    async fn query(
+        &self,
+        ds: &str,
+        mut body: Map<String, Value>,
+        filter_properties: Option<Vec<String>>,
+    ) -> ToolResult {
+        let mut request = UpstreamRequest::new(Method::POST, segs(&["data_sources", ds, "query"]));
+        for f in filter_properties.unwrap_or_default() {
+            request = request.query("filter_properties", f);
+        }
+        body.retain(|_, v| !v.is_null());
+        let v = self
+            .send(request.json(Value::Object(body)), "data source")
+            .await?;
+        Ok(ToolOutput::json(slim::list(&v, slim::page)))
+    }
+
+    async fn query_database(&self, p: QueryDatabaseParams) -> ToolResult {
+        let database_id = id("database_id", &p.database_id)?;
+        let ds = self.resolve_data_source(&database_id).await?;
+        let mut body = list_body(p.start_cursor, p.page_size);
+        put(&mut body, "filter", p.filter);
+        put(&mut body, "sorts", p.sorts.map(Value::Array));
+        self.query(&ds, body, p.filter_properties).await
+    }
+
+    async fn query_data_source(&self, p: QueryDataSourceParams) -> ToolResult {
+        let ds = id("data_source_id", &p.data_source_id)?;
+        let mut body = list_body(p.start_cursor, p.page_size);
+        put(&mut body, "filter", p.filter);
+        put(&mut body, "sorts", p.sorts.map(Value::Array));
+        put(&mut body, "in_trash", p.in_trash.map(Value::Bool));
+        self.query(&ds, body, p.filter_properties).await
+    }
+
+    async fn list_templates(&self, p: ListTemplatesParams) -> ToolResult {
+        let ds = id("data_source_id", &p.data_source_id)?;
+        let request = UpstreamRequest::get(segs(&["data_sources", &ds, "templates"]))
+            .query_opt("name", p.name)
+            .query_opt("start_cursor", p.start_cursor)
+            .query_opt("page_size", p.page_size.map(|s| s.clamp(1, 100)));
+        let v = self.send(request, "data source").await?;
+        Ok(ToolOutput::json(slim::without_request_id(&v)))
+    }
+
+    async fn get_block(&self, p: BlockIdParams) -> ToolResult {
+        let block_id = id("block_id", &p.block_id)?;
+        let v = self.get(&["blocks", &block_id], "block").await?;
+        Ok(ToolOutput::json(slim::block(&v)))
+    }
+
+    async fn get_block_children(&self, p: BlockListParams) -> ToolResult {
+        let block_id = id("block_id", &p.block_id)?;
+        let request = UpstreamRequest::get(segs(&["blocks", &block_id, "children"]))
+            .query("page_size", page_size(p.page_size, 50, 100))
+            .query_opt("start_cursor", p.start_cursor);
+        let v = self.send(request, "block").await?;
+        Ok(ToolOutput::json(slim::list(&v, slim::block)))
+    }
+
+    async fn list_comments(&self, p: BlockListParams) -> ToolResult {
+        let block_id = id("block_id", &p.block_id)?;
+        let request = UpstreamRequest::get(segs(&["comments"]))
+            .query("block_id", &block_id)
+            .query("page_size", page_size(p.page_size, 50, 100))
+            .query_opt("start_cursor", p.start_cursor);
+        let v = self.send(request, "page or block").await?;
+        Ok(ToolOutput::json(slim::list(&v, slim::comment)))
+    }
+
+    async fn list_users(&self, p: PageParams) -> ToolResult {
+        let request = UpstreamRequest::get(segs(&["users"]))
+            .query("page_size", page_size(p.page_size, 50, 100))
+            .query_opt("start_cursor", p.start_cursor);
+        let v = self.send(request, "user list").await?;
+        Ok(ToolOutput::json(slim::list(&v, slim::user)))
+    }
+
+    async fn get_user(&self, p: UserIdParams) -> ToolResult {
+        let user_id = id("user_id", &p.user_id)?;
+        let v = self.get(&["users", &user_id], "user").await?;
+        Ok(ToolOutput::json(slim::user(&v)))
+    }
+
+    async fn get_self(&self, _p: NoParams) -> ToolResult {
+        let v = self.get(&["users", "me"], "bot user").await?;
+        Ok(ToolOutput::json(slim::user(&v)))
+    }
+
+    /// Appends `blocks` to `block_id` in requests of at most 100, keeping their order; returns
+    /// the ids of the new top-level blocks and the number of requests.
+    async fn append_chunks(
+        &self,
+        block_id: &str,
+        blocks: Vec<Value>,
+        position: Position,
+        after: Option<String>,
+    ) -> Result<(Vec<String>, usize), ToolFailure> {
+        let mut ids = Vec::new();
+        let mut requests = 0;
+        let mut anchor = after;
+        let mut first = true;
+        for chunk in blocks.chunks(BLOCKS_PER_REQUEST) {
+            let mut body = Map::new();
+            body.insert("children".into(), Value::Array(chunk.to_vec()));
+            let pos = match (position, &anchor, first) {
+                (Position::End, _, _) => None,
+                (Position::Start, _, true) => Some(json!({"type": "start"})),
+                (_, Some(a), _) => Some(json!({"type": "after_block", "after_block": {"id": a}})),
+                (_, None, _) => None,
+            };
+            put(&mut body, "position", pos);
+            let v = self
+                .send(
+                    UpstreamRequest::new(Method::PATCH, segs(&["blocks", block_id, "children"]))
+                        .json(Value::Object(body)),
+                    "page or block",
+                )
+                .await
+                .map_err(|e| {
+                    if ids.is_empty() {
+                        e
+                    } else {
+                        ToolFailure::new(format!(
+                            "{e} ({} blocks were added before the failure; do not add them again)",
+                            ids.len()
+                        ))
+                    }
+                })?;
+            requests += 1;
+            first = false;
+            let new_ids: Vec<String> = v
+                .get("results")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|b| b.get("id").and_then(Value::as_str).map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            // The API answers with the appended blocks; should it answer with all the parent's
+            // children, the appended ones are found next to the anchor (or at the end).
+            let appended = if new_ids.len() <= chunk.len() {
+                new_ids
+            } else {
+                pick_appended(
+                    &new_ids,
+                    chunk.len(),
+                    position,
+                    anchor.as_deref(),
+                    requests == 1,
+                )
+            };
+            anchor = appended.last().cloned().or(anchor);
+            ids.extend(appended);
+        }
+        Ok((ids, requests))
+    }
+
+    async fn create_page(&self, p: CreatePageParams) -> ToolResult {
+        let mut blocks = blocks_from(p.markdown.as_deref(), p.children)?;
+        let given = [
+            &p.parent.page_id,
+            &p.parent.data_source_id,
+            &p.parent.database_id,
+        ]
+        .iter()
+        .filter(|x| x.is_some())
+        .count();
+        if given != 1 {
+            return Err(ToolFailure::new(
+                "parent needs exactly one of page_id, data_source_id or database_id (find ids with search)",
+            ));
+        }
+        let mut properties = p.properties.unwrap_or_default();
+        let parent = if let Some(page_id) = &p.parent.page_id {
+            let page_id = id("parent.page_id", page_id)?;
+            if let Some(title) = &p.title {
+                properties.insert(
+                    "title".into(),
+                    json!({"title": markdown::plain_rich_text(title)}),
+                );
+            }
+            json!({"type": "page_id", "page_id": page_id})
+        } else {
+            let ds = match (&p.parent.data_source_id, &p.parent.database_id) {
+                (Some(ds), _) => id("parent.data_source_id", ds)?,
+                (_, Some(db)) => {
+                    self.resolve_data_source(&id("parent.database_id", db)?)
+                        .await?
+                }
+                _ => return Err(ToolFailure::new("parent is missing")),
+            };
+            if let Some(title) = &p.title {
+                let has_title = properties.values().any(|v| v.get("title").is_some());
+                if !has_title {
+                    let schema = self.get(&["data_sources", &ds], "data source").await?;
+                    let name =
+                        slim::title_property_name(schema.get("properties").unwrap_or(&Value::Null))
+                            .unwrap_or_else(|| "Name".to_owned());
+                    properties.insert(name, json!({"title": markdown::plain_rich_text(title)}));
+                }
+            }
+            json!({"type": "data_source_id", "data_source_id": ds})
+        };
+        let mut body = Map::new();
+        body.insert("parent".into(), parent);
+        body.insert("properties".into(), Value::Object(properties));
+        put(&mut body, "icon", p.icon.as_deref().map(icon_value));
+        put(&mut body, "cover", p.cover.as_deref().map(cover_value));
+        put(&mut body, "template", p.template);
+        let rest = if blocks.len() > BLOCKS_PER_REQUEST {
+            blocks.split_off(BLOCKS_PER_REQUEST)
+        } else {
+            Vec::new()
+        };
+        let first_count = blocks.len();
+        if !blocks.is_empty() {
+            body.insert("children".into(), Value::Array(blocks));
+        }
+        let page = self
+            .send(
+                UpstreamRequest::new(Method::POST, segs(&["pages"])).json(Value::Object(body)),
+                "parent",
+            )
+            .await?;
+        let mut added = first_count;
+        if !rest.is_empty() {
+            let page_id = page
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let (ids, _) = self.append_chunks(&page_id, rest, Position::End, None).await.map_err(|e| {
+                ToolFailure::new(format!("the page was created (id {page_id}) but adding the rest of its content failed: {e}"))
+            })?;
+            added += ids.len();
+        }
+        let mut out = slim::page(&page);
+        if let Some(obj) = out.as_object_mut() {
+            obj.insert("blocks_added".into(), Value::from(added));
+        }
+        Ok(ToolOutput::json(out))
+    }
+
+    async fn append_block_children(&self, p: AppendParams) -> ToolResult {
+        let block_id = id("block_id", &p.block_id)?;
+        let blocks = blocks_from(p.markdown.as_deref(), p.children)?;
+        if blocks.is_empty() {
+            return Err(ToolFailure::new(
+                "nothing to add: give markdown (or children)",
+            ));
+        }
+        let position = p.position.unwrap_or_default();
+        let after = match (position, p.after_block_id) {
+            (Position::AfterBlock, Some(a)) => Some(id("after_block_id", &a)?),
+            (Position::AfterBlock, None) => {
+                return Err(ToolFailure::new(
+                    "position after_block needs after_block_id (get block ids with get_block_children)",
+                ));
+            }
+            _ => None,
+        };
+        let total = blocks.len();
+        let (ids, requests) = self
+            .append_chunks(&block_id, blocks, position, after)
+            .await?;
+        Ok(ToolOutput::json(json!({
+            "block_id": block_id, "blocks_added": total, "requests": requests, "new_block_ids": ids,
+        })))
+    }
+
+    async fn create_comment(&self, p: CreateCommentParams) -> ToolResult {
+        let rich_text = match (p.text, p.rich_text) {
+            (Some(t), None) if !t.trim().is_empty() => Value::Array(markdown::inline_rich_text(&t)),
+            (None, Some(rt)) if !rt.is_empty() => Value::Array(rt),
+            _ => {
+                return Err(ToolFailure::new(
+                    "give the comment as text (or rich_text), exactly one of them",
+                ));
+            }
+        };
+        let body = match (p.page_id, p.discussion_id) {
+            (Some(page), None) => {
+                json!({"parent": {"page_id": id("page_id", &page)?}, "rich_text": rich_text})
+            }
+            (None, Some(d)) => {
+                json!({"discussion_id": require_id("discussion_id", &d, "take it from list_comments")?, "rich_text": rich_text})
+            }
+            _ => {
+                return Err(ToolFailure::new(
+                    "give page_id (new comment) or discussion_id (reply), exactly one",
+                ));
+            }
+        };
+        let v = self
+            .send(
+                UpstreamRequest::new(Method::POST, segs(&["comments"])).json(body),
+                "page or discussion",
+            )
+            .await?;
+        Ok(ToolOutput::json(slim::comment(&v)))
+    }
+
+    async fn create_database(&self, p: CreateDatabaseParams) -> ToolResult {
+        let parent = id("parent_page_id", &p.parent_page_id)?;
+        let mut properties = p.properties.unwrap_or_default();
+        if !properties.values().any(|v| v.get("title").is_some()) {
+            properties.insert("Name".into(), json!({"title": {}}));
+        }
+        let mut body = Map::new();
+        body.insert(
+            "parent".into(),
+            json!({"type": "page_id", "page_id": parent}),
+        );
+        body.insert(
+            "title".into(),
+            Value::Array(markdown::plain_rich_text(&p.title)),
+        );
+        body.insert(
+            "initial_data_source".into(),
+            json!({"properties": properties}),
+        );
+        put(&mut body, "is_inline", p.is_inline.map(Value::Bool));
+        put(
+            &mut body,
+            "description",
+            p.description
+                .map(|d| Value::Array(markdown::plain_rich_text(&d))),
+        );
+        let v = self
+            .send(
+                UpstreamRequest::new(Method::POST, segs(&["databases"])).json(Value::Object(body)),
+                "parent page",
+            )
+            .await?;
+        Ok(ToolOutput::json(slim::database(&v)))
+    }
+
+    async fn create_data_source(&self, p: CreateDataSourceParams) -> ToolResult {
+        let db = id("database_id", &p.database_id)?;
+        let mut body = Map::new();
+        body.insert(
+            "parent".into(),
+            json!({"type": "database_id", "database_id": db}),
+        );
+        body.insert("properties".into(), Value::Object(p.properties));
+        put(
+            &mut body,
+            "title",
+            p.title.map(|t| Value::Array(markdown::plain_rich_text(&t))),
+        );
+        let v = self
+            .send(
+                UpstreamRequest::new(Method::POST, segs(&["data_sources"]))
+                    .json(Value::Object(body)),
+                "database",
+            )
+            .await?;
+        Ok(ToolOutput::json(slim::data_source(&v)))
+    }
+
+    async fn patch_page(&self, page_id: &str, body: Value) -> ToolResult {
+        let v = self
+            .send(
+                UpstreamRequest::new(Method::PATCH, segs(&["pages", page_id])).json(body),
+                "page",
+            )
+            .await?;
+        Ok(ToolOutput::json(slim::page(&v)))
+    }
+
+    async fn restore_page(&self, p: PageIdParams) -> ToolResult {
+        let page_id = id("page_id", &p.page_id)?;
+        self.patch_page(&page_id, json!({"in_trash": false})).await
+    }
+
+    async fn archive_page(&self, p: PageIdParams) -> ToolResult {
+        let page_id = id("page_id", &p.page_id)?;
+        self.patch_page(&page_id, json!({"in_trash": true})).await
+    }
+
+    async fn update_page(&self, p: UpdatePageParams) -> ToolResult {
+        let page_id = id("page_id", &p.page_id)?;
+        let mut properties = p.properties.unwrap_or_default();
+        if let Some(title) = &p.title {
+            let current = self.get(&["pages", &page_id], "page").await?;
+            let name = slim::title_property_name(current.get("properties").unwrap_or(&Value::Null))
+                .unwrap_or_else(|| "title".to_owned());
+            properties.insert(name, json!({"title": markdown::plain_rich_text(title)}));
+        }
+        let mut body = Map::new();
+        if !properties.is_empty() {
+            body.insert("properties".into(), Value::Object(properties));
+        }
+        put(&mut body, "icon", p.icon.as_deref().map(icon_value));
+        put(&mut body, "cover", p.cover.as_deref().map(cover_value));
+        if body.is_empty() {
+            return Err(ToolFailure::new(
+                "nothing to change: give title, properties, icon or cover",
+            ));
+        }
+        self.patch_page(&page_id, Value::Object(body)).await
+    }
+
+    async fn move_page(&self, p: MovePageParams) -> ToolResult {
+        let page_id = id("page_id", &p.page_id)?;
+        let parent = match (
+            &p.new_parent.page_id,
+            &p.new_parent.data_source_id,
+            &p.new_parent.database_id,
+        ) {
+            (Some(pid), None, None) => {
+                json!({"type": "page_id", "page_id": id("new_parent.page_id", pid)?})
+            }
+            (None, Some(ds), None) => {
+                json!({"type": "data_source_id", "data_source_id": id("new_parent.data_source_id", ds)?})
+            }
+            (None, None, Some(db)) => {
+                let ds = self
+                    .resolve_data_source(&id("new_parent.database_id", db)?)
+                    .await?;
+                json!({"type": "data_source_id", "data_source_id": ds})
+            }
+            _ => {
+                return Err(ToolFailure::new(
+                    "new_parent needs exactly one of page_id, data_source_id or database_id",
+                ));
+            }
+        };
+        let v = self
+            .send(
+                UpstreamRequest::new(Method::POST, segs(&["pages", &page_id, "move"]))
+                    .json(json!({"parent": parent})),
+                "page or new parent",
+            )
+            .await?;
+        Ok(ToolOutput::json(slim::page(&v)))
+    }
+
+    async fn update_block(&self, p: UpdateBlockParams) -> ToolResult {
+        let block_id = id("block_id", &p.block_id)?;
+        if p.content.is_empty() {
+            return Err(ToolFailure::new(
+                "content is empty: give the block type as key, e.g. {\"to_do\":{\"checked\":true}}",
+            ));
+        }
+        let v = self
+            .send(
+                UpstreamRequest::new(Method::PATCH, segs(&["blocks", &block_id]))
+                    .json(Value::Object(p.content)),
+                "block",
+            )
+            .await?;
+        Ok(ToolOutput::json(slim::block(&v)))
+    }
+
+    async fn patch_database(&self, database_id: &str, body: Map<String, Value>) -> ToolResult {
+        let v = self
+            .send(
+                UpstreamRequest::new(Method::PATCH, segs(&["databases", database_id]))
+                    .json(Value::Object(body)),
+                "database",
+            )
+            .await?;
+        Ok(ToolOutput::json(slim::database(&v)))
+    }
+
+    async fn update_database(&self, p: UpdateDatabaseParams) -> ToolResult {
+        let db = id("database_id", &p.database_id)?;
+        let mut body = Map::new();
+        put(
+            &mut body,
+            "title",
+            p.title.map(|t| Value::Array(markdown::plain_rich_text(&t))),
+        );
+        put(
+            &mut body,
+            "description",
+            p.description
+                .map(|d| Value::Array(markdown::plain_rich_text(&d))),
+        );
+        put(&mut body, "icon", p.icon.as_deref().map(icon_value));
+        put(&mut body, "cover", p.cover.as_deref().map(cover_value));
+        put(&mut body, "is_inline", p.is_inline.map(Value::Bool));
+        if body.is_empty() {
+            return Err(ToolFailure::new(
+                "nothing to change: give title, description, icon, cover or is_inline",
+            ));
+        }
+        self.patch_database(&db, body).await
+    }
+
+    async fn archive_database(&self, p: DatabaseIdParams) -> ToolResult {
+        let db = id("database_id", &p.database_id)?;
+        let mut body = Map::new();
+        body.insert("in_trash".into(), Value::Bool(true));
+        self.patch_database(&db, body).await
+    }
+
+    async fn update_data_source(&self, p: UpdateDataSourceParams) -> ToolResult {
+        let ds = id("data_source_id", &p.data_source_id)?;
+        let mut body = Map::new();
+        put(
+            &mut body,
+            "title",
+            p.title.map(|t| Value::Array(markdown::plain_rich_text(&t))),
+        );
+        put(&mut body, "properties", p.properties.map(Value::Object));
+        if body.is_empty() {
+            return Err(ToolFailure::new(
+                "nothing to change: give title or properties",
+            ));
+        }
+        let v = self
+            .send(
+                UpstreamRequest::new(Method::PATCH, segs(&["data_sources", &ds]))
+                    .json(Value::Object(body)),
+                "data source",
+            )
+            .await?;
+        Ok(ToolOutput::json(slim::data_source(&v)))
+    }
+
+    async fn replace_page_content(&self, p: ReplacePageContentParams) -> ToolResult {
+        let page_id = id("page_id", &p.page_id)?;
+        if p.markdown.trim().is_empty() {
+            return Err(ToolFailure::new(
+                "markdown is empty; give the new content (to remove the page use archive_page)",
+            ));
+        }
+        let blocks = markdown::markdown_to_blocks(&p.markdown);
+        self.send(
+            UpstreamRequest::new(Method::PATCH, segs(&["pages", &page_id]))
+                .json(json!({"erase_content": true})),
+            "page",
+        )
+        .await?;
+        let total = blocks.len();
+        let (_, requests) = self
+            .append_chunks(&page_id, blocks, Position::End, None)
+            .await
+            .map_err(|e| {
+                ToolFailure::new(format!(
+                    "the old content was erased but writing the new content failed: {e}"
+                ))
+            })?;
+        Ok(ToolOutput::json(
+            json!({"page_id": page_id, "blocks_written": total, "requests": requests}),
+        ))
+    }
+
+    async fn delete_block(&self, p: BlockIdParams) -> ToolResult {
+        let block_id = id("block_id", &p.block_id)?;
+        let v = self
+            .send(
+                UpstreamRequest::new(Method::DELETE, segs(&["blocks", &block_id])),
+                "block",
+            )
+            .await?;
+        Ok(ToolOutput::json(slim::block(&v)))
+    }
+}
+
+/// The ids of the blocks one append request added, out of the children list the API answered.
+fn pick_appended(
+    results: &[String],
+    count: usize,
+    position: Position,
+    anchor: Option<&str>,
+    first: bool,
+) -> Vec<String> {
+    let start = match (position, anchor) {
+        (Position::Start, _) if first => Some(0),
+        (Position::End, _) => None,
+        (_, Some(a)) => results.iter().position(|id| id == a).map(|i| i + 1),
+        _ => None,
+    };
+    match start {
+        Some(s) => results.iter().skip(s).take(count).cloned().collect(),
+        None => results.iter().rev().take(count).rev().cloned().collect(),
+    }
+}

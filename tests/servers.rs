@@ -1,0 +1,16 @@
+//! Tests of the Notion and Calendar MCP tool sets, mounted as rmcp streamable HTTP services and
+//! driven by rmcp's client against wire-faithful fakes of the upstream APIs.
+
+#[path = "support/fake_google.rs"]
+mod fake_google;
+#[path = "support/fake_notion.rs"]
+mod fake_notion;
+
+#[path = "servers/common.rs"]
+mod common;
+#[path = "servers/gcal_tools.rs"]
+mod gcal_tools;
+#[path = "servers/listing.rs"]
+mod listing;
+#[path = "servers/notion_tools.rs"]
+mod notion_tools;
