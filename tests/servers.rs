@@ -1,5 +1,6 @@
 //! Tests of the Notion and Calendar MCP tool sets, mounted as rmcp streamable HTTP services and
-//! driven by rmcp's client against wire-faithful fakes of the upstream APIs.
+//! driven by rmcp's client against wire-faithful fakes of the upstream APIs; and the real
+//! `notion-mcp`/`gcal-mcp` processes with their OAuth authorization server.
 
 #[path = "support/fake_google.rs"]
 mod fake_google;
@@ -8,9 +9,13 @@ mod fake_notion;
 
 #[path = "servers/common.rs"]
 mod common;
+#[path = "servers/deployment.rs"]
+mod deployment;
 #[path = "servers/gcal_tools.rs"]
 mod gcal_tools;
 #[path = "servers/listing.rs"]
 mod listing;
 #[path = "servers/notion_tools.rs"]
 mod notion_tools;
+#[path = "servers/oauth.rs"]
+mod oauth;

@@ -1,0 +1,324 @@
+//! The authorization server of the real `notion-mcp`/`gcal-mcp` processes: the whole flow, and
+//! every way a request must be refused (no bearer, the other server's token, PKCE missing or
+//! `plain`, an unregistered redirect URI, a reused code, a reused rotated refresh token, a
+//! tampered state, consent without its CSRF token), plus no upstream token in the database file
+//! and no token in the logs.
+
+use serde_json::Value;
+
+use crate::deployment::{Deployment, OAuthClient, initialize, location, query_param};
+
+/// Metadata at both well-known paths, PKCE S256 advertised, and the flow ends in a working bearer.
+#[tokio::test]
+async fn discovery_flow_and_bearer() {
+    let d = Deployment::start().await;
+    let http = reqwest::Client::new();
+    for path in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+    ] {
+        let prm: Value = http
+            .get(format!("{}{path}", d.notion.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(prm["resource"], d.notion.resource());
+        assert_eq!(prm["authorization_servers"][0], d.notion.base);
+    }
+    let asm: Value = http
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            d.notion.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asm["issuer"], d.notion.base);
+    assert_eq!(
+        asm["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert!(asm["registration_endpoint"].is_string());
+
+    let (status, challenge) = initialize(&d.notion.resource(), None).await;
+    assert_eq!(status, 401);
+    assert!(
+        challenge.contains(&format!(
+            "resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"",
+            d.notion.base
+        )),
+        "{challenge}"
+    );
+
+    let client = OAuthClient::register(&d.notion.base).await;
+    let tokens = client.connect().await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        tokens["token_type"]
+            .as_str()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("bearer")
+    );
+    assert!(
+        tokens["expires_in"].as_u64().is_some_and(|s| s <= 3600),
+        "{tokens}"
+    );
+    assert!(tokens["refresh_token"].is_string());
+    let (status, _) = initialize(&d.notion.resource(), Some(access)).await;
+    assert_eq!(status, 200);
+    let (status, challenge) = initialize(&d.notion.resource(), Some("not-a-token")).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+}
+
+/// A token issued by the Calendar server is refused by the Notion server (audience), and the
+/// other way round, though both share one database.
+#[tokio::test]
+async fn tokens_are_bound_to_their_server() {
+    let d = Deployment::start().await;
+    let notion = OAuthClient::register(&d.notion.base).await;
+    let gcal = OAuthClient::register(&d.gcal.base).await;
+    let n = notion.connect().await;
+    let g = gcal.connect().await;
+    let (n, g) = (
+        n["access_token"].as_str().unwrap(),
+        g["access_token"].as_str().unwrap(),
+    );
+    assert_eq!(initialize(&d.notion.resource(), Some(n)).await.0, 200);
+    assert_eq!(initialize(&d.gcal.resource(), Some(g)).await.0, 200);
+    assert_eq!(initialize(&d.notion.resource(), Some(g)).await.0, 401);
+    assert_eq!(initialize(&d.gcal.resource(), Some(n)).await.0, 401);
+}
+
+/// PKCE is required and must be S256; `resource` must be this server's.
+#[tokio::test]
+async fn pkce_and_resource_are_enforced() {
+    let d = Deployment::start().await;
+    let client = OAuthClient::register(&d.notion.base).await;
+
+    let (mut missing, _) = client.request();
+    missing.challenge = None;
+    missing.method = None;
+    let r = client.authorize(&missing).await;
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("invalid_request")
+    );
+
+    let (mut plain, verifier) = client.request();
+    plain.challenge = Some(verifier);
+    plain.method = Some("plain");
+    let r = client.authorize(&plain).await;
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("invalid_request")
+    );
+
+    let (mut foreign, _) = client.request();
+    foreign.resource = Some(d.gcal.resource());
+    let r = client.authorize(&foreign).await;
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("invalid_target")
+    );
+
+    // A wrong verifier at the token endpoint.
+    let (request, _verifier) = client.request();
+    let back = client.authorize_through(&request).await;
+    let code = query_param(&back, "code").unwrap();
+    let (status, body) = client
+        .redeem(&code, "wrong-verifier-wrong-verifier-wrong-verifier-00")
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+/// An unregistered redirect URI gets an error page, never a redirect to it.
+#[tokio::test]
+async fn unregistered_redirect_uri_is_refused_without_redirect() {
+    let d = Deployment::start().await;
+    let client = OAuthClient::register(&d.notion.base).await;
+    let (mut request, _) = client.request();
+    request.redirect_uri = "http://127.0.0.1:9/evil".to_owned();
+    let r = client.authorize(&request).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get(reqwest::header::LOCATION).is_none());
+}
+
+/// A reused authorization code is refused and revokes what the first redemption issued.
+#[tokio::test]
+async fn reused_code_revokes_its_tokens() {
+    let d = Deployment::start().await;
+    let client = OAuthClient::register(&d.notion.base).await;
+    let (request, verifier) = client.request();
+    let back = client.authorize_through(&request).await;
+    let code = query_param(&back, "code").unwrap();
+    let (status, first) = client.redeem(&code, &verifier).await;
+    assert_eq!(status, 200);
+    let access = first["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(initialize(&d.notion.resource(), Some(&access)).await.0, 200);
+    let (status, again) = client.redeem(&code, &verifier).await;
+    assert_eq!(status, 400);
+    assert_eq!(again["error"], "invalid_grant");
+    assert_eq!(initialize(&d.notion.resource(), Some(&access)).await.0, 401);
+}
+
+/// Refresh tokens rotate; presenting a rotated one again revokes the whole family.
+#[tokio::test]
+async fn reused_refresh_token_revokes_the_family() {
+    let d = Deployment::start().await;
+    let client = OAuthClient::register(&d.notion.base).await;
+    let tokens = client.connect().await;
+    let first_refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (status, rotated) = client
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &first_refresh),
+        ])
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    let new_access = rotated["access_token"].as_str().unwrap().to_owned();
+    let new_refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(new_refresh, first_refresh);
+    assert_eq!(
+        initialize(&d.notion.resource(), Some(&new_access)).await.0,
+        200
+    );
+
+    let (status, reused) = client
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &first_refresh),
+        ])
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(reused["error"], "invalid_grant");
+    assert_eq!(
+        initialize(&d.notion.resource(), Some(&new_access)).await.0,
+        401
+    );
+    let (status, _) = client
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &new_refresh),
+        ])
+        .await;
+    assert_eq!(status, 400, "the family is revoked");
+}
+
+/// A callback whose state was tampered with is refused with a page and stores nothing.
+#[tokio::test]
+async fn tampered_state_is_refused() {
+    let d = Deployment::start().await;
+    let client = OAuthClient::register(&d.notion.base).await;
+    let (request, _) = client.request();
+    let (id, csrf, cookie) = client.consent_page(&request).await;
+    let upstream = client.consent(&id, Some(&csrf), &cookie).await;
+    let back = client.http.get(location(&upstream)).send().await.unwrap();
+    let callback = location(&back);
+    let state = query_param(&callback, "state").unwrap();
+    let tampered = callback.replace(&state, &format!("{state}x"));
+    let r = client.http.get(&tampered).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get(reqwest::header::LOCATION).is_none());
+    let page = r.text().await.unwrap();
+    assert!(page.contains("not recognised"), "{page}");
+    let accounts: i64 = rusqlite::Connection::open(&d.database)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM as_upstream_accounts", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(accounts, 0, "nothing was stored");
+}
+
+/// Consent without the CSRF token, or from another browser (no cookie), is refused.
+#[tokio::test]
+async fn consent_needs_csrf_and_the_same_browser() {
+    let d = Deployment::start().await;
+    let client = OAuthClient::register(&d.notion.base).await;
+    let (request, _) = client.request();
+    let (id, csrf, cookie) = client.consent_page(&request).await;
+    assert_eq!(client.consent(&id, None, &cookie).await.status(), 403);
+    assert_eq!(
+        client.consent(&id, Some("forged"), &cookie).await.status(),
+        403
+    );
+    assert_eq!(
+        client
+            .consent(&id, Some(&csrf), "mcp_consent=other-browser")
+            .await
+            .status(),
+        403
+    );
+    let page = client.authorize(&request).await;
+    let headers = page.headers().clone();
+    assert_eq!(
+        headers.get("x-frame-options").and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
+    assert!(
+        headers
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("frame-ancestors 'none'"))
+    );
+}
+
+/// After a connection and a tool call, neither the database file nor the logs hold any
+/// upstream or issued token in plaintext.
+#[tokio::test]
+async fn no_token_in_the_database_or_the_logs() {
+    let d = Deployment::start().await;
+    let notion = OAuthClient::register(&d.notion.base).await;
+    let gcal = OAuthClient::register(&d.gcal.base).await;
+    let n = notion.connect().await;
+    let g = gcal.connect().await;
+    let mut secrets: Vec<String> = Vec::new();
+    for t in [&n, &g] {
+        secrets.push(t["access_token"].as_str().unwrap().to_owned());
+        secrets.push(t["refresh_token"].as_str().unwrap().to_owned());
+    }
+    // The upstream tokens the fakes issued.
+    for header in d.fake_notion.authorizations() {
+        secrets.push(header.trim_start_matches("Bearer ").to_owned());
+    }
+    assert_eq!(
+        initialize(&d.notion.resource(), Some(&secrets[0])).await.0,
+        200
+    );
+    let mut file = std::fs::read(&d.database).unwrap();
+    let wal = d.database.with_extension("db-wal");
+    if let Ok(more) = std::fs::read(&wal) {
+        file.extend(more);
+    }
+    let text = String::from_utf8_lossy(&file);
+    for needle in ["secret_access_", "nrt_refresh_", "ya29.", "1//"] {
+        assert!(!text.contains(needle), "the database holds {needle}…");
+    }
+    let logs = format!("{}{}", d.notion.logs.lock(), d.gcal.logs.lock());
+    assert!(
+        logs.contains("upstream account connected"),
+        "debug logs were captured"
+    );
+    for secret in &secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a token is in the database"
+        );
+        assert!(!logs.contains(secret.as_str()), "a token is in the logs");
+    }
+    for needle in ["secret_access_", "nrt_refresh_", NOTION_SECRET_PREFIX] {
+        assert!(!logs.contains(needle), "the logs hold {needle}…");
+    }
+}
+
+/// The fake Notion's client secret, which must never be logged.
+const NOTION_SECRET_PREFIX: &str = crate::deployment::NOTION_CLIENT.1;
