@@ -287,7 +287,12 @@ async fn no_token_in_the_database_or_the_logs() {
         secrets.push(t["refresh_token"].as_str().unwrap().to_owned());
     }
     // The upstream tokens the fakes issued.
-    for header in d.fake_notion.authorizations() {
+    for header in d
+        .fake_notion
+        .authorizations()
+        .into_iter()
+        .chain(d.fake_google.authorizations())
+    {
         secrets.push(header.trim_start_matches("Bearer ").to_owned());
     }
     assert_eq!(
