@@ -19,3 +19,5 @@ mod listing;
 mod notion_tools;
 #[path = "servers/oauth.rs"]
 mod oauth;
+#[path = "servers/peers.rs"]
+mod peers;
