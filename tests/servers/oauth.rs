@@ -327,3 +327,68 @@ async fn no_token_in_the_database_or_the_logs() {
 
 /// The fake Notion's client secret, which must never be logged.
 const NOTION_SECRET_PREFIX: &str = crate::deployment::NOTION_CLIENT.1;
+
+/// `/mcp` refuses a foreign `Origin` and a foreign `Host` (DNS rebinding) even with a valid
+/// bearer, and an MCP session opened with one grant cannot be used with another.
+#[tokio::test]
+async fn origin_host_and_session_are_checked() {
+    let d = Deployment::start().await;
+    let a = OAuthClient::register(&d.notion.base).await;
+    let b = OAuthClient::register(&d.notion.base).await;
+    let ta = a.connect().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tb = b.connect().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let post = |token: &str| {
+        http.post(d.notion.resource())
+            .header("accept", "application/json, text/event-stream")
+            .bearer_auth(token)
+            .json(&init)
+    };
+    let evil_origin = post(&ta)
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil_origin.status(), 403);
+    let own_origin = post(&ta)
+        .header("origin", d.notion.base.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own_origin.status(), 200);
+    let evil_host = post(&ta)
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil_host.status(), 403);
+
+    let opened = post(&ta).send().await.unwrap();
+    assert_eq!(opened.status(), 200);
+    let session = opened
+        .headers()
+        .get("mcp-session-id")
+        .cloned()
+        .expect("a session for a 2025-06-18 client");
+    {
+        let list = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+        let stolen = http
+            .post(d.notion.resource())
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", session)
+            .bearer_auth(&tb)
+            .json(&list)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stolen.status(), 404, "another grant cannot use the session");
+    }
+}
