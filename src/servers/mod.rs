@@ -57,5 +57,6 @@ pub struct Grant {
 
 pub mod gcal;
 pub mod notion;
+pub mod tool_server;
 pub mod tooling;
 pub mod upstream_http;

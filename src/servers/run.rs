@@ -212,12 +212,16 @@ pub fn app(
     Ok(match kind {
         ServerKind::Notion => router(
             auth,
-            super::notion::NotionTools::new(super::notion::NotionApi::new(api_url, http)),
+            super::tool_server::ToolServer::new(super::tool_server::ToolSet::Notion(
+                super::notion::NotionApi::new(api_url, http),
+            )),
             shutdown,
         ),
         ServerKind::Gcal => router(
             auth,
-            super::gcal::GcalTools::new(super::gcal::GcalApi::new(api_url, http)),
+            super::tool_server::ToolServer::new(super::tool_server::ToolSet::Gcal(
+                super::gcal::GcalApi::new(api_url, http),
+            )),
             shutdown,
         ),
     })

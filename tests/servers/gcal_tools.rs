@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use mcp_gateway::servers::gcal::{GcalApi, GcalTools};
+use mcp_gateway::servers::gcal::GcalApi;
+use mcp_gateway::servers::tool_server::{ToolServer, ToolSet};
 use serde_json::json;
 
 use crate::common::{
@@ -22,7 +23,10 @@ async fn setup() -> Setup {
     fake.set_token("ya29.t1", TokenState::Valid);
     fake.add_refresh_token("1//r1");
     let tokens = TestTokens::new(Flavor::Google, fake.token_url(), "ya29.t1", "1//r1");
-    let tools = GcalTools::new(GcalApi::new(fake.api_url(), reqwest::Client::new()));
+    let tools = ToolServer::new(ToolSet::Gcal(GcalApi::new(
+        fake.api_url(),
+        reqwest::Client::new(),
+    )));
     let server = TestServer::start(tools, Some(common::grant(tokens.clone()))).await;
     Setup {
         fake,

@@ -1,7 +1,8 @@
 //! `tools/list` of both servers through a real MCP session, and `tool_list()` offline.
 
-use mcp_gateway::servers::gcal::{GcalApi, GcalTools};
-use mcp_gateway::servers::notion::{NotionApi, NotionTools};
+use mcp_gateway::servers::gcal::GcalApi;
+use mcp_gateway::servers::notion::NotionApi;
+use mcp_gateway::servers::tool_server::{ToolServer, ToolSet};
 use rmcp::model::Tool;
 
 use crate::common::TestServer;
@@ -157,7 +158,10 @@ fn tool_lists_need_nothing_and_are_complete() {
 async fn servers_list_their_tools_over_mcp() {
     let url: url::Url = "http://127.0.0.1:9".parse().expect("url");
     let notion = TestServer::start(
-        NotionTools::new(NotionApi::new(url.clone(), reqwest::Client::new())),
+        ToolServer::new(ToolSet::Notion(NotionApi::new(
+            url.clone(),
+            reqwest::Client::new(),
+        ))),
         None,
     )
     .await;
@@ -173,7 +177,7 @@ async fn servers_list_their_tools_over_mcp() {
     check(&tools, &NOTION, &NOTION_DESTRUCTIVE, &NOTION_WRITES);
 
     let gcal = TestServer::start(
-        GcalTools::new(GcalApi::new(url, reqwest::Client::new())),
+        ToolServer::new(ToolSet::Gcal(GcalApi::new(url, reqwest::Client::new()))),
         None,
     )
     .await;

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcp_gateway::servers::notion::{NOTION_VERSION, NotionApi, NotionTools};
+use mcp_gateway::servers::notion::{NOTION_VERSION, NotionApi};
+use mcp_gateway::servers::tool_server::{ToolServer, ToolSet};
 use serde_json::{Value, json};
 
 use crate::common::{
@@ -23,7 +24,10 @@ async fn setup() -> Setup {
     fake.set_token("tok-1", TokenState::Valid);
     fake.add_refresh_token("rt-1");
     let tokens = TestTokens::new(Flavor::Notion, fake.token_url(), "tok-1", "rt-1");
-    let tools = NotionTools::new(NotionApi::new(fake.api_url(), reqwest::Client::new()));
+    let tools = ToolServer::new(ToolSet::Notion(NotionApi::new(
+        fake.api_url(),
+        reqwest::Client::new(),
+    )));
     let server = TestServer::start(tools, Some(common::grant(tokens.clone()))).await;
     Setup {
         fake,
@@ -456,7 +460,10 @@ async fn revoked_refresh_token_asks_the_person_to_reconnect() {
     fake.add_client(CLIENT_ID, CLIENT_SECRET);
     fake.set_token("tok-1", TokenState::Revoked);
     let tokens = TestTokens::new(Flavor::Notion, fake.token_url(), "tok-1", "rt-unknown");
-    let tools = NotionTools::new(NotionApi::new(fake.api_url(), reqwest::Client::new()));
+    let tools = ToolServer::new(ToolSet::Notion(NotionApi::new(
+        fake.api_url(),
+        reqwest::Client::new(),
+    )));
     let server = TestServer::start(tools, Some(common::grant(tokens))).await;
     let client = server.client().await;
     let message = err_text(&call(&client, "get_self", json!({})).await);
@@ -524,7 +531,10 @@ async fn upstream_errors_become_guidance_and_bad_json_does_not_panic() {
 #[tokio::test]
 async fn a_request_without_a_grant_is_refused_with_a_message() {
     let fake = FakeNotion::start().await;
-    let tools = NotionTools::new(NotionApi::new(fake.api_url(), reqwest::Client::new()));
+    let tools = ToolServer::new(ToolSet::Notion(NotionApi::new(
+        fake.api_url(),
+        reqwest::Client::new(),
+    )));
     let server = TestServer::start(tools, None).await;
     let client = server.client().await;
     let message = err_text(&call(&client, "search", json!({"query": "x"})).await);
