@@ -392,3 +392,74 @@ async fn origin_host_and_session_are_checked() {
         assert_eq!(stolen.status(), 404, "another grant cannot use the session");
     }
 }
+
+/// An rmcp client of `resource` with `bearer`.
+async fn mcp_client(
+    resource: &str,
+    bearer: &str,
+) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+    use rmcp::ServiceExt;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    let config = StreamableHttpClientTransportConfig::with_uri(resource).auth_header(bearer);
+    ().serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .expect("MCP client connects")
+}
+
+/// When the upstream rejects the stored access token, the server refreshes it once (even for
+/// concurrent calls), stores the rotated refresh token, and the calls succeed; when the upstream
+/// refuses the refresh too, the tool says to reconnect.
+#[tokio::test]
+async fn upstream_tokens_refresh_once_and_revocation_says_reconnect() {
+    use crate::fake_notion::TokenState;
+    let d = Deployment::start().await;
+    let page = d.fake_notion.seed_page(None, "Refresh me");
+    let client = OAuthClient::register(&d.notion.base).await;
+    let tokens = client.connect().await;
+    let bearer = tokens["access_token"].as_str().unwrap().to_owned();
+    let mcp = mcp_client(&d.notion.resource(), &bearer).await;
+    let search = |q: &str| {
+        let mut args = serde_json::Map::new();
+        args.insert("query".into(), Value::String(q.into()));
+        rmcp::model::CallToolRequestParams::new("search").with_arguments(args)
+    };
+    let first = mcp.peer().call_tool(search("Refresh")).await.unwrap();
+    assert_ne!(first.is_error, Some(true));
+    let upstream = d.fake_notion.authorizations().last().cloned().unwrap();
+    let upstream = upstream.trim_start_matches("Bearer ").to_owned();
+    d.fake_notion.set_token(&upstream, TokenState::Expired);
+    let token_calls = d.fake_notion.token_calls();
+
+    let (a, b) = tokio::join!(
+        mcp.peer().call_tool(search("Refresh")),
+        mcp.peer().call_tool(search("Refresh"))
+    );
+    for result in [a.unwrap(), b.unwrap()] {
+        assert_ne!(result.is_error, Some(true), "{result:?}");
+        assert!(format!("{result:?}").contains(&page));
+    }
+    assert_eq!(
+        d.fake_notion.token_calls(),
+        token_calls + 1,
+        "one refresh for both calls"
+    );
+    let newest = d.fake_notion.authorizations().last().cloned().unwrap();
+    assert_ne!(
+        newest.trim_start_matches("Bearer "),
+        upstream,
+        "the new token was used"
+    );
+
+    // The upstream revokes everything: the refresh fails for good.
+    let current = newest.trim_start_matches("Bearer ").to_owned();
+    d.fake_notion.set_token(&current, TokenState::Revoked);
+    d.fake_notion.revoke_refresh_tokens();
+    let revoked = mcp.peer().call_tool(search("Refresh")).await.unwrap();
+    assert_eq!(revoked.is_error, Some(true));
+    let text = format!("{revoked:?}").to_lowercase();
+    assert!(
+        text.contains("reconnect") || text.contains("connect again"),
+        "{text}"
+    );
+}

@@ -260,6 +260,11 @@ impl FakeNotion {
             .insert(refresh_token.to_owned(), "ws-1".to_owned());
     }
 
+    /// Forgets every refresh token, as when the person removes the integration.
+    pub fn revoke_refresh_tokens(&self) {
+        self.store.lock().refresh_tokens.clear();
+    }
+
     /// Queues `fault` for the next API call.
     pub fn push_fault(&self, fault: Fault) {
         self.store.lock().faults.push_back(fault);
