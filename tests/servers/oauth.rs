@@ -463,3 +463,33 @@ async fn upstream_tokens_refresh_once_and_revocation_says_reconnect() {
         "{text}"
     );
 }
+
+/// `/revoke` (RFC 7009) ends a refresh token's family: its access tokens stop working and the
+/// refresh token can no longer be used; an unknown token is answered 200 too.
+#[tokio::test]
+async fn revoke_ends_the_grant() {
+    let d = Deployment::start().await;
+    let client = OAuthClient::register(&d.notion.base).await;
+    let tokens = client.connect().await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(initialize(&d.notion.resource(), Some(&access)).await.0, 200);
+    let revoke = |token: String| {
+        client
+            .http
+            .post(format!("{}/revoke", d.notion.base))
+            .form(&[
+                ("token", token.as_str()),
+                ("client_id", client.client_id.as_str()),
+            ])
+            .send()
+    };
+    assert_eq!(revoke("unknown-token".into()).await.unwrap().status(), 200);
+    assert_eq!(revoke(refresh.clone()).await.unwrap().status(), 200);
+    assert_eq!(initialize(&d.notion.resource(), Some(&access)).await.0, 401);
+    let (status, body) = client
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+}
