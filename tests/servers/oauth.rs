@@ -493,3 +493,31 @@ async fn revoke_ends_the_grant() {
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_grant");
 }
+
+/// A Google account that did not grant Calendar access is not connected: the client gets
+/// `access_denied` with a description saying what to do, and nothing is stored.
+#[tokio::test]
+async fn google_without_the_calendar_scope_is_refused() {
+    let d = Deployment::start().await;
+    d.fake_google.grant_only("openid email");
+    let client = OAuthClient::register(&d.gcal.base).await;
+    let (request, _) = client.request();
+    let back = client.authorize_through(&request).await;
+    assert_eq!(
+        query_param(&back, "error").as_deref(),
+        Some("access_denied")
+    );
+    let description = query_param(&back, "error_description").unwrap_or_default();
+    assert!(description.contains("Calendar"), "{description}");
+    assert_eq!(
+        query_param(&back, "state").as_deref(),
+        Some(request.state.as_str())
+    );
+    let accounts: i64 = rusqlite::Connection::open(&d.database)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM as_upstream_accounts", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(accounts, 0);
+}

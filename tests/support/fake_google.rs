@@ -56,6 +56,8 @@ struct Store {
     codes: HashMap<String, (String, Option<String>, String)>,
     refresh_tokens: HashSet<String>,
     granted: HashSet<String>,
+    /// When set, the person grants only these scopes (unticking the rest on Google's page).
+    granted_scope: Option<String>,
 }
 
 /// The running fake.
@@ -63,6 +65,13 @@ pub struct FakeGoogle {
     addr: SocketAddr,
     store: Arc<Mutex<Store>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeGoogle {
+    /// From now on the person grants only `scope` on the consent screen, whatever was asked.
+    pub fn grant_only(&self, scope: &str) {
+        self.store.lock().granted_scope = Some(scope.to_owned());
+    }
 }
 
 impl Drop for FakeGoogle {
@@ -604,7 +613,10 @@ fn oauth(
         }
         s.next_id += 1;
         let code = format!("4/code-{}", s.next_id);
-        let scope = query.get("scope").cloned().unwrap_or_default();
+        let scope = s
+            .granted_scope
+            .clone()
+            .unwrap_or_else(|| query.get("scope").cloned().unwrap_or_default());
         s.codes.insert(
             code.clone(),
             (
