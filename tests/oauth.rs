@@ -16,3 +16,5 @@ mod fake_ollama;
 mod flow;
 #[path = "oauth/harness.rs"]
 mod harness;
+#[path = "oauth/lifecycle.rs"]
+mod lifecycle;
