@@ -12,6 +12,8 @@ mod fake_notion;
 #[path = "support/fake_ollama.rs"]
 mod fake_ollama;
 
+#[path = "oauth/fastmcp.rs"]
+mod fastmcp;
 #[path = "oauth/flow.rs"]
 mod flow;
 #[path = "oauth/harness.rs"]

@@ -657,10 +657,13 @@ impl OAuthClient {
         else {
             return Err("the authorization server has no revocation endpoint".to_owned());
         };
+        // A public client sends its id and an empty secret: the MCP Python SDK's revocation
+        // endpoint requires the `client_secret` field to be present even for public clients.
         let mut form = vec![
             ("token", token),
             ("token_type_hint", hint),
             ("client_id", reg.client_id.as_str()),
+            ("client_secret", ""),
         ];
         let mut request = self
             .inner
@@ -669,7 +672,7 @@ impl OAuthClient {
             .timeout(Duration::from_secs(10));
         if let Some(secret) = &reg.client_secret {
             request = request.basic_auth(&reg.client_id, Some(secret));
-            form.retain(|(k, _)| *k != "client_id");
+            form.retain(|(k, _)| *k != "client_id" && *k != "client_secret");
         }
         let response = request
             .form(&form)
