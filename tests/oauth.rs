@@ -20,3 +20,5 @@ mod flow;
 mod harness;
 #[path = "oauth/lifecycle.rs"]
 mod lifecycle;
+#[path = "oauth/up.rs"]
+mod up;

@@ -83,7 +83,7 @@ pub struct Gw {
     pub gateway: Gateway,
     /// `http://127.0.0.1:PORT`, its public URL.
     pub base: String,
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     notices: tokio::sync::Mutex<mpsc::UnboundedReceiver<ConnectedNotice>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -146,7 +146,7 @@ public_url = "http://127.0.0.1:{port}"
         Self {
             gateway,
             base: format!("http://127.0.0.1:{port}"),
-            dir,
+            _dir: dir,
             notices: tokio::sync::Mutex::new(rx),
             task,
         }
