@@ -89,7 +89,6 @@ impl Gateway {
 
 impl Gateway {
     /// The gateway's HTTP surface: `/healthz`, `/readyz`, `/metrics` and `/oauth/callback`.
-    #[must_use]
     pub fn router(&self) -> axum::Router {
         crate::http::router(crate::http::HealthState {
             store: self.store.clone(),

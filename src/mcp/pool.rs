@@ -286,29 +286,26 @@ impl ToolHost for McpPool {
                     }
                     ServerAuth::None | ServerAuth::Bearer { .. } => None,
                 };
-                {
-                    {
-                        let deadline = self.inner.options.connect_timeout;
-                        match tokio::time::timeout(deadline, self.inner.tools_for(index, person))
-                            .await
-                        {
-                            Ok(Ok(tools)) => Listing::Tools(tools),
-                            Ok(Err(_))
-                                if person.is_some()
-                                    && matches!(
-                                        self.inner.connected(principal, &server.config.name).await,
-                                        Ok(false)
-                                    ) =>
-                            {
-                                Listing::NeedsConnection
-                            }
-                            Ok(Err(reason)) => Listing::Unavailable(reason),
-                            Err(_) => Listing::Unavailable(format!(
-                                "the server did not answer within {} s",
-                                ceil_secs(deadline)
-                            )),
+                let deadline = self.inner.options.connect_timeout;
+                match tokio::time::timeout(deadline, self.inner.tools_for(index, person)).await {
+                    Ok(Ok(tools)) => Listing::Tools(tools),
+                    Ok(Err(reason)) => {
+                        // A person's session that cannot open for want of a connection.
+                        let gone = person.is_some()
+                            && matches!(
+                                self.inner.connected(principal, &server.config.name).await,
+                                Ok(false)
+                            );
+                        if gone {
+                            Listing::NeedsConnection
+                        } else {
+                            Listing::Unavailable(reason)
                         }
                     }
+                    Err(_) => Listing::Unavailable(format!(
+                        "the server did not answer within {} s",
+                        ceil_secs(deadline)
+                    )),
                 }
             });
         let listings = futures::future::join_all(lookups).await;

@@ -119,6 +119,9 @@ impl std::fmt::Debug for OAuthClient {
     }
 }
 
+/// Held while one person's token on one server is refreshed.
+type RefreshLock = Arc<tokio::sync::Mutex<()>>;
+
 struct Inner {
     store: OAuthStore,
     servers: Vec<ServerConfig>,
@@ -128,7 +131,7 @@ struct Inner {
     /// Held while a server's registration is checked or made.
     registering: tokio::sync::Mutex<()>,
     /// One lock per (person, server), held while a token is refreshed.
-    refreshing: parking_lot::Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    refreshing: parking_lot::Mutex<HashMap<(String, String), RefreshLock>>,
     listeners: parking_lot::RwLock<HashMap<String, Arc<dyn ConnectListener>>>,
 }
 
