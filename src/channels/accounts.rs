@@ -42,6 +42,12 @@ pub trait AccountLinks: Send + Sync {
 
     /// The servers the person has connected.
     async fn connected(&self, principal: &Principal) -> Result<Vec<String>, AccountError>;
+
+    /// Tells `listener` about connections finished by people of `channel` (`telegram`,
+    /// `slack`, `console`). The default ignores it, for account links that never finish.
+    fn listen(&self, channel: &str, listener: std::sync::Arc<dyn ConnectListener>) {
+        let _ = (channel, listener);
+    }
 }
 
 /// A message that could not be answered until the person connected an account.

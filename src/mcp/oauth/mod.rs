@@ -735,6 +735,10 @@ impl AccountLinks for OAuthClient {
             .map_err(|e| AccountError(e.to_string()))
     }
 
+    fn listen(&self, channel: &str, listener: Arc<dyn ConnectListener>) {
+        OAuthClient::listen(self, channel, listener);
+    }
+
     async fn connected(&self, principal: &Principal) -> Result<Vec<String>, AccountError> {
         let list = self
             .connections(Some(principal))
