@@ -11,6 +11,8 @@ mod fake_google;
 mod fake_notion;
 #[path = "support/fake_ollama.rs"]
 mod fake_ollama;
+#[path = "support/fake_telegram.rs"]
+mod fake_telegram;
 
 #[path = "oauth/fastmcp.rs"]
 mod fastmcp;
@@ -20,5 +22,7 @@ mod flow;
 mod harness;
 #[path = "oauth/lifecycle.rs"]
 mod lifecycle;
+#[path = "oauth/serve.rs"]
+mod serve;
 #[path = "oauth/up.rs"]
 mod up;
