@@ -586,3 +586,112 @@ impl StateStore for States {
             .map_err(|e| store_error(&e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use oauth2::basic::BasicTokenType;
+    use oauth2::{AccessToken, CsrfToken, PkceCodeVerifier, TokenResponse};
+    use rmcp::transport::auth::{OAuthTokenResponse, VendorExtraTokenFields};
+
+    use super::*;
+
+    fn store() -> OAuthStore {
+        OAuthStore::new(
+            Store::open_in_memory().unwrap(),
+            Sealer::from_key(&[7u8; 32]),
+        )
+    }
+
+    fn context(principal: &str) -> StateContext {
+        StateContext {
+            principal: principal.to_owned(),
+            server: "notion".to_owned(),
+            pending: Some(PendingMessage {
+                chat: "1".to_owned(),
+                text: "find my page".to_owned(),
+            }),
+            ttl_secs: 600,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_state_is_claimed_once_and_carries_its_person_and_message() {
+        let s = store();
+        let verifier = PkceCodeVerifier::new("v".repeat(50));
+        let csrf = CsrfToken::new("state-1".to_owned());
+        let auth = StoredAuthorizationState::new(&verifier, &csrf);
+        s.save_state("state-1", &context("telegram:1"), &auth)
+            .await
+            .unwrap();
+        assert!(s.load_state("state-1").await.unwrap().is_some());
+        let claimed = s.claim_state("state-1").await.unwrap().unwrap();
+        assert_eq!(claimed.principal, "telegram:1");
+        assert_eq!(claimed.pending.unwrap().text, "find my page");
+        assert!(
+            s.claim_state("state-1").await.unwrap().is_none(),
+            "single use"
+        );
+        assert!(s.claim_state("unknown").await.unwrap().is_none());
+        s.delete_state("state-1").await.unwrap();
+        assert!(s.load_state("state-1").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn expired_states_cannot_be_claimed() {
+        let s = store();
+        let auth = StoredAuthorizationState::new(
+            &PkceCodeVerifier::new("v".repeat(50)),
+            &CsrfToken::new("old".to_owned()),
+        );
+        let mut ctx = context("telegram:1");
+        ctx.ttl_secs = -1;
+        s.save_state("old", &ctx, &auth).await.unwrap();
+        assert!(s.claim_state("old").await.unwrap().is_none());
+        assert!(s.load_state("old").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn tokens_are_sealed_to_their_row() {
+        let s = store();
+        let response = OAuthTokenResponse::new(
+            AccessToken::new("access-secret-123".to_owned()),
+            BasicTokenType::Bearer,
+            VendorExtraTokenFields::default(),
+        );
+        let credentials =
+            StoredCredentials::new("client".to_owned(), Some(response), Vec::new(), Some(100));
+        s.save_connection("telegram:1", "notion", &credentials)
+            .await
+            .unwrap();
+        let loaded = s.connection("telegram:1", "notion").await.unwrap().unwrap();
+        assert_eq!(loaded.status, ConnectionStatus::Ok);
+        assert_eq!(
+            loaded
+                .credentials
+                .token_response
+                .unwrap()
+                .access_token()
+                .secret(),
+            "access-secret-123"
+        );
+        // Moving the ciphertext to another person's row makes it unreadable.
+        s.store
+            .call(|c| {
+                c.execute(
+                    "INSERT INTO oauth_tokens (principal, server, client_id, credentials,
+                         connected_at, updated_at)
+                     SELECT 'telegram:2', server, client_id, credentials, 0, 0 FROM oauth_tokens",
+                    [],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert!(s.connection("telegram:2", "notion").await.is_err());
+        s.mark_broken("telegram:1", "notion").await.unwrap();
+        let listed = s.connections(Some("telegram:1")).await.unwrap();
+        assert_eq!(listed[0].status, ConnectionStatus::Broken);
+        assert!(s.delete_connection("telegram:1", "notion").await.unwrap());
+        assert!(!s.delete_connection("telegram:1", "notion").await.unwrap());
+    }
+}
