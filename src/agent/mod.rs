@@ -152,6 +152,12 @@ impl Agent {
         self
     }
 
+    /// The OAuth client's links, when the agent has them.
+    #[must_use]
+    pub fn accounts(&self) -> Option<&Arc<dyn AccountLinks>> {
+        self.inner.accounts.as_ref()
+    }
+
     /// The tool selector the agent's turns use.
     #[must_use]
     pub fn selector(&self) -> &ToolSelector {

@@ -27,7 +27,7 @@ pub const CONSOLE_CHAT: &str = "console";
 /// The longest input line accepted; longer lines are cut with a note.
 const MAX_LINE_CHARS: usize = 16_000;
 
-const HELP: &str = "Commands: /reset forgets this conversation, /help shows this, /quit exits. Anything else is sent to the assistant.";
+const HELP: &str = "Commands: /connect SERVER shows a link to connect your account, /disconnect SERVER removes it, /reset forgets this conversation, /help shows this, /quit exits. Anything else is sent to the assistant.";
 
 /// The console principal: `console:<$USER>`, or `console:local` when `USER` is unset or empty.
 #[must_use]
@@ -172,6 +172,11 @@ where
             }
             _ => {}
         }
+        if let Some(command) = account_command(text) {
+            let reply = accounts_reply(agent, principal, command).await;
+            write_flush(&out, &format!("{reply}\n"));
+            continue;
+        }
         let text: String = if text.chars().count() > MAX_LINE_CHARS {
             write_flush(
                 &out,
@@ -184,6 +189,47 @@ where
         answer(agent, principal, &text, &out, &lines, interactive).await;
     }
     Ok(())
+}
+
+/// `/connect SERVER` or `/disconnect SERVER`.
+enum AccountCommand<'a> {
+    Connect(&'a str),
+    Disconnect(&'a str),
+}
+
+fn account_command(text: &str) -> Option<AccountCommand<'_>> {
+    let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    let server = rest.trim();
+    match word {
+        "/connect" => Some(AccountCommand::Connect(server)),
+        "/disconnect" => Some(AccountCommand::Disconnect(server)),
+        _ => None,
+    }
+}
+
+/// The console's answer to `/connect` and `/disconnect`.
+async fn accounts_reply(
+    agent: &Agent,
+    principal: &Principal,
+    command: AccountCommand<'_>,
+) -> String {
+    let Some(accounts) = agent.accounts() else {
+        return "Connecting accounts is not available here.".to_owned();
+    };
+    match command {
+        AccountCommand::Connect("") | AccountCommand::Disconnect("") => {
+            "Name the server: /connect SERVER or /disconnect SERVER.".to_owned()
+        }
+        AccountCommand::Connect(server) => match accounts.connect_link(principal, server).await {
+            Ok(url) => format!("To connect {server}, open this link in your browser:\n{url}"),
+            Err(e) => format!("Could not start connecting {server}: {e}"),
+        },
+        AccountCommand::Disconnect(server) => match accounts.disconnect(principal, server).await {
+            Ok(true) => format!("Disconnected your {server} account."),
+            Ok(false) => format!("Your {server} account was not connected."),
+            Err(e) => format!("Could not disconnect {server}: {e}"),
+        },
+    }
 }
 
 /// Runs one turn for `text` and prints the reply as it grows.

@@ -295,6 +295,24 @@ token_url = "{google_token}"
     let listed = run_cli(&config_path, &["connections", "list"]).await;
     assert!(listed.contains("No connected accounts"), "{listed}");
 
+    // The console's own /connect shows a new link.
+    stdin
+        .write_all(b"/connect notion\n")
+        .await
+        .expect("write a command");
+    stdin.flush().await.expect("flush");
+    wait_for(
+        &stdout,
+        |t| {
+            t.lines()
+                .filter(|l| l.starts_with("http") && l.contains("/authorize?"))
+                .count()
+                == 2
+        },
+        "a second link",
+    )
+    .await;
+
     drop(stdin);
     let _ = child.start_kill();
 }
