@@ -1,5 +1,5 @@
-//! Assembling the running gateway from its configuration: store, seal key, model, MCP pool,
-//! metrics and agent, shared by `chat`, `serve` and `up`.
+//! Assembling the running gateway from its configuration: store, seal key, model, OAuth client,
+//! MCP pool, metrics and agent, shared by `chat`, `serve` and `up`.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -12,6 +12,7 @@ use crate::agent::Agent;
 use crate::channels::console;
 use crate::config::Config;
 use crate::llm::{self, ChatModel};
+use crate::mcp::oauth::OAuthClient;
 use crate::mcp::pool::McpPool;
 use crate::store::Store;
 use crate::store::seal::Sealer;
@@ -30,6 +31,8 @@ pub struct Gateway {
     pub model: Arc<dyn ChatModel>,
     /// The MCP client pool.
     pub pool: McpPool,
+    /// The OAuth client through which people connect their accounts.
+    pub oauth: OAuthClient,
     /// The agent every channel shares.
     pub agent: Agent,
     /// The metrics registry served at `/metrics`.
@@ -56,9 +59,10 @@ impl Gateway {
         let store = Store::open(&config.store.path).context("[store].path")?;
         let model: Arc<dyn ChatModel> =
             Arc::from(llm::from_config(&config.model).context("[model]")?);
-        let pool = McpPool::from_config(&config)?;
         let mut registry = Registry::default();
         let metrics = Metrics::new(&mut registry);
+        let oauth = OAuthClient::new(&config, store.clone(), sealer.clone(), metrics.clone())?;
+        let pool = McpPool::from_config_with_oauth(&config, oauth.clone())?;
         let agent = Agent::new(
             Arc::clone(&model),
             Arc::new(pool.clone()),
@@ -68,16 +72,30 @@ impl Gateway {
             metrics,
         )
         .context("[agent].system_prompt_file")?
-        .with_embed_model(config.model.embed_name.clone());
+        .with_embed_model(config.model.embed_name.clone())
+        .with_accounts(Arc::new(oauth.clone()));
         Ok(Self {
             config: Arc::new(config),
             store,
             sealer,
             model,
             pool,
+            oauth,
             agent,
             registry: Arc::new(registry),
         })
+    }
+}
+
+impl Gateway {
+    /// The gateway's HTTP surface: `/healthz`, `/readyz`, `/metrics` and `/oauth/callback`.
+    pub fn router(&self) -> axum::Router {
+        crate::http::router(crate::http::HealthState {
+            store: self.store.clone(),
+            model: Arc::clone(&self.model),
+            registry: Arc::clone(&self.registry),
+        })
+        .merge(crate::mcp::oauth::callback::router(self.oauth.clone()))
     }
 }
 
@@ -132,11 +150,9 @@ async fn spawn_gateway(
 ) -> anyhow::Result<tokio::task::JoinSet<()>> {
     let config = &gateway.config;
     let listener = crate::http::bind(config.http.listen, "[http].listen").await?;
-    let app = crate::http::router(crate::http::HealthState {
-        store: gateway.store.clone(),
-        model: Arc::clone(&gateway.model),
-        registry: Arc::clone(&gateway.registry),
-    });
+    let app = gateway.router();
+    let accounts: Arc<dyn crate::channels::accounts::AccountLinks> =
+        Arc::new(gateway.oauth.clone());
     let mut tasks = tokio::task::JoinSet::new();
     let token = shutdown.clone();
     tracing::info!(listen = %config.http.listen, "gateway HTTP surface listening");
@@ -145,12 +161,18 @@ async fn spawn_gateway(
             tracing::error!(error = %e, "the HTTP surface stopped");
         }
     });
-    if config.channels.telegram.is_some() {
-        let channel = crate::channels::telegram::run(
-            config,
+    if let Some(telegram) = config.channels.telegram.clone() {
+        let options = crate::channels::telegram::TelegramOptions {
+            accounts: Some(Arc::clone(&accounts)),
+            ..Default::default()
+        };
+        let channel = crate::channels::telegram::run_with(
+            telegram,
+            config.servers.clone(),
             gateway.agent.clone(),
             gateway.store.clone(),
             gateway.agent.metrics().clone(),
+            options,
             shutdown.child_token(),
         );
         let stop = shutdown.clone();
@@ -161,13 +183,18 @@ async fn spawn_gateway(
             }
         });
     }
-    if config.channels.slack.is_some() {
-        let channel = crate::channels::slack::run(
-            config,
+    if let Some(slack) = config.channels.slack.clone() {
+        let options = crate::channels::slack::SlackOptions {
+            accounts: Some(Arc::clone(&accounts)),
+            ..Default::default()
+        };
+        let channel = crate::channels::slack::run_with(
+            slack,
+            config.servers.clone(),
             gateway.agent.clone(),
             gateway.store.clone(),
             gateway.agent.metrics().clone(),
-            crate::channels::slack::SlackOptions::default(),
+            options,
             shutdown.child_token(),
         );
         let stop = shutdown.clone();
@@ -184,6 +211,84 @@ async fn spawn_gateway(
         );
     }
     Ok(tasks)
+}
+
+/// `mcp-gateway up`: the gateway (its HTTP surface, the configured channels and a console chat
+/// on this terminal) and both MCP servers in one process, until SIGTERM or Ctrl-C.
+///
+/// A server whose upstream credentials cannot be read is not started, with a warning naming the
+/// setting; the rest runs. The console answers connections finished in the browser; at the end
+/// of its input it stops reading and the rest keeps running.
+///
+/// # Errors
+/// Fails when the gateway cannot be built or an address cannot be bound.
+pub async fn up(config: Config) -> anyhow::Result<ExitCode> {
+    use crate::servers::ServerKind;
+    let gateway = Gateway::build(config, true)?;
+    let config = Arc::clone(&gateway.config);
+    let shutdown = crate::http::shutdown_on_signal();
+    let mut tasks = spawn_gateway(&gateway, &shutdown).await?;
+    for kind in [ServerKind::Notion, ServerKind::Gcal] {
+        let auth =
+            match crate::servers::run::authorization_server(kind, &config, gateway.store.clone()) {
+                Ok(auth) => auth,
+                Err(e) => {
+                    tracing::warn!(server = %kind, error = %e, "not starting this MCP server");
+                    eprintln!("warning: not starting {kind}: {e}");
+                    continue;
+                }
+            };
+        crate::servers::run::spawn_pruning(auth.clone(), shutdown.clone());
+        let app = crate::servers::run::app(kind, &config, auth, shutdown.clone())?;
+        let section = kind.config(&config);
+        let listener =
+            crate::http::bind(section.listen, &format!("{}.listen", kind.section())).await?;
+        tracing::info!(server = %kind, listen = %section.listen, "MCP server listening");
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = crate::http::serve(listener, app, token).await {
+                tracing::error!(server = %kind, error = %e, "the MCP server stopped");
+            }
+        });
+    }
+    let user = std::env::var("USER").ok();
+    let principal = console::principal_from_env(user.as_deref());
+    let (listener, notices) = console::ConsoleListener::new();
+    gateway.oauth.listen("console", Arc::new(listener));
+    let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        eprintln!(
+            "Chatting with {} as {principal}; the gateway listens on {}. /help for commands, Ctrl-C to quit.",
+            gateway.model.model_name(),
+            config.http.listen
+        );
+    }
+    let agent = gateway.agent.clone();
+    let console_stop = shutdown.clone();
+    tasks.spawn(async move {
+        let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+        let console = console::run_with_notices(
+            &agent,
+            &principal,
+            stdin,
+            Box::new(std::io::stdout()),
+            interactive,
+            Some(notices),
+        );
+        tokio::select! {
+            result = console => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "the console stopped");
+                }
+                // `/quit` ends the whole process.
+                console_stop.cancel();
+            }
+            () = console_stop.cancelled() => {}
+        }
+    });
+    shutdown.cancelled().await;
+    drain(tasks).await;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Waits for tasks to finish, up to [`DRAIN_TIMEOUT`].

@@ -206,6 +206,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(args) => ops::backup::run(&load_config(&cli.global)?, &args),
         Command::Chat => crate::app::chat(load_config(&cli.global)?).await,
         Command::Serve => crate::app::serve(load_config(&cli.global)?).await,
+        Command::Up => crate::app::up(load_config(&cli.global)?).await,
+        Command::Connections(command) => {
+            ops::connections::run(&load_config(&cli.global)?, &command).await
+        }
         Command::Doctor => Ok(ops::doctor::run(&load_config(&cli.global)?).await),
         Command::Pairing(command) => ops::pairing::run(&load_config(&cli.global)?, &command).await,
         Command::Route(args) => ops::route::run(&load_config(&cli.global)?, &args).await,
@@ -215,6 +219,5 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::GcalMcp(args) => {
             run_server(crate::servers::ServerKind::Gcal, &cli.global, &args).await
         }
-        other => anyhow::bail!("`{other:?}` is not available in this build"),
     }
 }

@@ -9,7 +9,7 @@ mod fake_notion;
 
 #[path = "servers/common.rs"]
 mod common;
-#[path = "servers/deployment.rs"]
+#[path = "support/deployment.rs"]
 mod deployment;
 #[path = "servers/gcal_tools.rs"]
 mod gcal_tools;

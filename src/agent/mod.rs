@@ -20,6 +20,7 @@ pub use select::ToolSelector;
 pub use sink::{Activity, ConfirmRequest, TurnSink};
 pub use turn::{TurnEnd, TurnInput, TurnOutcome};
 
+use crate::channels::accounts::AccountLinks;
 use crate::config::{AgentConfig, ServerConfig};
 use crate::llm::{ChatModel, ModelError};
 use crate::mcp::ToolHost;
@@ -70,6 +71,8 @@ struct Inner {
     system_prompt: String,
     metrics: Metrics,
     selector: ToolSelector,
+    /// The OAuth client's links, for `<server>_connect` and for connections that broke.
+    accounts: Option<Arc<dyn AccountLinks>>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -105,6 +108,7 @@ impl Agent {
                 system_prompt,
                 metrics,
                 selector,
+                accounts: None,
             }),
         })
     }
@@ -132,6 +136,26 @@ impl Agent {
             ),
         }
         self
+    }
+
+    /// Lets the agent offer `<server>_connect` for every OAuth server a principal has not
+    /// connected, and show links through `accounts`. Call it before the agent is cloned; on a
+    /// clone it changes nothing and logs a warning.
+    #[must_use]
+    pub fn with_accounts(mut self, accounts: Arc<dyn AccountLinks>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.accounts = Some(accounts),
+            None => tracing::warn!(
+                "account links were set on an agent already shared; connect links are not offered"
+            ),
+        }
+        self
+    }
+
+    /// The OAuth client's links, when the agent has them.
+    #[must_use]
+    pub fn accounts(&self) -> Option<&Arc<dyn AccountLinks>> {
+        self.inner.accounts.as_ref()
     }
 
     /// The tool selector the agent's turns use.

@@ -12,6 +12,7 @@ use super::leak::{self, StreamGuard};
 use super::sink::{Activity, ConfirmRequest, TurnSink};
 use super::{Agent, AgentError, prompt, select, validate};
 use crate::Principal;
+use crate::channels::accounts::PendingMessage;
 use crate::llm::{ChatOutcome, ChatRequest, Message, ModelError, Role, ToolCall, ToolSpec};
 use crate::mcp::{Catalog, CatalogTool, ToolError};
 use crate::store::audit::{AuditEntry, args_digest};
@@ -19,6 +20,20 @@ use crate::telemetry::metrics::{ServerLabels, TokenLabels, ToolLabels};
 
 /// The most tool calls run from one model reply.
 const MAX_CALLS_PER_ROUND: usize = 8;
+/// The suffix of the stand-in tool offered for an OAuth server the person has not connected.
+pub const CONNECT_SUFFIX: &str = "_connect";
+
+/// The stand-in tool for `server`, which the person has not connected.
+#[must_use]
+pub fn connect_tool(server: &str) -> ToolSpec {
+    ToolSpec {
+        name: format!("{server}{CONNECT_SUFFIX}"),
+        description: format!(
+            "The person has not connected their {server} account, so the {server} tools are not              available. Call this when they ask for something in {server}: it shows them a link              to connect, and their request is answered once they have connected."
+        ),
+        parameters: serde_json::json!({"type": "object", "properties": {}}),
+    }
+}
 
 /// One message to answer.
 #[derive(Debug, Clone, Copy)]
@@ -80,9 +95,12 @@ impl Agent {
             .map(|t| (t.qualified.as_str(), t))
             .collect();
         let conversation = conversation_key(input.principal, input.chat);
-        let offered = self
+        let mut offered = self
             .offered_tools(&conversation, &catalog, input.text)
             .await;
+        if self.inner.accounts.is_some() {
+            offered.extend(catalog.needs_connection.iter().map(|s| connect_tool(s)));
+        }
         let user = Message::user(input.text);
         let mut new_messages = vec![user.clone()];
 
@@ -229,7 +247,13 @@ impl Agent {
                 if cancel.is_cancelled() || Instant::now() >= deadline {
                     break;
                 }
-                let result = if selecting && call.name == select::FIND_TOOLS {
+                let connect_server = catalog.needs_connection.iter().find(|s| {
+                    call.name.strip_suffix(CONNECT_SUFFIX) == Some(s.as_str())
+                        && !by_name.contains_key(call.name.as_str())
+                });
+                let result = if let Some(server) = connect_server {
+                    self.offer_link(input, server, sink).await
+                } else if selecting && call.name == select::FIND_TOOLS {
                     self.find_tools(conversation, catalog, by_name, call, &mut offered)
                 } else {
                     let held = selecting
@@ -243,7 +267,7 @@ impl Agent {
                         self.inner.selector.hold(conversation, &call.name);
                     }
                     let result = self
-                        .run_tool(input.principal, call, by_name, sink, cancel, deadline)
+                        .run_tool(input, call, by_name, sink, cancel, deadline)
                         .await;
                     if held {
                         self.inner.selector.release(conversation, &call.name);
@@ -262,6 +286,36 @@ impl Agent {
             end: TurnEnd::Answered,
             tool_calls: calls_made,
         })
+    }
+
+    /// Shows the person a link to connect `server`, remembering their message so that it is
+    /// answered once they have connected; returns what the model reads.
+    async fn offer_link(&self, input: TurnInput<'_>, server: &str, sink: &dyn TurnSink) -> String {
+        let Some(accounts) = &self.inner.accounts else {
+            return format!(
+                "Error: connecting {server} is not available on this gateway. Tell the person."
+            );
+        };
+        let pending = PendingMessage {
+            chat: input.chat.to_owned(),
+            text: input.text.to_owned(),
+        };
+        match accounts
+            .connect_link_for(input.principal, server, Some(pending))
+            .await
+        {
+            Ok(url) => {
+                sink.connect_link(server, &url).await;
+                format!(
+                    "A link to connect {server} was shown to the person. Tell them in one short \
+                     sentence to open it; their request will be answered once they have \
+                     connected. Do not write the link yourself."
+                )
+            }
+            Err(e) => {
+                format!("Error: could not create a link to connect {server}: {e}. Tell the person.")
+            }
+        }
     }
 
     /// Runs the `find_tools` meta-tool: the tools found are offered from the next request on.
@@ -484,7 +538,7 @@ impl Agent {
     /// Runs one tool call and returns the text the model reads back.
     async fn run_tool(
         &self,
-        principal: &Principal,
+        input: TurnInput<'_>,
         call: &ToolCall,
         by_name: &HashMap<&str, &CatalogTool>,
         sink: &dyn TurnSink,
@@ -514,13 +568,22 @@ impl Agent {
                     ("denied", "The person declined this action, so it was not done. Do not retry it unless they ask again.".to_owned())
                 } else {
                     sink.activity(Activity::Tool(call.name.clone())).await;
-                    self.call_tool(principal, tool, args, cancel, deadline)
+                    match self
+                        .call_tool(input.principal, tool, args, cancel, deadline)
                         .await
+                    {
+                        ("not_connected", _) => (
+                            "not_connected",
+                            self.offer_link(input, &tool.server, sink).await,
+                        ),
+                        other => other,
+                    }
                 }
             }
         };
         let latency = started.elapsed();
-        self.record(principal, tool, digest, outcome, latency).await;
+        self.record(input.principal, tool, digest, outcome, latency)
+            .await;
         bound_result(&text, self.inner.config.max_tool_result_chars)
     }
 
@@ -575,7 +638,11 @@ impl Agent {
                     "Error: the tool did not answer within {secs} seconds. Tell the person it timed out."
                 ),
             ),
-            Ok(Err(e @ (ToolError::Unavailable { .. } | ToolError::NotConnected(_)))) => (
+            Ok(Err(ToolError::NotConnected(server))) => (
+                "not_connected",
+                format!("Error: `{server}` is not connected for this user."),
+            ),
+            Ok(Err(e @ ToolError::Unavailable { .. })) => (
                 "unavailable",
                 format!("Error: {e}. Tell the person; do not retry now."),
             ),

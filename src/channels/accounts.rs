@@ -2,6 +2,8 @@
 //!
 //! `/connect`, `/disconnect` and `/status` need the gateway's OAuth client; channels see it only
 //! through [`AccountLinks`], so they work (and say so) when no OAuth client is configured.
+//! When a person finishes connecting, the OAuth client tells the person's channel through a
+//! [`ConnectListener`], with the message that was waiting for the connection.
 
 use async_trait::async_trait;
 
@@ -23,11 +25,56 @@ pub trait AccountLinks: Send + Sync {
         server: &str,
     ) -> Result<String, AccountError>;
 
+    /// Like [`AccountLinks::connect_link`], remembering `pending`, the message that needed the
+    /// connection, so that it can be answered once the person has connected.
+    async fn connect_link_for(
+        &self,
+        principal: &Principal,
+        server: &str,
+        pending: Option<PendingMessage>,
+    ) -> Result<String, AccountError> {
+        let _ = pending;
+        self.connect_link(principal, server).await
+    }
+
     /// Removes the person's connection to `server` on both sides; `false` when there was none.
     async fn disconnect(&self, principal: &Principal, server: &str) -> Result<bool, AccountError>;
 
     /// The servers the person has connected.
     async fn connected(&self, principal: &Principal) -> Result<Vec<String>, AccountError>;
+
+    /// Tells `listener` about connections finished by people of `channel` (`telegram`,
+    /// `slack`, `console`). The default ignores it, for account links that never finish.
+    fn listen(&self, channel: &str, listener: std::sync::Arc<dyn ConnectListener>) {
+        let _ = (channel, listener);
+    }
+}
+
+/// A message that could not be answered until the person connected an account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingMessage {
+    /// The chat it was written in.
+    pub chat: String,
+    /// What the person wrote.
+    pub text: String,
+}
+
+/// A person finished connecting their account on a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedNotice {
+    /// The person.
+    pub principal: Principal,
+    /// The configured server.
+    pub server: String,
+    /// The message that needed the connection, to answer now.
+    pub pending: Option<PendingMessage>,
+}
+
+/// A channel's side of a finished connection: tell the person and answer the waiting message.
+#[async_trait]
+pub trait ConnectListener: Send + Sync {
+    /// Called once per finished connection of a person on this listener's channel.
+    async fn connected(&self, notice: ConnectedNotice);
 }
 
 /// A configured MCP server as chat commands describe it.

@@ -3,6 +3,10 @@
 //! Works the same with a terminal or piped input. Destructive tools are confirmed with `y`/`n` on
 //! the next input line (end of input declines). `/reset` forgets the conversation, `/help` lists
 //! the commands, `/quit` or end of input exits.
+//!
+//! Under `mcp-gateway up` the console also hears about connections the person finished in the
+//! browser ([`ConsoleListener`]): it says so and answers the message that needed the connection.
+//! There, end of input stops reading but connections are still answered.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -14,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Principal;
 use crate::agent::{Activity, Agent, ConfirmRequest, TurnInput, TurnSink};
+use crate::channels::accounts::{ConnectListener, ConnectedNotice};
 use crate::telemetry::metrics::MessageLabels;
 
 /// The chat id of the console's one conversation.
@@ -22,7 +27,7 @@ pub const CONSOLE_CHAT: &str = "console";
 /// The longest input line accepted; longer lines are cut with a note.
 const MAX_LINE_CHARS: usize = 16_000;
 
-const HELP: &str = "Commands: /reset forgets this conversation, /help shows this, /quit exits. Anything else is sent to the assistant.";
+const HELP: &str = "Commands: /connect SERVER shows a link to connect your account, /disconnect SERVER removes it, /reset forgets this conversation, /help shows this, /quit exits. Anything else is sent to the assistant.";
 
 /// The console principal: `console:<$USER>`, or `console:local` when `USER` is unset or empty.
 #[must_use]
@@ -36,6 +41,28 @@ pub fn principal_from_env(user: Option<&str>) -> Principal {
 
 type SharedLines<R> = Arc<tokio::sync::Mutex<Lines<R>>>;
 type SharedOut = Arc<Mutex<Box<dyn Write + Send>>>;
+
+/// Passes finished connections of console principals to a running console.
+#[derive(Debug, Clone)]
+pub struct ConsoleListener {
+    notices: tokio::sync::mpsc::UnboundedSender<ConnectedNotice>,
+}
+
+impl ConsoleListener {
+    /// A listener and the receiving end to hand to [`run_with_notices`].
+    #[must_use]
+    pub fn new() -> (Self, tokio::sync::mpsc::UnboundedReceiver<ConnectedNotice>) {
+        let (notices, receiver) = tokio::sync::mpsc::unbounded_channel();
+        (Self { notices }, receiver)
+    }
+}
+
+#[async_trait]
+impl ConnectListener for ConsoleListener {
+    async fn connected(&self, notice: ConnectedNotice) {
+        let _ = self.notices.send(notice);
+    }
+}
 
 /// Runs the console conversation until end of input or `/quit`.
 ///
@@ -51,22 +78,77 @@ pub async fn run<R>(
 where
     R: AsyncBufRead + Unpin + Send + 'static,
 {
+    run_with_notices(agent, principal, input, output, interactive, None).await
+}
+
+/// What the console reacts to next.
+enum Event {
+    Line(String),
+    Notice(ConnectedNotice),
+    Done,
+}
+
+/// Like [`run`], also answering finished connections of `principal` from `notices`: the
+/// console says so and answers the message that needed the connection. With `notices`, end of
+/// input stops reading but the console keeps answering connections until `/quit` or until the
+/// notices end.
+///
+/// # Errors
+/// Fails only when the input cannot be read.
+pub async fn run_with_notices<R>(
+    agent: &Agent,
+    principal: &Principal,
+    input: R,
+    output: Box<dyn Write + Send>,
+    interactive: bool,
+    mut notices: Option<tokio::sync::mpsc::UnboundedReceiver<ConnectedNotice>>,
+) -> std::io::Result<()>
+where
+    R: AsyncBufRead + Unpin + Send + 'static,
+{
     let lines: SharedLines<R> = Arc::new(tokio::sync::Mutex::new(input.lines()));
     let out: SharedOut = Arc::new(Mutex::new(output));
-    let labels_in = MessageLabels {
-        channel: "console".into(),
-        direction: "in".into(),
-    };
-    let labels_out = MessageLabels {
-        channel: "console".into(),
-        direction: "out".into(),
-    };
+    let mut input_open = true;
     loop {
-        if interactive {
+        if interactive && input_open {
             write_flush(&out, "> ");
         }
-        let Some(line) = lines.lock().await.next_line().await? else {
-            break;
+        let event = match (&mut notices, input_open) {
+            (None, _) => match lines.lock().await.next_line().await? {
+                Some(line) => Event::Line(line),
+                None => Event::Done,
+            },
+            (Some(rx), true) => {
+                let mut guard = lines.lock().await;
+                tokio::select! {
+                    line = guard.next_line() => match line? {
+                        Some(line) => Event::Line(line),
+                        None => {
+                            input_open = false;
+                            continue;
+                        }
+                    },
+                    notice = rx.recv() => notice.map_or(Event::Done, Event::Notice),
+                }
+            }
+            (Some(rx), false) => rx.recv().await.map_or(Event::Done, Event::Notice),
+        };
+        let line = match event {
+            Event::Done => break,
+            Event::Line(line) => line,
+            Event::Notice(notice) => {
+                if &notice.principal != principal {
+                    continue;
+                }
+                write_flush(
+                    &out,
+                    &format!("\nConnected your {} account.\n", notice.server),
+                );
+                if let Some(pending) = notice.pending {
+                    answer(agent, principal, &pending.text, &out, &lines, interactive).await;
+                }
+                continue;
+            }
         };
         let text = line.trim();
         match text {
@@ -90,6 +172,11 @@ where
             }
             _ => {}
         }
+        if let Some(command) = account_command(text) {
+            let reply = accounts_reply(agent, principal, command).await;
+            write_flush(&out, &format!("{reply}\n"));
+            continue;
+        }
         let text: String = if text.chars().count() > MAX_LINE_CHARS {
             write_flush(
                 &out,
@@ -99,11 +186,77 @@ where
         } else {
             text.to_owned()
         };
+        answer(agent, principal, &text, &out, &lines, interactive).await;
+    }
+    Ok(())
+}
+
+/// `/connect SERVER` or `/disconnect SERVER`.
+enum AccountCommand<'a> {
+    Connect(&'a str),
+    Disconnect(&'a str),
+}
+
+fn account_command(text: &str) -> Option<AccountCommand<'_>> {
+    let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    let server = rest.trim();
+    match word {
+        "/connect" => Some(AccountCommand::Connect(server)),
+        "/disconnect" => Some(AccountCommand::Disconnect(server)),
+        _ => None,
+    }
+}
+
+/// The console's answer to `/connect` and `/disconnect`.
+async fn accounts_reply(
+    agent: &Agent,
+    principal: &Principal,
+    command: AccountCommand<'_>,
+) -> String {
+    let Some(accounts) = agent.accounts() else {
+        return "Connecting accounts is not available here.".to_owned();
+    };
+    match command {
+        AccountCommand::Connect("") | AccountCommand::Disconnect("") => {
+            "Name the server: /connect SERVER or /disconnect SERVER.".to_owned()
+        }
+        AccountCommand::Connect(server) => match accounts.connect_link(principal, server).await {
+            Ok(url) => format!("To connect {server}, open this link in your browser:\n{url}"),
+            Err(e) => format!("Could not start connecting {server}: {e}"),
+        },
+        AccountCommand::Disconnect(server) => match accounts.disconnect(principal, server).await {
+            Ok(true) => format!("Disconnected your {server} account."),
+            Ok(false) => format!("Your {server} account was not connected."),
+            Err(e) => format!("Could not disconnect {server}: {e}"),
+        },
+    }
+}
+
+/// Runs one turn for `text` and prints the reply as it grows.
+async fn answer<R>(
+    agent: &Agent,
+    principal: &Principal,
+    text: &str,
+    out: &SharedOut,
+    lines: &SharedLines<R>,
+    interactive: bool,
+) where
+    R: AsyncBufRead + Unpin + Send + 'static,
+{
+    let labels_in = MessageLabels {
+        channel: "console".into(),
+        direction: "in".into(),
+    };
+    let labels_out = MessageLabels {
+        channel: "console".into(),
+        direction: "out".into(),
+    };
+    {
         agent.metrics().messages.get_or_create(&labels_in).inc();
         let sink = ConsoleSink {
-            out: Arc::clone(&out),
+            out: Arc::clone(out),
             printed: Mutex::new(String::new()),
-            lines: Arc::clone(&lines),
+            lines: Arc::clone(lines),
             interactive,
         };
         let cancel = CancellationToken::new();
@@ -113,7 +266,7 @@ where
                 TurnInput {
                     principal,
                     chat: CONSOLE_CHAT,
-                    text: &text,
+                    text,
                 },
                 &sink,
                 &cancel,
@@ -130,7 +283,6 @@ where
         sink.finish(&reply);
         agent.metrics().messages.get_or_create(&labels_out).inc();
     }
-    Ok(())
 }
 
 /// In a terminal, Ctrl-C stops the running turn instead of the program.

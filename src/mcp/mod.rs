@@ -6,6 +6,7 @@
 pub mod catalog;
 mod http;
 mod listing;
+pub mod oauth;
 mod output;
 pub mod pool;
 mod session;
@@ -15,6 +16,7 @@ use serde_json::{Map, Value};
 
 pub use catalog::{CatalogTool, ToolHints, qualified_name};
 pub use listing::valid_tool_name;
+pub use oauth::{OAuthClient, OAuthError};
 pub use output::tool_output;
 pub use pool::{McpPool, PoolError, PoolOptions};
 

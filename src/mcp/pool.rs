@@ -3,9 +3,11 @@
 //! Each session lives in a slot keyed by server and, for servers whose sessions belong to one
 //! person, by principal. Servers with `auth = "none"` or `auth = "bearer"` share one slot (no
 //! principal) and so one session. Servers with `auth = "oauth"` need a session per
-//! (principal, server) carrying that principal's token; until the OAuth client provides those
-//! tokens they are listed in [`Catalog::needs_connection`] and calls to them fail with
-//! [`ToolError::NotConnected`].
+//! (principal, server) carrying that principal's token from the [`OAuthClient`]: every request
+//! of such a session asks the OAuth client for the current token (refreshed ahead of expiry, and
+//! after a 401), so one person's session never carries another person's token. A principal
+//! without a usable connection (never connected, disconnected, or refused at refresh) is listed
+//! in [`Catalog::needs_connection`] and calls fail with [`ToolError::NotConnected`].
 //!
 //! A slot connects on first use (`initialize`, then the tool list). Concurrent users of a slot
 //! wait for one connection attempt instead of each opening their own; no lock is held across an
@@ -34,8 +36,9 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
-use super::http::HttpClient;
+use super::http::{Bearer, BearerError, HttpClient};
 use super::listing::Limits;
+use super::oauth::{OAuthClient, OAuthError};
 use super::output::tool_output;
 use super::session::{Connect, Failure, Session};
 use super::{Catalog, CatalogTool, ToolError, ToolHost, ToolOutput};
@@ -111,6 +114,7 @@ struct Inner {
     http: HttpClient,
     options: PoolOptions,
     slots: parking_lot::Mutex<HashMap<SlotKey, Arc<Slot>>>,
+    oauth: Option<OAuthClient>,
 }
 
 /// A configured server and its call deadline.
@@ -140,6 +144,20 @@ impl McpPool {
         )
     }
 
+    /// A pool for the configured `[[servers]]` whose `auth = "oauth"` servers get each
+    /// principal's token from `oauth`.
+    ///
+    /// # Errors
+    /// Fails only when the HTTP client cannot be created.
+    pub fn from_config_with_oauth(config: &Config, oauth: OAuthClient) -> Result<Self, PoolError> {
+        Self::with_oauth(
+            &config.servers,
+            config.agent.tool_timeout,
+            PoolOptions::default(),
+            Some(oauth),
+        )
+    }
+
     /// A pool for `servers`, in that order, with `default_timeout` as the call deadline of
     /// servers without their own. Nothing is connected until first use.
     ///
@@ -149,6 +167,20 @@ impl McpPool {
         servers: &[ServerConfig],
         default_timeout: Duration,
         options: PoolOptions,
+    ) -> Result<Self, PoolError> {
+        Self::with_oauth(servers, default_timeout, options, None)
+    }
+
+    /// Like [`McpPool::new`], with `oauth` giving each principal's token to the sessions of
+    /// `auth = "oauth"` servers (without it, those servers always need a connection).
+    ///
+    /// # Errors
+    /// Fails only when the HTTP client cannot be created.
+    pub fn with_oauth(
+        servers: &[ServerConfig],
+        default_timeout: Duration,
+        options: PoolOptions,
+        oauth: Option<OAuthClient>,
     ) -> Result<Self, PoolError> {
         let http = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
@@ -175,6 +207,7 @@ impl McpPool {
                 http,
                 options,
                 slots: parking_lot::Mutex::new(HashMap::new()),
+                oauth,
             }),
         })
     }
@@ -196,7 +229,7 @@ impl McpPool {
         }
         let deadline = entry.timeout.max(self.inner.options.connect_timeout);
         let work = async {
-            let slot = self.inner.slot(index);
+            let slot = self.inner.slot(index, None);
             let mut retried = false;
             loop {
                 let session = slot
@@ -236,26 +269,43 @@ impl McpPool {
 
 #[async_trait]
 impl ToolHost for McpPool {
-    async fn catalog(&self, _principal: &Principal) -> Catalog {
+    async fn catalog(&self, principal: &Principal) -> Catalog {
         let lookups = self
             .inner
             .servers
             .iter()
             .enumerate()
             .map(|(index, server)| async move {
-                match server.config.auth {
-                    ServerAuth::OAuth => Listing::NeedsConnection,
-                    ServerAuth::None | ServerAuth::Bearer { .. } => {
-                        let deadline = self.inner.options.connect_timeout;
-                        match tokio::time::timeout(deadline, self.inner.shared_tools(index)).await {
-                            Ok(Ok(tools)) => Listing::Tools(tools),
-                            Ok(Err(reason)) => Listing::Unavailable(reason),
-                            Err(_) => Listing::Unavailable(format!(
-                                "the server did not answer within {} s",
-                                ceil_secs(deadline)
-                            )),
+                let person = match server.config.auth {
+                    ServerAuth::OAuth => {
+                        match self.inner.connected(principal, &server.config.name).await {
+                            Ok(true) => Some(principal),
+                            Ok(false) => return Listing::NeedsConnection,
+                            Err(reason) => return Listing::Unavailable(reason),
                         }
                     }
+                    ServerAuth::None | ServerAuth::Bearer { .. } => None,
+                };
+                let deadline = self.inner.options.connect_timeout;
+                match tokio::time::timeout(deadline, self.inner.tools_for(index, person)).await {
+                    Ok(Ok(tools)) => Listing::Tools(tools),
+                    Ok(Err(reason)) => {
+                        // A person's session that cannot open for want of a connection.
+                        let gone = person.is_some()
+                            && matches!(
+                                self.inner.connected(principal, &server.config.name).await,
+                                Ok(false)
+                            );
+                        if gone {
+                            Listing::NeedsConnection
+                        } else {
+                            Listing::Unavailable(reason)
+                        }
+                    }
+                    Err(_) => Listing::Unavailable(format!(
+                        "the server did not answer within {} s",
+                        ceil_secs(deadline)
+                    )),
                 }
             });
         let listings = futures::future::join_all(lookups).await;
@@ -294,13 +344,15 @@ impl ToolHost for McpPool {
         );
         async move {
             let started = Instant::now();
-            let result =
-                match tokio::time::timeout(entry.timeout, self.call_in(index, tool, arguments))
-                    .await
-                {
-                    Ok(result) => result,
-                    Err(_) => Err(timeout_error(&entry.config, entry.timeout)),
-                };
+            let result = match tokio::time::timeout(
+                entry.timeout,
+                self.call_in(index, principal, tool, arguments),
+            )
+            .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(timeout_error(&entry.config, entry.timeout)),
+            };
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let outcome = outcome(&result);
             let span = tracing::Span::current();
@@ -324,14 +376,34 @@ impl McpPool {
     async fn call_in(
         &self,
         index: usize,
+        principal: &Principal,
         tool: &str,
         arguments: Map<String, Value>,
     ) -> Result<ToolOutput, ToolError> {
         let server = self.inner.entry(index);
         let config = &server.config;
-        if config.auth == ServerAuth::OAuth {
-            return Err(ToolError::NotConnected(config.name.clone()));
-        }
+        let person = if config.auth == ServerAuth::OAuth {
+            match self.inner.connected(principal, &config.name).await {
+                Ok(true) => Some(principal),
+                Ok(false) => return Err(ToolError::NotConnected(config.name.clone())),
+                Err(reason) => return Err(unavailable(config, reason)),
+            }
+        } else {
+            None
+        };
+        // A person's session that fails for want of credentials means the connection is gone.
+        let lost = |reason: String| async move {
+            if person.is_some()
+                && matches!(
+                    self.inner.connected(principal, &config.name).await,
+                    Ok(false)
+                )
+            {
+                ToolError::NotConnected(config.name.clone())
+            } else {
+                unavailable(config, reason)
+            }
+        };
         let unknown = || ToolError::UnknownTool {
             server: config.name.clone(),
             tool: tool.chars().take(64).collect(),
@@ -339,13 +411,13 @@ impl McpPool {
         if !config.permits(tool) {
             return Err(unknown());
         }
-        let slot = self.inner.slot(index);
+        let slot = self.inner.slot(index, person);
         let mut retried = false;
         loop {
-            let session = slot
-                .session(&self.inner, Backoff::Respect)
-                .await
-                .map_err(|reason| unavailable(config, reason))?;
+            let session = match slot.session(&self.inner, Backoff::Respect).await {
+                Ok(session) => session,
+                Err(reason) => return Err(lost(reason).await),
+            };
             let outcome = match session.tools().await {
                 Ok(tools) if !tools.iter().any(|t| t.tool == tool) => return Err(unknown()),
                 Ok(_) => session.call(tool, arguments.clone()).await,
@@ -370,7 +442,7 @@ impl McpPool {
                 }
                 Err(failure) => {
                     slot.forget(&session);
-                    return Err(unavailable(config, explain(config, &failure)));
+                    return Err(lost(explain(config, &failure)).await);
                 }
             }
         }
@@ -399,15 +471,27 @@ impl Inner {
         Arc::clone(&self.servers[index])
     }
 
-    /// The shared slot of server `index`, created on first use.
-    fn slot(&self, index: usize) -> Arc<Slot> {
+    /// Whether `principal` has a usable OAuth connection to `server`; the error is a reason.
+    async fn connected(&self, principal: &Principal, server: &str) -> Result<bool, String> {
+        match &self.oauth {
+            None => Ok(false),
+            Some(oauth) => oauth
+                .is_connected(principal, server)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The slot of server `index`: the shared one, or `principal`'s own; created on first use.
+    fn slot(&self, index: usize, principal: Option<&Principal>) -> Arc<Slot> {
         let key = SlotKey {
             server: index,
-            principal: None,
+            principal: principal.cloned(),
         };
         let mut slots = self.slots.lock();
         Arc::clone(slots.entry(key).or_insert_with(|| {
             Arc::new(Slot {
+                principal: principal.cloned(),
                 server: self.entry(index),
                 state: parking_lot::Mutex::new(State::Idle),
                 connecting: tokio::sync::Mutex::new(()),
@@ -416,9 +500,14 @@ impl Inner {
         }))
     }
 
-    /// The tools of server `index` through its shared session, or why they are unavailable.
-    async fn shared_tools(&self, index: usize) -> Result<Arc<Vec<CatalogTool>>, String> {
-        let slot = self.slot(index);
+    /// The tools of server `index` through its shared session (or `principal`'s own), or why
+    /// they are unavailable.
+    async fn tools_for(
+        &self,
+        index: usize,
+        principal: Option<&Principal>,
+    ) -> Result<Arc<Vec<CatalogTool>>, String> {
+        let slot = self.slot(index, principal);
         let config = &slot.server.config;
         let mut retried = false;
         loop {
@@ -464,6 +553,8 @@ enum Backoff {
 
 /// One session's place in the pool.
 struct Slot {
+    /// Whose session it is, for `auth = "oauth"` servers.
+    principal: Option<Principal>,
     server: Arc<Server>,
     state: parking_lot::Mutex<State>,
     /// Held while connecting, so that concurrent users wait for one attempt.
@@ -498,11 +589,23 @@ impl Slot {
         }
         let config = &self.server.config;
         let started = Instant::now();
-        let result = match Inner::bearer(config) {
+        let credentials = match (&self.principal, &inner.oauth) {
+            (Some(principal), Some(oauth)) => {
+                let bearer: Arc<dyn Bearer> = Arc::new(PersonBearer {
+                    oauth: oauth.clone(),
+                    principal: principal.clone(),
+                    server: config.name.clone(),
+                });
+                Ok((inner.http.with_bearer(bearer), None))
+            }
+            _ => Inner::bearer(config).map(|bearer| (inner.http.clone(), bearer)),
+        };
+        let mut unauthorized = false;
+        let result = match credentials {
             Err(reason) => Err(reason),
-            Ok(bearer) => {
+            Ok((http, bearer)) => {
                 let connect = Session::connect(Connect {
-                    http: inner.http.clone(),
+                    http,
                     server: config,
                     bearer,
                     limits: Limits {
@@ -513,7 +616,10 @@ impl Slot {
                 });
                 match tokio::time::timeout(inner.options.connect_timeout, connect).await {
                     Ok(Ok(session)) => Ok(session),
-                    Ok(Err(failure)) => Err(explain(config, &failure)),
+                    Ok(Err(failure)) => {
+                        unauthorized = matches!(failure, Failure::Unauthorized(_));
+                        Err(explain(config, &failure))
+                    }
                     Err(_) => Err(format!(
                         "connecting timed out after {} s",
                         ceil_secs(inner.options.connect_timeout)
@@ -533,6 +639,12 @@ impl Slot {
                 );
                 *state = State::Live(Arc::clone(&session));
                 Ok(session)
+            }
+            // A person without a usable connection is told so at once; once they connect,
+            // the next use connects without waiting out a backoff.
+            Err(reason) if unauthorized && self.principal.is_some() => {
+                *state = State::Idle;
+                Err(reason)
             }
             Err(reason) => {
                 let failures = match &*state {
@@ -582,6 +694,40 @@ impl Slot {
         {
             *state = State::Idle;
         }
+    }
+}
+
+/// One person's token on one server, from the OAuth client.
+struct PersonBearer {
+    oauth: OAuthClient,
+    principal: Principal,
+    server: String,
+}
+
+fn bearer_error(error: OAuthError) -> BearerError {
+    match error {
+        OAuthError::NotConnected(_) | OAuthError::UnknownServer(_) | OAuthError::NotOAuth(_) => {
+            BearerError::NotConnected
+        }
+        OAuthError::Unavailable { reason, .. } => BearerError::Unavailable(reason),
+        other => BearerError::Unavailable(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl Bearer for PersonBearer {
+    async fn token(&self) -> Result<String, BearerError> {
+        self.oauth
+            .access_token(&self.principal, &self.server)
+            .await
+            .map_err(bearer_error)
+    }
+
+    async fn rejected(&self, used: &str) -> Result<String, BearerError> {
+        self.oauth
+            .token_rejected(&self.principal, &self.server, used)
+            .await
+            .map_err(bearer_error)
     }
 }
 

@@ -148,7 +148,9 @@ fn from_transport(error: &(dyn std::error::Error + Send + Sync + 'static)) -> Fa
             max_size / (1024 * 1024)
         )),
         StreamableHttpError::UnexpectedServerResponse(text) => {
-            if text.starts_with("HTTP 401") {
+            if text.starts_with(super::http::REFRESH_FAILED) {
+                Failure::Broken(short(text))
+            } else if text.starts_with("HTTP 401") {
                 Failure::Unauthorized("the server refused the credentials (HTTP 401)".to_owned())
             } else if text.starts_with("HTTP 403") {
                 Failure::Unauthorized("the server refused access (HTTP 403)".to_owned())

@@ -1,7 +1,8 @@
-//! Operator commands: `check-config`, `doctor`, `backup`, `route` and friends.
+//! Operator commands: `check-config`, `doctor`, `backup`, `route`, `connections` and friends.
 
 pub mod backup;
 pub mod check_config;
+pub mod connections;
 pub mod doctor;
 pub mod pairing;
 pub mod route;

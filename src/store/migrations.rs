@@ -36,6 +36,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "authorization server: clients, pending authorizations, codes, tokens, upstream accounts",
         sql: include_str!("migrations/0004_authorization_server.sql"),
     },
+    Migration {
+        name: "OAuth client: registrations, connections, authorizations under way",
+        sql: include_str!("migrations/0005_oauth_client.sql"),
+    },
 ];
 
 /// The schema version this program writes.

@@ -66,6 +66,8 @@ pub struct Metrics {
     pub oauth_connects: Family<ServerLabels, Counter>,
     /// `mcp_gateway_oauth_refresh_failures_total{server}`.
     pub oauth_refresh_failures: Family<ServerLabels, Counter>,
+    /// `mcp_gateway_oauth_refreshes_total{server}`: token refreshes attempted.
+    pub oauth_refreshes: Family<ServerLabels, Counter>,
     /// `mcp_gateway_rate_limited_total{channel}`.
     pub rate_limited: Family<ChannelLabels, Counter>,
     /// `mcp_gateway_offered_tools`: catalog tools offered per turn (meta-tools not counted).
@@ -96,6 +98,7 @@ impl Metrics {
             tool_duration: Family::new_with_constructor(latency_histogram),
             oauth_connects: Family::default(),
             oauth_refresh_failures: Family::default(),
+            oauth_refreshes: Family::default(),
             rate_limited: Family::default(),
             offered_tools: Histogram::new(exponential_buckets(1.0, 2.0, 8)),
             offered_schema_bytes: Histogram::new(exponential_buckets(256.0, 2.0, 12)),
@@ -142,6 +145,11 @@ impl Metrics {
             "oauth_refresh_failures",
             "OAuth token refreshes that failed",
             m.oauth_refresh_failures.clone(),
+        );
+        r.register(
+            "oauth_refreshes",
+            "OAuth token refreshes attempted",
+            m.oauth_refreshes.clone(),
         );
         r.register(
             "rate_limited",

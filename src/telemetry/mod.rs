@@ -17,6 +17,11 @@ pub fn init_logging(format: LogFormat, level: &str) {
             "{level},rmcp=warn,hyper=warn,reqwest=warn,teloxide=warn,h2=warn"
         ))
     });
+    // rmcp's OAuth module logs authorization codes at debug level; never show them.
+    let filter = match "rmcp::transport::auth=info".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,

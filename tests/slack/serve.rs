@@ -92,6 +92,11 @@ policy = "open"
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // Envelopes pushed before the channel's socket is connected are lost, as with Slack.
+    assert!(
+        slack.wait_for(WAIT, |s| s.sockets() > 0).await,
+        "the Slack channel never connected its socket"
+    );
     telegram.push_private(42, "hello from telegram");
     slack.push_event(
         "T1",

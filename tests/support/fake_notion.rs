@@ -244,6 +244,16 @@ impl FakeNotion {
         self.store.lock().tokens.insert(token.to_owned(), state);
     }
 
+    /// Revokes every access and refresh token issued so far, as when the person removes the
+    /// integration from their workspace.
+    pub fn revoke_all(&self) {
+        let mut s = self.store.lock();
+        for state in s.tokens.values_mut() {
+            *state = TokenState::Revoked;
+        }
+        s.refresh_tokens.clear();
+    }
+
     /// Registers an OAuth client.
     pub fn add_client(&self, client_id: &str, client_secret: &str) {
         self.store

@@ -183,6 +183,11 @@ impl FakeSlack {
         self.shared.lock().connections_opened
     }
 
+    /// How many sockets are connected now (and would receive a pushed envelope).
+    pub fn sockets(&self) -> usize {
+        self.push.receiver_count()
+    }
+
     /// Posts Slack accepted, in order: (channel, ts, request body).
     pub fn posted(&self) -> Vec<(String, String, Value)> {
         self.shared.lock().posted.clone()

@@ -15,7 +15,7 @@ use super::surface::{SlackSurface, link_blocks};
 use crate::Principal;
 use crate::agent::{Agent, TurnInput};
 use crate::channels::access::{Access, Decision};
-use crate::channels::accounts::ServerSummary;
+use crate::channels::accounts::{ConnectListener, ConnectedNotice, ServerSummary};
 use crate::channels::commands::{self, ChatCommand, Commands};
 use crate::channels::confirm::{self, Confirmations, Resolution};
 use crate::channels::rate_limit::{RateDecision, RateLimiter, SLOW_DOWN};
@@ -28,6 +28,28 @@ use crate::telemetry::metrics::{MessageLabels, Metrics};
 
 /// The longest message text passed to the model; longer messages are cut with a note.
 const MAX_INPUT_CHARS: usize = 16_000;
+
+/// Passes finished connections of Slack users to the channel, while it runs.
+pub(super) struct Listener {
+    handler: std::sync::Weak<Handler>,
+}
+
+impl Listener {
+    pub(super) fn new(handler: &Arc<Handler>) -> Self {
+        Self {
+            handler: Arc::downgrade(handler),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectListener for Listener {
+    async fn connected(&self, notice: ConnectedNotice) {
+        if let Some(handler) = self.handler.upgrade() {
+            handler.on_connected(notice);
+        }
+    }
+}
 
 /// A message addressed to the bot, reduced to what the handler needs.
 #[derive(Debug, Clone)]
@@ -272,6 +294,49 @@ impl Handler {
             return;
         }
         self.turn(&message, surface, &cancel).await;
+    }
+
+    /// Tells the person that their account is connected and answers the message that was
+    /// waiting for it, in the conversation it was written in, queued behind their other messages.
+    fn on_connected(self: &Arc<Self>, notice: ConnectedNotice) {
+        let Some(user) = notice
+            .principal
+            .as_str()
+            .strip_prefix("slack:")
+            .and_then(|rest| rest.split_once(':'))
+            .map(|(_, user)| user.to_owned())
+        else {
+            return;
+        };
+        // Without a waiting message there is no conversation to answer in.
+        let Some(pending) = notice.pending else {
+            return;
+        };
+        let (channel, thread) = match pending.chat.split_once('/') {
+            Some((channel, thread)) => (channel.to_owned(), Some(thread.to_owned())),
+            None => (pending.chat.clone(), None),
+        };
+        let message = Message {
+            principal: notice.principal,
+            user,
+            channel,
+            thread,
+            text: pending.text,
+            command: None,
+        };
+        let said = format!("Connected your {} account.", notice.server);
+        let surface = self.surface(&message);
+        let key = (message.chat(), message.user.clone());
+        let this = Arc::clone(self);
+        self.sessions.submit(
+            key,
+            Box::new(move |cancel| {
+                Box::pin(async move {
+                    this.reply(&surface, &said).await;
+                    this.turn(&message, surface, &cancel).await;
+                })
+            }),
+        );
     }
 
     /// Runs one agent turn, streaming the reply into the conversation.

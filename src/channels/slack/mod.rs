@@ -153,6 +153,9 @@ pub async fn run_with(
         &options,
         &shutdown,
     ));
+    if let Some(accounts) = &options.accounts {
+        accounts.listen("slack", Arc::new(handler::Listener::new(&handler)));
+    }
     let (tx, mut rx) = mpsc::channel(256);
     let socket = tokio::spawn(socket::run(api, tx, shutdown.child_token()));
     loop {

@@ -20,7 +20,7 @@ use super::{BotIdentity, TelegramOptions};
 use crate::Principal;
 use crate::agent::{Agent, TurnInput};
 use crate::channels::access::{Access, Decision};
-use crate::channels::accounts::ServerSummary;
+use crate::channels::accounts::{ConnectListener, ConnectedNotice, ServerSummary};
 use crate::channels::commands::{self, ChatCommand, Commands};
 use crate::channels::confirm::{self, Confirmations, Resolution};
 use crate::channels::rate_limit::{RateDecision, RateLimiter, SLOW_DOWN};
@@ -33,6 +33,28 @@ use crate::telemetry::metrics::{MessageLabels, Metrics};
 
 /// The longest message text passed to the model; longer messages are cut with a note.
 const MAX_INPUT_CHARS: usize = 16_000;
+
+/// Passes finished connections of Telegram users to the channel, while it runs.
+pub(super) struct Listener {
+    handler: std::sync::Weak<Handler>,
+}
+
+impl Listener {
+    pub(super) fn new(handler: &Arc<Handler>) -> Self {
+        Self {
+            handler: Arc::downgrade(handler),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectListener for Listener {
+    async fn connected(&self, notice: ConnectedNotice) {
+        if let Some(handler) = self.handler.upgrade() {
+            handler.on_connected(notice);
+        }
+    }
+}
 
 /// A message worth handling, reduced to what the handler needs.
 #[derive(Debug, Clone)]
@@ -295,6 +317,55 @@ impl Handler {
             return;
         };
         self.turn(&inbound, surface, text, &cancel).await;
+    }
+
+    /// Tells the person that their account is connected and answers the message that was
+    /// waiting for it, in the chat it was written in, queued behind their other messages there.
+    fn on_connected(self: &Arc<Self>, notice: ConnectedNotice) {
+        let Some(user_id) = notice
+            .principal
+            .as_str()
+            .strip_prefix("telegram:")
+            .and_then(|id| id.parse::<u64>().ok())
+        else {
+            return;
+        };
+        let said = format!("Connected your {} account.", notice.server);
+        let Some(pending) = notice.pending else {
+            // Without a waiting message, tell the person in their private chat with the bot.
+            let Ok(chat) = i64::try_from(user_id) else {
+                return;
+            };
+            let surface = TelegramSurface::new(self.bot.clone(), ChatId(chat), None, None);
+            self.reply_later(surface, said, None);
+            return;
+        };
+        let Ok(chat) = pending.chat.parse::<i64>() else {
+            return;
+        };
+        let inbound = Inbound {
+            chat: ChatId(chat),
+            thread: None,
+            message: MessageId(0),
+            private: chat > 0,
+            principal: notice.principal,
+            user_id,
+            display: String::new(),
+            text: Some(pending.text),
+            command: None,
+        };
+        let surface = TelegramSurface::new(self.bot.clone(), inbound.chat, None, None);
+        let this = Arc::clone(self);
+        self.sessions.submit(
+            (chat, user_id),
+            Box::new(move |cancel| {
+                Box::pin(async move {
+                    this.reply(&surface, &said, None).await;
+                    let text = inbound.text.clone().unwrap_or_default();
+                    this.turn(&inbound, surface, &text, &cancel).await;
+                })
+            }),
+        );
     }
 
     /// Runs one agent turn, streaming the reply into the chat.

@@ -160,6 +160,9 @@ pub async fn run_with(
         &options,
         &shutdown,
     ));
+    if let Some(accounts) = &options.accounts {
+        accounts.listen("telegram", Arc::new(handler::Listener::new(&handler)));
+    }
     poll(&bot, &handler, &options, &telegram.token_file, &shutdown).await;
     handler.drain(options.drain_grace).await;
     tracing::info!("Telegram channel stopped");

@@ -1,6 +1,7 @@
 //! The real `notion-mcp` and `gcal-mcp` processes sharing one database, pointed at the fake
 //! Notion and Google, and a small OAuth client that walks the whole authorization flow the way a
 //! browser and an MCP client would (registration, PKCE, consent page, upstream, callback, token).
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -58,6 +59,11 @@ pub struct Deployment {
 impl Deployment {
     /// Starts fakes and both servers, and waits until both are ready.
     pub async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// Like [`Deployment::start`], with `notion_settings` (TOML lines) added to `[notion_mcp]`.
+    pub async fn start_with(notion_settings: &str) -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
         let fake_notion = FakeNotion::start().await;
         fake_notion.add_client(NOTION_CLIENT.0, NOTION_CLIENT.1);
@@ -85,6 +91,7 @@ client_secret_file = "notion-secret"
 api_url = "{notion_api}"
 authorize_url = "{notion_authorize}"
 token_url = "{notion_token}"
+{notion_settings}
 
 [gcal_mcp]
 listen = "127.0.0.1:{gp}"

@@ -1,0 +1,183 @@
+//! The gateway's `/oauth/callback`: where the person's browser comes back from a server's
+//! authorization, and the small page that says what happened.
+//!
+//! Every parameter is bounded. A `state` that is unknown, expired or already used gets a page
+//! saying so and changes nothing. An authorization server's `error` consumes the state and stores
+//! nothing. Pages are plain HTML with no scripts, never cached and never framed.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::{CALLBACK_PATH, OAuthClient};
+
+/// The longest `code`, `state` or `iss` accepted.
+const MAX_PARAM_CHARS: usize = 2048;
+
+/// Why a callback did not connect an account; the page shows it.
+#[derive(Debug, thiserror::Error)]
+pub enum CallbackError {
+    /// The `state` is unknown, expired or was already used.
+    #[error("this link is unknown, has expired or was already used")]
+    UnknownState,
+    /// The authorization server's answer could not be redeemed.
+    #[error("the server did not accept the authorization: {0}")]
+    Exchange(String),
+    /// The gateway failed.
+    #[error("the gateway could not finish: {0}")]
+    Internal(String),
+}
+
+/// The callback's query parameters.
+#[derive(Debug, Deserialize)]
+pub struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+/// The route `/oauth/callback` served by `client`.
+pub fn router(client: OAuthClient) -> Router {
+    Router::new()
+        .route(CALLBACK_PATH, get(callback))
+        .with_state(client)
+}
+
+fn bounded(value: Option<&String>) -> Option<&str> {
+    value
+        .map(String::as_str)
+        .filter(|v| !v.is_empty() && v.len() <= MAX_PARAM_CHARS)
+}
+
+async fn callback(
+    State(client): State<OAuthClient>,
+    params: Result<Query<CallbackParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not connected",
+            "This address was opened without the parameters an authorization sends back. Nothing was connected. Ask for a new link in the chat.",
+        );
+    };
+    let Some(state) = bounded(params.state.as_ref()) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not connected",
+            "This link has no valid state. Nothing was connected. Ask for a new link in the chat.",
+        );
+    };
+    if let Some(error) = params.error.as_deref() {
+        let error: String = error
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        // Consume the state so the link cannot be used again; nothing is stored.
+        let _ = client.inner.store.claim_state(state).await;
+        let _ = client.inner.store.delete_state(state).await;
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not connected",
+            &format!(
+                "The authorization was not granted ({error}). Nothing was connected. You can ask for a new link in the chat."
+            ),
+        );
+    }
+    let Some(code) = bounded(params.code.as_ref()) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not connected",
+            "The authorization sent back no code. Nothing was connected. Ask for a new link in the chat.",
+        );
+    };
+    let issuer = bounded(params.iss.as_ref());
+    match client.finish(state, code, issuer).await {
+        Ok(notice) => page(
+            StatusCode::OK,
+            "Connected",
+            &format!(
+                "Your {} account is connected. You can close this page and go back to the chat.",
+                notice.server
+            ),
+        ),
+        Err(CallbackError::UnknownState) => page(
+            StatusCode::BAD_REQUEST,
+            "Not connected",
+            "This link is unknown, has expired or was already used. Nothing was connected. Ask for a new link in the chat.",
+        ),
+        Err(e @ CallbackError::Exchange(_)) => page(
+            StatusCode::BAD_GATEWAY,
+            "Not connected",
+            &format!("{e}. Nothing was connected. Ask for a new link in the chat and try again."),
+        ),
+        Err(e @ CallbackError::Internal(_)) => {
+            tracing::error!(error = %e, "the OAuth callback failed");
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Not connected",
+                "The gateway could not finish connecting your account. Nothing was connected. Please try again.",
+            )
+        }
+    }
+}
+
+/// A small HTML page.
+fn page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
+         <body style=\"font-family: sans-serif; max-width: 36em; margin: 3em auto;\">\
+         <h1>{t}</h1><p>{m}</p></body></html>\n",
+        t = escape(title),
+        m = escape(message)
+    );
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape_text() {
+        assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+    }
+}

@@ -1,0 +1,816 @@
+//! The gateway as a standard MCP OAuth client: each person connects their own account on every
+//! server with `auth = "oauth"`, and every request to that server carries that person's token.
+//!
+//! The flow, per the MCP authorization specification:
+//! 1. [`OAuthClient::connect_link`] probes the server without credentials, reads the
+//!    protected-resource metadata its 401 challenge names (or the well-known one), and lets rmcp's
+//!    [`AuthorizationManager`] resolve the authorization server's metadata (RFC 8414 / OIDC, with
+//!    issuer checks). The gateway registers once per server by dynamic client registration
+//!    (stored in `oauth_clients`, the secret sealed), and builds the authorization URL: PKCE S256,
+//!    a random single-use `state` bound to the person (stored hashed in `oauth_states`, the PKCE
+//!    verifier and the waiting message sealed), `resource` = the server's canonical URL, and
+//!    `redirect_uri` = `[http].public_url` + `/oauth/callback`.
+//! 2. The gateway's `/oauth/callback` ([`callback`]) claims the `state` once, checks `iss`, and
+//!    lets rmcp exchange the code with the verifier; the token response is sealed into
+//!    `oauth_tokens` per (person, server). The person's channel is told through its
+//!    [`ConnectListener`], which answers the waiting message.
+//! 3. [`OAuthClient::access_token`] hands out the stored access token and refreshes it shortly
+//!    before it expires; [`OAuthClient::token_rejected`] refreshes after a 401. Refreshes are
+//!    single-flight per (person, server): concurrent callers wait for one refresh and then read
+//!    its result. A refresh the authorization server refuses (`invalid_grant`, or no refresh
+//!    token) marks the connection broken, so the next use offers a new link.
+//! 4. [`OAuthClient::disconnect`] revokes the tokens at the server's `revocation_endpoint` and
+//!    deletes them here.
+//!
+//! rmcp's `auth` module does the protocol work: metadata resolution, registration, the
+//! authorization URL with PKCE and `resource`, the code exchange with `iss` validation and the
+//! refresh with `resource`, through this module's SQLite-backed [`CredentialStore`] and
+//! [`StateStore`] ([`store`]). Two things are done here instead. rmcp's `AuthClient` refreshes
+//! whenever it finds a token near expiry, without checking again after waiting for the refresh
+//! guard, so two concurrent requests would refresh twice (and the second would spend the
+//! rotated refresh token); the single-flight check lives here, and MCP sessions get their bearer
+//! from here (see [`crate::mcp::pool`]). And rmcp keeps the discovered `resource` private to the
+//! manager that discovered it, so the callback and refreshes (in other managers, possibly after a
+//! restart) would fall back to the configured URL: the resource is read from the
+//! protected-resource metadata here ([`discovery`]), stored with the registration, and each
+//! manager is built for it.
+
+pub mod callback;
+mod discovery;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use oauth2::TokenResponse;
+use rmcp::transport::auth::{AuthError, AuthorizationManager, OAuthClientConfig};
+use url::Url;
+
+pub use store::{ConnectionInfo, ConnectionStatus};
+
+use self::store::{Credentials, OAuthStore, Registration, StateContext, States};
+use crate::Principal;
+use crate::channels::accounts::{
+    AccountError, AccountLinks, ConnectListener, ConnectedNotice, PendingMessage,
+};
+use crate::config::{Config, ServerAuth, ServerConfig};
+use crate::store::seal::Sealer;
+use crate::store::{Store, StoreError, now_unix};
+use crate::telemetry::metrics::{Metrics, ServerLabels};
+
+/// The path of the gateway's OAuth callback under `[http].public_url`.
+pub const CALLBACK_PATH: &str = "/oauth/callback";
+/// How long an authorization link stays valid.
+const STATE_TTL: Duration = Duration::from_secs(600);
+/// The name the gateway registers under.
+const CLIENT_NAME: &str = "mcp-gateway";
+/// The longest a token is refreshed ahead of its expiry.
+const REFRESH_AHEAD_SECS: i64 = 30;
+
+/// Why the OAuth client could not do something; the text is fit for the person and the log.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// No server of that name is configured.
+    #[error("no server named `{0}` is configured")]
+    UnknownServer(String),
+    /// The server is not configured with `auth = "oauth"`.
+    #[error("the server `{0}` is not configured with auth = \"oauth\"")]
+    NotOAuth(String),
+    /// The person has no usable connection to the server.
+    #[error("`{0}` is not connected for this user")]
+    NotConnected(String),
+    /// The server's authorization could not be discovered or the gateway could not register.
+    #[error("cannot set up authorization with `{server}`: {reason}")]
+    Setup {
+        /// The server.
+        server: String,
+        /// What failed, without secrets.
+        reason: String,
+    },
+    /// The authorization server could not be reached or failed; trying again later may work.
+    #[error("the authorization server of `{server}` failed: {reason}")]
+    Unavailable {
+        /// The server.
+        server: String,
+        /// What failed, without secrets.
+        reason: String,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP client could not be created.
+    #[error("cannot create the OAuth HTTP client: {0}")]
+    HttpClient(String),
+}
+
+/// The gateway's MCP OAuth client. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct OAuthClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("redirect_uri", &self.inner.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Held while one person's token on one server is refreshed.
+type RefreshLock = Arc<tokio::sync::Mutex<()>>;
+
+struct Inner {
+    store: OAuthStore,
+    servers: Vec<ServerConfig>,
+    redirect_uri: String,
+    http: reqwest::Client,
+    metrics: Metrics,
+    /// Held while a server's registration is checked or made.
+    registering: tokio::sync::Mutex<()>,
+    /// One lock per (person, server), held while a token is refreshed.
+    refreshing: parking_lot::Mutex<HashMap<(String, String), RefreshLock>>,
+    listeners: parking_lot::RwLock<HashMap<String, Arc<dyn ConnectListener>>>,
+}
+
+impl OAuthClient {
+    /// The OAuth client of the gateway configured by `config`, storing in `store` sealed with
+    /// `sealer`, counting in `metrics`.
+    ///
+    /// # Errors
+    /// Fails only when the HTTP client cannot be created.
+    pub fn new(
+        config: &Config,
+        store: Store,
+        sealer: Sealer,
+        metrics: Metrics,
+    ) -> Result<Self, OAuthError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| OAuthError::HttpClient(e.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store: OAuthStore::new(store, sealer),
+                servers: config.servers.clone(),
+                redirect_uri: redirect_uri(&config.http.public_url),
+                http,
+                metrics,
+                registering: tokio::sync::Mutex::new(()),
+                refreshing: parking_lot::Mutex::new(HashMap::new()),
+                listeners: parking_lot::RwLock::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The redirect URI the gateway registers: `[http].public_url` + `/oauth/callback`.
+    #[must_use]
+    pub fn redirect_uri(&self) -> &str {
+        &self.inner.redirect_uri
+    }
+
+    /// Tells `listener` about connections finished by people of `channel` (`console`,
+    /// `telegram`, `slack`), replacing an earlier listener of that channel.
+    pub fn listen(&self, channel: &str, listener: Arc<dyn ConnectListener>) {
+        self.inner
+            .listeners
+            .write()
+            .insert(channel.to_owned(), listener);
+    }
+
+    fn server(&self, name: &str) -> Result<&ServerConfig, OAuthError> {
+        let server = self
+            .inner
+            .servers
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| OAuthError::UnknownServer(name.chars().take(64).collect()))?;
+        if server.auth != ServerAuth::OAuth {
+            return Err(OAuthError::NotOAuth(server.name.clone()));
+        }
+        Ok(server)
+    }
+
+    /// An authorization link for `principal` on `server`, remembering `pending` (the message
+    /// that needed the connection) until the callback.
+    ///
+    /// # Errors
+    /// Fails when the server is unknown or not an OAuth server, when its authorization cannot be
+    /// discovered, or when the gateway cannot register with it.
+    pub async fn connect_link(
+        &self,
+        principal: &Principal,
+        server: &str,
+        pending: Option<PendingMessage>,
+    ) -> Result<String, OAuthError> {
+        let config = self.server(server)?;
+        let setup = |reason: String| OAuthError::Setup {
+            server: config.name.clone(),
+            reason,
+        };
+        let found = discovery::find_resource(&self.inner.http, &config.url)
+            .await
+            .map_err(|e| setup(e.to_string()))?;
+        let mut manager =
+            AuthorizationManager::new_allowing_private_addresses(found.resource.as_str())
+                .await
+                .map_err(|e| setup(auth_reason(&e)))?;
+        let resolution = manager
+            .resolve_metadata_from_challenge(found.challenge.as_deref())
+            .await
+            .map_err(|e| setup(auth_reason(&e)))?;
+        if !resolution.source.is_discovered() {
+            return Err(setup(
+                "it publishes no OAuth metadata (protected-resource or authorization-server)"
+                    .to_owned(),
+            ));
+        }
+        manager.set_metadata(resolution.metadata.clone());
+        let scopes = manager.select_initial_scopes(&[]).await;
+        let scope_refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        self.ensure_registration(
+            &mut manager,
+            config,
+            &found.resource,
+            resolution.metadata,
+            &scope_refs,
+        )
+        .await?;
+        manager.set_state_store(States {
+            store: self.inner.store.clone(),
+            context: StateContext {
+                principal: principal.as_str().to_owned(),
+                server: config.name.clone(),
+                pending,
+                ttl_secs: i64::try_from(STATE_TTL.as_secs()).unwrap_or(600),
+            },
+        });
+        let url = manager
+            .get_authorization_url(&scope_refs)
+            .await
+            .map_err(|e| setup(auth_reason(&e)))?;
+        tracing::info!(server = %config.name, principal = %principal, "authorization link created");
+        Ok(url)
+    }
+
+    /// Uses the stored registration with `config`'s authorization server when it still fits
+    /// (same server URL, redirect URI and issuer), else registers the gateway (DCR) and stores it.
+    async fn ensure_registration(
+        &self,
+        manager: &mut AuthorizationManager,
+        config: &ServerConfig,
+        resource: &Url,
+        metadata: rmcp::transport::auth::AuthorizationMetadata,
+        scopes: &[&str],
+    ) -> Result<(), OAuthError> {
+        let setup = |reason: String| OAuthError::Setup {
+            server: config.name.clone(),
+            reason,
+        };
+        let _registering = self.inner.registering.lock().await;
+        let stored = self.inner.store.registration(&config.name).await?;
+        if let Some(reg) = stored.filter(|r| {
+            r.server_url == config.url.as_str()
+                && r.redirect_uri == self.inner.redirect_uri
+                && r.issuer == metadata.issuer
+                && r.resource == resource.as_str()
+        }) {
+            manager
+                .configure_client(client_config(&reg))
+                .map_err(|e| setup(auth_reason(&e)))?;
+            if reg.metadata.token_endpoint != metadata.token_endpoint {
+                self.inner
+                    .store
+                    .save_registration(&config.name, Registration { metadata, ..reg })
+                    .await?;
+            }
+            return Ok(());
+        }
+        if metadata.registration_endpoint.is_none() {
+            return Err(setup(
+                "its authorization server offers no dynamic client registration".to_owned(),
+            ));
+        }
+        let application_type = if is_loopback(&self.inner.redirect_uri) {
+            "native"
+        } else {
+            "web"
+        };
+        // rmcp registers with the manager's application type, which only a client
+        // configuration sets; the placeholder is replaced by the registration.
+        manager
+            .configure_client(
+                OAuthClientConfig::new("unregistered", self.inner.redirect_uri.clone())
+                    .with_application_type(application_type),
+            )
+            .map_err(|e| setup(auth_reason(&e)))?;
+        let registered = manager
+            .register_client(CLIENT_NAME, &self.inner.redirect_uri, scopes)
+            .await
+            .map_err(|e| setup(auth_reason(&e)))?;
+        tracing::info!(server = %config.name, "registered with the server's authorization server");
+        self.inner
+            .store
+            .save_registration(
+                &config.name,
+                Registration {
+                    server_url: config.url.to_string(),
+                    resource: resource.to_string(),
+                    issuer: metadata.issuer.clone(),
+                    metadata,
+                    client_id: registered.client_id,
+                    client_secret: registered.client_secret,
+                    redirect_uri: self.inner.redirect_uri.clone(),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// An rmcp manager for a registered server, storing a person's tokens through `credentials`.
+    async fn manager(
+        &self,
+        server: &str,
+        credentials: Option<Credentials>,
+    ) -> Result<(AuthorizationManager, Registration), OAuthError> {
+        let reg = self
+            .inner
+            .store
+            .registration(server)
+            .await?
+            .ok_or_else(|| OAuthError::NotConnected(server.to_owned()))?;
+        let unavailable = |e: &AuthError| OAuthError::Unavailable {
+            server: server.to_owned(),
+            reason: auth_reason(e),
+        };
+        let mut manager =
+            AuthorizationManager::new_allowing_private_addresses(reg.resource.as_str())
+                .await
+                .map_err(|e| unavailable(&e))?;
+        manager.set_metadata(reg.metadata.clone());
+        manager
+            .configure_client(client_config(&reg))
+            .map_err(|e| unavailable(&e))?;
+        if let Some(credentials) = credentials {
+            manager.set_credential_store(credentials);
+        }
+        Ok((manager, reg))
+    }
+
+    fn credentials(&self, principal: &str, server: &str) -> Credentials {
+        Credentials {
+            store: self.inner.store.clone(),
+            principal: principal.to_owned(),
+            server: server.to_owned(),
+        }
+    }
+
+    /// Finishes an authorization from the callback's `state`, `code` and `iss`: claims the state
+    /// once, exchanges the code, stores the tokens, and tells the person's channel.
+    ///
+    /// # Errors
+    /// [`callback::CallbackError`] says what the person sees: an unknown or used link, or a
+    /// failed exchange.
+    pub async fn finish(
+        &self,
+        state: &str,
+        code: &str,
+        issuer: Option<&str>,
+    ) -> Result<ConnectedNotice, callback::CallbackError> {
+        use callback::CallbackError;
+        let claimed = self
+            .inner
+            .store
+            .claim_state(state)
+            .await
+            .map_err(|e| CallbackError::Internal(e.to_string()))?
+            .ok_or(CallbackError::UnknownState)?;
+        let principal = Principal::parse(&claimed.principal).ok_or(CallbackError::UnknownState)?;
+        let server = claimed.server.clone();
+        let result = async {
+            let (mut manager, _) = self
+                .manager(&server, Some(self.credentials(principal.as_str(), &server)))
+                .await
+                .map_err(|e| CallbackError::Exchange(e.to_string()))?;
+            manager.set_state_store(States {
+                store: self.inner.store.clone(),
+                context: StateContext {
+                    principal: claimed.principal.clone(),
+                    server: server.clone(),
+                    pending: None,
+                    ttl_secs: 0,
+                },
+            });
+            manager
+                .exchange_code_for_token_with_issuer(code, state, issuer)
+                .await
+                .map_err(|e| CallbackError::Exchange(auth_reason(&e)))
+        }
+        .await;
+        // The state is single-use whatever happened.
+        if let Err(e) = self.inner.store.delete_state(state).await {
+            tracing::warn!(error = %e, "cannot delete a used authorization state");
+        }
+        if let Err(e) = result {
+            tracing::warn!(server = %server, principal = %principal, error = %e, "authorization failed");
+            return Err(e);
+        }
+        self.inner
+            .metrics
+            .oauth_connects
+            .get_or_create(&ServerLabels {
+                server: server.clone(),
+            })
+            .inc();
+        tracing::info!(server = %server, principal = %principal, "account connected");
+        let notice = ConnectedNotice {
+            principal,
+            server,
+            pending: claimed.pending,
+        };
+        let listener = self
+            .inner
+            .listeners
+            .read()
+            .get(notice.principal.channel())
+            .cloned();
+        if let Some(listener) = listener {
+            let notice = notice.clone();
+            tokio::spawn(async move { listener.connected(notice).await });
+        }
+        Ok(notice)
+    }
+
+    /// Whether `principal` has a usable connection to `server`.
+    ///
+    /// # Errors
+    /// Fails when the database cannot be read.
+    pub async fn is_connected(
+        &self,
+        principal: &Principal,
+        server: &str,
+    ) -> Result<bool, OAuthError> {
+        Ok(self
+            .inner
+            .store
+            .connection(principal.as_str(), server)
+            .await?
+            .is_some_and(|c| c.status == ConnectionStatus::Ok))
+    }
+
+    /// The access token of `principal` on `server`, refreshed first when it is about to expire.
+    ///
+    /// # Errors
+    /// [`OAuthError::NotConnected`] when there is no usable connection (or the refresh was
+    /// refused for good), [`OAuthError::Unavailable`] when the refresh failed for now.
+    pub async fn access_token(
+        &self,
+        principal: &Principal,
+        server: &str,
+    ) -> Result<String, OAuthError> {
+        if let Some(token) = self.fresh_token(principal, server).await? {
+            return Ok(token);
+        }
+        let lock = self.refresh_lock(principal, server);
+        let _refreshing = lock.lock().await;
+        // Another caller may have refreshed while this one waited.
+        if let Some(token) = self.fresh_token(principal, server).await? {
+            return Ok(token);
+        }
+        self.refresh(principal, server).await
+    }
+
+    /// A new access token after the server refused `used` (HTTP 401): refreshed, unless another
+    /// caller already replaced it.
+    ///
+    /// # Errors
+    /// As [`OAuthClient::access_token`].
+    pub async fn token_rejected(
+        &self,
+        principal: &Principal,
+        server: &str,
+        used: &str,
+    ) -> Result<String, OAuthError> {
+        let lock = self.refresh_lock(principal, server);
+        let _refreshing = lock.lock().await;
+        let current = self.usable(principal, server).await?;
+        if let Some(token) = current
+            .credentials
+            .token_response
+            .as_ref()
+            .map(|t| t.access_token().secret().clone())
+            .filter(|t| t != used)
+        {
+            return Ok(token);
+        }
+        self.refresh(principal, server).await
+    }
+
+    async fn usable(
+        &self,
+        principal: &Principal,
+        server: &str,
+    ) -> Result<store::StoredConnection, OAuthError> {
+        match self
+            .inner
+            .store
+            .connection(principal.as_str(), server)
+            .await?
+        {
+            Some(c)
+                if c.status == ConnectionStatus::Ok && c.credentials.token_response.is_some() =>
+            {
+                Ok(c)
+            }
+            _ => Err(OAuthError::NotConnected(server.to_owned())),
+        }
+    }
+
+    /// The stored access token when it is not about to expire; `None` when it should be
+    /// refreshed.
+    async fn fresh_token(
+        &self,
+        principal: &Principal,
+        server: &str,
+    ) -> Result<Option<String>, OAuthError> {
+        let connection = self.usable(principal, server).await?;
+        let Some(tokens) = connection.credentials.token_response.as_ref() else {
+            return Err(OAuthError::NotConnected(server.to_owned()));
+        };
+        let due = match (connection.expires_at, tokens.expires_in()) {
+            (Some(expires_at), Some(lifetime)) => {
+                let lifetime = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+                let ahead = REFRESH_AHEAD_SECS.min(lifetime / 2).max(1);
+                expires_at.saturating_sub(now_unix()) < ahead
+            }
+            _ => false,
+        };
+        Ok((!due).then(|| tokens.access_token().secret().clone()))
+    }
+
+    fn refresh_lock(&self, principal: &Principal, server: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.inner.refreshing.lock();
+        Arc::clone(
+            locks
+                .entry((principal.as_str().to_owned(), server.to_owned()))
+                .or_default(),
+        )
+    }
+
+    /// Refreshes `principal`'s tokens on `server`; the caller holds the refresh lock.
+    async fn refresh(&self, principal: &Principal, server: &str) -> Result<String, OAuthError> {
+        let labels = ServerLabels {
+            server: server.to_owned(),
+        };
+        let (manager, _) = self
+            .manager(server, Some(self.credentials(principal.as_str(), server)))
+            .await?;
+        self.inner
+            .metrics
+            .oauth_refreshes
+            .get_or_create(&labels)
+            .inc();
+        match manager.refresh_token().await {
+            Ok(tokens) => {
+                tracing::info!(server, principal = %principal, "access token refreshed");
+                Ok(tokens.access_token().secret().clone())
+            }
+            Err(e @ (AuthError::TokenRefreshRejected(_) | AuthError::AuthorizationRequired)) => {
+                self.inner
+                    .metrics
+                    .oauth_refresh_failures
+                    .get_or_create(&labels)
+                    .inc();
+                self.inner
+                    .store
+                    .mark_broken(principal.as_str(), server)
+                    .await?;
+                tracing::warn!(server, principal = %principal, reason = %auth_reason(&e), "the refresh was refused; the account must be connected again");
+                Err(OAuthError::NotConnected(server.to_owned()))
+            }
+            Err(e) => {
+                self.inner
+                    .metrics
+                    .oauth_refresh_failures
+                    .get_or_create(&labels)
+                    .inc();
+                let reason = auth_reason(&e);
+                tracing::warn!(server, principal = %principal, %reason, "token refresh failed");
+                Err(OAuthError::Unavailable {
+                    server: server.to_owned(),
+                    reason,
+                })
+            }
+        }
+    }
+
+    /// Removes `principal`'s connection to `server` on both sides: revokes the tokens at the
+    /// server's revocation endpoint (when it has one), then deletes them here. `false` when there
+    /// was no connection.
+    ///
+    /// # Errors
+    /// Fails when the database cannot be read or written; a failed revocation is logged.
+    pub async fn disconnect(
+        &self,
+        principal: &Principal,
+        server: &str,
+    ) -> Result<bool, OAuthError> {
+        let lock = self.refresh_lock(principal, server);
+        let _refreshing = lock.lock().await;
+        let Some(connection) = self
+            .inner
+            .store
+            .connection(principal.as_str(), server)
+            .await?
+        else {
+            return Ok(false);
+        };
+        if let Some(reg) = self.inner.store.registration(server).await?
+            && let Some(tokens) = &connection.credentials.token_response
+        {
+            let mut revoke = vec![(tokens.access_token().secret().clone(), "access_token")];
+            if let Some(refresh) = tokens.refresh_token() {
+                revoke.insert(0, (refresh.secret().clone(), "refresh_token"));
+            }
+            for (token, hint) in revoke {
+                if let Err(reason) = self.revoke(&reg, &token, hint).await {
+                    tracing::warn!(server, principal = %principal, %reason, "cannot revoke a token at the server");
+                }
+            }
+        }
+        let removed = self
+            .inner
+            .store
+            .delete_connection(principal.as_str(), server)
+            .await?;
+        tracing::info!(server, principal = %principal, "account disconnected");
+        Ok(removed)
+    }
+
+    /// Revokes one token at the registration's revocation endpoint (RFC 7009).
+    async fn revoke(&self, reg: &Registration, token: &str, hint: &str) -> Result<(), String> {
+        let Some(endpoint) = reg
+            .metadata
+            .additional_fields
+            .get("revocation_endpoint")
+            .and_then(|v| v.as_str())
+        else {
+            return Err("the authorization server has no revocation endpoint".to_owned());
+        };
+        // A public client sends its id and an empty secret: the MCP Python SDK's revocation
+        // endpoint requires the `client_secret` field to be present even for public clients.
+        let mut form = vec![
+            ("token", token),
+            ("token_type_hint", hint),
+            ("client_id", reg.client_id.as_str()),
+            ("client_secret", ""),
+        ];
+        let mut request = self
+            .inner
+            .http
+            .post(endpoint)
+            .timeout(Duration::from_secs(10));
+        if let Some(secret) = &reg.client_secret {
+            request = request.basic_auth(&reg.client_id, Some(secret));
+            form.retain(|(k, _)| *k != "client_id" && *k != "client_secret");
+        }
+        let response = request
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| discovery::describe(&e))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("HTTP {}", response.status().as_u16()))
+        }
+    }
+
+    /// The stored connections, of `principal` or of everyone.
+    ///
+    /// # Errors
+    /// Fails when the database cannot be read.
+    pub async fn connections(
+        &self,
+        principal: Option<&Principal>,
+    ) -> Result<Vec<ConnectionInfo>, OAuthError> {
+        Ok(self
+            .inner
+            .store
+            .connections(principal.map(Principal::as_str))
+            .await?)
+    }
+}
+
+#[async_trait]
+impl AccountLinks for OAuthClient {
+    async fn connect_link(
+        &self,
+        principal: &Principal,
+        server: &str,
+    ) -> Result<String, AccountError> {
+        self.connect_link_for(principal, server, None).await
+    }
+
+    async fn connect_link_for(
+        &self,
+        principal: &Principal,
+        server: &str,
+        pending: Option<PendingMessage>,
+    ) -> Result<String, AccountError> {
+        OAuthClient::connect_link(self, principal, server, pending)
+            .await
+            .map_err(|e| {
+                tracing::warn!(server, error = %e, "cannot create an authorization link");
+                AccountError(e.to_string())
+            })
+    }
+
+    async fn disconnect(&self, principal: &Principal, server: &str) -> Result<bool, AccountError> {
+        OAuthClient::disconnect(self, principal, server)
+            .await
+            .map_err(|e| AccountError(e.to_string()))
+    }
+
+    fn listen(&self, channel: &str, listener: Arc<dyn ConnectListener>) {
+        OAuthClient::listen(self, channel, listener);
+    }
+
+    async fn connected(&self, principal: &Principal) -> Result<Vec<String>, AccountError> {
+        let list = self
+            .connections(Some(principal))
+            .await
+            .map_err(|e| AccountError(e.to_string()))?;
+        Ok(list
+            .into_iter()
+            .filter(|c| c.status == ConnectionStatus::Ok)
+            .map(|c| c.server)
+            .collect())
+    }
+}
+
+/// `[http].public_url` + `/oauth/callback`.
+fn redirect_uri(public_url: &Url) -> String {
+    format!(
+        "{}{CALLBACK_PATH}",
+        public_url.as_str().trim_end_matches('/')
+    )
+}
+
+fn is_loopback(url: &str) -> bool {
+    Url::parse(url).ok().is_some_and(|u| match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    })
+}
+
+fn client_config(reg: &Registration) -> OAuthClientConfig {
+    let config = OAuthClientConfig::new(reg.client_id.clone(), reg.redirect_uri.clone());
+    match &reg.client_secret {
+        Some(secret) => config.with_client_secret(secret.clone()),
+        None => config,
+    }
+}
+
+/// An rmcp authorization error as a short reason without secrets.
+fn auth_reason(error: &AuthError) -> String {
+    let text = match error {
+        AuthError::AuthorizationRequired => {
+            "the authorization server requires signing in again".to_owned()
+        }
+        AuthError::TokenRefreshRejected(_) => {
+            "the authorization server refused the refresh token".to_owned()
+        }
+        AuthError::PkceUnsupported => {
+            "the authorization server does not support PKCE S256".to_owned()
+        }
+        AuthError::NoAuthorizationSupport => {
+            "the server publishes no authorization metadata".to_owned()
+        }
+        other => other.to_string(),
+    };
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_redirect_uri_is_under_the_public_url() {
+        let url = Url::parse("https://gw.example/").unwrap();
+        assert_eq!(redirect_uri(&url), "https://gw.example/oauth/callback");
+        let url = Url::parse("http://127.0.0.1:18789").unwrap();
+        assert_eq!(redirect_uri(&url), "http://127.0.0.1:18789/oauth/callback");
+        assert!(is_loopback("http://127.0.0.1:18789/oauth/callback"));
+        assert!(!is_loopback("https://gw.example/oauth/callback"));
+    }
+}

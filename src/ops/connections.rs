@@ -1,0 +1,86 @@
+//! `connections list [--principal P] | revoke PRINCIPAL SERVER`: the operator's view of the
+//! accounts people connected, and a way to remove one on both sides.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use prometheus_client::registry::Registry;
+
+use crate::Principal;
+use crate::cli::ConnectionsCommand;
+use crate::config::{Config, ServerAuth};
+use crate::mcp::oauth::{ConnectionStatus, OAuthClient};
+use crate::store::Store;
+use crate::store::seal::Sealer;
+use crate::telemetry::metrics::Metrics;
+
+fn parse_principal(text: &str) -> anyhow::Result<Principal> {
+    Principal::parse(text).with_context(|| {
+        format!(
+            "`{text}` is not a principal; write it as telegram:<id>, slack:<team>:<user> or console:<name>"
+        )
+    })
+}
+
+fn when(unix: i64) -> String {
+    DateTime::<Utc>::from_timestamp(unix, 0).map_or_else(
+        || unix.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+/// Runs one `connections` subcommand and prints its result.
+///
+/// # Errors
+/// Fails when the seal key or the database cannot be opened, the principal is malformed, or the
+/// server is not configured with `auth = "oauth"`.
+pub async fn run(config: &Config, command: &ConnectionsCommand) -> anyhow::Result<ExitCode> {
+    let sealer =
+        Sealer::load(&config.store.seal_key_file, false).context("[store].seal_key_file")?;
+    let store = Store::open(&config.store.path).context("[store].path")?;
+    let mut registry = Registry::default();
+    let oauth = OAuthClient::new(config, store, sealer, Metrics::new(&mut registry))?;
+    match command {
+        ConnectionsCommand::List { principal } => {
+            let principal = principal.as_deref().map(parse_principal).transpose()?;
+            let list = oauth.connections(principal.as_ref()).await?;
+            if list.is_empty() {
+                println!("No connected accounts.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("PRINCIPAL\tSERVER\tSTATUS\tCONNECTED\tTOKEN EXPIRES");
+            for c in list {
+                let status = match c.status {
+                    ConnectionStatus::Ok => "connected",
+                    ConnectionStatus::Broken => "broken (must reconnect)",
+                };
+                println!(
+                    "{}\t{}\t{status}\t{}\t{}",
+                    c.principal,
+                    c.server,
+                    when(c.connected_at),
+                    c.expires_at.map_or_else(|| "-".to_owned(), when)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConnectionsCommand::Revoke { principal, server } => {
+            let principal = parse_principal(principal)?;
+            let configured = config.server(server).with_context(|| {
+                format!("no server named `{server}` is configured in [[servers]]")
+            })?;
+            if configured.auth != ServerAuth::OAuth {
+                anyhow::bail!(
+                    "the server `{server}` is not configured with auth = \"oauth\"; it has no per-person connections"
+                );
+            }
+            if oauth.disconnect(&principal, server).await? {
+                println!("Revoked {principal}'s connection to {server}.");
+            } else {
+                println!("{principal} has no connection to {server}.");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The same connect flow against an OAuth-protected MCP server we did not write: FastMCP with its
+//! in-memory OAuth authorization server (`tests/peers/fastmcp_oauth_server.py`).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use mcp_gateway::Principal;
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+use crate::deployment::{free_port, query_param};
+use crate::fake_ollama::FakeOllama;
+use crate::harness::{Gw, browse, model};
+
+/// The FastMCP server process; killed when dropped.
+struct FastMcp {
+    _child: Child,
+    base: String,
+}
+
+impl FastMcp {
+    async fn start() -> Self {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers");
+        let python = dir.join(".venv/bin/python");
+        assert!(
+            python.exists(),
+            "missing {}: create the venv with `python3 -m venv .venv && .venv/bin/pip install -r requirements.txt` in tests/peers",
+            python.display()
+        );
+        let port = free_port();
+        let child = Command::new(&python)
+            .arg(dir.join("fastmcp_oauth_server.py"))
+            .arg("--port")
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the FastMCP server");
+        let base = format!("http://127.0.0.1:{port}");
+        let metadata = format!("{base}/.well-known/oauth-authorization-server");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = reqwest::get(&metadata).await
+                && r.status().is_success()
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the FastMCP server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self {
+            _child: child,
+            base,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_connect_their_own_accounts_on_a_fastmcp_server() {
+    let server = FastMcp::start().await;
+    let ollama = FakeOllama::start(model(
+        "notes_search_notes",
+        "notes_connect",
+        json!({"query": "plan"}),
+    ))
+    .await;
+    let resource = format!("{}/mcp", server.base);
+    let gw = Gw::start(&ollama.url(), "notes", &resource).await;
+    let ann = Principal::telegram(1);
+    let bob = Principal::telegram(2);
+
+    let turn = gw.ask(&ann, "Find my plan in my notes").await;
+    assert_eq!(turn.links.len(), 1, "{}", turn.outcome.reply);
+    let link = turn.links[0].1.clone();
+    assert!(
+        link.starts_with(&format!("{}/authorize?", server.base)),
+        "{link}"
+    );
+    assert_eq!(
+        query_param(&link, "resource").as_deref(),
+        Some(resource.as_str())
+    );
+    assert_eq!(
+        query_param(&link, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    let visit = browse(&link).await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+    assert!(
+        visit.body.contains("Your notes account is connected"),
+        "{}",
+        visit.body
+    );
+    let notice = gw.notice().await;
+    let question = notice.pending.expect("the waiting message").text;
+
+    let turn = gw.ask(&ann, &question).await;
+    assert!(turn.links.is_empty());
+    assert!(
+        turn.outcome.reply.contains("Quarterly plan"),
+        "{}",
+        turn.outcome.reply
+    );
+
+    // Bob gets his own link; his call never reaches the server with Ann's token.
+    let turn = gw.ask(&bob, "Find my plan in my notes").await;
+    assert_eq!(turn.links.len(), 1);
+    assert_ne!(
+        query_param(&turn.links[0].1, "state"),
+        query_param(&link, "state")
+    );
+    let denied = mcp_gateway::mcp::ToolHost::call(
+        &gw.gateway.pool,
+        &bob,
+        "notes",
+        "search_notes",
+        serde_json::Map::new(),
+    )
+    .await;
+    assert!(
+        matches!(denied, Err(mcp_gateway::mcp::ToolError::NotConnected(_))),
+        "{denied:?}"
+    );
+
+    // Disconnecting revokes at FastMCP too: the old token no longer works.
+    let token = gw
+        .gateway
+        .oauth
+        .access_token(&ann, "notes")
+        .await
+        .expect("a token");
+    assert!(
+        gw.gateway
+            .oauth
+            .disconnect(&ann, "notes")
+            .await
+            .expect("disconnect")
+    );
+    let (status, _) = crate::deployment::initialize(&resource, Some(&token)).await;
+    assert_eq!(status, 401, "FastMCP revoked the token");
+}
