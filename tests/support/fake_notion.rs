@@ -5,7 +5,8 @@
 //! valid (401 `unauthorized` otherwise); lists paginate with opaque cursors; search matches titles
 //! case-insensitively and skips trashed objects; unknown ids answer 404 `object_not_found`.
 //! Faults on demand: a 429 with `Retry-After`, any status, or a malformed JSON body for the next
-//! API calls. OAuth: `GET /v1/oauth/authorize` redirects straight back to `redirect_uri` with
+//! API calls, and a fixed latency added to every API call (for benchmarks), with each call's
+//! service time recorded. OAuth: `GET /v1/oauth/authorize` redirects straight back to `redirect_uri` with
 //! `code` and `state`; `POST /v1/oauth/token` takes HTTP Basic client credentials and a JSON body
 //! (`authorization_code` / `refresh_token`), rotates refresh tokens and answers like Notion.
 #![allow(dead_code)]
@@ -13,6 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -44,6 +46,17 @@ pub enum Fault {
     Malformed,
 }
 
+/// One API call as the fake served it.
+#[derive(Clone, Debug)]
+pub struct Served {
+    /// The request path.
+    pub path: String,
+    /// The JSON body (`Null` when there was none or it was not JSON).
+    pub body: Value,
+    /// From the handler's start to the response being ready, the added latency included.
+    pub service: Duration,
+}
+
 #[derive(Default)]
 struct Store {
     tokens: HashMap<String, TokenState>,
@@ -66,6 +79,8 @@ struct Store {
     codes: HashMap<String, String>,
     refresh_tokens: HashMap<String, String>,
     token_calls: usize,
+    latency: Duration,
+    served: Vec<Served>,
 }
 
 impl Store {
@@ -305,6 +320,17 @@ impl FakeNotion {
         self.store.lock().versions.clone()
     }
 
+    /// Delays every later API call (OAuth calls not included) by `latency` before it is
+    /// answered; zero (the default) answers at once.
+    pub fn set_latency(&self, latency: Duration) {
+        self.store.lock().latency = latency;
+    }
+
+    /// Every API call served so far, with its service time, in the order they completed.
+    pub fn served(&self) -> Vec<Served> {
+        self.store.lock().served.clone()
+    }
+
     /// Calls to the token endpoint.
     pub fn token_calls(&self) -> usize {
         self.store.lock().token_calls
@@ -448,18 +474,44 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let started = Instant::now();
+    if uri.path().starts_with("/v1/oauth/") {
+        return respond(&store, &method, &uri, &headers, &body);
+    }
+    let latency = store.lock().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let response = respond(&store, &method, &uri, &headers, &body);
+    let service = started.elapsed();
+    let served = Served {
+        path: uri.path().to_owned(),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        service,
+    };
+    store.lock().served.push(served);
+    response
+}
+
+fn respond(
+    store: &Arc<Mutex<Store>>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let path = uri.path().to_owned();
     let query: HashMap<String, String> =
         url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
             .into_owned()
             .collect();
     if path.starts_with("/v1/oauth/") {
-        return oauth(&store, &method, &path, &query, &headers, &body);
+        return oauth(store, method, &path, &query, headers, body);
     }
     let json_body: Value = if body.is_empty() {
         Value::Null
     } else {
-        match serde_json::from_slice(&body) {
+        match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(_) => return error(400, "invalid_json", "Error parsing JSON body."),
         }
