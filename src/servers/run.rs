@@ -184,7 +184,8 @@ pub async fn serve(
 }
 
 /// The reqwest client tool handlers call the upstream API with: bounded connect time, no
-/// redirects (an upstream redirect would carry the bearer elsewhere).
+/// redirects (an upstream redirect would carry the bearer elsewhere), and a bounded pool of idle
+/// connections so a burst of calls does not leave hundreds open.
 ///
 /// # Errors
 /// Fails when the TLS backend cannot start.
@@ -193,6 +194,7 @@ pub fn upstream_http_client() -> Result<reqwest::Client, ServerError> {
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(16)
         .build()
         .map_err(|e| ServerError::Io(std::io::Error::other(e.to_string())))
 }
