@@ -252,6 +252,12 @@ async fn calendars_freebusy_colors_time_and_invitations() {
     let now = ok_json(&call(&client, "get_current_time", json!({})).await);
     assert_eq!(now["time_zone"], "Europe/Berlin");
     assert!(now["now_utc"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert!(
+        now["now"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("+01:00") || t.ends_with("+02:00")),
+        "{now:?}"
+    );
 
     let answered = ok_json(
         &call(
@@ -448,4 +454,122 @@ async fn google_oauth_endpoints_follow_the_web_server_flow() {
         refreshed["access_token"].is_string() && refreshed.get("refresh_token").is_none(),
         "{refreshed}"
     );
+}
+
+/// Dates and local times mean the person's day and wall clock: they are read in the zone of
+/// the person's Calendar setting (Europe/Berlin in the fake) unless the call names another.
+#[tokio::test]
+async fn local_times_are_read_in_the_persons_time_zone() {
+    let s = setup().await;
+    // 09:00–09:45 in Berlin is 08:00–08:45 UTC.
+    s.fake.seed_event(
+        PRIMARY,
+        json!({"summary": "Early call", "start": {"dateTime": "2026-11-25T08:00:00Z"},
+        "end": {"dateTime": "2026-11-25T08:45:00Z"}}),
+    );
+    // 00:30 in Berlin on the 26th is still the 25th in UTC.
+    s.fake.seed_event(
+        PRIMARY,
+        json!({"summary": "Night train", "start": {"dateTime": "2026-11-25T23:30:00Z"},
+        "end": {"dateTime": "2026-11-26T01:00:00Z"}}),
+    );
+    let client = s.server.client().await;
+
+    let summaries = |out: &serde_json::Map<String, serde_json::Value>| -> Vec<String> {
+        out["events"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["summary"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // "After 09:30 my time" still overlaps the call that ends at 09:45 Berlin time.
+    let later = ok_json(
+        &call(
+            &client,
+            "list_events",
+            json!({"time_min": "2026-11-25T09:30", "time_max": "2026-11-25T12:00"}),
+        )
+        .await,
+    );
+    assert_eq!(summaries(&later), vec!["Early call"]);
+    // "The 26th" is the person's 26th: it holds the night train, not the call.
+    let day = ok_json(
+        &call(
+            &client,
+            "list_events",
+            json!({"time_min": "2026-11-26", "time_max": "2026-11-27"}),
+        )
+        .await,
+    );
+    assert_eq!(summaries(&day), vec!["Night train"]);
+    // Another zone, when asked for: in Tokyo the 25th ends at 15:00 UTC.
+    let tokyo = ok_json(
+        &call(
+            &client,
+            "list_events",
+            json!({"time_min": "2026-11-25", "time_max": "2026-11-26", "time_zone": "Asia/Tokyo"}),
+        )
+        .await,
+    );
+    assert_eq!(summaries(&tokyo), vec!["Early call"]);
+    let tokyo_now = ok_json(
+        &call(
+            &client,
+            "get_current_time",
+            json!({"time_zone": "Asia/Tokyo"}),
+        )
+        .await,
+    );
+    assert!(
+        tokyo_now["now"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("+09:00")),
+        "{tokyo_now:?}"
+    );
+    let bad = err_text(
+        &call(
+            &client,
+            "get_current_time",
+            json!({"time_zone": "Mars/Olympus"}),
+        )
+        .await,
+    );
+    assert!(bad.contains("IANA"), "{bad}");
+
+    // An event at "10:00" without a zone is created at 10:00 in the person's zone.
+    let created = ok_json(
+        &call(
+            &client,
+            "create_event",
+            json!({"summary": "Lunch", "start": "2026-11-27T12:30", "end": "2026-11-27T13:30"}),
+        )
+        .await,
+    );
+    let id = created["id"].as_str().expect("id");
+    let stored = s.fake.event(PRIMARY, id).expect("stored");
+    assert_eq!(
+        stored["start"],
+        json!({"dateTime": "2026-11-27T12:30:00", "timeZone": "Europe/Berlin"})
+    );
+    let lunch = ok_json(
+        &call(
+            &client,
+            "list_events",
+            json!({"time_min": "2026-11-27T11:00:00Z", "time_max": "2026-11-27T11:45:00Z"}),
+        )
+        .await,
+    );
+    assert_eq!(summaries(&lunch), vec!["Lunch"]);
+    // The person's zone was asked for once per call that needed it, and not by calls with
+    // offsets only.
+    let zone_reads = s
+        .fake
+        .call_log()
+        .iter()
+        .filter(|(_, p)| p.ends_with("settings/timezone"))
+        .count();
+    assert_eq!(zone_reads, 3, "{:?}", s.fake.call_log());
 }

@@ -92,10 +92,12 @@ fn error(status: u16, reason: &str, message: &str) -> Response {
 
 fn parse_time(v: &Value) -> Option<DateTime<FixedOffset>> {
     if let Some(t) = v.get("dateTime").and_then(Value::as_str) {
-        // A local time is read with its `timeZone`; the fake places such times at UTC.
+        // A local time is read in its `timeZone`, as Google does.
         return DateTime::parse_from_rfc3339(t).ok().or_else(|| {
-            v.get("timeZone")
-                .and_then(|_| DateTime::parse_from_rfc3339(&format!("{t}Z")).ok())
+            let tz: chrono_tz::Tz = v.get("timeZone")?.as_str()?.parse().ok()?;
+            let local = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").ok()?;
+            let at = chrono::TimeZone::from_local_datetime(&tz, &local).earliest()?;
+            Some(at.fixed_offset())
         });
     }
     let d = v.get("date").and_then(Value::as_str)?;

@@ -12,8 +12,8 @@ pub fn tool_list() -> Vec<Tool> {
             "get_current_time",
             "Current time",
             Kind::Read,
-            "Get the current date and time and the calendar's time zone. Call this before working out \
-             \"today\", \"tomorrow\" or \"next week\".",
+            "Get the current local date, weekday and time in the person's time zone. Call this before \
+             working out \"today\", \"tomorrow\" or \"next week\".",
         ),
         tool::<ListCalendarsParams>(
             "list_calendars",

@@ -4,8 +4,9 @@ use http::Method;
 use rmcp::model::JsonObject;
 use serde_json::{Map, Value, json};
 
-use super::api::{GcalApi, calendar, check_span, event_time, explain, window_time};
+use super::api::{GcalApi, calendar, explain};
 use super::params::*;
+use super::time::{self, check_span, event_time, window_time};
 use crate::servers::Grant;
 use crate::servers::tooling::{ToolFailure, ToolOutput, ToolResult, parse_args, require_id};
 use crate::servers::upstream_http::UpstreamRequest;
@@ -17,7 +18,11 @@ pub async fn dispatch(
     name: &str,
     arguments: Option<&JsonObject>,
 ) -> ToolResult {
-    let c = Call { api, grant };
+    let c = Call {
+        api,
+        grant,
+        home: tokio::sync::OnceCell::new(),
+    };
     macro_rules! run {
         ($method:ident) => {
             c.$method(parse_args(name, arguments)?).await
@@ -276,6 +281,8 @@ impl<'a> From<&'a NewEvent> for EventFields<'a> {
 struct Call<'a> {
     api: &'a GcalApi,
     grant: &'a Grant,
+    /// The person's time zone, fetched at most once per call.
+    home: tokio::sync::OnceCell<chrono_tz::Tz>,
 }
 
 impl Call<'_> {
@@ -291,10 +298,11 @@ impl Call<'_> {
             .map_err(|e| explain(e, what, find))
     }
 
-    async fn get_current_time(&self, p: CurrentTimeParams) -> ToolResult {
-        let zone = match p.time_zone.filter(|z| !z.trim().is_empty()) {
-            Some(z) => z,
-            None => {
+    /// The person's time zone as set in Google Calendar (UTC when the setting is missing or
+    /// unknown).
+    async fn home_zone(&self) -> Result<chrono_tz::Tz, ToolFailure> {
+        self.home
+            .get_or_try_init(|| async {
                 let v = self
                     .send(
                         UpstreamRequest::get(["users", "me", "settings", "timezone"]),
@@ -302,19 +310,83 @@ impl Call<'_> {
                         "list_calendars",
                     )
                     .await?;
-                v.get("value")
+                Ok(v.get("value")
                     .and_then(Value::as_str)
-                    .unwrap_or("UTC")
-                    .to_owned()
-            }
+                    .and_then(|z| z.parse().ok())
+                    .unwrap_or(chrono_tz::Tz::UTC))
+            })
+            .await
+            .copied()
+    }
+
+    /// The zone for event times: the `given` one, else, when `start` or `end` is a local
+    /// time, the person's own.
+    async fn event_zone(
+        &self,
+        given: Option<&str>,
+        start: Option<&str>,
+        end: Option<&str>,
+    ) -> Result<Option<String>, ToolFailure> {
+        if let Some(z) = given.map(str::trim).filter(|z| !z.is_empty()) {
+            return Ok(Some(z.to_owned()));
+        }
+        if [start, end].into_iter().flatten().any(time::is_local_time) {
+            return Ok(Some(self.home_zone().await?.name().to_owned()));
+        }
+        Ok(None)
+    }
+
+    /// The zone to read local times in: the `given` one, else, when one of `inputs` is a date
+    /// or a local time, the person's own; `None` when nothing needs a zone.
+    async fn zone_for(
+        &self,
+        given: Option<&str>,
+        inputs: &[Option<&str>],
+    ) -> Result<Option<chrono_tz::Tz>, ToolFailure> {
+        if let Some(z) = given.map(str::trim).filter(|z| !z.is_empty()) {
+            return time::zone("time_zone", z).map(Some);
+        }
+        if inputs.iter().flatten().any(|raw| time::is_local(raw)) {
+            return self.home_zone().await.map(Some);
+        }
+        Ok(None)
+    }
+
+    /// The window bounds `(timeMin, timeMax)`, local ones read in `tz`.
+    fn window(
+        tz: Option<chrono_tz::Tz>,
+        time_min: Option<&str>,
+        time_max: Option<&str>,
+    ) -> Result<(Option<String>, Option<String>), ToolFailure> {
+        let min = time_min
+            .map(|t| window_time("time_min", t, tz))
+            .transpose()?;
+        let max = time_max
+            .map(|t| window_time("time_max", t, tz))
+            .transpose()?;
+        Ok((min, max))
+    }
+
+    async fn get_current_time(&self, p: CurrentTimeParams) -> ToolResult {
+        let tz = match p
+            .time_zone
+            .as_deref()
+            .map(str::trim)
+            .filter(|z| !z.is_empty())
+        {
+            Some(z) => time::zone("time_zone", z)?,
+            None => self.home_zone().await?,
         };
-        let now = chrono::Utc::now();
-        Ok(ToolOutput::json(json!({
-            "now_utc": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "weekday_utc": now.format("%A").to_string(),
-            "time_zone": zone,
-            "hint": "times may be given without an offset together with time_zone, e.g. start 2026-11-25T09:00:00 and time_zone as above",
-        })))
+        let mut out = time::now_in(tz, chrono::Utc::now());
+        if let Some(obj) = out.as_object_mut() {
+            obj.insert(
+                "hint".into(),
+                Value::from(
+                    "dates and local times like 2026-11-25T09:00 are read in the person's time zone; add an offset or time_zone for another",
+                ),
+            );
+        }
+        Ok(ToolOutput::json(out))
     }
 
     async fn list_calendars(&self, p: ListCalendarsParams) -> ToolResult {
@@ -361,14 +433,13 @@ impl Call<'_> {
             (Some(OrderBy::Updated), _) => Some("updated"),
             (None, false) => None,
         };
-        let time_min = p
-            .time_min
-            .map(|t| window_time("time_min", &t))
-            .transpose()?;
-        let time_max = p
-            .time_max
-            .map(|t| window_time("time_max", &t))
-            .transpose()?;
+        let tz = self
+            .zone_for(
+                p.time_zone.as_deref(),
+                &[p.time_min.as_deref(), p.time_max.as_deref()],
+            )
+            .await?;
+        let (time_min, time_max) = Self::window(tz, p.time_min.as_deref(), p.time_max.as_deref())?;
         let request = UpstreamRequest::get(["calendars", cal, "events"])
             .query("singleEvents", single)
             .query("maxResults", p.max_results.unwrap_or(25).clamp(1, 2500))
@@ -377,7 +448,7 @@ impl Call<'_> {
             .query_opt("timeMax", time_max)
             .query_opt("q", p.q.filter(|q| !q.trim().is_empty()))
             .query_opt("showDeleted", p.show_deleted)
-            .query_opt("timeZone", p.time_zone)
+            .query_opt("timeZone", tz.map(|z| z.name()))
             .query_opt("pageToken", p.page_token);
         let v = self.send(request, "calendar", "list_calendars").await?;
         Ok(ToolOutput::json(slim_events(&v)))
@@ -426,14 +497,10 @@ impl Call<'_> {
     async fn list_event_instances(&self, p: InstancesParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         let id = event_id(&p.event_id)?;
-        let time_min = p
-            .time_min
-            .map(|t| window_time("time_min", &t))
-            .transpose()?;
-        let time_max = p
-            .time_max
-            .map(|t| window_time("time_max", &t))
-            .transpose()?;
+        let tz = self
+            .zone_for(None, &[p.time_min.as_deref(), p.time_max.as_deref()])
+            .await?;
+        let (time_min, time_max) = Self::window(tz, p.time_min.as_deref(), p.time_max.as_deref())?;
         let request = UpstreamRequest::get(["calendars", &cal, "events", &id, "instances"])
             .query("maxResults", p.max_results.unwrap_or(25).clamp(1, 2500))
             .query_opt("timeMin", time_min)
@@ -453,13 +520,19 @@ impl Call<'_> {
                 "at most 50 calendars per query; split the request.",
             ));
         }
+        let tz = self
+            .zone_for(
+                p.time_zone.as_deref(),
+                &[Some(&p.time_min), Some(&p.time_max)],
+            )
+            .await?;
         let mut body = json!({
-            "timeMin": window_time("time_min", &p.time_min)?,
-            "timeMax": window_time("time_max", &p.time_max)?,
+            "timeMin": window_time("time_min", &p.time_min, tz)?,
+            "timeMax": window_time("time_max", &p.time_max, tz)?,
             "items": ids.iter().map(|id| json!({"id": id.trim()})).collect::<Vec<_>>(),
         });
-        if let (Some(tz), Some(obj)) = (p.time_zone, body.as_object_mut()) {
-            obj.insert("timeZone".into(), Value::from(tz));
+        if let (Some(tz), Some(obj)) = (tz, body.as_object_mut()) {
+            obj.insert("timeZone".into(), Value::from(tz.name()));
         }
         let v = self
             .send(
@@ -527,8 +600,13 @@ impl Call<'_> {
         if e.summary.trim().is_empty() {
             return Err(ToolFailure::new("summary (the event title) is empty."));
         }
+        let zone = self
+            .event_zone(e.time_zone.as_deref(), Some(&e.start), Some(&e.end))
+            .await?;
+        let mut fields = EventFields::from(e);
+        fields.time_zone = zone.as_deref();
         let mut body = Map::new();
-        event_body(&mut body, EventFields::from(e))?;
+        event_body(&mut body, fields)?;
         let request = UpstreamRequest::new(Method::POST, ["calendars", cal, "events"])
             .query_opt("sendUpdates", send_updates.map(SendUpdates::as_str))
             .query_opt(
@@ -649,6 +727,9 @@ impl Call<'_> {
     async fn update_event(&self, p: UpdateEventParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         let id = event_id(&p.event_id)?;
+        let zone = self
+            .event_zone(p.time_zone.as_deref(), p.start.as_deref(), p.end.as_deref())
+            .await?;
         let mut body = Map::new();
         event_body(
             &mut body,
@@ -656,7 +737,7 @@ impl Call<'_> {
                 summary: p.summary.as_deref(),
                 start: p.start.as_deref(),
                 end: p.end.as_deref(),
-                time_zone: p.time_zone.as_deref(),
+                time_zone: zone.as_deref(),
                 description: p.description.as_deref(),
                 location: p.location.as_deref(),
                 attendees: p.attendees.as_deref(),

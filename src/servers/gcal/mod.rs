@@ -5,6 +5,7 @@ mod api;
 mod catalog;
 pub(crate) mod handlers;
 pub mod params;
+mod time;
 
 pub use api::GcalApi;
 pub use catalog::tool_list;
@@ -12,5 +13,6 @@ pub use catalog::tool_list;
 /// What the server tells clients about itself and how to use its tools.
 pub(crate) const INSTRUCTIONS: &str = "Tools for the person's Google Calendar. Call `get_current_time` before \
 working out relative dates; list a day or week with `list_events` (time_min/time_max); create \
-events with `create_event` (RFC3339 times, or YYYY-MM-DD for all-day) or `quick_add_event`; \
+events with `create_event` (local times like 2026-11-25T09:00 are in the person's time zone; \
+YYYY-MM-DD for all-day) or `quick_add_event`; \
 event ids come from `list_events`. Calendar ids default to \"primary\".";

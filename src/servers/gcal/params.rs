@@ -73,7 +73,7 @@ pub struct Reminder {
 /// Arguments of `get_current_time`.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CurrentTimeParams {
-    /// An IANA time zone such as "Europe/Berlin"; default: the primary calendar's zone.
+    /// An IANA time zone such as "Europe/Berlin"; default: the person's (their Calendar setting).
     pub time_zone: Option<String>,
 }
 
@@ -102,9 +102,10 @@ pub struct CalendarParams {
 pub struct ListEventsParams {
     /// The calendar id; default "primary".
     pub calendar_id: Option<String>,
-    /// Only events ending after this time: RFC3339 with offset ("2026-11-25T00:00:00+01:00") or a date.
+    /// Only events ending after this time: a date ("2026-11-25", its midnight), a local time
+    /// ("2026-11-25T09:00", in the person's time zone unless time_zone is given) or RFC3339 with offset.
     pub time_min: Option<String>,
-    /// Only events starting before this time: RFC3339 with offset or a date.
+    /// Only events starting before this time: a date, a local time or RFC3339 with offset.
     pub time_max: Option<String>,
     /// Words to find in the title, description, location or guests.
     pub q: Option<String>,
@@ -116,7 +117,7 @@ pub struct ListEventsParams {
     pub order_by: Option<OrderBy>,
     /// Include cancelled events.
     pub show_deleted: Option<bool>,
-    /// The time zone of the answer's times.
+    /// IANA time zone for local bounds and the answer's times; default: the person's.
     pub time_zone: Option<String>,
     /// The `nextPageToken` of a previous call.
     pub page_token: Option<String>,
@@ -127,9 +128,9 @@ pub struct ListEventsParams {
 pub struct SearchEventsParams {
     /// Words to find in the title, description, location or guests.
     pub query: String,
-    /// Start of the window: RFC3339 with offset or a date.
+    /// Start of the window: a date, a local time (the person's time zone) or RFC3339.
     pub time_min: Option<String>,
-    /// End of the window: RFC3339 with offset or a date.
+    /// End of the window: a date, a local time or RFC3339.
     pub time_max: Option<String>,
     /// The calendar id; default "primary".
     pub calendar_id: Option<String>,
@@ -153,9 +154,9 @@ pub struct InstancesParams {
     pub calendar_id: Option<String>,
     /// The recurring event's id.
     pub event_id: String,
-    /// Start of the window: RFC3339 with offset or a date.
+    /// Start of the window: a date, a local time (the person's time zone) or RFC3339.
     pub time_min: Option<String>,
-    /// End of the window: RFC3339 with offset or a date.
+    /// End of the window: a date, a local time or RFC3339.
     pub time_max: Option<String>,
     /// At most this many occurrences (default 25).
     pub max_results: Option<u32>,
@@ -168,11 +169,11 @@ pub struct InstancesParams {
 pub struct FreeBusyParams {
     /// Calendars to check; default ["primary"].
     pub calendar_ids: Option<Vec<String>>,
-    /// Start of the window: RFC3339 with offset or a date.
+    /// Start of the window: a date, a local time (the person's time zone) or RFC3339.
     pub time_min: String,
-    /// End of the window: RFC3339 with offset or a date.
+    /// End of the window: a date, a local time or RFC3339.
     pub time_max: String,
-    /// The time zone of the answer's times.
+    /// IANA time zone for local bounds and the answer; default: the person's.
     pub time_zone: Option<String>,
 }
 
@@ -185,12 +186,13 @@ pub struct NoParams {}
 pub struct NewEvent {
     /// The title.
     pub summary: String,
-    /// Start: RFC3339 ("2026-11-25T09:00:00+01:00", or without offset together with time_zone) or a
-    /// date "2026-11-25" for an all-day event.
+    /// Start: a local time "2026-11-25T09:00" (in time_zone, default the person's), RFC3339 with
+    /// offset, or a date "2026-11-25" for an all-day event.
     pub start: String,
     /// End, same form as start (for all-day events: the day after the last day).
     pub end: String,
-    /// IANA time zone for times written without an offset, e.g. "Europe/Berlin".
+    /// IANA time zone for times written without an offset, e.g. "Europe/Berlin"; default: the
+    /// person's.
     pub time_zone: Option<String>,
     /// Notes.
     pub description: Option<String>,
@@ -279,11 +281,11 @@ pub struct UpdateEventParams {
     pub event_id: String,
     /// A new title.
     pub summary: Option<String>,
-    /// A new start (RFC3339 or a date for all-day).
+    /// A new start (a local time, RFC3339, or a date for all-day).
     pub start: Option<String>,
-    /// A new end (RFC3339 or a date for all-day).
+    /// A new end (a local time, RFC3339, or a date for all-day).
     pub end: Option<String>,
-    /// IANA time zone for times written without an offset.
+    /// IANA time zone for times written without an offset; default: the person's.
     pub time_zone: Option<String>,
     /// New notes.
     pub description: Option<String>,
