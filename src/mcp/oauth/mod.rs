@@ -18,7 +18,9 @@
 //!    before it expires; [`OAuthClient::token_rejected`] refreshes after a 401. Refreshes are
 //!    single-flight per (person, server): concurrent callers wait for one refresh and then read
 //!    its result. A refresh the authorization server refuses (`invalid_grant`, or no refresh
-//!    token) marks the connection broken, so the next use offers a new link.
+//!    token) marks the connection broken, so the next use offers a new link. One it refuses
+//!    with `invalid_client` (it forgot the gateway, e.g. a server that keeps registrations in
+//!    memory and restarted) also forgets the registration, so that link registers again.
 //! 4. [`OAuthClient::disconnect`] revokes the tokens at the server's `revocation_endpoint` and
 //!    deletes them here.
 //!
@@ -272,12 +274,24 @@ impl OAuthClient {
         };
         let _registering = self.inner.registering.lock().await;
         let stored = self.inner.store.registration(&config.name).await?;
-        if let Some(reg) = stored.filter(|r| {
+        let fits = |r: &Registration| {
             r.server_url == config.url.as_str()
                 && r.redirect_uri == self.inner.redirect_uri
                 && r.issuer == metadata.issuer
                 && r.resource == resource.as_str()
-        }) {
+        };
+        let stored = match stored.filter(fits) {
+            Some(reg) if !still_registered(&reg).await => {
+                tracing::warn!(server = %config.name, "the authorization server no longer knows the gateway's registration; registering again");
+                self.inner
+                    .store
+                    .forget_registration(&config.name, &reg.client_id)
+                    .await?;
+                None
+            }
+            other => other,
+        };
+        if let Some(reg) = stored {
             manager
                 .configure_client(client_config(&reg))
                 .map_err(|e| setup(auth_reason(&e)))?;
@@ -342,18 +356,12 @@ impl OAuthClient {
             .registration(server)
             .await?
             .ok_or_else(|| OAuthError::NotConnected(server.to_owned()))?;
-        let unavailable = |e: &AuthError| OAuthError::Unavailable {
-            server: server.to_owned(),
-            reason: auth_reason(e),
-        };
-        let mut manager =
-            AuthorizationManager::new_allowing_private_addresses(reg.resource.as_str())
-                .await
-                .map_err(|e| unavailable(&e))?;
-        manager.set_metadata(reg.metadata.clone());
-        manager
-            .configure_client(client_config(&reg))
-            .map_err(|e| unavailable(&e))?;
+        let mut manager = manager_for(&reg)
+            .await
+            .map_err(|e| OAuthError::Unavailable {
+                server: server.to_owned(),
+                reason: auth_reason(&e),
+            })?;
         if let Some(credentials) = credentials {
             manager.set_credential_store(credentials);
         }
@@ -390,11 +398,12 @@ impl OAuthClient {
             .ok_or(CallbackError::UnknownState)?;
         let principal = Principal::parse(&claimed.principal).ok_or(CallbackError::UnknownState)?;
         let server = claimed.server.clone();
-        let result = async {
-            let (mut manager, _) = self
+        // On failure: what the person sees, and the client id the server no longer knows.
+        let result: Result<_, (CallbackError, Option<String>)> = async {
+            let (mut manager, reg) = self
                 .manager(&server, Some(self.credentials(principal.as_str(), &server)))
                 .await
-                .map_err(|e| CallbackError::Exchange(e.to_string()))?;
+                .map_err(|e| (CallbackError::Exchange(e.to_string()), None))?;
             manager.set_state_store(States {
                 store: self.inner.store.clone(),
                 context: StateContext {
@@ -407,9 +416,28 @@ impl OAuthClient {
             manager
                 .exchange_code_for_token_with_issuer(code, state, issuer)
                 .await
-                .map_err(|e| CallbackError::Exchange(auth_reason(&e)))
+                .map_err(|e| {
+                    let stale = is_invalid_client(&e).then(|| reg.client_id.clone());
+                    (CallbackError::Exchange(auth_reason(&e)), stale)
+                })
         }
         .await;
+        let result = match result {
+            Ok(tokens) => Ok(tokens),
+            Err((error, stale)) => {
+                if let Some(client_id) = stale
+                    && self
+                        .inner
+                        .store
+                        .forget_registration(&server, &client_id)
+                        .await
+                        .unwrap_or(false)
+                {
+                    tracing::warn!(server = %server, "the authorization server no longer knows the gateway's registration; registering again on the next link");
+                }
+                Err(error)
+            }
+        };
         // The state is single-use whatever happened.
         if let Err(e) = self.inner.store.delete_state(state).await {
             tracing::warn!(error = %e, "cannot delete a used authorization state");
@@ -565,7 +593,7 @@ impl OAuthClient {
         let labels = ServerLabels {
             server: server.to_owned(),
         };
-        let (manager, _) = self
+        let (manager, reg) = self
             .manager(server, Some(self.credentials(principal.as_str(), server)))
             .await?;
         self.inner
@@ -589,6 +617,32 @@ impl OAuthClient {
                     .mark_broken(principal.as_str(), server)
                     .await?;
                 tracing::warn!(server, principal = %principal, reason = %auth_reason(&e), "the refresh was refused; the account must be connected again");
+                Err(OAuthError::NotConnected(server.to_owned()))
+            }
+            Err(e @ AuthError::TokenRefreshFailed(_)) if is_invalid_client(&e) => {
+                // The authorization server no longer knows the gateway (a server that keeps
+                // registrations in memory and restarted, or an operator who deleted it): forget
+                // the registration so the next link registers again, and ask for a new link.
+                self.inner
+                    .metrics
+                    .oauth_refresh_failures
+                    .get_or_create(&labels)
+                    .inc();
+                if self
+                    .inner
+                    .store
+                    .forget_registration(server, &reg.client_id)
+                    .await?
+                {
+                    tracing::warn!(
+                        server,
+                        "the authorization server no longer knows the gateway's registration; registering again on the next link"
+                    );
+                }
+                self.inner
+                    .store
+                    .mark_broken(principal.as_str(), server)
+                    .await?;
                 Err(OAuthError::NotConnected(server.to_owned()))
             }
             Err(e) => {
@@ -777,6 +831,71 @@ fn client_config(reg: &Registration) -> OAuthClientConfig {
     }
 }
 
+/// An rmcp manager for the registration `reg`, with no person's tokens.
+async fn manager_for(reg: &Registration) -> Result<AuthorizationManager, AuthError> {
+    let mut manager =
+        AuthorizationManager::new_allowing_private_addresses(reg.resource.as_str()).await?;
+    manager.set_metadata(reg.metadata.clone());
+    manager.configure_client(client_config(reg))?;
+    Ok(manager)
+}
+
+/// Whether the authorization server still knows the registration `reg`. A refresh with a
+/// made-up refresh token, authenticated as the gateway exactly like a real one, is refused
+/// with `invalid_grant` by a server that knows the client and with `invalid_client` by one
+/// that does not (RFC 6749 §5.2). Any other outcome counts as known: registering again
+/// without need would strand every person's tokens.
+async fn still_registered(reg: &Registration) -> bool {
+    use oauth2::basic::BasicTokenType;
+    use oauth2::{AccessToken, RefreshToken};
+    use rmcp::transport::auth::{
+        CredentialStore, InMemoryCredentialStore, OAuthTokenResponse, StoredCredentials,
+        VendorExtraTokenFields,
+    };
+
+    let Ok(mut manager) = manager_for(reg).await else {
+        return true;
+    };
+    let mut made_up = OAuthTokenResponse::new(
+        AccessToken::new(String::new()),
+        BasicTokenType::Bearer,
+        VendorExtraTokenFields::default(),
+    );
+    made_up.set_refresh_token(Some(RefreshToken::new(format!(
+        "probe-{}",
+        hex::encode(rand::random::<[u8; 16]>())
+    ))));
+    let store = InMemoryCredentialStore::new();
+    let saved = store
+        .save(StoredCredentials::new(
+            reg.client_id.clone(),
+            Some(made_up),
+            Vec::new(),
+            None,
+        ))
+        .await;
+    if saved.is_err() {
+        return true;
+    }
+    manager.set_credential_store(store);
+    match manager.refresh_token().await {
+        Err(e) => !is_invalid_client(&e),
+        Ok(_) => true,
+    }
+}
+
+/// Whether the token endpoint answered `invalid_client` (RFC 6749 §5.2): it does not know, or
+/// could not authenticate, the gateway's registration. rmcp keeps only the error's text for
+/// token errors other than `invalid_grant`, so the code is read from it.
+fn is_invalid_client(error: &AuthError) -> bool {
+    match error {
+        AuthError::TokenRefreshFailed(text) | AuthError::TokenExchangeFailed(text) => text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word == "invalid_client"),
+        _ => false,
+    }
+}
+
 /// An rmcp authorization error as a short reason without secrets.
 fn auth_reason(error: &AuthError) -> String {
     let text = match error {
@@ -803,6 +922,23 @@ fn auth_reason(error: &AuthError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_client_is_told_apart_from_other_token_errors() {
+        let text = |t: &str| AuthError::TokenRefreshFailed(t.to_owned());
+        assert!(is_invalid_client(&text(
+            "Server returned error response: invalid_client: Client ID not found"
+        )));
+        assert!(!is_invalid_client(&text(
+            "Server returned error response: invalid_client_metadata"
+        )));
+        assert!(!is_invalid_client(&text(
+            "Request failed: connection refused"
+        )));
+        assert!(!is_invalid_client(&AuthError::TokenRefreshRejected(
+            "invalid_client".to_owned()
+        )));
+    }
 
     #[test]
     fn the_redirect_uri_is_under_the_public_url() {

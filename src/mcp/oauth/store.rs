@@ -231,6 +231,26 @@ impl OAuthStore {
             .await
     }
 
+    /// Forgets the registration with `server`'s authorization server when it is still the one
+    /// with `client_id` (the server no longer knows that client); the next link registers again.
+    /// `true` when a registration was removed.
+    pub(crate) async fn forget_registration(
+        &self,
+        server: &str,
+        client_id: &str,
+    ) -> Result<bool, StoreError> {
+        let server = server.to_owned();
+        let client_id = client_id.to_owned();
+        self.store
+            .call(move |c| {
+                Ok(c.execute(
+                    "DELETE FROM oauth_clients WHERE server = ?1 AND client_id = ?2",
+                    params![server, client_id],
+                )? > 0)
+            })
+            .await
+    }
+
     /// A person's tokens on `server`.
     pub(crate) async fn connection(
         &self,
