@@ -4,7 +4,8 @@
 //! in the order they were asked for, so async code never blocks on disk and a burst of requests
 //! costs queueing, not a thread per request. Several processes (the gateway and both MCP servers) may
 //! open the same file; WAL and a busy timeout let them share it. Each component owns its tables
-//! (see [`migrations`]); secrets inside rows are sealed with [`seal::Sealer`].
+//! (see [`migrations`]); secrets inside rows are sealed with [`seal::Sealer`]. A second thread
+//! checkpoints the write-ahead log so that operations never wait for it.
 
 pub mod audit;
 pub mod backup;
@@ -13,6 +14,7 @@ mod migrations;
 pub mod seal;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -22,6 +24,10 @@ pub use migrations::latest_version;
 
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the write-ahead log is checkpointed.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// The size the write-ahead log file is cut back to after a checkpoint, in bytes.
+const WAL_SIZE_LIMIT: i64 = 16 << 20;
 
 /// What can go wrong with the database.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +75,49 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 pub struct Store {
     jobs: std::sync::mpsc::Sender<Job>,
     path: PathBuf,
+    /// Stops when the last handle is dropped.
+    _checkpointer: Option<Arc<Checkpointer>>,
+}
+
+/// Moves the write-ahead log into the database file from a thread and connection of its own,
+/// so that no operation on the connection thread waits for a checkpoint (which copies every
+/// page written since the last one, milliseconds under load). Passive checkpoints never block
+/// readers or writers; when one completes, the next write starts the log from the beginning.
+#[derive(Debug)]
+struct Checkpointer {
+    /// Dropping it stops the thread.
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+impl Checkpointer {
+    /// Turns off automatic checkpoints on `serving` and starts checkpointing the file at `path`.
+    fn start(serving: &Connection, path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        serving.pragma_update(None, "wal_autocheckpoint", 0)?;
+        serving.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("store-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "write-ahead log checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                reason: format!("cannot start the checkpoint thread: {e}"),
+            })?;
+        Ok(Self { _stop: stop })
+    }
 }
 
 impl Store {
@@ -102,6 +151,11 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::apply(&mut conn, path)?;
+        let checkpointer = if path == Path::new(":memory:") {
+            None
+        } else {
+            Some(Arc::new(Checkpointer::start(&conn, path)?))
+        };
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("store".into())
@@ -117,6 +171,7 @@ impl Store {
         Ok(Self {
             jobs,
             path: path.to_path_buf(),
+            _checkpointer: checkpointer,
         })
     }
 
@@ -183,4 +238,47 @@ pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows committed on the connection thread reach the database file itself (not only the
+    /// write-ahead log) by the checkpoint thread, and the serving connection never checkpoints.
+    #[tokio::test]
+    async fn the_log_is_checkpointed_off_the_connection_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.db");
+        let store = Store::open(&path).unwrap();
+        let autocheckpoint: i64 = store
+            .call(|c| Ok(c.pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(autocheckpoint, 0);
+        store
+            .call(|c| {
+                c.execute_batch("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('committed');")?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        // A copy of the main file alone (without its -wal) holds the row once checkpointed.
+        let copy = dir.path().join("copy.db");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            std::fs::copy(&path, &copy).unwrap();
+            let found = Connection::open(&copy)
+                .and_then(|c| c.query_row("SELECT v FROM t", [], |r| r.get::<_, String>(0)))
+                .ok();
+            if found.as_deref() == Some("committed") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the row never reached the database file"
+            );
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+        }
+    }
 }
