@@ -45,7 +45,8 @@ fn echo_tool() -> ToolSpec {
             "type": "object",
             "properties": {"message": {"type": "string", "description": "Message to echo"}},
             "required": ["message"],
-        }),
+        })
+        .into(),
     }
 }
 

@@ -31,7 +31,7 @@ pub fn estimate_message(message: &Message) -> u32 {
 pub fn estimate_tools(tools: &[ToolSpec]) -> u32 {
     tools
         .iter()
-        .map(|t| estimate_text(&t.to_wire().to_string()))
+        .map(|t| u32::try_from((t.wire_len() * 2).div_ceil(7)).unwrap_or(u32::MAX))
         .sum()
 }
 

@@ -107,7 +107,7 @@ fn tool(name: &str, destructive: bool) -> CatalogTool {
         qualified: format!("t_{name}"),
         title: None,
         description: format!("{name} tool"),
-        input_schema: json!({"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}),
+        input_schema: json!({"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}).into(),
         hints: ToolHints {
             destructive,
             ..ToolHints::default()

@@ -31,7 +31,7 @@ pub fn connect_tool(server: &str) -> ToolSpec {
         description: format!(
             "The person has not connected their {server} account, so the {server} tools are not              available. Call this when they ask for something in {server}: it shows them a link              to connect, and their request is answered once they have connected."
         ),
-        parameters: serde_json::json!({"type": "object", "properties": {}}),
+        parameters: serde_json::json!({"type": "object", "properties": {}}).into(),
     }
 }
 

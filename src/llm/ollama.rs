@@ -489,7 +489,7 @@ mod tests {
         let tools = vec![ToolSpec {
             name: "everything_echo".into(),
             description: "Echo".into(),
-            parameters: json!({"type": "object"}),
+            parameters: json!({"type": "object"}).into(),
         }];
         let request = ChatRequest {
             messages: &messages,

@@ -1,5 +1,6 @@
 //! Wire-neutral chat types shared by both model clients and the agent.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -99,8 +100,8 @@ pub struct ToolSpec {
     pub name: String,
     /// What it does, for the model.
     pub description: String,
-    /// Its arguments as a JSON Schema object.
-    pub parameters: Value,
+    /// Its arguments as a JSON Schema object, shared with the catalog entry it came from.
+    pub parameters: Arc<Value>,
 }
 
 impl ToolSpec {
@@ -112,9 +113,29 @@ impl ToolSpec {
             "function": {
                 "name": self.name,
                 "description": self.description,
-                "parameters": self.parameters,
+                "parameters": *self.parameters,
             }
         })
+    }
+
+    /// The length in bytes of the tool's wire JSON, measured without building it.
+    #[must_use]
+    pub fn wire_len(&self) -> usize {
+        /// Counts what is written to it.
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        // Writing into a counter cannot fail, and a `Value` always serialises.
+        let _ = serde_json::to_writer(&mut count, &super::wire::WireTool::from(self));
+        count.0
     }
 }
 

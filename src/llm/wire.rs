@@ -28,7 +28,7 @@ impl<'a> From<&'a ToolSpec> for WireTool<'a> {
             function: WireFunction {
                 name: &spec.name,
                 description: &spec.description,
-                parameters: &spec.parameters,
+                parameters: spec.parameters.as_ref(),
             },
         }
     }
@@ -97,18 +97,22 @@ mod tests {
 
     use super::*;
 
-    /// The borrowed tool shape is byte for byte the shape `ToolSpec::to_wire` documents.
+    /// The borrowed tool shape is byte for byte the shape `ToolSpec::to_wire` documents, and
+    /// `wire_len` is its length.
     #[test]
     fn wire_tool_matches_to_wire() {
         let spec = ToolSpec {
             name: "notion_search".into(),
             description: "Search pages".into(),
-            parameters: json!({"type":"object","properties":{"q":{"type":"string"}},"required":["q"]}),
+            parameters:
+                json!({"type":"object","properties":{"q":{"type":"string"}},"required":["q"]})
+                    .into(),
         };
         assert_eq!(
             serde_json::to_value(WireTool::from(&spec)).ok(),
             Some(spec.to_wire())
         );
+        assert_eq!(spec.wire_len(), spec.to_wire().to_string().len());
     }
 
     /// Objects pass through, strings holding JSON are decoded (even twice), and junk stays a

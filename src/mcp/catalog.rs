@@ -1,5 +1,7 @@
 //! The tool catalog: every MCP tool a principal may use, named `<server>_<tool>` for the model.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -29,8 +31,8 @@ pub struct CatalogTool {
     pub title: Option<String>,
     /// What the tool does.
     pub description: String,
-    /// The tool's input JSON Schema (an object schema).
-    pub input_schema: Value,
+    /// The tool's input JSON Schema (an object schema), shared with the specs made from it.
+    pub input_schema: Arc<Value>,
     /// Behaviour hints from the annotations.
     pub hints: ToolHints,
 }
@@ -63,7 +65,7 @@ impl CatalogTool {
             qualified: qualified_name(server, &tool.name),
             title,
             description: tool.description.as_deref().unwrap_or_default().to_owned(),
-            input_schema: Value::Object((*tool.input_schema).clone()),
+            input_schema: Arc::new(Value::Object((*tool.input_schema).clone())),
             hints,
         }
     }

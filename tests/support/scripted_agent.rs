@@ -174,7 +174,7 @@ fn tool(name: &str, description: &str, destructive: bool) -> CatalogTool {
         qualified: format!("files_{name}"),
         title: Some(description.into()),
         description: description.into(),
-        input_schema: json!({ "type": "object", "properties": { "path": { "type": "string" } }, "required": ["path"] }),
+        input_schema: json!({ "type": "object", "properties": { "path": { "type": "string" } }, "required": ["path"] }).into(),
         hints: ToolHints {
             read_only: !destructive,
             destructive,

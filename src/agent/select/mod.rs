@@ -104,7 +104,7 @@ impl Selection {
 /// The bytes of the tools' wire JSON, as a measure of what they cost in the prompt.
 #[must_use]
 pub fn schema_bytes(specs: &[ToolSpec]) -> usize {
-    specs.iter().map(|s| s.to_wire().to_string().len()).sum()
+    specs.iter().map(ToolSpec::wire_len).sum()
 }
 
 /// The `find_tools` meta-tool.
@@ -119,7 +119,8 @@ pub fn find_tools_spec() -> ToolSpec {
                 "query": {"type": "string", "description": "A few words describing what the tool should do."}
             },
             "required": ["query"]
-        }),
+        })
+        .into(),
     }
 }
 
