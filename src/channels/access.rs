@@ -114,17 +114,16 @@ impl Pairing {
     /// Fails when the database cannot be read.
     pub async fn is_approved(&self, principal: &Principal) -> Result<bool, AccessError> {
         let p = principal.as_str().to_owned();
-        let found = self
-            .store
-            .call(move |c| {
-                Ok(c.query_row(
-                    "SELECT 1 FROM channel_approved_senders WHERE principal = ?1",
-                    params![p],
-                    |_| Ok(()),
-                )
-                .optional()?)
-            })
-            .await?;
+        let found =
+            self.store
+                .call(move |c| {
+                    Ok(c.prepare_cached(
+                        "SELECT 1 FROM channel_approved_senders WHERE principal = ?1",
+                    )?
+                    .query_row(params![p], |_| Ok(()))
+                    .optional()?)
+                })
+                .await?;
         Ok(found.is_some())
     }
 

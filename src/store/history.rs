@@ -53,11 +53,10 @@ impl Store {
         let (p, c) = (principal.as_str().to_owned(), chat.to_owned());
         self.call(move |conn| {
             let summary = conn
-                .query_row(
+                .prepare_cached(
                     "SELECT summary FROM chat_summaries WHERE principal = ?1 AND chat = ?2",
-                    params![p, c],
-                    |r| r.get::<_, String>(0),
-                )
+                )?
+                .query_row(params![p, c], |r| r.get::<_, String>(0))
                 .optional()?;
             let mut stmt = conn.prepare_cached(
                 "SELECT id, turn, body, tokens FROM (
@@ -103,11 +102,11 @@ impl Store {
         let (p, c) = (principal.as_str().to_owned(), chat.to_owned());
         self.call(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let turn: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(turn), 0) + 1 FROM chat_messages WHERE principal = ?1 AND chat = ?2",
-                params![p, c],
-                |r| r.get(0),
-            )?;
+            let turn: i64 = tx
+                .prepare_cached(
+                    "SELECT COALESCE(MAX(turn), 0) + 1 FROM chat_messages WHERE principal = ?1 AND chat = ?2",
+                )?
+                .query_row(params![p, c], |r| r.get(0))?;
             {
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO chat_messages (principal, chat, turn, role, body, tokens, created_at)
