@@ -67,9 +67,9 @@ impl FastMcp {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn people_connect_their_own_accounts_on_a_fastmcp_server() {
-    let server = FastMcp::start().await;
+/// A gateway with `server` as its OAuth server `notes`, and a model that searches the notes;
+/// also the server's MCP URL.
+async fn gateway_for(server: &FastMcp) -> (FakeOllama, Gw, String) {
     let ollama = FakeOllama::start(model(
         "notes_search_notes",
         "notes_connect",
@@ -78,6 +78,13 @@ async fn people_connect_their_own_accounts_on_a_fastmcp_server() {
     .await;
     let resource = format!("{}/mcp", server.base);
     let gw = Gw::start(&ollama.url(), "notes", &resource).await;
+    (ollama, gw, resource)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_connect_their_own_accounts_on_a_fastmcp_server() {
+    let server = FastMcp::start().await;
+    let (_ollama, gw, resource) = gateway_for(&server).await;
     let ann = Principal::telegram(1);
     let bob = Principal::telegram(2);
 
@@ -164,14 +171,7 @@ async fn people_connect_their_own_accounts_on_a_fastmcp_server() {
 async fn a_server_that_forgot_the_gateway_gets_a_new_registration() {
     let port = free_port();
     let server = FastMcp::start_on(port).await;
-    let ollama = FakeOllama::start(model(
-        "notes_search_notes",
-        "notes_connect",
-        json!({"query": "plan"}),
-    ))
-    .await;
-    let resource = format!("{}/mcp", server.base);
-    let gw = Gw::start(&ollama.url(), "notes", &resource).await;
+    let (_ollama, gw, _) = gateway_for(&server).await;
     let ann = Principal::telegram(1);
 
     let turn = gw.ask(&ann, "Find my plan in my notes").await;

@@ -456,6 +456,22 @@ async fn google_oauth_endpoints_follow_the_web_server_flow() {
     );
 }
 
+/// The titles of the events `list_events` answers with for `args`.
+async fn listed(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    args: serde_json::Value,
+) -> Vec<String> {
+    let out = ok_json(&call(client, "list_events", args).await);
+    out["events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["summary"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Dates and local times mean the person's day and wall clock: they are read in the zone of
 /// the person's Calendar setting (Europe/Berlin in the fake) unless the call names another.
 #[tokio::test]
@@ -475,46 +491,27 @@ async fn local_times_are_read_in_the_persons_time_zone() {
     );
     let client = s.server.client().await;
 
-    let summaries = |out: &serde_json::Map<String, serde_json::Value>| -> Vec<String> {
-        out["events"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| e["summary"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     // "After 09:30 my time" still overlaps the call that ends at 09:45 Berlin time.
-    let later = ok_json(
-        &call(
-            &client,
-            "list_events",
-            json!({"time_min": "2026-11-25T09:30", "time_max": "2026-11-25T12:00"}),
-        )
-        .await,
-    );
-    assert_eq!(summaries(&later), vec!["Early call"]);
+    let later = listed(
+        &client,
+        json!({"time_min": "2026-11-25T09:30", "time_max": "2026-11-25T12:00"}),
+    )
+    .await;
+    assert_eq!(later, vec!["Early call"]);
     // "The 26th" is the person's 26th: it holds the night train, not the call.
-    let day = ok_json(
-        &call(
-            &client,
-            "list_events",
-            json!({"time_min": "2026-11-26", "time_max": "2026-11-27"}),
-        )
-        .await,
-    );
-    assert_eq!(summaries(&day), vec!["Night train"]);
+    let day = listed(
+        &client,
+        json!({"time_min": "2026-11-26", "time_max": "2026-11-27"}),
+    )
+    .await;
+    assert_eq!(day, vec!["Night train"]);
     // Another zone, when asked for: in Tokyo the 25th ends at 15:00 UTC.
-    let tokyo = ok_json(
-        &call(
-            &client,
-            "list_events",
-            json!({"time_min": "2026-11-25", "time_max": "2026-11-26", "time_zone": "Asia/Tokyo"}),
-        )
-        .await,
-    );
-    assert_eq!(summaries(&tokyo), vec!["Early call"]);
+    let tokyo = listed(
+        &client,
+        json!({"time_min": "2026-11-25", "time_max": "2026-11-26", "time_zone": "Asia/Tokyo"}),
+    )
+    .await;
+    assert_eq!(tokyo, vec!["Early call"]);
     let tokyo_now = ok_json(
         &call(
             &client,
@@ -554,15 +551,12 @@ async fn local_times_are_read_in_the_persons_time_zone() {
         stored["start"],
         json!({"dateTime": "2026-11-27T12:30:00", "timeZone": "Europe/Berlin"})
     );
-    let lunch = ok_json(
-        &call(
-            &client,
-            "list_events",
-            json!({"time_min": "2026-11-27T11:00:00Z", "time_max": "2026-11-27T11:45:00Z"}),
-        )
-        .await,
-    );
-    assert_eq!(summaries(&lunch), vec!["Lunch"]);
+    let lunch = listed(
+        &client,
+        json!({"time_min": "2026-11-27T11:00:00Z", "time_max": "2026-11-27T11:45:00Z"}),
+    )
+    .await;
+    assert_eq!(lunch, vec!["Lunch"]);
     // The person's zone was asked for once per call that needed it, and not by calls with
     // offsets only.
     let zone_reads = s
