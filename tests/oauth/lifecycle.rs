@@ -9,9 +9,10 @@ use mcp_gateway::mcp::ToolHost;
 use mcp_gateway::mcp::oauth::ConnectionStatus;
 use serde_json::{Map, json};
 
+use crate::deployment::query_param;
 use crate::deployment::{Deployment, initialize};
 use crate::fake_ollama::FakeOllama;
-use crate::harness::{Gw, connect, model};
+use crate::harness::{Gw, browse, connect, model};
 
 const QUESTION: &str = "Find my Roadmap page in Notion";
 
@@ -88,6 +89,66 @@ async fn expired_tokens_are_refreshed_once_for_concurrent_calls() {
         "one refresh for both calls"
     );
     assert_eq!(gw.counter("mcp_gateway_oauth_refresh_failures_total"), 0);
+}
+
+/// An access token the server stops accepting before it expires (revoked there on its own):
+/// the call's 401 leads to one refresh, and the call is answered with the new token, with no
+/// link and nothing for the person to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_rejected_before_its_expiry_is_refreshed_and_the_call_answered() {
+    let (deployment, _ollama, gw) = setup(None).await;
+    let ann = Principal::telegram(1);
+    let turn = gw.ask(&ann, QUESTION).await;
+    let link = turn.links[0].1.clone();
+    let client_id = query_param(&link, "client_id").expect("the gateway's client id");
+    assert_eq!(browse(&link).await.status, 200);
+    gw.notice().await;
+    let turn = gw.ask(&ann, QUESTION).await;
+    assert!(
+        turn.outcome.reply.contains("Roadmap 2027"),
+        "{}",
+        turn.outcome.reply
+    );
+    let first = gw
+        .gateway
+        .oauth
+        .access_token(&ann, "notion")
+        .await
+        .expect("a token");
+
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/revoke", deployment.notion.base))
+        .form(&[
+            ("token", first.as_str()),
+            ("token_type_hint", "access_token"),
+            ("client_id", client_id.as_str()),
+        ])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status(), 200);
+    let (status, _) = initialize(&deployment.notion.resource(), Some(&first)).await;
+    assert_eq!(status, 401, "the server no longer accepts the token");
+
+    let refreshes = gw.counter("mcp_gateway_oauth_refreshes_total");
+    let turn = gw.ask(&ann, QUESTION).await;
+    assert!(turn.links.is_empty(), "no link: {}", turn.outcome.reply);
+    assert!(
+        turn.outcome.reply.contains("Roadmap 2027"),
+        "{}",
+        turn.outcome.reply
+    );
+    assert_eq!(
+        gw.counter("mcp_gateway_oauth_refreshes_total"),
+        refreshes + 1
+    );
+    let second = gw
+        .gateway
+        .oauth
+        .access_token(&ann, "notion")
+        .await
+        .expect("a token");
+    assert_ne!(first, second, "a new access token");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
