@@ -11,6 +11,8 @@ mod fake_google;
 mod fake_notion;
 #[path = "support/fake_ollama.rs"]
 mod fake_ollama;
+#[path = "support/fake_slack.rs"]
+mod fake_slack;
 #[path = "support/fake_telegram.rs"]
 mod fake_telegram;
 

@@ -1,6 +1,6 @@
-//! `mcp-gateway serve` as a process with Telegram (against its fake): a person asks, gets a
-//! connect button, connects in a headless browser, and the bot says so and answers the message
-//! that needed the connection, without the person writing again.
+//! `mcp-gateway serve` as a process with Telegram or Slack (against their fakes): a person asks,
+//! gets a connect button, connects in a headless browser, and the bot says so and answers the
+//! message that needed the connection, without the person writing again.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use tokio::process::Command;
 
 use crate::deployment::{Deployment, free_port};
 use crate::fake_ollama::FakeOllama;
+use crate::fake_slack::FakeSlack;
 use crate::fake_telegram::FakeTelegram;
 use crate::harness::{browse, model};
 
@@ -26,23 +27,44 @@ fn button_url(body: &Value) -> Option<String> {
         .find_map(|b| b["url"].as_str().map(str::to_owned))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_answers_the_waiting_telegram_message_after_the_callback() {
-    let deployment = Deployment::start().await;
-    deployment.fake_notion.seed_page(None, "Roadmap 2027");
-    let ollama = FakeOllama::start(model(
-        "notion_search",
-        "notion_connect",
-        json!({"query": "Roadmap"}),
-    ))
-    .await;
-    let telegram = FakeTelegram::start(TOKEN).await;
-    let dir = tempfile::tempdir().expect("temporary folder");
-    std::fs::write(dir.path().join("bot-token"), TOKEN).expect("token file");
-    std::fs::write(dir.path().join("seal.key"), "7a".repeat(32)).expect("key file");
-    let port = free_port();
-    let config = format!(
-        r#"[model]
+/// The URL somewhere in `value` that starts with `prefix`.
+fn find_url(value: &Value, prefix: &str) -> Option<String> {
+    match value {
+        Value::String(s) if s.starts_with(prefix) => Some(s.clone()),
+        Value::Array(items) => items.iter().find_map(|v| find_url(v, prefix)),
+        Value::Object(fields) => fields.values().find_map(|v| find_url(v, prefix)),
+        _ => None,
+    }
+}
+
+/// A Notion deployment with a page, a model that searches it, and `mcp-gateway serve` with
+/// notion as an OAuth server and the channel in `channel` (TOML; secret files are written from
+/// `files`), answering on its HTTP port.
+struct Served {
+    deployment: Deployment,
+    _ollama: FakeOllama,
+    _dir: tempfile::TempDir,
+    child: tokio::process::Child,
+}
+
+impl Served {
+    async fn start(channel: &str, files: &[(&str, &str)]) -> Self {
+        let deployment = Deployment::start().await;
+        deployment.fake_notion.seed_page(None, "Roadmap 2027");
+        let ollama = FakeOllama::start(model(
+            "notion_search",
+            "notion_connect",
+            json!({"query": "Roadmap"}),
+        ))
+        .await;
+        let dir = tempfile::tempdir().expect("temporary folder");
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).expect("secret file");
+        }
+        std::fs::write(dir.path().join("seal.key"), "7a".repeat(32)).expect("key file");
+        let port = free_port();
+        let config = format!(
+            r#"[model]
 base_url = "{ollama}"
 name = "qwen2.5:7b"
 
@@ -62,39 +84,53 @@ auth = "oauth"
 listen = "127.0.0.1:{port}"
 public_url = "http://127.0.0.1:{port}"
 
-[channels.telegram]
-token_file = "bot-token"
-api_url = "{telegram}"
-policy = "open"
+{channel}
 "#,
-        ollama = ollama.url(),
-        notion = deployment.notion.resource(),
-        telegram = telegram.url(),
-    );
-    let config_path = dir.path().join("gateway.toml");
-    std::fs::write(&config_path, config).expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-gateway"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&config_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start serve");
-    let ready = format!("http://127.0.0.1:{port}/healthz");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !reqwest::get(&ready)
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "serve never answered"
+            ollama = ollama.url(),
+            notion = deployment.notion.resource(),
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let config_path = dir.path().join("gateway.toml");
+        std::fs::write(&config_path, config).expect("config");
+        let child = Command::new(env!("CARGO_BIN_EXE_mcp-gateway"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start serve");
+        let ready = format!("http://127.0.0.1:{port}/healthz");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !reqwest::get(&ready)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "serve never answered"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self {
+            deployment,
+            _ollama: ollama,
+            _dir: dir,
+            child,
+        }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_the_waiting_telegram_message_after_the_callback() {
+    let telegram = FakeTelegram::start(TOKEN).await;
+    let channel = format!(
+        "[channels.telegram]\ntoken_file = \"bot-token\"\napi_url = \"{}\"\npolicy = \"open\"\n",
+        telegram.url()
+    );
+    let mut served = Served::start(&channel, &[("bot-token", TOKEN)]).await;
+    let deployment = &served.deployment;
 
     telegram.push_private(ANN, "Find my Roadmap page in Notion");
     let chat = i64::try_from(ANN).expect("chat id");
@@ -129,5 +165,72 @@ policy = "open"
         })
         .await;
     assert!(deployment.fake_notion.calls() > 0, "Notion was called");
-    let _ = child.start_kill();
+    let _ = served.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_the_waiting_slack_message_after_the_callback() {
+    let slack = FakeSlack::start().await;
+    let channel = format!(
+        "[channels.slack]\napp_token_file = \"slack-app\"\nbot_token_file = \"slack-bot\"\napi_url = \"{}\"\npolicy = \"open\"\n",
+        slack.api_url()
+    );
+    let mut served = Served::start(
+        &channel,
+        &[("slack-app", "xapp-1-oauth"), ("slack-bot", "xoxb-oauth")],
+    )
+    .await;
+    let deployment = &served.deployment;
+    assert!(
+        slack.wait_for(WAIT, |s| s.sockets() > 0).await,
+        "the Slack channel never connected its socket"
+    );
+
+    slack.push_event(
+        "T1",
+        json!({"type": "message", "channel_type": "im", "user": "U7", "channel": "DU7",
+            "text": "Find my Roadmap page in Notion", "ts": "100.0001"}),
+    );
+    let authorize = format!("{}/authorize?", deployment.notion.base);
+    assert!(
+        slack
+            .wait_for(WAIT, |s| s
+                .posted()
+                .iter()
+                .any(|(_, _, body)| find_url(body, &authorize).is_some()))
+            .await,
+        "a connect button: {:?}",
+        slack.posted()
+    );
+    let posted = slack.posted();
+    let (channel, _, body) = posted
+        .iter()
+        .find(|(_, _, body)| find_url(body, &authorize).is_some())
+        .expect("the connect message");
+    assert_eq!(channel, "DU7", "the link goes to the person's own DM");
+    let link = find_url(body, &authorize).expect("the link");
+    assert_eq!(deployment.fake_notion.calls(), 0);
+
+    let visit = browse(&link).await;
+    assert_eq!(visit.status, 200, "{}", visit.body);
+
+    let texts = |s: &FakeSlack| -> Vec<String> {
+        s.posted()
+            .iter()
+            .filter(|(channel, _, _)| channel == "DU7")
+            .filter_map(|(channel, ts, _)| s.message_text(channel, ts))
+            .collect()
+    };
+    let answered = slack
+        .wait_for(WAIT, |s| {
+            let texts = texts(s);
+            texts
+                .iter()
+                .any(|t| t.contains("Connected your notion account"))
+                && texts.iter().any(|t| t.contains("Roadmap 2027"))
+        })
+        .await;
+    assert!(answered, "the notice and the answer: {:?}", texts(&slack));
+    assert!(deployment.fake_notion.calls() > 0, "Notion was called");
+    let _ = served.child.start_kill();
 }
