@@ -110,11 +110,10 @@ where
     mcp_config.cancellation_token = shutdown;
     mcp_config.max_request_body_bytes = MAX_MCP_BODY_BYTES;
     mcp_config.sse_keep_alive = Some(Duration::from_secs(15));
-    let service = StreamableHttpService::new(
-        move || Ok(tools.clone()),
-        Arc::new(LocalSessionManager::default()),
-        mcp_config,
-    );
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(crate::servers::auth::sessions::SESSION_IDLE);
+    let service =
+        StreamableHttpService::new(move || Ok(tools.clone()), Arc::new(sessions), mcp_config);
     let mcp =
         Router::new()
             .nest_service("/mcp", service)

@@ -329,7 +329,8 @@ async fn no_token_in_the_database_or_the_logs() {
 const NOTION_SECRET_PREFIX: &str = crate::deployment::NOTION_CLIENT.1;
 
 /// `/mcp` refuses a foreign `Origin` and a foreign `Host` (DNS rebinding) even with a valid
-/// bearer, and an MCP session opened with one grant cannot be used with another.
+/// bearer, an MCP session opened with one grant cannot be used with another (nor a made-up
+/// one), and one grant cannot hold unbounded sessions.
 #[tokio::test]
 async fn origin_host_and_session_are_checked() {
     let d = Deployment::start().await;
@@ -383,14 +384,76 @@ async fn origin_host_and_session_are_checked() {
         let stolen = http
             .post(d.notion.resource())
             .header("accept", "application/json, text/event-stream")
-            .header("mcp-session-id", session)
+            .header("mcp-session-id", session.clone())
             .bearer_auth(&tb)
             .json(&list)
             .send()
             .await
             .unwrap();
         assert_eq!(stolen.status(), 404, "another grant cannot use the session");
+        let own = http
+            .post(d.notion.resource())
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", session.clone())
+            .header("mcp-protocol-version", "2025-06-18")
+            .bearer_auth(&ta)
+            .json(&list)
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(own.status(), 404, "the grant that opened it can");
+        let made_up = http
+            .post(d.notion.resource())
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", "00000000-0000-0000-0000-000000000000")
+            .bearer_auth(&ta)
+            .json(&list)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made_up.status(), 404, "an unknown session is refused");
     }
+
+    // One grant holds a bounded number of sessions; closing one makes room.
+    let limit = mcp_gateway::servers::auth::sessions::MAX_SESSIONS_PER_GRANT;
+    let mut sessions = vec![session];
+    let mut refused = None;
+    for _ in 0..limit + 1 {
+        let r = post(&ta).send().await.unwrap();
+        if r.status() == 429 {
+            refused = Some(r.text().await.unwrap());
+            break;
+        }
+        assert_eq!(r.status(), 200);
+        sessions.push(
+            r.headers()
+                .get("mcp-session-id")
+                .cloned()
+                .expect("a session"),
+        );
+    }
+    // The session opened with the page's own Origin above counts too.
+    assert_eq!(sessions.len() + 1, limit, "sessions opened before the refusal");
+    let refused = refused.expect("a refusal past the limit");
+    assert!(refused.contains("DELETE"), "{refused}");
+    assert_eq!(
+        post(&tb).send().await.unwrap().status(),
+        200,
+        "other grants are not affected"
+    );
+    let closed = http
+        .delete(d.notion.resource())
+        .header("mcp-session-id", sessions[0].clone())
+        .bearer_auth(&ta)
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "{}", closed.status());
+    assert_eq!(
+        post(&ta).send().await.unwrap().status(),
+        200,
+        "room again after a close"
+    );
 }
 
 /// An rmcp client of `resource` with `bearer`.

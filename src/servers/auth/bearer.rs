@@ -5,7 +5,8 @@
 //!
 //! A valid request carries its [`Grant`] into the request extensions, where tool handlers find
 //! it. An MCP session stays with the grant that opened it: another token presenting that
-//! session's id is refused as if the session did not exist.
+//! session's id is refused as if the session did not exist, and one grant holds at most
+//! [`MAX_SESSIONS_PER_GRANT`](super::sessions::MAX_SESSIONS_PER_GRANT) sessions open.
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use super::AuthServer;
 use super::account::AccountTokenSource;
 use super::secrets::hash;
+use super::sessions::SessionUse;
 use crate::servers::Grant;
 use crate::store::now_unix;
 
@@ -78,9 +80,21 @@ pub async fn require_bearer(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             let closing = request.method() == Method::DELETE;
+            if session.is_none()
+                && request.method() == Method::POST
+                && let Err(refusal) = auth.sessions().may_open(&grant_id)
+            {
+                tracing::warn!(server = %auth.kind(), %refusal, "refused a new MCP session");
+                let response =
+                    (StatusCode::TOO_MANY_REQUESTS, format!("{refusal}\n")).into_response();
+                auth.metrics().request("/mcp", response.status().as_u16());
+                return response;
+            }
             let response = next.run(request).await;
             match session {
-                Some(id) if closing && response.status().is_success() => auth.unbind_session(&id),
+                Some(id) if closing && response.status().is_success() => {
+                    auth.sessions().closed(&id);
+                }
                 Some(_) => {}
                 None => {
                     if let Some(id) = response
@@ -88,7 +102,7 @@ pub async fn require_bearer(
                         .get(SESSION_HEADER)
                         .and_then(|v| v.to_str().ok())
                     {
-                        auth.bind_session(id, &grant_id);
+                        auth.sessions().opened(id, &grant_id);
                     }
                 }
             }
@@ -124,15 +138,17 @@ async fn check(auth: &AuthServer, request: &mut Request) -> Result<String, Respo
                 .into_response());
         }
     };
-    if let Some(session) = request
-        .headers()
-        .get(SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        && let Some(owner) = auth.session_owner(session)
-        && owner != row.grant_id
+    if let Some(session) = request.headers().get(SESSION_HEADER)
+        && !session
+            .to_str()
+            .is_ok_and(|s| auth.sessions().use_session(s, &row.grant_id) == SessionUse::Own)
     {
-        tracing::warn!(server = %auth.kind(), "refused a session opened by another grant");
-        return Err((StatusCode::NOT_FOUND, "unknown session\n").into_response());
+        tracing::info!(server = %auth.kind(), "refused an unknown, expired or foreign MCP session");
+        return Err((
+            StatusCode::NOT_FOUND,
+            "unknown session: initialize a new one\n",
+        )
+            .into_response());
     }
     let grant = Grant {
         grant_id: row.grant_id.clone(),

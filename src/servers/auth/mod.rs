@@ -29,6 +29,7 @@ pub mod redirect;
 pub mod register;
 pub mod revoke;
 pub mod secrets;
+pub mod sessions;
 pub mod store;
 pub mod token;
 pub mod upstream;
@@ -55,9 +56,6 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 pub(crate) const PENDING_TTL_SECS: i64 = 600;
 /// How long an authorization code may wait for redemption.
 pub(crate) const CODE_TTL_SECS: i64 = 120;
-/// The most MCP sessions whose owner is remembered.
-const MAX_TRACKED_SESSIONS: usize = 10_000;
-
 /// Why the authorization server could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthSetupError {
@@ -91,7 +89,7 @@ struct Inner {
     metrics: ServerMetrics,
     client_docs: client_doc::ClientDocs,
     refresh_locks: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    sessions: parking_lot::Mutex<HashMap<String, String>>,
+    sessions: sessions::Sessions,
 }
 
 impl std::fmt::Debug for AuthServer {
@@ -159,7 +157,7 @@ impl AuthServer {
                 metrics,
                 client_docs: client_doc::ClientDocs::default(),
                 refresh_locks: parking_lot::Mutex::new(HashMap::new()),
-                sessions: parking_lot::Mutex::new(HashMap::new()),
+                sessions: sessions::Sessions::default(),
             }),
         })
     }
@@ -258,25 +256,9 @@ impl AuthServer {
         )
     }
 
-    /// The grant that opened MCP session `session_id`, if known.
-    pub(crate) fn session_owner(&self, session_id: &str) -> Option<String> {
-        self.inner.sessions.lock().get(session_id).cloned()
-    }
-
-    /// Remembers that `grant_id` opened MCP session `session_id`.
-    pub(crate) fn bind_session(&self, session_id: &str, grant_id: &str) {
-        let mut sessions = self.inner.sessions.lock();
-        if sessions.len() >= MAX_TRACKED_SESSIONS
-            && let Some(oldest) = sessions.keys().next().cloned()
-        {
-            sessions.remove(&oldest);
-        }
-        sessions.insert(session_id.to_owned(), grant_id.to_owned());
-    }
-
-    /// Forgets a closed MCP session.
-    pub(crate) fn unbind_session(&self, session_id: &str) {
-        self.inner.sessions.lock().remove(session_id);
+    /// The MCP sessions and the grants that opened them.
+    pub(crate) fn sessions(&self) -> &sessions::Sessions {
+        &self.inner.sessions
     }
 
     /// The associated data that binds a sealed upstream token to its account row and column.
