@@ -433,7 +433,11 @@ async fn origin_host_and_session_are_checked() {
         );
     }
     // The session opened with the page's own Origin above counts too.
-    assert_eq!(sessions.len() + 1, limit, "sessions opened before the refusal");
+    assert_eq!(
+        sessions.len() + 1,
+        limit,
+        "sessions opened before the refusal"
+    );
     let refused = refused.expect("a refusal past the limit");
     assert!(refused.contains("DELETE"), "{refused}");
     assert_eq!(
