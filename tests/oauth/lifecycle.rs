@@ -12,7 +12,7 @@ use serde_json::{Map, json};
 use crate::deployment::query_param;
 use crate::deployment::{Deployment, initialize};
 use crate::fake_ollama::FakeOllama;
-use crate::harness::{Gw, browse, connect, model};
+use crate::harness::{Gw, Turn, browse, connect, model};
 
 const QUESTION: &str = "Find my Roadmap page in Notion";
 
@@ -31,6 +31,25 @@ async fn setup(ttl: Option<u64>) -> (Deployment, FakeOllama, Gw) {
     (deployment, ollama, gw)
 }
 
+/// Ann's current access token on notion.
+async fn token(gw: &Gw, ann: &Principal) -> String {
+    gw.gateway
+        .oauth
+        .access_token(ann, "notion")
+        .await
+        .expect("a token")
+}
+
+/// The turn answered the question with the page, without a link.
+fn assert_answered(turn: &Turn) {
+    assert!(turn.links.is_empty(), "no link: {}", turn.outcome.reply);
+    assert!(
+        turn.outcome.reply.contains("Roadmap 2027"),
+        "{}",
+        turn.outcome.reply
+    );
+}
+
 fn search() -> Map<String, serde_json::Value> {
     let mut args = Map::new();
     args.insert("query".into(), json!("Roadmap"));
@@ -42,33 +61,18 @@ async fn expired_tokens_are_refreshed_once_for_concurrent_calls() {
     let (_deployment, _ollama, gw) = setup(Some(2)).await;
     let ann = Principal::telegram(1);
     connect(&gw, &ann, QUESTION).await;
-    let first = gw
-        .gateway
-        .oauth
-        .access_token(&ann, "notion")
-        .await
-        .expect("a token");
+    let first = token(&gw, &ann).await;
 
     // Past the token's lifetime the question is still answered: the token was refreshed.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let refreshes = gw.counter("mcp_gateway_oauth_refreshes_total");
     let turn = gw.ask(&ann, QUESTION).await;
-    assert!(turn.links.is_empty());
-    assert!(
-        turn.outcome.reply.contains("Roadmap 2027"),
-        "{}",
-        turn.outcome.reply
-    );
+    assert_answered(&turn);
     assert_eq!(
         gw.counter("mcp_gateway_oauth_refreshes_total"),
         refreshes + 1
     );
-    let second = gw
-        .gateway
-        .oauth
-        .access_token(&ann, "notion")
-        .await
-        .expect("a token");
+    let second = token(&gw, &ann).await;
     assert_ne!(first, second, "a new access token");
     let (status, _) = initialize(&_deployment.notion.resource(), Some(&first)).await;
     assert_eq!(status, 401, "the old token has expired");
@@ -109,12 +113,7 @@ async fn a_token_rejected_before_its_expiry_is_refreshed_and_the_call_answered()
         "{}",
         turn.outcome.reply
     );
-    let first = gw
-        .gateway
-        .oauth
-        .access_token(&ann, "notion")
-        .await
-        .expect("a token");
+    let first = token(&gw, &ann).await;
 
     let revoked = reqwest::Client::new()
         .post(format!("{}/revoke", deployment.notion.base))
@@ -132,22 +131,12 @@ async fn a_token_rejected_before_its_expiry_is_refreshed_and_the_call_answered()
 
     let refreshes = gw.counter("mcp_gateway_oauth_refreshes_total");
     let turn = gw.ask(&ann, QUESTION).await;
-    assert!(turn.links.is_empty(), "no link: {}", turn.outcome.reply);
-    assert!(
-        turn.outcome.reply.contains("Roadmap 2027"),
-        "{}",
-        turn.outcome.reply
-    );
+    assert_answered(&turn);
     assert_eq!(
         gw.counter("mcp_gateway_oauth_refreshes_total"),
         refreshes + 1
     );
-    let second = gw
-        .gateway
-        .oauth
-        .access_token(&ann, "notion")
-        .await
-        .expect("a token");
+    let second = token(&gw, &ann).await;
     assert_ne!(first, second, "a new access token");
 }
 
@@ -197,12 +186,7 @@ async fn disconnecting_revokes_at_the_server_and_the_next_use_offers_a_link() {
     let (deployment, _ollama, gw) = setup(None).await;
     let ann = Principal::telegram(1);
     connect(&gw, &ann, QUESTION).await;
-    let token = gw
-        .gateway
-        .oauth
-        .access_token(&ann, "notion")
-        .await
-        .expect("a token");
+    let token = token(&gw, &ann).await;
     let (status, _) = initialize(&deployment.notion.resource(), Some(&token)).await;
     assert_eq!(status, 200);
 
