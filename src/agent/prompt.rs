@@ -45,17 +45,55 @@ pub fn load(config: &AgentConfig) -> Result<String, PromptError> {
         .map(|s| s.trim().to_owned())
 }
 
-/// The system message for a turn: the prompt, today's date, and the summary of earlier turns.
+/// The system message for a turn: the prompt, today's date in `zone`, and the summary of
+/// earlier turns.
 ///
 /// Only the date (not the time) is included, so the prompt's prefix stays the same all day and
 /// the model server can reuse its cache.
 #[must_use]
-pub fn system_message(prompt: &str, summary: Option<&str>) -> String {
-    let today = chrono::Utc::now().format("%A, %Y-%m-%d");
-    let mut out = format!("{prompt}\n\nToday is {today} (UTC).");
+pub fn system_message(prompt: &str, zone: chrono_tz::Tz, summary: Option<&str>) -> String {
+    system_message_at(prompt, zone, summary, chrono::Utc::now())
+}
+
+fn system_message_at(
+    prompt: &str,
+    zone: chrono_tz::Tz,
+    summary: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let today = now.with_timezone(&zone).format("%A, %Y-%m-%d");
+    let mut out = format!("{prompt}\n\nToday is {today} ({}).", zone.name());
     if let Some(summary) = summary.filter(|s| !s.is_empty()) {
         out.push_str("\n\nSummary of the earlier conversation:\n");
         out.push_str(summary);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_date_is_the_one_in_the_configured_zone() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-25T23:30:00Z")
+            .unwrap()
+            .to_utc();
+        let utc = system_message_at("Be brief.", chrono_tz::Tz::UTC, None, now);
+        assert!(
+            utc.ends_with("Today is Wednesday, 2026-11-25 (UTC)."),
+            "{utc}"
+        );
+        let tokyo = system_message_at(
+            "Be brief.",
+            chrono_tz::Asia::Tokyo,
+            Some("Asked about trains."),
+            now,
+        );
+        assert!(
+            tokyo.contains("Today is Thursday, 2026-11-26 (Asia/Tokyo)."),
+            "{tokyo}"
+        );
+        assert!(tokyo.ends_with("Asked about trains."), "{tokyo}");
+    }
 }

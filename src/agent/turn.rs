@@ -426,8 +426,11 @@ impl Agent {
             }
         }
         let keep = budget::keep_from(&conversation.messages, budget);
-        let mut system =
-            prompt::system_message(&self.inner.system_prompt, conversation.summary.as_deref());
+        let mut system = prompt::system_message(
+            &self.inner.system_prompt,
+            self.inner.config.time_zone,
+            conversation.summary.as_deref(),
+        );
         for (server, reason) in &catalog.unavailable {
             system.push_str(&format!(
                 "\n\nThe `{server}` tools are unavailable right now ({reason}); if the person needs them, say so."

@@ -94,6 +94,8 @@ pub struct AgentConfig {
     pub max_tool_result_chars: usize,
     /// The share of `num_ctx` that history may fill before old turns are compacted.
     pub history_share: f64,
+    /// The time zone in which the system prompt gives today's date.
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// How the gateway authenticates to an MCP server.
@@ -595,6 +597,18 @@ impl Validator {
                 format!("must be between 0.1 and 0.9 (got {history_share})"),
             );
         }
+        let time_zone = match raw.time_zone.as_deref().map(str::trim) {
+            None | Some("") => chrono_tz::Tz::UTC,
+            Some(name) => name.parse().unwrap_or_else(|_| {
+                self.problem(
+                    "[agent].time_zone",
+                    format!(
+                        "`{name}` is not a time zone; use an IANA name such as Europe/Berlin or America/New_York"
+                    ),
+                );
+                chrono_tz::Tz::UTC
+            }),
+        };
         AgentConfig {
             system_prompt_file,
             max_tool_rounds: u32::try_from(self.int(
@@ -630,6 +644,7 @@ impl Validator {
             ))
             .unwrap_or(16_000),
             history_share: history_share.clamp(0.1, 0.9),
+            time_zone,
         }
     }
 

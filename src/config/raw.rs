@@ -55,6 +55,7 @@ pub(crate) struct RawAgent {
     pub tool_timeout_secs: Option<i64>,
     pub max_tool_result_chars: Option<i64>,
     pub history_share: Option<f64>,
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -19,6 +19,7 @@ fn empty_file_gives_the_documented_defaults() {
     assert_eq!(c.agent.max_tool_rounds, 6);
     assert_eq!(c.agent.tool_selection, ToolSelection::Auto);
     assert_eq!(c.agent.max_offered_tools, 12);
+    assert_eq!(c.agent.time_zone, chrono_tz::Tz::UTC);
     assert_eq!(c.http.listen.to_string(), "127.0.0.1:18789");
     assert_eq!(c.http.public_url.as_str(), "http://127.0.0.1:18789/");
     assert_eq!(c.notion_mcp.resource_url(), "http://127.0.0.1:8000/mcp");
@@ -74,6 +75,19 @@ fn out_of_range_values_are_all_reported() {
         "{err}"
     );
     assert!(err.contains("[agent].tool_selection"), "{err}");
+}
+
+#[test]
+fn the_agent_time_zone_is_an_iana_name() {
+    let c = parse("[agent]\ntime_zone = \"Europe/Berlin\"\n").expect("valid");
+    assert_eq!(c.agent.time_zone, chrono_tz::Europe::Berlin);
+    let err = parse("[agent]\ntime_zone = \"CEST+1\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[agent].time_zone: `CEST+1` is not a time zone"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -224,6 +224,7 @@ pub fn agent_config() -> AgentConfig {
         tool_timeout: Duration::from_secs(10),
         max_tool_result_chars: 4000,
         history_share: 0.5,
+        time_zone: chrono_tz::Tz::UTC,
     }
 }
 
