@@ -41,6 +41,7 @@ in
 
       [agent]
       system_prompt_file = "/etc/mcp-gateway/soul.md"
+      time_zone = "${cfg.timeZone}"
 
       [[servers]]
       name = "notion"

@@ -50,6 +50,9 @@ in
     numCtx = mkOption { type = types.ints.positive; default = 16384; description = "Context size sent to Ollama (`num_ctx`)."; };
   };
 
+  timeZone = str "UTC"
+    "IANA time zone in which the assistant gives today's date (`[agent].time_zone`). The NixOS module defaults it to the host's `time.timeZone`.";
+
   systemPrompt = mkOption {
     type = types.str;
     default = ''

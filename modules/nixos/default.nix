@@ -226,6 +226,7 @@ in
         ];
 
       services.mcp-gateway.settings = {
+        timeZone = mkIf (config.time.timeZone != null) (mkDefault config.time.timeZone);
         gpu.enable = mkDefault cfg.gpu.enable;
         monitoring.namespace = mkDefault cfg.monitoring.namespace;
         images = lib.mapAttrs (_: mkDefault) (

@@ -68,6 +68,7 @@ let
     }
   ];
   disabled = eval [ { services.mcp-gateway = { inherit secrets; }; } ];
+  berlin = eval [ { services.mcp-gateway = { enable = true; inherit secrets; }; time.timeZone = "Europe/Berlin"; } ];
   secretScript = gpuHost.systemd.services.mcp-gateway-secrets.script;
   has = needle: lib.hasInfix needle secretScript;
 in
@@ -94,6 +95,10 @@ in
     testCpuHostHasNoGpu = {
       expr = [ cpuHost.services.xserver.videoDrivers (cpuHost.hardware.nvidia-container-toolkit or { }) cpuHost.services.k3s.extraFlags (lib.last cpuHost.services.mcp-gateway.manifests).gpu ];
       expected = [ [ ] { } [ "--write-kubeconfig-mode=0600" ] false ];
+    };
+    testTimeZoneFollowsTheHost = {
+      expr = [ gpuHost.services.mcp-gateway.settings.timeZone berlin.services.mcp-gateway.settings.timeZone ];
+      expected = [ "UTC" "Europe/Berlin" ];
     };
     testImagesPreloaded = { expr = map (i: i.name) gpuHost.services.k3s.images; expected = [ "mcp-gateway.tar.gz" "gcal-mcp.tar.gz" "notion-mcp.tar.gz" "ollama-cuda.tar.gz" ]; };
     testManifestsUseNixImages = {

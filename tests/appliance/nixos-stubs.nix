@@ -50,6 +50,7 @@ in
         default = { };
       };
     };
+    time = ns { timeZone = mkOption { type = types.nullOr types.str; default = null; }; };
     boot = ns { };
     environment = ns { systemPackages = list types.package; };
     assertions = list types.unspecified;
