@@ -5,6 +5,8 @@
 //! When a person finishes connecting, the OAuth client tells the person's channel through a
 //! [`ConnectListener`], with the message that was waiting for the connection.
 
+use std::sync::{Arc, Weak};
+
 use async_trait::async_trait;
 
 use crate::Principal;
@@ -75,6 +77,32 @@ pub struct ConnectedNotice {
 pub trait ConnectListener: Send + Sync {
     /// Called once per finished connection of a person on this listener's channel.
     async fn connected(&self, notice: ConnectedNotice);
+}
+
+/// A [`ConnectListener`] that hands each notice to a channel's handler while the handler is
+/// alive; the registry of listeners does not keep the handler alive.
+pub struct WeakListener<T> {
+    target: Weak<T>,
+    deliver: fn(&Arc<T>, ConnectedNotice),
+}
+
+impl<T> WeakListener<T> {
+    /// Hands notices to `target` through `deliver`.
+    pub fn new(target: &Arc<T>, deliver: fn(&Arc<T>, ConnectedNotice)) -> Self {
+        Self {
+            target: Arc::downgrade(target),
+            deliver,
+        }
+    }
+}
+
+#[async_trait]
+impl<T: Send + Sync> ConnectListener for WeakListener<T> {
+    async fn connected(&self, notice: ConnectedNotice) {
+        if let Some(target) = self.target.upgrade() {
+            (self.deliver)(&target, notice);
+        }
+    }
 }
 
 /// A configured MCP server as chat commands describe it.

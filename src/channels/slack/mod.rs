@@ -154,7 +154,7 @@ pub async fn run_with(
         &shutdown,
     ));
     if let Some(accounts) = &options.accounts {
-        accounts.listen("slack", Arc::new(handler::Listener::new(&handler)));
+        accounts.listen("slack", Arc::new(handler.listener()));
     }
     let (tx, mut rx) = mpsc::channel(256);
     let socket = tokio::spawn(socket::run(api, tx, shutdown.child_token()));

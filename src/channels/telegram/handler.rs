@@ -20,7 +20,7 @@ use super::{BotIdentity, TelegramOptions};
 use crate::Principal;
 use crate::agent::{Agent, TurnInput};
 use crate::channels::access::{Access, Decision};
-use crate::channels::accounts::{ConnectListener, ConnectedNotice, ServerSummary};
+use crate::channels::accounts::{ConnectedNotice, ServerSummary, WeakListener};
 use crate::channels::commands::{self, ChatCommand, Commands};
 use crate::channels::confirm::{self, Confirmations, Resolution};
 use crate::channels::rate_limit::{RateDecision, RateLimiter, SLOW_DOWN};
@@ -33,28 +33,6 @@ use crate::telemetry::metrics::{MessageLabels, Metrics};
 
 /// The longest message text passed to the model; longer messages are cut with a note.
 const MAX_INPUT_CHARS: usize = 16_000;
-
-/// Passes finished connections of Telegram users to the channel, while it runs.
-pub(super) struct Listener {
-    handler: std::sync::Weak<Handler>,
-}
-
-impl Listener {
-    pub(super) fn new(handler: &Arc<Handler>) -> Self {
-        Self {
-            handler: Arc::downgrade(handler),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl ConnectListener for Listener {
-    async fn connected(&self, notice: ConnectedNotice) {
-        if let Some(handler) = self.handler.upgrade() {
-            handler.on_connected(notice);
-        }
-    }
-}
 
 /// A message worth handling, reduced to what the handler needs.
 #[derive(Debug, Clone)]
@@ -321,6 +299,12 @@ impl Handler {
 
     /// Tells the person that their account is connected and answers the message that was
     /// waiting for it, in the chat it was written in, queued behind their other messages there.
+    /// The listener that passes finished connections of Telegram users to this handler, while
+    /// it runs.
+    pub(super) fn listener(self: &Arc<Self>) -> WeakListener<Self> {
+        WeakListener::new(self, Self::on_connected)
+    }
+
     fn on_connected(self: &Arc<Self>, notice: ConnectedNotice) {
         let Some(user_id) = notice
             .principal

@@ -161,7 +161,7 @@ pub async fn run_with(
         &shutdown,
     ));
     if let Some(accounts) = &options.accounts {
-        accounts.listen("telegram", Arc::new(handler::Listener::new(&handler)));
+        accounts.listen("telegram", Arc::new(handler.listener()));
     }
     poll(&bot, &handler, &options, &telegram.token_file, &shutdown).await;
     handler.drain(options.drain_grace).await;
