@@ -182,6 +182,23 @@ pub fn require_id<'a>(what: &str, value: &'a str, hint: &str) -> Result<&'a str,
     }
 }
 
+/// Checks that a server's tool list has `count` tools with unique names, each with a title,
+/// annotations and an object input schema.
+#[cfg(test)]
+pub(crate) fn assert_well_formed(tools: &[Tool], count: usize) {
+    let names: std::collections::HashSet<_> = tools.iter().map(|t| t.name.to_string()).collect();
+    assert_eq!(tools.len(), count);
+    assert_eq!(names.len(), count, "tool names are unique");
+    for t in tools {
+        assert!(t.annotations.is_some(), "{} has annotations", t.name);
+        assert!(t.title.is_some(), "{} has a title", t.name);
+        assert_eq!(
+            t.input_schema.get("type").and_then(|v| v.as_str()),
+            Some("object")
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,21 +207,8 @@ pub fn tool_list() -> Vec<Tool> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-
     #[test]
     fn tool_set_is_complete_and_well_formed() {
-        let tools = super::tool_list();
-        assert_eq!(tools.len(), 30);
-        let names: HashSet<_> = tools.iter().map(|t| t.name.to_string()).collect();
-        assert_eq!(names.len(), 30, "tool names are unique");
-        for t in &tools {
-            assert!(t.annotations.is_some(), "{} has annotations", t.name);
-            assert!(t.title.is_some(), "{} has a title", t.name);
-            assert_eq!(
-                t.input_schema.get("type").and_then(|v| v.as_str()),
-                Some("object")
-            );
-        }
+        crate::servers::tooling::assert_well_formed(&super::tool_list(), 30);
     }
 }
