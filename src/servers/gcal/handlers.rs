@@ -319,37 +319,41 @@ impl Call<'_> {
             .copied()
     }
 
-    /// The zone for event times: the `given` one, else, when `start` or `end` is a local
-    /// time, the person's own.
+    /// The zone to read dates and local times in: the `given` one, else the person's own when
+    /// `needed` (some input has no offset); `None` when neither.
+    async fn zone_for(
+        &self,
+        given: Option<&str>,
+        needed: bool,
+    ) -> Result<Option<chrono_tz::Tz>, ToolFailure> {
+        match given.map(str::trim).filter(|z| !z.is_empty()) {
+            Some(z) => time::zone("time_zone", z).map(Some),
+            None if needed => self.home_zone().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The zone for window bounds: as [`Call::zone_for`], needed when a bound is a date or a
+    /// local time.
+    async fn window_zone(
+        &self,
+        given: Option<&str>,
+        bounds: [Option<&str>; 2],
+    ) -> Result<Option<chrono_tz::Tz>, ToolFailure> {
+        let needed = bounds.into_iter().flatten().any(time::is_local);
+        self.zone_for(given, needed).await
+    }
+
+    /// The zone for event times: as [`Call::zone_for`], needed when `start` or `end` is a
+    /// local time (all-day dates need none).
     async fn event_zone(
         &self,
         given: Option<&str>,
         start: Option<&str>,
         end: Option<&str>,
-    ) -> Result<Option<String>, ToolFailure> {
-        if let Some(z) = given.map(str::trim).filter(|z| !z.is_empty()) {
-            return Ok(Some(z.to_owned()));
-        }
-        if [start, end].into_iter().flatten().any(time::is_local_time) {
-            return Ok(Some(self.home_zone().await?.name().to_owned()));
-        }
-        Ok(None)
-    }
-
-    /// The zone to read local times in: the `given` one, else, when one of `inputs` is a date
-    /// or a local time, the person's own; `None` when nothing needs a zone.
-    async fn zone_for(
-        &self,
-        given: Option<&str>,
-        inputs: &[Option<&str>],
-    ) -> Result<Option<chrono_tz::Tz>, ToolFailure> {
-        if let Some(z) = given.map(str::trim).filter(|z| !z.is_empty()) {
-            return time::zone("time_zone", z).map(Some);
-        }
-        if inputs.iter().flatten().any(|raw| time::is_local(raw)) {
-            return self.home_zone().await.map(Some);
-        }
-        Ok(None)
+    ) -> Result<Option<&'static str>, ToolFailure> {
+        let needed = [start, end].into_iter().flatten().any(time::is_local_time);
+        Ok(self.zone_for(given, needed).await?.map(|z| z.name()))
     }
 
     /// The window bounds `(timeMin, timeMax)`, local ones read in `tz`.
@@ -368,15 +372,10 @@ impl Call<'_> {
     }
 
     async fn get_current_time(&self, p: CurrentTimeParams) -> ToolResult {
-        let tz = match p
-            .time_zone
-            .as_deref()
-            .map(str::trim)
-            .filter(|z| !z.is_empty())
-        {
-            Some(z) => time::zone("time_zone", z)?,
-            None => self.home_zone().await?,
-        };
+        let tz = self
+            .zone_for(p.time_zone.as_deref(), true)
+            .await?
+            .unwrap_or(chrono_tz::Tz::UTC);
         let mut out = time::now_in(tz, chrono::Utc::now());
         if let Some(obj) = out.as_object_mut() {
             obj.insert(
@@ -434,9 +433,9 @@ impl Call<'_> {
             (None, false) => None,
         };
         let tz = self
-            .zone_for(
+            .window_zone(
                 p.time_zone.as_deref(),
-                &[p.time_min.as_deref(), p.time_max.as_deref()],
+                [p.time_min.as_deref(), p.time_max.as_deref()],
             )
             .await?;
         let (time_min, time_max) = Self::window(tz, p.time_min.as_deref(), p.time_max.as_deref())?;
@@ -498,7 +497,7 @@ impl Call<'_> {
         let cal = calendar(p.calendar_id.as_deref());
         let id = event_id(&p.event_id)?;
         let tz = self
-            .zone_for(None, &[p.time_min.as_deref(), p.time_max.as_deref()])
+            .window_zone(None, [p.time_min.as_deref(), p.time_max.as_deref()])
             .await?;
         let (time_min, time_max) = Self::window(tz, p.time_min.as_deref(), p.time_max.as_deref())?;
         let request = UpstreamRequest::get(["calendars", &cal, "events", &id, "instances"])
@@ -521,9 +520,9 @@ impl Call<'_> {
             ));
         }
         let tz = self
-            .zone_for(
+            .window_zone(
                 p.time_zone.as_deref(),
-                &[Some(&p.time_min), Some(&p.time_max)],
+                [Some(&p.time_min), Some(&p.time_max)],
             )
             .await?;
         let mut body = json!({
@@ -604,7 +603,7 @@ impl Call<'_> {
             .event_zone(e.time_zone.as_deref(), Some(&e.start), Some(&e.end))
             .await?;
         let mut fields = EventFields::from(e);
-        fields.time_zone = zone.as_deref();
+        fields.time_zone = zone;
         let mut body = Map::new();
         event_body(&mut body, fields)?;
         let request = UpstreamRequest::new(Method::POST, ["calendars", cal, "events"])
@@ -737,7 +736,7 @@ impl Call<'_> {
                 summary: p.summary.as_deref(),
                 start: p.start.as_deref(),
                 end: p.end.as_deref(),
-                time_zone: zone.as_deref(),
+                time_zone: zone,
                 description: p.description.as_deref(),
                 location: p.location.as_deref(),
                 attendees: p.attendees.as_deref(),
