@@ -282,10 +282,7 @@ impl OAuthClient {
         };
         let stored = match stored.filter(fits) {
             Some(reg) if !still_registered(&reg).await => {
-                tracing::warn!(server = %config.name, "the authorization server no longer knows the gateway's registration; registering again");
-                self.inner
-                    .store
-                    .forget_registration(&config.name, &reg.client_id)
+                self.forget_registration(&config.name, &reg.client_id)
                     .await?;
                 None
             }
@@ -341,6 +338,23 @@ impl OAuthClient {
                 },
             )
             .await?;
+        Ok(())
+    }
+
+    /// Forgets `server`'s registration `client_id`, which its authorization server no longer
+    /// knows, so that the next link registers again (a newer registration is kept).
+    async fn forget_registration(&self, server: &str, client_id: &str) -> Result<(), StoreError> {
+        if self
+            .inner
+            .store
+            .forget_registration(server, client_id)
+            .await?
+        {
+            tracing::warn!(
+                server,
+                "the authorization server no longer knows the gateway's registration; it is registered again on the next link"
+            );
+        }
         Ok(())
     }
 
@@ -426,14 +440,9 @@ impl OAuthClient {
             Ok(tokens) => Ok(tokens),
             Err((error, stale)) => {
                 if let Some(client_id) = stale
-                    && self
-                        .inner
-                        .store
-                        .forget_registration(&server, &client_id)
-                        .await
-                        .unwrap_or(false)
+                    && let Err(e) = self.forget_registration(&server, &client_id).await
                 {
-                    tracing::warn!(server = %server, "the authorization server no longer knows the gateway's registration; registering again on the next link");
+                    tracing::warn!(server = %server, error = %e, "cannot forget a stale registration");
                 }
                 Err(error)
             }
@@ -628,17 +637,7 @@ impl OAuthClient {
                     .oauth_refresh_failures
                     .get_or_create(&labels)
                     .inc();
-                if self
-                    .inner
-                    .store
-                    .forget_registration(server, &reg.client_id)
-                    .await?
-                {
-                    tracing::warn!(
-                        server,
-                        "the authorization server no longer knows the gateway's registration; registering again on the next link"
-                    );
-                }
+                self.forget_registration(server, &reg.client_id).await?;
                 self.inner
                     .store
                     .mark_broken(principal.as_str(), server)
