@@ -10,7 +10,12 @@ use crate::store::history::StoredMessage;
 /// The estimated tokens of a text.
 #[must_use]
 pub fn estimate_text(text: &str) -> u32 {
-    u32::try_from((text.len() * 2).div_ceil(7)).unwrap_or(u32::MAX)
+    estimate_bytes(text.len())
+}
+
+/// The estimated tokens of `bytes` bytes of UTF-8.
+fn estimate_bytes(bytes: usize) -> u32 {
+    u32::try_from((bytes * 2).div_ceil(7)).unwrap_or(u32::MAX)
 }
 
 /// The estimated tokens of a message, its tool calls included.
@@ -29,10 +34,7 @@ pub fn estimate_message(message: &Message) -> u32 {
 /// The estimated tokens of the offered tool schemas.
 #[must_use]
 pub fn estimate_tools(tools: &[ToolSpec]) -> u32 {
-    tools
-        .iter()
-        .map(|t| u32::try_from((t.wire_len() * 2).div_ceil(7)).unwrap_or(u32::MAX))
-        .sum()
+    tools.iter().map(|t| estimate_bytes(t.wire_len())).sum()
 }
 
 /// How many history tokens may go into a request.
