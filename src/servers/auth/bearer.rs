@@ -80,16 +80,6 @@ pub async fn require_bearer(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             let closing = request.method() == Method::DELETE;
-            if session.is_none()
-                && request.method() == Method::POST
-                && let Err(refusal) = auth.sessions().may_open(&grant_id)
-            {
-                tracing::warn!(server = %auth.kind(), %refusal, "refused a new MCP session");
-                let response =
-                    (StatusCode::TOO_MANY_REQUESTS, format!("{refusal}\n")).into_response();
-                auth.metrics().request("/mcp", response.status().as_u16());
-                return response;
-            }
             let response = next.run(request).await;
             match session {
                 Some(id) if closing && response.status().is_success() => {
@@ -138,17 +128,27 @@ async fn check(auth: &AuthServer, request: &mut Request) -> Result<String, Respo
                 .into_response());
         }
     };
-    if let Some(session) = request.headers().get(SESSION_HEADER)
-        && !session
-            .to_str()
-            .is_ok_and(|s| auth.sessions().use_session(s, &row.grant_id) == SessionUse::Own)
-    {
-        tracing::info!(server = %auth.kind(), "refused an unknown, expired or foreign MCP session");
-        return Err((
-            StatusCode::NOT_FOUND,
-            "unknown session: initialize a new one\n",
-        )
-            .into_response());
+    match request.headers().get(SESSION_HEADER) {
+        Some(session)
+            if !session.to_str().is_ok_and(|s| {
+                auth.sessions().use_session(s, &row.grant_id) == SessionUse::Own
+            }) =>
+        {
+            tracing::info!(server = %auth.kind(), "refused an unknown, expired or foreign MCP session");
+            return Err((
+                StatusCode::NOT_FOUND,
+                "unknown session: initialize a new one\n",
+            )
+                .into_response());
+        }
+        // A POST without a session opens one.
+        None if request.method() == Method::POST => {
+            if let Err(refusal) = auth.sessions().may_open(&row.grant_id) {
+                tracing::warn!(server = %auth.kind(), %refusal, "refused a new MCP session");
+                return Err((StatusCode::TOO_MANY_REQUESTS, format!("{refusal}\n")).into_response());
+            }
+        }
+        _ => {}
     }
     let grant = Grant {
         grant_id: row.grant_id.clone(),
