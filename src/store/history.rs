@@ -28,8 +28,12 @@ pub struct Conversation {
     pub messages: Vec<StoredMessage>,
 }
 
-/// The most messages loaded for one conversation; older ones are compacted before this matters.
-const MAX_LOADED: i64 = 2000;
+/// The query loading a conversation's newest messages, newest first. At most 2,000 are loaded;
+/// older ones are compacted long before that matters. The limit is written into the statement
+/// rather than bound: SQLite plans a bound `LIMIT` with its value, so rebinding it (as every
+/// execution does) would expire the cached statement and recompile it each time.
+const LOAD_MESSAGES: &str = "SELECT id, turn, body, tokens FROM chat_messages
+     WHERE principal = ?1 AND chat = ?2 ORDER BY id DESC LIMIT 2000";
 
 fn role_name(role: Role) -> &'static str {
     match role {
@@ -58,13 +62,8 @@ impl Store {
                 )?
                 .query_row(params![p, c], |r| r.get::<_, String>(0))
                 .optional()?;
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, turn, body, tokens FROM (
-                     SELECT id, turn, body, tokens FROM chat_messages
-                     WHERE principal = ?1 AND chat = ?2 ORDER BY id DESC LIMIT ?3
-                 ) ORDER BY id ASC",
-            )?;
-            let rows = stmt.query_map(params![p, c, MAX_LOADED], |r| {
+            let mut stmt = conn.prepare_cached(LOAD_MESSAGES)?;
+            let rows = stmt.query_map(params![p, c], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, i64>(1)?,
@@ -84,6 +83,7 @@ impl Store {
                     tokens: u32::try_from(tokens).unwrap_or(u32::MAX),
                 });
             }
+            messages.reverse();
             Ok(Conversation { summary, messages })
         })
         .await
@@ -185,6 +185,33 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Statements SQLite recompiled after their first preparation.
+    async fn recompiled(store: &Store, sql: &'static str) -> i32 {
+        store
+            .call(move |c| {
+                let stmt = c.prepare_cached(sql)?;
+                Ok(stmt.get_status(rusqlite::StatementStatus::RePrepare))
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn loading_a_conversation_reuses_its_compiled_statement() {
+        let store = Store::open_in_memory().unwrap();
+        let a = Principal::telegram(1);
+        for i in 0..3 {
+            store
+                .append_turn(&a, "c", vec![(Message::user(format!("m{i}")), 2)])
+                .await
+                .unwrap();
+            let conv = store.load_conversation(&a, "c").await.unwrap();
+            assert_eq!(conv.messages.len(), i + 1);
+            assert_eq!(conv.messages[i].message.content, format!("m{i}"));
+        }
+        assert_eq!(recompiled(&store, LOAD_MESSAGES).await, 0);
+    }
 
     #[tokio::test]
     async fn conversations_are_isolated_and_compactable() {
