@@ -2,6 +2,8 @@
 
 use async_trait::async_trait;
 
+use super::TurnOutcome;
+
 /// What the assistant is doing, for typing indicators and status lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Activity {
@@ -40,4 +42,11 @@ pub trait TurnSink: Send + Sync {
 
     /// Shows the person a link to connect their account on `server`.
     async fn connect_link(&self, server: &str, url: &str);
+
+    /// The turn's outcome, known before its messages are stored: a channel may start showing
+    /// the reply while they are written, so the person does not wait for the disk. The turn
+    /// still fails if storing does, and the channel then shows that instead.
+    fn answered(&self, outcome: &TurnOutcome) {
+        let _ = outcome;
+    }
 }

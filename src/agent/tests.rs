@@ -487,3 +487,62 @@ async fn history_is_per_principal_and_compacted_when_full() {
         "request stays within the context: {total} bytes"
     );
 }
+
+/// Records, when the reply is handed over, how many messages of the conversation are stored.
+struct AnsweredSink {
+    store: crate::store::Store,
+    principal: Principal,
+    answered: Mutex<Option<(String, usize)>>,
+}
+
+#[async_trait]
+impl TurnSink for AnsweredSink {
+    fn progress(&self, _: &str) {}
+    async fn activity(&self, _: Activity) {}
+    async fn confirm(&self, _: &ConfirmRequest) -> bool {
+        false
+    }
+    async fn connect_link(&self, _: &str, _: &str) {}
+    fn answered(&self, outcome: &TurnOutcome) {
+        let principal = self.principal.clone();
+        let stored = self
+            .store
+            .call_blocking(move |c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM chat_messages WHERE principal = ?1",
+                    [principal.as_str()],
+                    |r| r.get::<_, i64>(0),
+                )?)
+            })
+            .unwrap();
+        *self.answered.lock() = Some((
+            outcome.reply.clone(),
+            usize::try_from(stored).unwrap_or_default(),
+        ));
+    }
+}
+
+/// The channel gets the reply before the turn is written to the database, so the person does
+/// not wait for the disk; the turn is stored by the time `run_turn` returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reply_is_handed_over_before_the_turn_is_stored() {
+    let model = ScriptedModel::new(vec![Step::Text("Here you are.")]);
+    let agent = agent_with(model, Arc::new(FakeTools::default()), |_| {});
+    let p = Principal::console("a");
+    let sink = AnsweredSink {
+        store: agent.store().clone(),
+        principal: p.clone(),
+        answered: Mutex::new(None),
+    };
+    let out = agent
+        .run_turn(input(&p, "hello"), &sink, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(out.reply, "Here you are.");
+    assert_eq!(
+        sink.answered.lock().clone(),
+        Some(("Here you are.".to_owned(), 0))
+    );
+    let stored = agent.store().load_conversation(&p, "c").await.unwrap();
+    assert_eq!(stored.messages.len(), 2);
+}

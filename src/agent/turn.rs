@@ -117,6 +117,9 @@ impl Agent {
                 deadline,
             )
             .await;
+        if let Ok(outcome) = &result {
+            sink.answered(outcome);
+        }
         let to_store: Vec<(Message, u32)> = new_messages
             .into_iter()
             .map(|m| {

@@ -9,22 +9,25 @@ use crate::agent::{AgentError, TurnEnd, TurnOutcome};
 /// disappears from the chat at the end of a turn.
 #[must_use]
 pub fn final_text(shown: &str, result: &Result<TurnOutcome, AgentError>) -> String {
-    let shown = shown.trim_end();
     match result {
-        Ok(outcome) if outcome.end == TurnEnd::Answered || shown.is_empty() => {
-            outcome.reply.clone()
-        }
-        Ok(outcome) if outcome.reply.starts_with(shown) => outcome.reply.clone(),
-        Ok(outcome) => {
-            let note = match outcome.end {
-                TurnEnd::TimedOut => "(stopped: this took too long)",
-                _ => "(stopped)",
-            };
-            format!("{shown}\n\n{note}")
-        }
-        Err(e) if shown.is_empty() => e.user_message(),
-        Err(e) => format!("{shown}\n\n{}", e.user_message()),
+        Ok(outcome) => answered_text(shown, outcome),
+        Err(e) if shown.trim_end().is_empty() => e.user_message(),
+        Err(e) => format!("{}\n\n{}", shown.trim_end(), e.user_message()),
     }
+}
+
+/// The final text of a turn that ended with `outcome`, given the text already `shown`.
+#[must_use]
+pub fn answered_text(shown: &str, outcome: &TurnOutcome) -> String {
+    let shown = shown.trim_end();
+    if outcome.end == TurnEnd::Answered || shown.is_empty() || outcome.reply.starts_with(shown) {
+        return outcome.reply.clone();
+    }
+    let note = match outcome.end {
+        TurnEnd::TimedOut => "(stopped: this took too long)",
+        _ => "(stopped)",
+    };
+    format!("{shown}\n\n{note}")
 }
 
 #[cfg(test)]

@@ -225,7 +225,10 @@ fn break_point(window: &str) -> Option<usize> {
 struct Shared {
     text: String,
     version: u64,
+    /// The reply as it should finally be shown, once it is known.
     finished: Option<String>,
+    /// Whether `finished` can no longer change ([`StreamEditor::finish`] was called).
+    sealed: bool,
     working: bool,
 }
 
@@ -283,11 +286,31 @@ impl StreamEditor {
         self.shared.lock().text.clone()
     }
 
+    /// Starts showing `text` as the final reply (formatted) without waiting for it, while the
+    /// turn still has work to do that the person need not wait for (storing the conversation).
+    /// [`StreamEditor::finish`] then waits for it, or replaces it when the turn's final text
+    /// turned out different.
+    pub fn complete(&self, text: &str) {
+        {
+            let mut s = self.shared.lock();
+            if s.sealed {
+                return;
+            }
+            s.finished = Some(text.to_owned());
+            s.working = false;
+        }
+        self.wake.notify_one();
+    }
+
     /// Shows `text` as the final reply (formatted) and waits until it is delivered or given up.
+    /// When it is the text given to [`StreamEditor::complete`], nothing more is sent.
     pub async fn finish(mut self, text: &str) -> Delivery {
         {
             let mut s = self.shared.lock();
-            s.finished = Some(text.to_owned());
+            if s.finished.as_deref() != Some(text) {
+                s.finished = Some(text.to_owned());
+            }
+            s.sealed = true;
             s.working = false;
         }
         self.wake.notify_one();
@@ -370,18 +393,39 @@ impl<S: ChatSurface> Pump<S> {
         let mut synced_version = 0;
         let settled_at = Instant::now() + self.config.settle;
         self.next_typing = settled_at;
+        // The final text shown last and how that went.
+        let mut delivered: Option<(String, Delivery)> = None;
         loop {
             let now = Instant::now();
-            let (text, version, finished, working) = {
+            let (text, version, finished, sealed, working) = {
                 let s = self.shared.lock();
-                (s.text.clone(), s.version, s.finished.clone(), s.working)
+                let text = if s.finished.is_some() {
+                    String::new()
+                } else {
+                    s.text.clone()
+                };
+                (text, s.version, s.finished.clone(), s.sealed, s.working)
             };
             let paused = self.paused_until.filter(|t| *t > now);
             if let Some(final_text) = finished {
-                if let Some(until) = paused {
-                    tokio::time::sleep_until(until).await;
+                match delivered {
+                    Some((shown, delivery)) if shown == final_text => {
+                        if sealed || !delivery.complete {
+                            return delivery;
+                        }
+                        delivered = Some((shown, delivery));
+                        // Shown; wait for the turn to seal it or to replace it.
+                        self.wake.notified().await;
+                    }
+                    _ => {
+                        if let Some(until) = paused {
+                            tokio::time::sleep_until(until).await;
+                        }
+                        let delivery = self.finish(&final_text).await;
+                        delivered = Some((final_text, delivery));
+                    }
                 }
-                return self.finish(&final_text).await;
+                continue;
             }
             let mut wake_at: Option<Instant> = None;
             if version != synced_version && !text.trim().is_empty() {
@@ -579,6 +623,104 @@ impl Drop for StreamEditor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chat that records what the editor did to it.
+    #[derive(Default)]
+    struct Recorder {
+        calls: Mutex<Vec<String>>,
+        changed: Notify,
+    }
+
+    #[async_trait]
+    impl ChatSurface for Recorder {
+        type MessageId = usize;
+
+        fn max_len(&self) -> usize {
+            100
+        }
+
+        fn unit(&self) -> LengthUnit {
+            LengthUnit::Chars
+        }
+
+        fn format(&self, plain: &str) -> Option<String> {
+            Some(format!("<b>{plain}</b>"))
+        }
+
+        async fn send(&self, body: Body<'_>) -> Result<usize, SurfaceError> {
+            let mut calls = self.calls.lock();
+            calls.push(format!("send {body:?}"));
+            let id = calls.len();
+            drop(calls);
+            self.changed.notify_waiters();
+            Ok(id)
+        }
+
+        async fn edit(&self, id: &usize, body: Body<'_>) -> Result<(), SurfaceError> {
+            self.calls.lock().push(format!("edit {id} {body:?}"));
+            self.changed.notify_waiters();
+            Ok(())
+        }
+
+        async fn typing(&self) -> Result<(), SurfaceError> {
+            self.calls.lock().push("typing".into());
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        async fn wait_for(&self, count: usize) -> Vec<String> {
+            tokio::time::timeout(Duration::from_secs(5), async {
+                loop {
+                    let changed = self.changed.notified();
+                    let calls = self.calls.lock().clone();
+                    if calls.len() >= count {
+                        return calls;
+                    }
+                    changed.await;
+                }
+            })
+            .await
+            .expect("the editor made the calls")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_completed_reply_goes_out_before_the_turn_finishes() {
+        let surface = Arc::new(Recorder::default());
+        let editor = StreamEditor::start(Arc::clone(&surface), StreamConfig::default());
+        editor.update("Hello");
+        editor.complete("Hello there");
+        // Shown while the turn still runs (the settle time does not hold a finished reply back).
+        let calls = surface.wait_for(1).await;
+        assert_eq!(calls, vec![r#"send Formatted("<b>Hello there</b>")"#]);
+        let delivery = editor.finish("Hello there").await;
+        assert!(delivery.complete && delivery.formatted);
+        assert_eq!(
+            surface.calls.lock().len(),
+            1,
+            "nothing more for the same text"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_completed_reply_is_replaced_when_the_turn_ends_differently() {
+        let surface = Arc::new(Recorder::default());
+        let editor = StreamEditor::start(Arc::clone(&surface), StreamConfig::default());
+        editor.complete("Answer");
+        surface.wait_for(1).await;
+        let delivery = editor
+            .finish("Answer\n\nSorry, it could not be saved.")
+            .await;
+        assert!(delivery.complete);
+        assert_eq!(
+            surface.calls.lock().clone(),
+            vec![
+                r#"send Formatted("<b>Answer</b>")"#.to_owned(),
+                r#"edit 1 Formatted("<b>Answer\n\nSorry, it could not be saved.</b>")"#.to_owned(),
+            ]
+        );
+    }
 
     #[test]
     fn short_text_is_one_chunk() {

@@ -8,8 +8,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::surface::{SlackSurface, confirm_blocks, link_blocks};
 use crate::Principal;
-use crate::agent::{Activity, ConfirmRequest, TurnSink};
+use crate::agent::{Activity, ConfirmRequest, TurnOutcome, TurnSink};
 use crate::channels::confirm::{self, Answer, Confirmations};
+use crate::channels::reply;
 use crate::channels::stream::StreamEditor;
 
 /// One turn's [`TurnSink`] in a Slack conversation.
@@ -26,6 +27,11 @@ pub(super) struct SlackSink<'a> {
 impl TurnSink for SlackSink<'_> {
     fn progress(&self, text: &str) {
         self.editor.update(text);
+    }
+
+    fn answered(&self, outcome: &TurnOutcome) {
+        let text = reply::answered_text(&self.editor.current_text(), outcome);
+        self.editor.complete(&text);
     }
 
     async fn activity(&self, _activity: Activity) {

@@ -10,8 +10,9 @@ use tokio_util::sync::CancellationToken;
 use super::handler::url_button;
 use super::surface::TelegramSurface;
 use crate::Principal;
-use crate::agent::{Activity, ConfirmRequest, TurnSink};
+use crate::agent::{Activity, ConfirmRequest, TurnOutcome, TurnSink};
 use crate::channels::confirm::{self, Answer, Confirmations};
+use crate::channels::reply;
 use crate::channels::stream::{Body, StreamEditor};
 
 /// One turn's [`TurnSink`] in a Telegram chat.
@@ -48,6 +49,11 @@ impl<'a> TelegramSink<'a> {
 impl TurnSink for TelegramSink<'_> {
     fn progress(&self, text: &str) {
         self.editor.update(text);
+    }
+
+    fn answered(&self, outcome: &TurnOutcome) {
+        let text = reply::answered_text(&self.editor.current_text(), outcome);
+        self.editor.complete(&text);
     }
 
     async fn activity(&self, _activity: Activity) {
