@@ -35,7 +35,7 @@ impl Store {
     /// # Errors
     /// Fails on database errors.
     pub async fn record_tool_call(&self, entry: AuditEntry) -> Result<(), StoreError> {
-        self.call(move |conn| {
+        self.write(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO audit_tool_calls (at, principal, server, tool, args_sha256, outcome, latency_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

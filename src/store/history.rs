@@ -100,25 +100,21 @@ impl Store {
         messages: Vec<(Message, u32)>,
     ) -> Result<(), StoreError> {
         let (p, c) = (principal.as_str().to_owned(), chat.to_owned());
-        self.call(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let turn: i64 = tx
+        self.write(move |conn| {
+            let turn: i64 = conn
                 .prepare_cached(
                     "SELECT COALESCE(MAX(turn), 0) + 1 FROM chat_messages WHERE principal = ?1 AND chat = ?2",
                 )?
                 .query_row(params![p, c], |r| r.get(0))?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO chat_messages (principal, chat, turn, role, body, tokens, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?;
-                let now = now_unix();
-                for (message, tokens) in &messages {
-                    let body = serde_json::to_string(message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    stmt.execute(params![p, c, turn, role_name(message.role), body, tokens, now])?;
-                }
+            let mut stmt = conn.prepare_cached(
+                "INSERT INTO chat_messages (principal, chat, turn, role, body, tokens, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let now = now_unix();
+            for (message, tokens) in &messages {
+                let body = serde_json::to_string(message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                stmt.execute(params![p, c, turn, role_name(message.role), body, tokens, now])?;
             }
-            tx.commit()?;
             Ok(())
         })
         .await

@@ -2,10 +2,13 @@
 //!
 //! A [`Store`] owns one connection on a dedicated thread that runs operations one after another
 //! in the order they were asked for, so async code never blocks on disk and a burst of requests
-//! costs queueing, not a thread per request. Several processes (the gateway and both MCP servers) may
-//! open the same file; WAL and a busy timeout let them share it. Each component owns its tables
-//! (see [`migrations`]); secrets inside rows are sealed with [`seal::Sealer`]. A second thread
-//! checkpoints the write-ahead log so that operations never wait for it.
+//! costs queueing, not a thread per request. Writes asked for with [`Store::write`] that are
+//! queued one behind the other share one transaction (group commit), each inside a savepoint of
+//! its own, and each caller hears back only once that transaction is committed: under a burst
+//! the cost of committing is paid once for many writes. Several processes (the gateway and both
+//! MCP servers) may open the same file; WAL and a busy timeout let them share it. Each component
+//! owns its tables (see [`migrations`]); secrets inside rows are sealed with [`seal::Sealer`]. A
+//! second thread checkpoints the write-ahead log so that operations never wait for it.
 
 pub mod audit;
 pub mod backup;
@@ -28,6 +31,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// The size the write-ahead log file is cut back to after a checkpoint, in bytes.
 const WAL_SIZE_LIMIT: i64 = 16 << 20;
+/// The most writes that share one transaction.
+const MAX_GROUP: usize = 64;
 
 /// What can go wrong with the database.
 #[derive(Debug, thiserror::Error)]
@@ -64,10 +69,30 @@ pub enum StoreError {
     /// The blocking task running the statement was lost.
     #[error("the database task was cancelled")]
     Cancelled,
+    /// The transaction a write shared with others could not be started or committed, so the
+    /// write was not kept.
+    #[error("database error: the write was not committed: {0}")]
+    NotCommitted(String),
 }
 
 /// One operation for the connection thread.
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+enum Job {
+    /// Runs on its own, with the connection to itself.
+    Run(Box<dyn FnOnce(&mut Connection) + Send>),
+    /// Runs inside a transaction it may share with the writes queued right behind it.
+    Write(WriteJob),
+}
+
+/// A write for the connection thread; given no connection, it does not run and only answers.
+type WriteJob = Box<dyn FnOnce(Option<&Connection>) -> Written + Send>;
+
+/// What a write did inside the shared transaction.
+struct Written {
+    /// Whether it succeeded (otherwise its savepoint is rolled back).
+    ok: bool,
+    /// Tells the caller, once the transaction's outcome is known.
+    reply: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+}
 
 /// A handle to the database; cheap to clone. The connection closes when the last handle is
 /// dropped and the operations already asked for have run.
@@ -159,11 +184,7 @@ impl Store {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("store".into())
-            .spawn(move || {
-                while let Ok(job) = queue.recv() {
-                    job(&mut conn);
-                }
-            })
+            .spawn(move || serve(&mut conn, &queue))
             .map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),
                 reason: format!("cannot start the database thread: {e}"),
@@ -193,11 +214,53 @@ impl Store {
     {
         let (tx, rx) = oneshot::channel();
         self.jobs
-            .send(Box::new(move |conn| {
+            .send(Job::Run(Box::new(move |conn| {
                 let _ = tx.send(f(conn));
-            }))
+            })))
             .map_err(|_| StoreError::Cancelled)?;
         rx.await.map_err(|_| StoreError::Cancelled)?
+    }
+
+    /// Queues the write `f` for the connection thread (at once, behind the operations asked for
+    /// before it); the returned future resolves once the transaction it ran in is committed.
+    ///
+    /// The transaction may be shared with other writes queued at the same moment (see the module
+    /// documentation), so `f` must not begin or end transactions itself, nor leave a deferred
+    /// constraint violated (that would fail the commit of every write sharing it); it runs inside
+    /// a savepoint of its own, and a failing `f` undoes only its own changes.
+    ///
+    /// # Errors
+    /// Returns `f`'s error, [`StoreError::NotCommitted`] when the transaction could not be
+    /// committed, or [`StoreError::Cancelled`] if the connection thread is gone.
+    pub fn write<T, F>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = Result<T, StoreError>> + Send + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let queued = self
+            .jobs
+            .send(Job::Write(Box::new(move |conn| {
+                let result = conn.map(f);
+                Written {
+                    ok: matches!(result, Some(Ok(_))),
+                    reply: Box::new(move |committed| {
+                        let _ = tx.send(match (result, committed) {
+                            (Some(Err(e)), _) | (_, Err(e)) => Err(e),
+                            (Some(Ok(value)), Ok(())) => Ok(value),
+                            (None, Ok(())) => Err(StoreError::Cancelled),
+                        });
+                    }),
+                }
+            })))
+            .map_err(|_| StoreError::Cancelled);
+        async move {
+            queued?;
+            rx.await.map_err(|_| StoreError::Cancelled)?
+        }
     }
 
     /// Runs `f` with the connection and waits for it on the current thread, for synchronous
@@ -212,9 +275,9 @@ impl Store {
     {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.jobs
-            .send(Box::new(move |conn| {
+            .send(Job::Run(Box::new(move |conn| {
                 let _ = tx.send(f(conn));
-            }))
+            })))
             .map_err(|_| StoreError::Cancelled)?;
         rx.recv().map_err(|_| StoreError::Cancelled)?
     }
@@ -232,6 +295,89 @@ impl Store {
     }
 }
 
+/// The connection thread: runs the jobs in order until every [`Store`] handle is gone, grouping
+/// consecutive writes into shared transactions.
+fn serve(conn: &mut Connection, queue: &std::sync::mpsc::Receiver<Job>) {
+    let mut next: Option<Job> = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match queue.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        match job {
+            Job::Run(run) => run(conn),
+            Job::Write(first) => {
+                let mut group = vec![first];
+                while group.len() < MAX_GROUP {
+                    match queue.try_recv() {
+                        Ok(Job::Write(write)) => group.push(write),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                write_group(conn, group);
+            }
+        }
+    }
+}
+
+/// Runs `group` in one transaction, each write in a savepoint, and tells every caller the
+/// outcome once the transaction is committed (or could not be).
+fn write_group(conn: &Connection, group: Vec<WriteJob>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let reason = e.to_string();
+        for write in group {
+            (write(None).reply)(Err(StoreError::NotCommitted(reason.clone())));
+        }
+        return;
+    }
+    // A savepoint that could not be ended leaves the transaction in doubt: nothing is kept.
+    let mut doubt: Option<String> = None;
+    let mut replies = Vec::with_capacity(group.len());
+    for write in group {
+        if let Err(e) = run(conn, "SAVEPOINT write") {
+            replies.push((write(None), Some(e.to_string())));
+            continue;
+        }
+        let written = write(Some(conn));
+        let ended = if written.ok {
+            run(conn, "RELEASE write")
+        } else {
+            run(conn, "ROLLBACK TO write").and_then(|()| run(conn, "RELEASE write"))
+        };
+        if let Err(e) = ended {
+            doubt.get_or_insert_with(|| e.to_string());
+        }
+        replies.push((written, None));
+    }
+    let committed = match doubt {
+        Some(reason) => Err(reason),
+        None => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
+    };
+    if committed.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for (written, refused) in replies {
+        let outcome = match (refused, &committed) {
+            (Some(reason), _) => Err(reason),
+            (None, Err(reason)) => Err(reason.clone()),
+            (None, Ok(())) => Ok(()),
+        };
+        (written.reply)(outcome.map_err(StoreError::NotCommitted));
+    }
+}
+
+/// Runs one cached statement without parameters.
+fn run(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// The current time as Unix seconds.
 #[must_use]
 pub fn now_unix() -> i64 {
@@ -243,6 +389,122 @@ pub fn now_unix() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Holds the connection thread until the returned sender is dropped, so that the writes
+    /// queued meanwhile run as one group.
+    fn hold(store: &Store) -> std::sync::mpsc::Sender<()> {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        let store = store.clone();
+        std::thread::spawn(move || {
+            store.call_blocking(move |_| {
+                let _ = started.send(());
+                let _ = held.recv();
+                Ok(())
+            })
+        });
+        running.recv().unwrap();
+        release
+    }
+
+    async fn rows(store: &Store) -> Vec<String> {
+        store
+            .call(|c| {
+                let mut stmt = c.prepare("SELECT v FROM t ORDER BY rowid")?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await
+            .unwrap()
+    }
+
+    fn insert(
+        store: &Store,
+        v: &'static str,
+    ) -> impl Future<Output = Result<(), StoreError>> + use<> {
+        store.write(move |c| {
+            c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+            Ok(())
+        })
+    }
+
+    /// A failing write in a group undoes only its own changes; the others are committed and
+    /// every caller hears its own outcome.
+    #[tokio::test]
+    async fn a_failing_write_undoes_only_itself() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .call(|c| Ok(c.execute_batch("CREATE TABLE t (v TEXT NOT NULL)")?))
+            .await
+            .unwrap();
+        let release = hold(&store);
+        let first = insert(&store, "first");
+        let failing = store.write(|c| {
+            c.execute("INSERT INTO t (v) VALUES ('half done')", [])?;
+            c.execute("INSERT INTO t (v) VALUES (NULL)", [])?;
+            Ok(())
+        });
+        let last = insert(&store, "last");
+        drop(release);
+        let (first, failing, last) = tokio::join!(first, failing, last);
+        assert!(first.is_ok() && last.is_ok());
+        assert!(matches!(failing, Err(StoreError::Sql(_))), "{failing:?}");
+        assert_eq!(rows(&store).await, vec!["first", "last"]);
+    }
+
+    /// Writes queued together share one transaction: a write whose deferred constraint fails the
+    /// commit takes the others of its group with it (which is why writes must not leave one
+    /// violated), and a later write commits on its own.
+    #[tokio::test]
+    async fn writes_queued_together_share_one_commit() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .call(|c| {
+                Ok(c.execute_batch(
+                    "CREATE TABLE t (v TEXT NOT NULL);
+                     CREATE TABLE parent (id INTEGER PRIMARY KEY);
+                     CREATE TABLE child (pid INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);",
+                )?)
+            })
+            .await
+            .unwrap();
+        let release = hold(&store);
+        let good = insert(&store, "grouped");
+        let orphan = store.write(|c| {
+            c.execute("INSERT INTO child (pid) VALUES (999)", [])?;
+            Ok(())
+        });
+        drop(release);
+        let (good, orphan) = tokio::join!(good, orphan);
+        assert!(matches!(good, Err(StoreError::NotCommitted(_))), "{good:?}");
+        assert!(
+            matches!(orphan, Err(StoreError::NotCommitted(_))),
+            "{orphan:?}"
+        );
+        assert!(rows(&store).await.is_empty());
+        insert(&store, "alone").await.unwrap();
+        assert_eq!(rows(&store).await, vec!["alone"]);
+    }
+
+    /// Writes keep their order with the other operations: one asked for after a write sees it.
+    #[tokio::test]
+    async fn operations_after_a_write_see_it() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .call(|c| Ok(c.execute_batch("CREATE TABLE t (v TEXT NOT NULL)")?))
+            .await
+            .unwrap();
+        let release = hold(&store);
+        let writes: Vec<_> = ["a", "b", "c"]
+            .into_iter()
+            .map(|v| insert(&store, v))
+            .collect();
+        let read = rows(&store);
+        drop(release);
+        let (written, seen) = tokio::join!(futures::future::join_all(writes), read);
+        assert!(written.iter().all(Result::is_ok));
+        assert_eq!(seen, vec!["a", "b", "c"]);
+    }
 
     /// Rows committed on the connection thread reach the database file itself (not only the
     /// write-ahead log) by the checkpoint thread, and the serving connection never checkpoints.
