@@ -45,6 +45,8 @@ const DEADLINE: Duration = Duration::from_secs(120);
 struct Conversation {
     sent: u32,
     pending_update: i64,
+    /// When the pending message was handed to the fake (the person pressed send).
+    pushed: Instant,
 }
 
 fn main() {
@@ -105,11 +107,13 @@ async fn bench() {
             Conversation {
                 sent: 1,
                 pending_update: update,
+                pushed: Instant::now(),
             },
         );
     }
     let total = u64::from(MESSAGES_PER_SENDER) * SENDERS;
     let mut latencies: Vec<Duration> = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    let mut round_trips: Vec<Duration> = Vec::with_capacity(latencies.capacity());
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while (latencies.len() as u64) < total {
         let Ok(Some(call)) = tokio::time::timeout_at(deadline, calls.recv()).await else {
@@ -126,12 +130,14 @@ async fn bench() {
             continue;
         };
         latencies.push(call.at.saturating_duration_since(delivered));
+        round_trips.push(call.at.saturating_duration_since(conversation.pushed));
         if conversation.sent < MESSAGES_PER_SENDER {
             conversation.sent += 1;
             conversation.pending_update = fake.push_private(
                 u64::try_from(chat).expect("id"),
                 &format!("message {}", conversation.sent),
             );
+            conversation.pushed = Instant::now();
         }
     }
     let elapsed = started.elapsed();
@@ -142,13 +148,8 @@ async fn bench() {
 
     let answered = latencies.len() as u64;
     latencies.sort_unstable();
-    let pct = |p: f64| -> Duration {
-        if latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-        latencies[i.min(latencies.len() - 1)]
-    };
+    round_trips.sort_unstable();
+    let pct = |p: f64| percentile(&latencies, p);
     let count = |m: &str| all.iter().filter(|c| c.method == m).count();
     let per = |n: usize| n as f64 / answered.max(1) as f64;
     println!(
@@ -172,6 +173,13 @@ async fn bench() {
         ms(latencies.last().copied().unwrap_or_default())
     );
     println!(
+        "  sent->final (end to end) p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms(percentile(&round_trips, 0.50)),
+        ms(percentile(&round_trips, 0.90)),
+        ms(percentile(&round_trips, 0.99)),
+        ms(round_trips.last().copied().unwrap_or_default())
+    );
+    println!(
         "  Bot API calls/message   sendMessage {:.2}, editMessageText {:.2}, sendChatAction {:.2}; getUpdates total {}",
         per(count("sendmessage")),
         per(count("editmessagetext")),
@@ -189,6 +197,15 @@ async fn bench() {
         "  targets (p99 <= 50 ms, zero lost, RSS <= 64 MiB): {}",
         if ok { "met" } else { "NOT met" }
     );
+}
+
+/// The `p` quantile of sorted `values` (nearest rank).
+fn percentile(values: &[Duration], p: f64) -> Duration {
+    if values.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((values.len() as f64 - 1.0) * p).round() as usize;
+    values[i.min(values.len() - 1)]
 }
 
 fn ms(d: Duration) -> f64 {

@@ -13,14 +13,14 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the fake
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -99,15 +99,18 @@ struct Stored {
 
 #[derive(Default)]
 struct Inner {
-    updates: VecDeque<Value>,
+    /// Queued updates: their ids and their JSON text (serialised once, when pushed).
+    updates: VecDeque<(i64, String)>,
     next_update_id: i64,
     next_message_id: i64,
     calls: Vec<Call>,
     messages: HashMap<(i64, i64), Stored>,
     injected: Vec<Injected>,
     delivered: HashMap<i64, Instant>,
-    subscribers: Vec<mpsc::UnboundedSender<Call>>,
+    subscribers: Vec<mpsc::UnboundedSender<Arc<Call>>>,
     get_updates_in_flight: usize,
+    /// The client ends (address and port) of the connections calls arrived on.
+    peers: HashSet<SocketAddr>,
 }
 
 struct Shared {
@@ -152,7 +155,11 @@ impl FakeTelegram {
             .expect("bind the fake Bot API");
         let addr = listener.local_addr().expect("local address");
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
         });
         Self { addr, shared, task }
     }
@@ -174,7 +181,7 @@ impl FakeTelegram {
                 // Incoming messages get distinct ids (the update's), as in a real chat.
                 message["message_id"] = json!(id);
             }
-            inner.updates.push_back(update);
+            inner.updates.push_back((id, update.to_string()));
             id
         };
         self.shared.updates_pushed.notify_waiters();
@@ -279,6 +286,12 @@ impl FakeTelegram {
         ids
     }
 
+    /// How many connections the calls so far arrived on.
+    #[must_use]
+    pub fn connections(&self) -> usize {
+        self.shared.inner.lock().peers.len()
+    }
+
     /// When update `id` was first handed out by `GetUpdates`.
     #[must_use]
     pub fn delivered_at(&self, id: i64) -> Option<Instant> {
@@ -322,7 +335,7 @@ impl FakeTelegram {
     }
 
     /// A stream of every call from now on.
-    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Call> {
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Arc<Call>> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.shared.inner.lock().subscribers.push(tx);
         rx
@@ -416,9 +429,11 @@ fn err(status: u16, description: &str, retry_after: Option<u64>) -> Response {
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((bot, method)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
+    shared.inner.lock().peers.insert(peer);
     if bot != format!("bot{}", shared.token) {
         return err(401, "Unauthorized", None);
     }
@@ -446,14 +461,16 @@ async fn handle(
             Some(i) => (err(i.status, &i.description, i.retry_after), false),
             None => answer(&mut inner, &method, &body),
         };
-        let call = Call {
+        let call = Arc::new(Call {
             method: method.clone(),
             body,
             at: Instant::now(),
             ok: ok_flag,
-        };
-        inner.subscribers.retain(|s| s.send(call.clone()).is_ok());
-        inner.calls.push(call);
+        });
+        inner
+            .subscribers
+            .retain(|s| s.send(Arc::clone(&call)).is_ok());
+        inner.calls.push(Call::clone(&call));
         response
     };
     shared.changed.notify_waiters();
@@ -484,24 +501,30 @@ async fn get_updates(shared: &Arc<Shared>, body: Value) -> Response {
         {
             let mut inner = shared.inner.lock();
             // Updates below the offset are confirmed: Telegram forgets them.
-            while inner
-                .updates
-                .front()
-                .and_then(|u| u["update_id"].as_i64())
-                .is_some_and(|id| id < offset)
-            {
+            while inner.updates.front().is_some_and(|(id, _)| *id < offset) {
                 inner.updates.pop_front();
             }
             if !inner.updates.is_empty() || tokio::time::Instant::now() >= deadline {
-                let batch: Vec<Value> = inner.updates.iter().take(limit).cloned().collect();
                 let now = Instant::now();
-                for u in &batch {
-                    if let Some(id) = u["update_id"].as_i64() {
-                        inner.delivered.entry(id).or_insert(now);
+                let mut body = String::from(r#"{"ok":true,"result":["#);
+                let Inner {
+                    updates, delivered, ..
+                } = &mut *inner;
+                for (i, (id, update)) in updates.iter().take(limit).enumerate() {
+                    if i > 0 {
+                        body.push(',');
                     }
+                    body.push_str(update);
+                    delivered.entry(*id).or_insert(now);
                 }
                 drop(inner);
-                return ok(Value::Array(batch));
+                body.push_str("]}");
+                return (
+                    StatusCode::OK,
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+                    .into_response();
             }
         }
         if tokio::time::timeout_at(deadline, pushed).await.is_err() {

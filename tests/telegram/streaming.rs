@@ -262,3 +262,39 @@ async fn rejected_formatting_falls_back_to_plain_text() {
     );
     h.stop().await;
 }
+
+/// Replies to many chats at once share a bounded number of connections to the Bot API: calls
+/// beyond the bound wait their turn instead of each opening a connection.
+#[tokio::test]
+async fn a_burst_of_replies_uses_a_bounded_number_of_connections() {
+    use mcp_gateway::channels::stream::{Body, ChatSurface};
+    use mcp_gateway::channels::telegram::surface::{BotApi, TelegramSurface};
+    use teloxide::Bot;
+    use teloxide::types::ChatId;
+
+    const CHATS: i64 = 40;
+    async fn burst(bound: usize) -> usize {
+        let fake = crate::fake_telegram::FakeTelegram::start(crate::common::TOKEN).await;
+        let bot = Bot::new(crate::common::TOKEN).set_api_url(fake.url().parse().expect("url"));
+        let api = BotApi::new(bot, bound);
+        let sends = (1..=CHATS).map(|chat| {
+            let surface = TelegramSurface::new(api.clone(), ChatId(chat), None, None);
+            async move { surface.send(Body::Plain("hello")).await }
+        });
+        let sent = futures::future::join_all(sends).await;
+        assert!(sent.iter().all(Result::is_ok), "{sent:?}");
+        assert_eq!(
+            fake.calls_to("sendMessage").len(),
+            usize::try_from(CHATS).expect("count")
+        );
+        fake.connections()
+    }
+    let bounded = burst(4).await;
+    assert!(
+        bounded <= 4,
+        "{bounded} connections with at most 4 calls in flight"
+    );
+    // Without the bound the same burst opens a connection per call in flight.
+    let unbounded = burst(1000).await;
+    assert!(unbounded > 4, "{unbounded} connections without a bound");
+}

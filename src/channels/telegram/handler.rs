@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::sink::TelegramSink;
-use super::surface::TelegramSurface;
+use super::surface::{BotApi, MAX_CALLS_IN_FLIGHT, TelegramSurface};
 use super::{BotIdentity, TelegramOptions};
 use crate::Principal;
 use crate::agent::{Agent, TurnInput};
@@ -51,7 +51,7 @@ struct Inbound {
 
 /// Everything the Telegram channel shares between updates.
 pub(super) struct Handler {
-    bot: Bot,
+    api: BotApi,
     me: BotIdentity,
     agent: Agent,
     access: Access,
@@ -86,7 +86,7 @@ impl Handler {
             .filter_map(|id| u64::try_from(*id).ok())
             .map(Principal::telegram);
         Self {
-            bot,
+            api: BotApi::new(bot, MAX_CALLS_IN_FLIGHT),
             me,
             agent,
             access: Access::new(config.policy, allow, store.clone()),
@@ -200,7 +200,7 @@ impl Handler {
 
     fn surface(&self, inbound: &Inbound) -> TelegramSurface {
         let reply_to = (!inbound.private).then_some(inbound.message);
-        TelegramSurface::new(self.bot.clone(), inbound.chat, inbound.thread, reply_to)
+        TelegramSurface::new(self.api.clone(), inbound.chat, inbound.thread, reply_to)
     }
 
     /// Sends a short reply on its own task.
@@ -320,7 +320,7 @@ impl Handler {
             let Ok(chat) = i64::try_from(user_id) else {
                 return;
             };
-            let surface = TelegramSurface::new(self.bot.clone(), ChatId(chat), None, None);
+            let surface = TelegramSurface::new(self.api.clone(), ChatId(chat), None, None);
             self.reply_later(surface, said, None);
             return;
         };
@@ -338,7 +338,7 @@ impl Handler {
             text: Some(pending.text),
             command: None,
         };
-        let surface = TelegramSurface::new(self.bot.clone(), inbound.chat, None, None);
+        let surface = TelegramSurface::new(self.api.clone(), inbound.chat, None, None);
         let this = Arc::clone(self);
         self.sessions.submit(
             (chat, user_id),
@@ -423,12 +423,12 @@ impl Handler {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match self
-                .bot
+            let request = self
+                .api
+                .bot()
                 .answer_callback_query(query.id.clone())
-                .text(note)
-                .await
-            {
+                .text(note);
+            match self.api.call(request).await {
                 Ok(_) => break,
                 Err(teloxide::RequestError::RetryAfter(wait)) if attempts < 3 => {
                     tokio::select! {
@@ -446,10 +446,11 @@ impl Handler {
         if matches!(resolution, Some(Resolution::Expired) | None)
             && let Some(message) = query.regular_message()
         {
-            let _ = self
-                .bot
-                .edit_message_reply_markup(message.chat.id, message.id)
-                .await;
+            let request = self
+                .api
+                .bot()
+                .edit_message_reply_markup(message.chat.id, message.id);
+            let _ = self.api.call(request).await;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One Telegram chat as a [`ChatSurface`]: `sendMessage`, `editMessageText` and
 //! `sendChatAction`, with Telegram's errors sorted into what the streaming editor can act on.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use teloxide::types::{
     ReplyParameters, ThreadId,
 };
 use teloxide::{ApiError, Bot, RequestError};
+use tokio::sync::Semaphore;
 
 use super::format;
 use crate::channels::stream::{Body, ChatSurface, LengthUnit, SurfaceError};
@@ -18,10 +20,48 @@ use crate::channels::stream::{Body, ChatSurface, LengthUnit, SurfaceError};
 /// Telegram's limit on one message's text, in UTF-16 code units after entity parsing.
 pub const MAX_MESSAGE_LEN: usize = 4096;
 
+/// The most Bot API calls about chats in flight at once. teloxide reaches Telegram over
+/// HTTP/1.1, one connection per call in flight, so without a bound a burst of replies to many
+/// chats would open (and handshake TLS on) a connection per chat and keep them all pooled;
+/// beyond this many, calls wait their turn, first come first served, and reuse the pooled
+/// connections. Replies to a handful of chats at a time never reach the bound.
+pub const MAX_CALLS_IN_FLIGHT: usize = 128;
+
+/// The Bot API for calls about chats, with at most [`MAX_CALLS_IN_FLIGHT`] of them in flight.
+/// The long poll for updates does not go through it, so it never waits behind replies.
+#[derive(Debug, Clone)]
+pub struct BotApi {
+    bot: Bot,
+    slots: Arc<Semaphore>,
+}
+
+impl BotApi {
+    /// Wraps `bot`, allowing `in_flight` calls at once.
+    #[must_use]
+    pub fn new(bot: Bot, in_flight: usize) -> Self {
+        Self {
+            bot,
+            slots: Arc::new(Semaphore::new(in_flight.max(1))),
+        }
+    }
+
+    /// The bot, to build requests with.
+    pub fn bot(&self) -> &Bot {
+        &self.bot
+    }
+
+    /// Sends `request` once a slot is free.
+    pub async fn call<R: IntoFuture>(&self, request: R) -> R::Output {
+        // The semaphore is never closed, so a permit always comes.
+        let _slot = self.slots.acquire().await.ok();
+        request.await
+    }
+}
+
 /// One chat (and forum topic) that replies go to.
 #[derive(Debug, Clone)]
 pub struct TelegramSurface {
-    bot: Bot,
+    api: BotApi,
     chat: ChatId,
     thread: Option<ThreadId>,
     /// The person's message that the first reply message answers (in groups).
@@ -32,13 +72,13 @@ impl TelegramSurface {
     /// Replies in `chat` (and `thread`), quoting `reply_to` when given.
     #[must_use]
     pub fn new(
-        bot: Bot,
+        api: BotApi,
         chat: ChatId,
         thread: Option<ThreadId>,
         reply_to: Option<MessageId>,
     ) -> Self {
         Self {
-            bot,
+            api,
             chat,
             thread,
             reply_to,
@@ -62,7 +102,8 @@ impl TelegramSurface {
     ) -> Result<MessageId, SurfaceError> {
         let (text, html) = split_body(body);
         let mut req = self
-            .bot
+            .api
+            .bot()
             .send_message(self.chat, text)
             .link_preview_options(no_preview());
         if html {
@@ -80,7 +121,7 @@ impl TelegramSurface {
         if let Some(buttons) = buttons {
             req = req.reply_markup(buttons);
         }
-        req.await.map(|m| m.id).map_err(classify)
+        self.api.call(req).await.map(|m| m.id).map_err(classify)
     }
 
     /// Replaces a message's text and its buttons (`None` removes them).
@@ -95,7 +136,8 @@ impl TelegramSurface {
     ) -> Result<(), SurfaceError> {
         let (text, html) = split_body(body);
         let mut req = self
-            .bot
+            .api
+            .bot()
             .edit_message_text(self.chat, id, text)
             .link_preview_options(no_preview());
         if html {
@@ -104,7 +146,7 @@ impl TelegramSurface {
         if let Some(buttons) = buttons {
             req = req.reply_markup(buttons);
         }
-        match req.await {
+        match self.api.call(req).await {
             Ok(_) => Ok(()),
             Err(e) => match classify(e) {
                 SurfaceError::NotModified => Ok(()),
@@ -183,11 +225,14 @@ impl ChatSurface for TelegramSurface {
     }
 
     async fn typing(&self) -> Result<(), SurfaceError> {
-        let mut req = self.bot.send_chat_action(self.chat, ChatAction::Typing);
+        let mut req = self
+            .api
+            .bot()
+            .send_chat_action(self.chat, ChatAction::Typing);
         if let Some(thread) = self.thread {
             req = req.message_thread_id(thread);
         }
-        req.await.map(|_| ()).map_err(classify)
+        self.api.call(req).await.map(|_| ()).map_err(classify)
     }
 }
 
