@@ -149,16 +149,23 @@ impl ChatModel for ScriptedModel {
 /// One recorded tool call: (principal, tool, arguments).
 pub type ToolCallRecord = (Principal, String, Map<String, Value>);
 
-/// A tool host with `files_read` (ordinary) and `files_delete` (destructive).
-#[derive(Default)]
+/// A tool host with `files_read` (ordinary) and `files_delete` (destructive). Like the real
+/// pool, it lists its tools once and hands out copies of that list.
 pub struct FakeTools {
     calls: Mutex<Vec<ToolCallRecord>>,
+    tools: Vec<CatalogTool>,
 }
 
 impl FakeTools {
     /// A new host.
     pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
+        Arc::new(Self {
+            calls: Mutex::default(),
+            tools: vec![
+                tool("read", "Read a file", false),
+                tool("delete", "Delete a file", true),
+            ],
+        })
     }
 
     /// The calls made: (principal, tool, arguments).
@@ -187,10 +194,7 @@ fn tool(name: &str, description: &str, destructive: bool) -> CatalogTool {
 impl ToolHost for FakeTools {
     async fn catalog(&self, _principal: &Principal) -> Catalog {
         Catalog {
-            tools: vec![
-                tool("read", "Read a file", false),
-                tool("delete", "Delete a file", true),
-            ],
+            tools: self.tools.clone(),
             ..Catalog::default()
         }
     }
