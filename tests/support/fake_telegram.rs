@@ -103,7 +103,7 @@ struct Inner {
     updates: VecDeque<(i64, String)>,
     next_update_id: i64,
     next_message_id: i64,
-    calls: Vec<Call>,
+    calls: Vec<Arc<Call>>,
     messages: HashMap<(i64, i64), Stored>,
     injected: Vec<Injected>,
     delivered: HashMap<i64, Instant>,
@@ -220,7 +220,8 @@ impl FakeTelegram {
     /// Every call so far.
     #[must_use]
     pub fn calls(&self) -> Vec<Call> {
-        self.shared.inner.lock().calls.clone()
+        let calls: Vec<Arc<Call>> = self.shared.inner.lock().calls.clone();
+        calls.iter().map(|c| Call::clone(c)).collect()
     }
 
     /// The calls to `method` (case-insensitive).
@@ -470,7 +471,7 @@ async fn handle(
         inner
             .subscribers
             .retain(|s| s.send(Arc::clone(&call)).is_ok());
-        inner.calls.push(Call::clone(&call));
+        inner.calls.push(call);
         response
     };
     shared.changed.notify_waiters();
@@ -489,12 +490,12 @@ async fn get_updates(shared: &Arc<Shared>, body: Value) -> Response {
     let timeout = Duration::from_secs(body.get("timeout").and_then(Value::as_u64).unwrap_or(0));
     let deadline = tokio::time::Instant::now() + timeout;
     // Recorded on arrival: the caller is polling from now on.
-    shared.inner.lock().calls.push(Call {
+    shared.inner.lock().calls.push(Arc::new(Call {
         method: "getupdates".into(),
         body,
         at: Instant::now(),
         ok: true,
-    });
+    }));
     shared.changed.notify_waiters();
     loop {
         let pushed = shared.updates_pushed.notified();
