@@ -341,15 +341,15 @@ fn write_group(conn: &Connection, group: Vec<WriteJob>) {
     let mut doubt: Option<String> = None;
     let mut replies = Vec::with_capacity(group.len());
     for write in group {
-        if let Err(e) = run(conn, "SAVEPOINT write") {
+        if let Err(e) = exec_cached(conn, "SAVEPOINT write") {
             replies.push((write(None), Some(e.to_string())));
             continue;
         }
         let written = write(Some(conn));
         let ended = if written.ok {
-            run(conn, "RELEASE write")
+            exec_cached(conn, "RELEASE write")
         } else {
-            run(conn, "ROLLBACK TO write").and_then(|()| run(conn, "RELEASE write"))
+            exec_cached(conn, "ROLLBACK TO write").and_then(|()| exec_cached(conn, "RELEASE write"))
         };
         if let Err(e) = ended {
             doubt.get_or_insert_with(|| e.to_string());
@@ -373,8 +373,8 @@ fn write_group(conn: &Connection, group: Vec<WriteJob>) {
     }
 }
 
-/// Runs one cached statement without parameters.
-fn run(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+/// Executes one cached statement without parameters.
+fn exec_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
