@@ -18,7 +18,8 @@
 //!
 //! # Layout
 //! - [`format`]: the model's Markdown as Telegram HTML.
-//! - [`surface`]: one chat as a [`crate::channels::stream::ChatSurface`], and error sorting.
+//! - [`surface`]: the Bot API with a bound on calls in flight, one chat as a
+//!   [`crate::channels::stream::ChatSurface`], and error sorting.
 //! - `handler`: what each update does.
 //! - `sink`: the agent's [`crate::agent::TurnSink`] for one Telegram turn.
 

@@ -1,5 +1,6 @@
 //! One Telegram chat as a [`ChatSurface`]: `sendMessage`, `editMessageText` and
-//! `sendChatAction`, with Telegram's errors sorted into what the streaming editor can act on.
+//! `sendChatAction`, with Telegram's errors sorted into what the streaming editor can act on, all
+//! through [`BotApi`], which bounds how many calls are in flight.
 
 use std::sync::Arc;
 use std::time::Duration;
