@@ -14,6 +14,7 @@ pub mod audit;
 pub mod backup;
 pub mod history;
 mod migrations;
+mod recent;
 pub mod seal;
 
 use std::path::{Path, PathBuf};
@@ -100,6 +101,8 @@ struct Written {
 pub struct Store {
     jobs: std::sync::mpsc::Sender<Job>,
     path: PathBuf,
+    /// The conversations used lately; changed only on the connection thread.
+    recent: Arc<parking_lot::Mutex<recent::Recent>>,
     /// Stops when the last handle is dropped.
     _checkpointer: Option<Arc<Checkpointer>>,
 }
@@ -192,6 +195,7 @@ impl Store {
         Ok(Self {
             jobs,
             path: path.to_path_buf(),
+            recent: Arc::default(),
             _checkpointer: checkpointer,
         })
     }
@@ -240,6 +244,26 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.write_then(f, |value| value)
+    }
+
+    /// As [`Store::write`]; once the write is committed, `committed` turns its result into the
+    /// caller's on the connection thread, before any later operation runs, so that in-memory
+    /// state it updates agrees with the database for every later operation.
+    ///
+    /// # Errors
+    /// As [`Store::write`]; `committed` runs only when the write was committed.
+    pub fn write_then<T, U, F, C>(
+        &self,
+        f: F,
+        committed: C,
+    ) -> impl Future<Output = Result<U, StoreError>> + Send + use<T, U, F, C>
+    where
+        T: Send + 'static,
+        U: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        C: FnOnce(T) -> U + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         let queued = self
             .jobs
@@ -247,10 +271,10 @@ impl Store {
                 let result = conn.map(f);
                 Written {
                     ok: matches!(result, Some(Ok(_))),
-                    reply: Box::new(move |committed| {
-                        let _ = tx.send(match (result, committed) {
+                    reply: Box::new(move |outcome| {
+                        let _ = tx.send(match (result, outcome) {
                             (Some(Err(e)), _) | (_, Err(e)) => Err(e),
-                            (Some(Ok(value)), Ok(())) => Ok(value),
+                            (Some(Ok(value)), Ok(())) => Ok(committed(value)),
                             (None, Ok(())) => Err(StoreError::Cancelled),
                         });
                     }),
@@ -392,7 +416,7 @@ mod tests {
 
     /// Holds the connection thread until the returned sender is dropped, so that the writes
     /// queued meanwhile run as one group.
-    fn hold(store: &Store) -> std::sync::mpsc::Sender<()> {
+    pub(super) fn hold(store: &Store) -> std::sync::mpsc::Sender<()> {
         let (release, held) = std::sync::mpsc::channel::<()>();
         let (started, running) = std::sync::mpsc::channel::<()>();
         let store = store.clone();
