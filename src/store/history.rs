@@ -393,7 +393,9 @@ mod tests {
 
         // The transaction it shared cannot be committed.
         let release = crate::store::tests::hold(&store);
-        let append = store.append_turn(&a, "c", vec![(Message::user("lost"), 1)]);
+        let mut append = Box::pin(store.append_turn(&a, "c", vec![(Message::user("lost"), 1)]));
+        // Polled once, so that it is queued now, ahead of the write it will share a commit with.
+        assert!(futures::poll!(&mut append).is_pending());
         let orphan = store.write(|c| {
             c.execute("INSERT INTO child (pid) VALUES (999)", [])?;
             Ok(())
