@@ -1,6 +1,7 @@
 //! Benchmark of the Telegram channel's own overhead: 500 simulated senders each send 5 messages
 //! through the fake Bot API (teloxide long polling against it over loopback HTTP), answered by an
-//! instant in-process model. Each sender writes its next message as soon as the previous reply
+//! instant in-process model, under the default `pairing` policy with every sender approved (so
+//! each message's sender is checked). Each sender writes its next message as soon as the previous reply
 //! is final, and all 500 start at the same instant, so the channel runs saturated: 500
 //! conversations at once with no pause between messages. This is done twice: right after the
 //! channel started (cold: new connections, empty caches) and again on the running process.
@@ -30,6 +31,8 @@ mod scripted_agent;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use mcp_gateway::Principal;
+use mcp_gateway::channels::access::Pairing;
 use mcp_gateway::channels::stream::StreamConfig;
 use mcp_gateway::channels::telegram::{TelegramOptions, run_with};
 use mcp_gateway::config::{Policy, TelegramConfig};
@@ -70,11 +73,12 @@ async fn bench() {
     let config = TelegramConfig {
         token_file,
         api_url: fake.url().parse().expect("url"),
-        policy: Policy::Open,
+        policy: Policy::Pairing,
         allow_from: Vec::new(),
         rate_limit_per_minute: 60,
     };
     let store = Store::open(&dir.path().join("bench.db")).expect("store");
+    approve_senders(&store).await;
     let metrics = Metrics::unregistered();
     let model = ScriptedModel::new(Vec::new());
     let agent = agent(
@@ -137,6 +141,21 @@ async fn bench() {
         "  targets (update->final p99 <= 50 ms and zero lost in both bursts, RSS <= 64 MiB): {}",
         if ok { "met" } else { "NOT met" }
     );
+}
+
+/// Approves every simulated sender as the operator would (`pairing approve CODE`), so that the
+/// channel runs under its default policy and checks each message's sender.
+async fn approve_senders(store: &Store) {
+    let pairing = Pairing::new(store.clone());
+    for user in FIRST_USER..FIRST_USER + SENDERS {
+        let principal = Principal::telegram(user);
+        let (code, _) = pairing
+            .code_for(&principal, &format!("User{user}"))
+            .await
+            .expect("pairing code")
+            .expect("room for a pending sender");
+        pairing.approve(&code).await.expect("approve");
+    }
 }
 
 /// What one burst measured.

@@ -4,7 +4,9 @@
 //! operator approves it with `mcp-gateway pairing approve CODE` and the sender is remembered.
 //! Codes use an alphabet without look-alike characters, expire after an hour, and each sender has
 //! at most one pending code. Codes and approvals live in SQLite (`channel_*` tables), so several
-//! processes and restarts agree on them. Every channel uses the same [`Access`] and [`Pairing`].
+//! processes and restarts agree on them; each [`Access`] keeps the approved senders in memory and
+//! reads them again every few seconds (see [`super::approved`]). Every channel uses the same
+//! [`Access`] and [`Pairing`].
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -14,6 +16,7 @@ use rand::Rng;
 use rusqlite::{OptionalExtension, params};
 use tokio::time::Instant;
 
+use super::approved::ApprovedSenders;
 use crate::Principal;
 use crate::config::Policy;
 use crate::store::{Store, StoreError, now_unix};
@@ -218,7 +221,7 @@ impl Pairing {
         let rows = self
             .store
             .call(|c| {
-                let mut stmt = c.prepare("SELECT principal, display, approved_at FROM channel_approved_senders ORDER BY principal")?;
+                let mut stmt = c.prepare_cached("SELECT principal, display, approved_at FROM channel_approved_senders ORDER BY principal")?;
                 let rows = stmt
                     .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?
                     .collect::<Result<Vec<_>, _>>()?;
@@ -325,6 +328,7 @@ pub struct Access {
     policy: Policy,
     allow: HashSet<Principal>,
     pairing: Pairing,
+    approved: ApprovedSenders,
     /// When each refused sender was last told that the assistant is private.
     denied_told: Mutex<HashMap<Principal, Instant>>,
 }
@@ -340,7 +344,8 @@ impl Access {
         Self {
             policy,
             allow: allow_from.into_iter().collect(),
-            pairing: Pairing::new(store),
+            pairing: Pairing::new(store.clone()),
+            approved: ApprovedSenders::new(Pairing::new(store)),
             denied_told: Mutex::new(HashMap::new()),
         }
     }
@@ -373,7 +378,7 @@ impl Access {
                 notify: self.tell_denied(principal),
             }),
             Policy::Pairing => {
-                if self.pairing.is_approved(principal).await? {
+                if self.approved.contains(principal).await? {
                     return Ok(Decision::Allowed);
                 }
                 Ok(match self.pairing.code_for(principal, display).await? {

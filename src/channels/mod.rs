@@ -3,6 +3,7 @@
 //!
 //! The machinery every chat platform shares lives here, platform-free:
 //! - [`access`]: the `pairing`, `allowlist` and `open` policies, pairing codes and approvals;
+//! - [`approved`]: the approved senders, kept in memory and read again every few seconds;
 //! - [`rate_limit`]: a per-sender token bucket with a polite reply;
 //! - [`sessions`]: one ordered work queue per conversation with a cancellable running turn;
 //! - [`stream`]: the streaming editor that shows a growing reply within the platform's limits;
@@ -13,6 +14,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod approved;
 pub mod commands;
 pub mod confirm;
 pub mod console;
