@@ -5,12 +5,14 @@
 //! `revoke`), so the list is read again whenever it is older than [`REFRESH`] and a message
 //! needs it: a revocation takes effect within that time. A sender missing from the list is
 //! looked up in the database before being refused, so an approval takes effect with the
-//! sender's next message. One read of the list serves every message waiting for it.
+//! sender's next message. One read of the list serves every message waiting for it, and wakes
+//! them all at once rather than one after another.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::access::{AccessError, Pairing};
@@ -24,6 +26,8 @@ struct Snapshot {
     senders: HashSet<Principal>,
     /// When the list was read; `None` before the first read.
     read_at: Option<Instant>,
+    /// Whether a message is reading the list now.
+    reading: bool,
 }
 
 /// The approved senders; see the module documentation.
@@ -31,8 +35,8 @@ struct Snapshot {
 pub struct ApprovedSenders {
     pairing: Pairing,
     snapshot: Mutex<Snapshot>,
-    /// Held while the list is read, so that the messages waiting for it share one read.
-    reading: tokio::sync::Mutex<()>,
+    /// Wakes every message that waited for a read of the list, all at once.
+    read_done: Notify,
 }
 
 impl ApprovedSenders {
@@ -42,7 +46,7 @@ impl ApprovedSenders {
         Self {
             pairing,
             snapshot: Mutex::new(Snapshot::default()),
-            reading: tokio::sync::Mutex::new(()),
+            read_done: Notify::new(),
         }
     }
 
@@ -51,24 +55,7 @@ impl ApprovedSenders {
     /// # Errors
     /// Fails when the database cannot be read.
     pub async fn contains(&self, principal: &Principal) -> Result<bool, AccessError> {
-        let known = match self.listed(principal) {
-            Some(listed) => listed,
-            None => {
-                let _reading = self.reading.lock().await;
-                // Another message may have read the list while this one waited.
-                match self.listed(principal) {
-                    Some(listed) => listed,
-                    None => match self.read_list().await {
-                        Ok(()) => self.listed(principal).unwrap_or(false),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "could not read the approved senders; checking one at a time");
-                            false
-                        }
-                    },
-                }
-            }
-        };
-        if known {
+        if self.listed_or_read(principal).await {
             return Ok(true);
         }
         let approved = self.pairing.is_approved(principal).await?;
@@ -78,26 +65,52 @@ impl ApprovedSenders {
         Ok(approved)
     }
 
-    /// Whether the list holds `principal`, or `None` when the list is too old to say.
-    fn listed(&self, principal: &Principal) -> Option<bool> {
-        let snapshot = self.snapshot.lock();
-        let read_at = snapshot.read_at?;
-        (read_at.elapsed() < REFRESH).then(|| snapshot.senders.contains(principal))
-    }
-
-    async fn read_list(&self) -> Result<(), AccessError> {
-        let senders: HashSet<Principal> = self
-            .pairing
-            .approved()
-            .await?
-            .into_iter()
-            .map(|s| s.principal)
-            .collect();
-        *self.snapshot.lock() = Snapshot {
-            senders,
-            read_at: Some(Instant::now()),
+    /// Whether the list holds `principal`, reading it first when it is too old (or waiting for
+    /// the message that reads it); `false` also when it could not be read.
+    async fn listed_or_read(&self, principal: &Principal) -> bool {
+        // Made before the check, so that a read finishing in between still wakes this message.
+        let done = self.read_done.notified();
+        let read_now = {
+            let mut snapshot = self.snapshot.lock();
+            if let Some(listed) = fresh(&snapshot, principal) {
+                return listed;
+            }
+            !std::mem::replace(&mut snapshot.reading, true)
         };
-        Ok(())
+        if read_now {
+            let reading = Reading(self);
+            match self.pairing.approved().await {
+                Ok(list) => {
+                    let mut snapshot = self.snapshot.lock();
+                    snapshot.senders = list.into_iter().map(|s| s.principal).collect();
+                    snapshot.read_at = Some(Instant::now());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the approved senders; checking one at a time");
+                }
+            }
+            drop(reading);
+        } else {
+            done.await;
+        }
+        fresh(&self.snapshot.lock(), principal).unwrap_or(false)
+    }
+}
+
+/// Whether `snapshot` holds `principal`, or `None` when it is too old to say.
+fn fresh(snapshot: &Snapshot, principal: &Principal) -> Option<bool> {
+    let read_at = snapshot.read_at?;
+    (read_at.elapsed() < REFRESH).then(|| snapshot.senders.contains(principal))
+}
+
+/// Marks the end of a read of the list, also when the reading message is dropped midway, and
+/// wakes the messages that waited for it.
+struct Reading<'a>(&'a ApprovedSenders);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0.snapshot.lock().reading = false;
+        self.0.read_done.notify_waiters();
     }
 }
 
@@ -148,6 +161,36 @@ mod tests {
         tokio::time::advance(REFRESH).await;
         assert!(!approved.contains(&ann).await.unwrap());
         assert!(approved.contains(&bob).await.unwrap());
+    }
+
+    /// A message that was reading the list and is dropped midway (its turn was stopped) does
+    /// not leave the others waiting.
+    #[tokio::test]
+    async fn a_read_given_up_midway_wakes_the_waiting() {
+        let store = Store::open_in_memory().unwrap();
+        let ann = Principal::telegram(1);
+        approve(&Pairing::new(store.clone()), &ann).await;
+        let approved = ApprovedSenders::new(Pairing::new(store.clone()));
+        // Hold the connection thread, so that the read cannot finish.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        let holder = store.clone();
+        std::thread::spawn(move || {
+            holder.call_blocking(move |_| {
+                let _ = started.send(());
+                let _ = held.recv();
+                Ok(())
+            })
+        });
+        running.recv().unwrap();
+        let mut reader = Box::pin(approved.contains(&ann));
+        assert!(futures::poll!(&mut reader).is_pending());
+        let mut waiter = Box::pin(approved.contains(&ann));
+        assert!(futures::poll!(&mut waiter).is_pending());
+        drop(reader);
+        drop(release);
+        let answer = tokio::time::timeout(Duration::from_secs(10), waiter).await;
+        assert!(answer.expect("the waiting message was woken").unwrap());
     }
 
     #[tokio::test(start_paused = true)]
