@@ -179,6 +179,8 @@ fn report(label: &str, mut overheads: Vec<Duration>, mut walls: Vec<Duration>) {
 }
 
 fn main() {
+    // As `mcp-gateway serve` does before its runtime starts.
+    let _ = mcp_gateway::process::prepare();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -58,6 +58,8 @@ struct Conversation {
 }
 
 fn main() {
+    // As `mcp-gateway serve` does before its runtime starts.
+    let _ = mcp_gateway::process::prepare();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -150,6 +150,9 @@ pub fn main(cli: Cli) -> ExitCode {
         cli.global.log_format,
         if quiet { "warn,rmcp=off" } else { "info" },
     );
+    // Before the runtime starts its threads: room for a burst of connections.
+    let prepared = crate::process::prepare();
+    tracing::debug!(open_files = ?prepared.open_files, fd_table = prepared.fd_table, "process prepared");
     // Several dependencies link rustls with different crypto back ends; pick one for the process.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

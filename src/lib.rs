@@ -17,6 +17,7 @@
 //! - [`ops`]: operator commands (`doctor`, `check-config`, `backup`, ...).
 //! - [`app`]: assembling the running gateway from its configuration.
 //! - [`cli`]: the command line, parsed in `main.rs` and dispatched here.
+//! - [`process`]: what the process sets up for itself at start (descriptor table, open-file limit).
 
 pub mod agent;
 pub mod app;
@@ -27,6 +28,7 @@ pub mod http;
 pub mod llm;
 pub mod mcp;
 pub mod ops;
+pub mod process;
 pub mod servers;
 pub mod store;
 pub mod telemetry;
