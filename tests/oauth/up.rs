@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-use crate::deployment::{GOOGLE_CLIENT, NOTION_CLIENT, free_port};
+use crate::deployment::{GOOGLE_CLIENT, NOTION_CLIENT, free_ports};
 use crate::fake_google::FakeGoogle;
 use crate::fake_notion::FakeNotion;
 use crate::fake_ollama::FakeOllama;
@@ -110,7 +110,7 @@ async fn up_runs_the_connect_flow_from_the_terminal_and_keeps_tokens_sealed() {
     ] {
         std::fs::write(dir.path().join(name), value).expect("write a secret");
     }
-    let (gp, np, cp) = (free_port(), free_port(), free_port());
+    let [gp, np, cp] = free_ports();
     let config = format!(
         r#"[model]
 base_url = "{ollama}"

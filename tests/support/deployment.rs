@@ -24,10 +24,17 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    let [port] = free_ports();
+    port
+}
+
+/// `N` different loopback ports that were free a moment ago: all are held at once while they
+/// are picked, since a port let go can be handed out again by the next pick.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port"))
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().expect("a bound address").port())
 }
 
 /// One running server process; killed when dropped.
@@ -77,7 +84,7 @@ impl Deployment {
         write("notion-secret", NOTION_CLIENT.1);
         write("google-id", GOOGLE_CLIENT.0);
         write("google-secret", GOOGLE_CLIENT.1);
-        let (np, gp) = (free_port(), free_port());
+        let [np, gp] = free_ports();
         let config = format!(
             r#"[store]
 path = "shared.db"
