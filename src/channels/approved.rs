@@ -172,17 +172,7 @@ mod tests {
         approve(&Pairing::new(store.clone()), &ann).await;
         let approved = ApprovedSenders::new(Pairing::new(store.clone()));
         // Hold the connection thread, so that the read cannot finish.
-        let (release, held) = std::sync::mpsc::channel::<()>();
-        let (started, running) = std::sync::mpsc::channel::<()>();
-        let holder = store.clone();
-        std::thread::spawn(move || {
-            holder.call_blocking(move |_| {
-                let _ = started.send(());
-                let _ = held.recv();
-                Ok(())
-            })
-        });
-        running.recv().unwrap();
+        let release = crate::store::tests::hold(&store);
         let mut reader = Box::pin(approved.contains(&ann));
         assert!(futures::poll!(&mut reader).is_pending());
         let mut waiter = Box::pin(approved.contains(&ann));

@@ -411,12 +411,12 @@ pub fn now_unix() -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Holds the connection thread until the returned sender is dropped, so that the writes
     /// queued meanwhile run as one group.
-    pub(super) fn hold(store: &Store) -> std::sync::mpsc::Sender<()> {
+    pub(crate) fn hold(store: &Store) -> std::sync::mpsc::Sender<()> {
         let (release, held) = std::sync::mpsc::channel::<()>();
         let (started, running) = std::sync::mpsc::channel::<()>();
         let store = store.clone();
