@@ -341,11 +341,12 @@ impl Access {
         allow_from: impl IntoIterator<Item = Principal>,
         store: Store,
     ) -> Self {
+        let pairing = Pairing::new(store);
         Self {
             policy,
             allow: allow_from.into_iter().collect(),
-            pairing: Pairing::new(store.clone()),
-            approved: ApprovedSenders::new(Pairing::new(store)),
+            approved: ApprovedSenders::new(pairing.clone()),
+            pairing,
             denied_told: Mutex::new(HashMap::new()),
         }
     }
