@@ -100,7 +100,6 @@ impl Store {
                     tokens: u32::try_from(tokens).unwrap_or(u32::MAX),
                 });
             }
-            drop(stmt);
             messages.reverse();
             let conversation = Conversation { summary, messages };
             let bytes = recent::size_of_text(
