@@ -5,6 +5,11 @@
     nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.11";
     # 0.23.x is the last crane line that supports nixpkgs 25.11.
     crane.url = "github:ipetkov/crane/v0.23.4";
+    # The Rust toolchain of nix/toolchain.nix: nixpkgs 25.11's rustc is older than `rust-version`.
+    rust-overlay = {
+      url = "github:oxalica/rust-overlay";
+      inputs.nixpkgs.follows = "nixpkgs";
+    };
     kubenix = {
       url = "github:hall/kubenix";
       inputs.nixpkgs.follows = "nixpkgs";
@@ -24,33 +29,26 @@
   };
 
   outputs =
-    { self, nixpkgs, crane, kubenix, nixhelm, ... }:
+    { self, nixpkgs, crane, rust-overlay, kubenix, nixhelm, ... }:
     let
       inherit (nixpkgs) lib;
       systems = [ "x86_64-linux" "aarch64-linux" ];
       forAllSystems = f: lib.genAttrs systems (system: f system);
 
-      # CUDA (ollama-cuda) is unfree; allow exactly what the images and the host need.
-      unfree = pkg: builtins.elem (lib.getName pkg) [
-        "nvidia-x11"
-        "nvidia-settings"
-        "nvidia-persistenced"
-        "cuda_cudart"
-        "cuda_nvcc"
-        "cuda_cccl"
-        "libcublas"
-        "cuda-merged"
-        "cuda_nvml_dev"
-      ];
+      # The NVIDIA driver and CUDA (ollama-cuda) are unfree: nix/unfree.nix allows exactly those,
+      # here and on the hosts (hosts/example).
+      unfree = import ./nix/unfree.nix { inherit lib; };
       pkgsFor = system: import nixpkgs {
         inherit system;
-        config.allowUnfreePredicate = unfree;
+        config.allowUnfreePredicate = unfree.predicate;
       };
+      toolchain = import ./nix/toolchain.nix;
 
       # Everything built from one package set: the crane package, its checks and the images.
       buildFor = pkgs:
         let
-          craneLib = crane.mkLib pkgs;
+          craneLib = (crane.mkLib pkgs).overrideToolchain
+            (p: (rust-overlay.lib.mkRustBin { } p).stable.${toolchain.rust}.default);
           package = import ./nix/package.nix { inherit lib pkgs craneLib; };
         in
         {
@@ -122,6 +120,17 @@
         // {
           manifests-in-sync = import ./nix/manifests-check.nix { inherit pkgs; objects = defaultObjects; };
           module-unit-tests = import ./nix/module-tests.nix { inherit pkgs lib; };
+          # The toolchain satisfies rust-version, every embedded file is in the crane source, the
+          # crane argument strings repeat no flag, one unfree definition (with the real crane).
+          flake-unit-tests = import ./nix/module-tests.nix {
+            inherit pkgs lib;
+            tests = import ./tests/appliance/flake-checks.nix {
+              inherit lib pkgs;
+              craneLib = built.craneLib;
+              rustBin = rust-overlay.lib.mkRustBin { } pkgs;
+            };
+            name = "mcp-gateway-flake-unit-tests";
+          };
           # k8s-generated names the Ollama image by nix/pins.nix; it must be the version nixpkgs builds.
           image-pins =
             if pkgs.ollama-cuda.version == pins.ollama then

@@ -1,9 +1,12 @@
-# The NixOS module unit tests (tests/appliance/nixos-module.nix) as a flake check.
-{ pkgs, lib }:
-let
-  failures = (import ../tests/appliance/nixos-module.nix { inherit lib; }).failures;
-in
-if failures == [ ] then
-  pkgs.runCommand "mcp-gateway-module-unit-tests" { } "touch $out"
+# Runs a set of Nix unit tests (by default the NixOS module's, tests/appliance/nixos-module.nix)
+# as a flake check: evaluation only, a failure names each failed test.
+{
+  pkgs,
+  lib,
+  tests ? import ../tests/appliance/nixos-module.nix { inherit lib; },
+  name ? "mcp-gateway-module-unit-tests",
+}:
+if tests.failures == [ ] then
+  pkgs.runCommand name { } "touch $out"
 else
-  throw "NixOS module unit tests failed: ${builtins.toJSON failures}"
+  throw "${name} failed: ${builtins.toJSON tests.failures}"

@@ -1,17 +1,8 @@
 # The crane build of the `mcp-gateway` package (lib + the one binary), and the cargo checks that
-# share its compiled dependencies.
+# share its compiled dependencies. `craneLib` carries the toolchain of nix/toolchain.nix.
 { lib, pkgs, craneLib }:
 let
-  # Cargo sources plus the files the code embeds with include_str! (SQL migrations).
-  src = lib.fileset.toSource {
-    root = ../.;
-    fileset = lib.fileset.unions [
-      (craneLib.fileset.commonCargoSources ../.)
-      ../src/store/migrations
-      (lib.fileset.maybeMissing ../benches)
-      (lib.fileset.maybeMissing ../.config/nextest.toml)
-    ];
-  };
+  inherit (import ./source.nix { inherit lib craneLib; }) src;
   commonArgs = {
     inherit src;
     strictDeps = true;
@@ -30,9 +21,10 @@ rec {
 
   checks = {
     inherit mcp-gateway;
+    # crane's cargoClippy already passes `cargoExtraArgs` (default `--locked`) before these.
     clippy = craneLib.cargoClippy (commonArgs // {
       inherit cargoArtifacts;
-      cargoClippyExtraArgs = "--all-targets --locked -- --deny warnings";
+      cargoClippyExtraArgs = "--all-targets -- --deny warnings";
     });
     fmt = craneLib.cargoFmt { inherit src; };
     # Inside the build sandbox the real peers (npm packages, the Python SDK) under tests/peers are

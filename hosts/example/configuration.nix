@@ -8,17 +8,8 @@
   time.timeZone = "UTC";
   system.stateVersion = "25.11";
 
-  # The NVIDIA driver and CUDA are unfree.
-  nixpkgs.config.allowUnfreePredicate = pkg: builtins.elem (lib.getName pkg) [
-    "nvidia-x11"
-    "nvidia-settings"
-    "nvidia-persistenced"
-    "cuda_cudart"
-    "cuda_nvcc"
-    "cuda_cccl"
-    "libcublas"
-    "cuda-merged"
-  ];
+  # The NVIDIA driver and CUDA are unfree: allow what the appliance needs, as the flake does.
+  nixpkgs.config.allowUnfreePredicate = (import ../../nix/unfree.nix { inherit lib; }).predicate;
 
   services.openssh.enable = true;
 
