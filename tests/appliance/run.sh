@@ -4,9 +4,16 @@
 #  2. every document of k8s-generated/ validates against the Kubernetes 1.33 schemas
 #     (kubernetes-validate, strict), and a broken manifest is rejected;
 #  3. k8s-generated/ passes our policy (policy.py), and the policy's self-test shows each rule fails;
-#  4. the NixOS module unit tests, when nix-instantiate and a nixpkgs lib are present
-#     (NIXPKGS_LIB=<nixpkgs or nixpkgs.lib checkout>, or <nixpkgs> on NIX_PATH);
-#  5. with KUBENIX_SRC and NIXPKGS_LIB set: k8s-generated/ equals a fresh offline render.
+#  4. flake.lock agrees with flake.nix and is well formed (flake_lock.py, with its self-test), and
+#     kubenix's narHash is the NAR hash of the kubenix source;
+#  5. the flake's build code (flake-checks.nix): toolchain >= rust-version, every embedded file in
+#     the crane source, no cargo flag twice, one unfree definition;
+#  6. the NixOS module unit tests (nixos-module.nix) and the rendered objects' unit tests
+#     (manifests.nix);
+#  7. k8s-generated/ equals a fresh offline render.
+# 4-7 need nix-instantiate and two source trees: kubenix at the revision flake.lock pins and
+# nixpkgs' lib, from KUBENIX_SRC and NIXPKGS_LIB, else unpacked from the snapshots in
+# ../shared/nix-sources/ (beside the repository) into a temporary folder.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,18 +23,37 @@ if [ ! -x "$python" ]; then
   exit 1
 fi
 status=0
+have_nix=false
+command -v nix-instantiate >/dev/null 2>&1 && have_nix=true
+
+# Evaluates a Nix test file's `failures` (stdout only: Nix 2.8 warns on stderr on machines without
+# the nixbld group) and reports it under a title.
+nix_tests() {
+  local title=$1
+  shift
+  local out err
+  err=$(mktemp)
+  if out=$(nix-instantiate --eval --strict --json "$@" -A failures 2>"$err") && [ "$out" = "[]" ]; then
+    echo "$title: all pass"
+  else
+    echo "FAIL: $title: ${out:-$(grep -v "build-users-group" "$err")}" >&2
+    status=1
+  fi
+  rm -f "$err"
+}
 
 echo "== nix files parse"
-if command -v nix-instantiate >/dev/null 2>&1; then
+if $have_nix; then
   count=0
   while IFS= read -r -d '' f; do
     count=$((count + 1))
-    if ! err=$(nix-instantiate --parse "$f" 2>&1 >/dev/null); then
+    if ! nix-instantiate --parse "$f" >/dev/null 2>/tmp/mcp-gateway-parse.$$; then
       echo "FAIL: $f does not parse:" >&2
-      echo "$err" >&2
+      grep -v "build-users-group" /tmp/mcp-gateway-parse.$$ >&2 || true
       status=1
     fi
   done < <(git ls-files -z --cached --others --exclude-standard -- '*.nix')
+  rm -f /tmp/mcp-gateway-parse.$$
   echo "$count .nix files checked"
 else
   echo "NOT RUN: nix-instantiate is not installed (Debian: apt-get install nix-bin)"
@@ -54,28 +80,58 @@ echo "== policy"
 "$python" tests/appliance/policy.py k8s-generated || status=1
 "$python" tests/appliance/policy.py --self-test || status=1
 
+# The two source trees.
+kubenix="${KUBENIX_SRC:-}"
 nixlib="${NIXPKGS_LIB:-}"
-if [ -z "$nixlib" ] && command -v nix-instantiate >/dev/null 2>&1; then
+snapshots=../shared/nix-sources
+if $have_nix && { [ -z "$kubenix" ] || [ -z "$nixlib" ]; } && [ -d "$snapshots" ]; then
+  unpacked=$(mktemp -d)
+  trap 'rm -rf "$unpacked"' EXIT
+  if [ -z "$kubenix" ] && [ -f "$snapshots"/kubenix-*.tar.gz ]; then
+    tar -xzf "$snapshots"/kubenix-*.tar.gz -C "$unpacked" && kubenix="$unpacked/kubenix"
+  fi
+  if [ -z "$nixlib" ] && [ -f "$snapshots"/nixpkgs.lib-*.tar.gz ]; then
+    tar -xzf "$snapshots"/nixpkgs.lib-*.tar.gz -C "$unpacked" && nixlib="$unpacked/nixpkgs.lib"
+  fi
+  echo "(nix sources unpacked from $snapshots)"
+fi
+if $have_nix && [ -z "$nixlib" ]; then
   nixlib=$(nix-instantiate --eval --expr 'toString <nixpkgs>' 2>/dev/null | tr -d '"') || nixlib=""
 fi
+[ -n "$nixlib" ] && [ ! -f "$nixlib/lib/default.nix" ] && nixlib=""
+[ -n "$kubenix" ] && [ ! -f "$kubenix/modules/k8s.nix" ] && kubenix=""
 
-echo "== NixOS module unit tests"
-if ! command -v nix-instantiate >/dev/null 2>&1; then
+echo "== flake.lock"
+if ! $have_nix; then
   echo "NOT RUN: nix-instantiate is not installed"
-elif [ -z "$nixlib" ] || [ ! -f "$nixlib/lib/default.nix" ]; then
+else
+  if [ -n "$kubenix" ]; then
+    "$python" tests/appliance/flake_lock.py --kubenix "$kubenix" || status=1
+  else
+    "$python" tests/appliance/flake_lock.py || status=1
+    echo "(kubenix's narHash not compared: no kubenix source)"
+  fi
+  "$python" tests/appliance/flake_lock.py --self-test || status=1
+fi
+
+echo "== flake build code, NixOS module and rendered objects unit tests"
+if ! $have_nix; then
+  echo "NOT RUN: nix-instantiate is not installed"
+elif [ -z "$nixlib" ]; then
   echo "NOT RUN: no nixpkgs lib; set NIXPKGS_LIB to a checkout of nixpkgs or github:nix-community/nixpkgs.lib"
 else
-  if out=$(nix-instantiate --eval --strict --json tests/appliance/nixos-module.nix --arg lib "import $nixlib/lib" -A failures 2>&1) && [ "$out" = "[]" ]; then
-    echo "all module unit tests pass (lib: $nixlib)"
+  nix_tests "flake build code unit tests" tests/appliance/flake-checks.nix --arg lib "import $nixlib/lib"
+  nix_tests "NixOS module unit tests" tests/appliance/nixos-module.nix --arg lib "import $nixlib/lib"
+  if [ -n "$kubenix" ]; then
+    nix_tests "rendered objects unit tests" tests/appliance/manifests.nix --arg lib "import $nixlib/lib" --arg kubenixSrc "$kubenix"
   else
-    echo "FAIL: module unit tests: $out" >&2
-    status=1
+    echo "NOT RUN: rendered objects unit tests need KUBENIX_SRC (a hall/kubenix checkout)"
   fi
 fi
 
 echo "== k8s-generated equals the offline render"
-if [ -n "${KUBENIX_SRC:-}" ] && [ -n "$nixlib" ] && command -v nix-instantiate >/dev/null 2>&1; then
-  nix/render-manifests.sh "$KUBENIX_SRC" "$nixlib" --check || status=1
+if $have_nix && [ -n "$kubenix" ] && [ -n "$nixlib" ]; then
+  nix/render-manifests.sh "$kubenix" "$nixlib" --check || status=1
 else
   echo "NOT RUN: set KUBENIX_SRC (a hall/kubenix checkout) and NIXPKGS_LIB to compare; the flake check manifests-in-sync does it with the pinned inputs"
 fi
