@@ -15,6 +15,8 @@ let
       Env = [
         "SSL_CERT_FILE=${caBundle}"
         "HOME=/tmp"
+        # `kubectl exec ... -- mcp-gateway ...` finds the binary without its full path.
+        "PATH=/bin"
       ];
       User = user;
       Labels."org.opencontainers.image.version" = mcp-gateway.version;

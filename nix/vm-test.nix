@@ -33,10 +33,11 @@ pkgs.testers.runNixOSTest {
       monitoring.enable = false;
       ollamaImage = "nix";
       imagePackages = images // { ollama = fakeOllama; };
+      # No public DNS in the VM: plain HTTP through Traefik.
+      tls.mode = "off";
       settings = {
         model.name = "fake:1b";
         channels.telegram.enable = false;
-        ingress.tlsSecretName = null;
         storage.ollamaModels = "1Gi";
         resources.ollama = {
           requests = { cpu = "100m"; memory = "64Mi"; };

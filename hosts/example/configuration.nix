@@ -45,6 +45,8 @@
         clientSecretFile = "/run/secrets/mcp-gateway/google-client-secret";
       };
     };
+    # Let's Encrypt certificates for the three public hosts (they must resolve to this machine).
+    tls.acme.email = "ops@example.org";
     monitoring.grafanaAdminPasswordFile = "/run/secrets/mcp-gateway/grafana-admin-password";
   };
 }

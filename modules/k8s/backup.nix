@@ -30,8 +30,6 @@ in
                 command = [
                   "/bin/mcp-gateway"
                   "backup"
-                  "--config"
-                  "/etc/mcp-gateway/backup.toml"
                   "--log-format"
                   "json"
                   "--dir"
@@ -39,6 +37,7 @@ in
                   "--keep"
                   (toString cfg.backup.keep)
                 ];
+                env.MCP_GATEWAY_CONFIG.value = "/etc/mcp-gateway/backup.toml";
                 resources = {
                   requests = { cpu = "50m"; memory = "64Mi"; };
                   limits = { cpu = "500m"; memory = "256Mi"; };

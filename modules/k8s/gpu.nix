@@ -18,7 +18,7 @@ let
   };
 in
 {
-  kubernetes.resources = lib.mkIf cfg.gpu.enable {
+  kubernetes.resources = lib.mkIf cfg.gpu.enable (lib.mkMerge [ {
     runtimeClasses.${cfg.gpu.runtimeClassName} = {
       metadata = h.clusterMeta "gpu";
       handler = cfg.gpu.runtimeClassName;
@@ -116,6 +116,8 @@ in
       };
     };
 
+  }
+  (lib.mkIf cfg.monitoring.enable {
     serviceMonitors.dcgm-exporter = {
       metadata = system "gpu" // { labels = h.labels "gpu" // { release = cfg.monitoring.releaseLabel; }; };
       spec = {
@@ -123,5 +125,6 @@ in
         endpoints = [ { port = "metrics"; path = "/metrics"; interval = "15s"; } ];
       };
     };
-  };
+  })
+  ]);
 }

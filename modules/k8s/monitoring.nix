@@ -1,6 +1,7 @@
 # Monitoring: ServiceMonitors for our three processes, alert rules (the cluster-health alerts and
 # our own on the gateway's metrics, see src/telemetry/metrics.rs), and a Grafana dashboard.
-# The Prometheus operator (kube-prometheus-stack) selects them by the `release` label.
+# The Prometheus operator (kube-prometheus-stack) selects them by the `release` label. Nothing here
+# is rendered without `monitoring.enable`: the CRDs would be missing and k3s would retry forever.
 { config, lib, ... }:
 let
   cfg = config.mcpGateway;
@@ -26,7 +27,7 @@ let
   dashboard = import ./dashboard.nix { };
 in
 {
-  kubernetes.resources = {
+  kubernetes.resources = lib.mkIf cfg.monitoring.enable {
     serviceMonitors = lib.genAttrs [ "gateway" "notion-mcp" "gcal-mcp" ] serviceMonitor;
 
     prometheusRules.cluster-health = {

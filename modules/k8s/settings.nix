@@ -74,7 +74,18 @@ in
     tlsSecretName = mkOption {
       type = types.nullOr types.str;
       default = "mcp-gateway-tls";
-      description = "TLS Secret for the public hosts (for example from cert-manager); null serves plain HTTP.";
+      description = "TLS Secret (`kubernetes.io/tls`) holding one certificate for all public hosts (for example from cert-manager); null when `certResolver` obtains them, or for plain HTTP.";
+    };
+    certResolver = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "letsencrypt";
+      description = ''
+        Traefik certificate resolver that obtains the public hosts' certificates (ACME), named in the
+        Ingress annotation `traefik.ingress.kubernetes.io/router.tls.certresolver`. The NixOS module
+        sets it (and configures the resolver) under `tls.mode = "acme"`. With neither this nor
+        `tlsSecretName` the hosts are served over plain HTTP.
+      '';
     };
   };
 
@@ -115,6 +126,16 @@ in
   };
 
   monitoring = {
+    enable = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Render the ServiceMonitors, PrometheusRules and the Grafana dashboard. The first two are
+        custom resources of the Prometheus operator (kube-prometheus-stack): without its CRDs they
+        cannot be applied, so turn this off on a cluster without it. The NixOS module follows
+        `services.mcp-gateway.monitoring.enable`.
+      '';
+    };
     namespace = str "monitoring" "Namespace of Prometheus and Grafana (allowed to scrape our pods).";
     releaseLabel = str "kube-prometheus-stack" "Value of the `release` label that Prometheus selects ServiceMonitors and rules by.";
   };

@@ -1,6 +1,8 @@
 # Builds the Deployment and Service of one of our processes (gateway, notion-mcp, gcal-mcp): one
 # replica (they share one SQLite file, and Telegram allows one poller per token), restricted
 # security context, read-only root filesystem with a writable /tmp, probes, requests and limits.
+# The configuration file is named by `MCP_GATEWAY_CONFIG`, so that any `mcp-gateway` command run in
+# the container (`kubectl exec ... -- mcp-gateway pairing approve CODE`) reads the same file.
 { lib, cfg }:
 let
   h = import ./helpers.nix { inherit lib; };
@@ -35,8 +37,11 @@ in
           containers.${component} = {
             inherit image resources;
             imagePullPolicy = cfg.images.pullPolicy;
-            args = [ "--config" "/etc/mcp-gateway/${configFile}" "--log-format" "json" ];
-            env.RUST_LOG.value = "info";
+            args = [ "--log-format" "json" ];
+            env = {
+              MCP_GATEWAY_CONFIG.value = "/etc/mcp-gateway/${configFile}";
+              RUST_LOG.value = "info";
+            };
             ports.http.containerPort = port;
             readinessProbe = h.httpProbe readinessPath "http" 10;
             livenessProbe = h.httpProbe "/healthz" "http" 20 // { initialDelaySeconds = 10; };

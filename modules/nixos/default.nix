@@ -3,8 +3,10 @@
 # k3s (Traefik kept for the public OAuth Ingress); the NVIDIA driver and container toolkit, with
 # k3s finding nvidia-container-runtime.cdi on its PATH; our images preloaded; our manifests through
 # services.k3s.manifests; Kubernetes Secrets written from files on the host (sops-nix/agenix
-# paths) before k3s starts; kube-prometheus-stack, Loki and Promtail from nixhelm-pinned charts;
-# the firewall. The flake fills in `renderManifests`, `imagePackages` and `charts`.
+# paths) before k3s starts; TLS for the public hosts (Traefik's ACME resolver with Let's Encrypt,
+# or the operator's certificate files); kube-prometheus-stack, Loki and Promtail from
+# nixhelm-pinned charts; the firewall. The flake fills in `renderManifests`, `imagePackages` and
+# `charts`.
 { config, lib, pkgs, ... }:
 let
   inherit (lib) mkOption mkEnableOption mkIf mkMerge mkDefault types;
@@ -17,6 +19,11 @@ let
     description = "Absolute path of a file on the host holding ${what} (for example a sops-nix or agenix secret); read when k3s starts, never copied to the Nix store.";
   };
   s = cfg.secrets;
+  st = cfg.settings;
+
+  # The Traefik certificate resolver that `tls.mode = "acme"` configures.
+  acmeResolver = "letsencrypt";
+  tlsFromFiles = cfg.tls.mode == "files" && st.ingress.tlsSecretName != null;
 
   # Secret name -> { key in the Secret = host file }, only the keys that are configured.
   secretFiles = lib.filterAttrs (_: keys: keys != { }) (lib.mapAttrs (_: lib.filterAttrs (_: f: f != null)) {
@@ -37,17 +44,53 @@ let
       "client-secret" = s.gcalMcp.clientSecretFile;
     };
   });
-  secretNamespaces = lib.mapAttrs (_: _: cfg.settings.namespace) secretFiles
+  secretNamespaces = lib.mapAttrs (_: _: st.namespace) secretFiles
     // lib.optionalAttrs (cfg.monitoring.enable && cfg.monitoring.grafanaAdminPasswordFile != null) {
       grafana-admin = cfg.monitoring.namespace;
-    };
+    }
+    // lib.optionalAttrs tlsFromFiles { ${st.ingress.tlsSecretName} = st.namespace; };
+  secretTypes = lib.optionalAttrs tlsFromFiles { ${st.ingress.tlsSecretName} = "kubernetes.io/tls"; };
   allSecretFiles = secretFiles
     // lib.optionalAttrs (cfg.monitoring.enable && cfg.monitoring.grafanaAdminPasswordFile != null) {
       grafana-admin = {
         admin-user = pkgs.writeText "grafana-admin-user" "admin";
         admin-password = cfg.monitoring.grafanaAdminPasswordFile;
       };
+    }
+    // lib.optionalAttrs (tlsFromFiles && cfg.tls.certificateFile != null && cfg.tls.keyFile != null) {
+      ${st.ingress.tlsSecretName} = {
+        "tls.crt" = cfg.tls.certificateFile;
+        "tls.key" = cfg.tls.keyFile;
+      };
     };
+
+  # k3s's bundled Traefik, configured through a HelmChartConfig: a Let's Encrypt resolver (HTTP-01
+  # challenge on port 80) that keeps its account and certificates on a small volume.
+  traefikAcme = {
+    apiVersion = "helm.cattle.io/v1";
+    kind = "HelmChartConfig";
+    metadata = {
+      name = "traefik";
+      namespace = "kube-system";
+    };
+    spec.valuesContent = builtins.toJSON {
+      persistence = {
+        enabled = true;
+        size = "128Mi";
+        path = "/data";
+      } // lib.optionalAttrs (st.storage.className != null) { storageClass = st.storage.className; };
+      podSecurityContext = {
+        fsGroup = 65532;
+        fsGroupChangePolicy = "OnRootMismatch";
+      };
+      certificatesResolvers.${acmeResolver}.acme = {
+        email = cfg.tls.acme.email;
+        caServer = cfg.tls.acme.server;
+        storage = "/data/acme.json";
+        httpChallenge.entryPoint = "web";
+      };
+    };
+  };
 
   # Writes one multi-document manifest of Secrets into k3s's auto-deploy folder, readable by root
   # only, so the deploy controller applies the Secrets with the workloads that mount them.
@@ -63,7 +106,7 @@ let
       echo "---"
       echo "apiVersion: v1"
       echo "kind: Secret"
-      echo "type: Opaque"
+      echo "type: ${secretTypes.${name} or "Opaque"}"
       echo "metadata:"
       echo "  name: ${name}"
       echo "  namespace: ${secretNamespaces.${name}}"
@@ -180,6 +223,38 @@ in
       grafanaAdminPasswordFile = secretOption "Grafana's admin password";
     };
 
+    tls = {
+      mode = mkOption {
+        type = types.enum [ "acme" "files" "off" ];
+        default = "acme";
+        description = ''
+          How the public hosts (`settings.publicHosts`: the OAuth redirects of Notion and Google
+          land there) get their certificate. `acme`: k3s's Traefik obtains and renews one per host
+          from Let's Encrypt (HTTP-01 on port 80, so the hosts must resolve to this machine and port
+          80 be reachable); needs `tls.acme.email`. `files`: the operator's certificate
+          (`tls.certificateFile`, covering every public host) and key (`tls.keyFile`), written into
+          the Secret `settings.ingress.tlsSecretName`. `off`: plain HTTP (tests only: the OAuth
+          providers require HTTPS redirect URIs).
+        '';
+      };
+      acme = {
+        email = mkOption {
+          type = types.nullOr (types.strMatching "[^@[:space:]]+@[^@[:space:]]+");
+          default = null;
+          example = "ops@example.org";
+          description = "Contact e-mail of the Let's Encrypt account (expiry and policy notices); required with `tls.mode = \"acme\"`.";
+        };
+        server = mkOption {
+          type = types.str;
+          default = "https://acme-v02.api.letsencrypt.org/directory";
+          example = "https://acme-staging-v02.api.letsencrypt.org/directory";
+          description = "ACME directory URL. Let's Encrypt's staging directory issues untrusted certificates without its rate limits, for a first try.";
+        };
+      };
+      certificateFile = secretOption "the PEM certificate chain for every public host (`tls.mode = \"files\"`)";
+      keyFile = secretOption "the PEM private key of `tls.certificateFile`";
+    };
+
     openFirewall = mkOption {
       type = types.bool;
       default = true;
@@ -202,7 +277,6 @@ in
             assertion = !cond || file != null;
             message = "services.mcp-gateway.secrets.${what} must be set";
           };
-          st = cfg.settings;
         in
         [
           (need true s.gateway.sealKeyFile "gateway.sealKeyFile")
@@ -220,6 +294,18 @@ in
             message = "services.mcp-gateway.settings.gpu.enable must follow services.mcp-gateway.gpu.enable";
           }
           {
+            assertion = st.monitoring.enable == cfg.monitoring.enable;
+            message = "services.mcp-gateway.settings.monitoring.enable must follow services.mcp-gateway.monitoring.enable (the ServiceMonitors and PrometheusRules need the monitoring stack's CRDs)";
+          }
+          {
+            assertion = cfg.tls.mode != "acme" || cfg.tls.acme.email != null;
+            message = "services.mcp-gateway.tls.acme.email must be set for Let's Encrypt (or set tls.mode = \"files\" with your own certificate)";
+          }
+          {
+            assertion = cfg.tls.mode != "files" || (cfg.tls.certificateFile != null && cfg.tls.keyFile != null && st.ingress.tlsSecretName != null);
+            message = "services.mcp-gateway.tls.mode = \"files\" needs tls.certificateFile, tls.keyFile and settings.ingress.tlsSecretName";
+          }
+          {
             assertion = !ollamaFromNix || cfg.imagePackages ? ollama;
             message = "services.mcp-gateway.ollamaImage = \"nix\" needs imagePackages.ollama (or choose \"upstream\")";
           }
@@ -228,7 +314,14 @@ in
       services.mcp-gateway.settings = {
         timeZone = mkIf (config.time.timeZone != null) (mkDefault config.time.timeZone);
         gpu.enable = mkDefault cfg.gpu.enable;
-        monitoring.namespace = mkDefault cfg.monitoring.namespace;
+        monitoring = {
+          enable = mkDefault cfg.monitoring.enable;
+          namespace = mkDefault cfg.monitoring.namespace;
+        };
+        ingress = {
+          tlsSecretName = mkIf (cfg.tls.mode != "files") (mkDefault null);
+          certResolver = mkDefault (if cfg.tls.mode == "acme" then acmeResolver else null);
+        };
         images = lib.mapAttrs (_: mkDefault) (
           lib.optionalAttrs (cfg.imagePackages ? gateway) { gateway = imageRef cfg.imagePackages.gateway; }
           // lib.optionalAttrs (cfg.imagePackages ? notion-mcp) { notionMcp = imageRef cfg.imagePackages.notion-mcp; }
@@ -246,6 +339,7 @@ in
         gracefulNodeShutdown.enable = true;
         images = lib.attrValues preloaded;
         manifests.mcp-gateway.content = cfg.manifests;
+        manifests.mcp-gateway-traefik-acme = mkIf (cfg.tls.mode == "acme") { content = traefikAcme; };
       };
 
       systemd.services.mcp-gateway-secrets = {
@@ -276,8 +370,13 @@ in
       );
       # Generates the CDI spec (/run/cdi/nvidia-container-toolkit.json) the nvidia-cdi runtime uses.
       hardware.nvidia-container-toolkit.enable = true;
-      # k3s registers the nvidia and nvidia-cdi containerd runtimes for the binaries on its PATH.
-      systemd.services.k3s.path = [ pkgs.nvidia-container-toolkit.tools ];
+      systemd.services.k3s = {
+        # k3s registers the nvidia and nvidia-cdi containerd runtimes for the binaries on its PATH.
+        path = [ pkgs.nvidia-container-toolkit.tools ];
+        # The nvidia-cdi runtime reads the CDI spec; k3s starts once the generator has written it.
+        wants = [ "nvidia-container-toolkit-cdi-generator.service" ];
+        after = [ "nvidia-container-toolkit-cdi-generator.service" ];
+      };
       # The device plugin and DCGM exporter select GPU nodes by this label (no node-feature-discovery).
       services.k3s.extraFlags = [ "--node-label=nvidia.com/gpu.present=true" ];
     })

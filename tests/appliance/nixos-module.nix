@@ -18,9 +18,10 @@ let
   };
   # A renderer standing in for nix/manifests.nix: it records the settings it was given.
   renderStub = settings: [
-    { kind = "Namespace"; metadata.name = settings.namespace; }
+    { kind = "Namespace"; metadata.name = settings.namespace; settings = settings; }
     { kind = "Deployment"; metadata.name = "ollama"; image = settings.images.ollama; gpu = settings.gpu.enable; }
   ];
+  rendered = c: (lib.head c.services.mcp-gateway.manifests).settings;
   images = {
     gateway = image "mcp-gateway" "0.1.0";
     notion-mcp = image "notion-mcp" "0.1.0";
@@ -54,21 +55,51 @@ let
   }).config;
   failedAssertions = c: map (a: a.message) (lib.filter (a: !a.assertion) c.assertions);
 
-  gpuHost = eval [ { services.mcp-gateway = { enable = true; inherit secrets; }; } ];
-  cpuHost = eval [ { services.mcp-gateway = { enable = true; inherit secrets; gpu.enable = false; monitoring.enable = false; }; } ];
-  upstream = eval [ { services.mcp-gateway = { enable = true; inherit secrets; ollamaImage = "upstream"; }; } ];
+  # Enabled, every required secret given, Let's Encrypt's e-mail set.
+  base = { enable = true; inherit secrets; tls.acme.email = "ops@example.org"; };
+  gpuHost = eval [ { services.mcp-gateway = base; } ];
+  cpuHost = eval [ { services.mcp-gateway = base // { gpu.enable = false; monitoring.enable = false; }; } ];
+  upstream = eval [ { services.mcp-gateway = base // { ollamaImage = "upstream"; }; } ];
   noSecrets = eval [ { services.mcp-gateway.enable = true; } ];
-  slackNoToken = eval [ { services.mcp-gateway = { enable = true; inherit secrets; settings.channels.slack.enable = true; }; } ];
-  userOverride = eval [
+  slackNoToken = eval [ { services.mcp-gateway = base // { settings.channels.slack.enable = true; }; } ];
+  noAcmeEmail = eval [ { services.mcp-gateway = { enable = true; inherit secrets; }; } ];
+  tlsFiles = eval [
     {
-      services.mcp-gateway = { enable = true; inherit secrets; k3sExtraFlags = [ "--tls-san=box.example.com" ]; };
-      hardware.nvidia.open = false;
-      services.k3s.extraFlags = [ "--node-name=gpu0" ];
-      services.mcp-gateway.settings.images.gateway = "registry.example.com/mcp-gateway:0.1.0";
+      services.mcp-gateway = base // {
+        tls = { mode = "files"; certificateFile = "/run/secrets/tls.crt"; keyFile = "/run/secrets/tls.key"; };
+      };
     }
   ];
+  tlsFilesMissing = eval [ { services.mcp-gateway = base // { tls.mode = "files"; }; } ];
+  tlsOff = eval [ { services.mcp-gateway = base // { tls.mode = "off"; }; } ];
+  monitoringForced = eval [ { services.mcp-gateway = base // { monitoring.enable = false; settings.monitoring.enable = true; }; } ];
+  # The example host of the flake, over the same stubs.
+  example = eval [
+    ../../hosts/example/configuration.nix
+    { _module.args.modulesPath = "/nixos/modules"; }
+  ];
+  unfree = import ../../nix/unfree.nix { inherit lib; };
+  # Packages as nixpkgs names them: the NVIDIA driver, CUDA redistributables, other unfree and free.
+  samplePackages = [
+    { pname = "nvidia-x11"; version = "580.95.05"; meta.license = lib.licenses.unfreeRedistributable; }
+    { pname = "cuda_nvml_dev"; version = "12.8.90"; meta.license = lib.licenses.nvidiaCudaRedist // { url = "https://developer.download.nvidia.com/compute/cuda/redist/cuda_nvml_dev/LICENSE.txt"; }; }
+    { pname = "libcublas"; version = "12.8.4.1"; meta.license = [ lib.licenses.nvidiaCuda ]; }
+    { pname = "steam"; version = "1.0"; meta.license = lib.licenses.unfreeRedistributable; }
+    { pname = "ollama"; version = "0.12.11"; meta.license = lib.licenses.mit; }
+  ];
+  acmeManifest = gpuHost.services.k3s.manifests.mcp-gateway-traefik-acme.content;
+  traefikValues = builtins.fromJSON acmeManifest.spec.valuesContent;
+  tlsScript = tlsFiles.systemd.services.mcp-gateway-secrets.script;
+  userOverride = eval [
+    {
+      services.mcp-gateway = base // { k3sExtraFlags = [ "--tls-san=box.example.com" ]; };
+      hardware.nvidia.open = false;
+      services.k3s.extraFlags = [ "--node-name=gpu0" ];
+    }
+    { services.mcp-gateway.settings.images.gateway = "registry.example.com/mcp-gateway:0.1.0"; }
+  ];
   disabled = eval [ { services.mcp-gateway = { inherit secrets; }; } ];
-  berlin = eval [ { services.mcp-gateway = { enable = true; inherit secrets; }; time.timeZone = "Europe/Berlin"; } ];
+  berlin = eval [ { services.mcp-gateway = base; time.timeZone = "Europe/Berlin"; } ];
   secretScript = gpuHost.systemd.services.mcp-gateway-secrets.script;
   has = needle: lib.hasInfix needle secretScript;
 in
@@ -124,7 +155,84 @@ in
     testAllAssertionsHoldWhenConfigured = { expr = failedAssertions gpuHost; expected = [ ]; };
     testMissingSecretsAsserted = {
       expr = lib.length (failedAssertions noSecrets);
-      expected = 8;
+      expected = 9;
+    };
+    testK3sAfterCdiGenerator = {
+      expr = [
+        gpuHost.systemd.services.k3s.wants
+        gpuHost.systemd.services.k3s.after
+        (cpuHost.systemd.services.k3s or { after = [ ]; }).after
+      ];
+      expected = [ [ "nvidia-container-toolkit-cdi-generator.service" ] [ "nvidia-container-toolkit-cdi-generator.service" ] [ ] ];
+    };
+    testMonitoringObjectsFollowMonitoring = {
+      expr = [ (rendered gpuHost).monitoring.enable (rendered cpuHost).monitoring.enable ];
+      expected = [ true false ];
+    };
+    testMonitoringObjectsWithoutStackAsserted = {
+      expr = failedAssertions monitoringForced;
+      expected = [ "services.mcp-gateway.settings.monitoring.enable must follow services.mcp-gateway.monitoring.enable (the ServiceMonitors and PrometheusRules need the monitoring stack's CRDs)" ];
+    };
+    testTlsAcmeByDefault = {
+      expr = [
+        gpuHost.services.mcp-gateway.tls.mode
+        (rendered gpuHost).ingress.certResolver
+        (rendered gpuHost).ingress.tlsSecretName
+        [ acmeManifest.apiVersion acmeManifest.kind acmeManifest.metadata.name acmeManifest.metadata.namespace ]
+        traefikValues.certificatesResolvers.letsencrypt.acme
+        traefikValues.persistence
+      ];
+      expected = [
+        "acme"
+        "letsencrypt"
+        null
+        [ "helm.cattle.io/v1" "HelmChartConfig" "traefik" "kube-system" ]
+        {
+          email = "ops@example.org";
+          caServer = "https://acme-v02.api.letsencrypt.org/directory";
+          storage = "/data/acme.json";
+          httpChallenge.entryPoint = "web";
+        }
+        { enabled = true; size = "128Mi"; path = "/data"; storageClass = "local-path"; }
+      ];
+    };
+    testTlsAcmeNeedsEmail = {
+      expr = failedAssertions noAcmeEmail;
+      expected = [ "services.mcp-gateway.tls.acme.email must be set for Let's Encrypt (or set tls.mode = \"files\" with your own certificate)" ];
+    };
+    testTlsFromFiles = {
+      expr = [
+        (failedAssertions tlsFiles)
+        (rendered tlsFiles).ingress.tlsSecretName
+        (rendered tlsFiles).ingress.certResolver
+        (tlsFiles.services.k3s.manifests ? mcp-gateway-traefik-acme)
+        (map (n: lib.hasInfix n tlsScript) [ "name: mcp-gateway-tls" "type: kubernetes.io/tls" "tls.crt" "base64 -w0 < /run/secrets/tls.crt" "base64 -w0 < /run/secrets/tls.key" ])
+        (lib.hasInfix "kubernetes.io/tls" secretScript)
+      ];
+      expected = [ [ ] "mcp-gateway-tls" null false [ true true true true true ] false ];
+    };
+    testTlsFilesNeedFiles = {
+      expr = failedAssertions tlsFilesMissing;
+      expected = [ "services.mcp-gateway.tls.mode = \"files\" needs tls.certificateFile, tls.keyFile and settings.ingress.tlsSecretName" ];
+    };
+    testTlsOff = {
+      expr = [ (rendered tlsOff).ingress.tlsSecretName (rendered tlsOff).ingress.certResolver (tlsOff.services.k3s.manifests ? mcp-gateway-traefik-acme) (failedAssertions tlsOff) ];
+      expected = [ null null false [ ] ];
+    };
+    testExampleHostEvaluates = {
+      expr = [
+        (failedAssertions example)
+        example.services.mcp-gateway.tls.acme.email
+        (rendered example).publicHosts.gateway
+      ];
+      expected = [ [ ] "ops@example.org" "assistant.example.org" ];
+    };
+    testOneUnfreeDefinition = {
+      expr = [
+        (map example.nixpkgs.config.allowUnfreePredicate samplePackages)
+        (map unfree.predicate samplePackages)
+      ];
+      expected = [ [ true true true false false ] [ true true true false false ] ];
     };
     testSlackNeedsTokens = {
       expr = failedAssertions slackNoToken;

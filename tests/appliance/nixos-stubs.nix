@@ -27,6 +27,7 @@ in
         autoDeployCharts = mkOption { type = types.attrsOf (types.submodule { freeformType = ff; }); default = { }; };
       };
       xserver = ns { videoDrivers = list types.str; };
+      openssh = ns { };
     };
     hardware = ns {
       nvidia = ns { open = mkOption { type = types.nullOr types.bool; default = null; }; };
@@ -44,7 +45,9 @@ in
           options = {
             path = list types.unspecified;
             wantedBy = list types.str;
+            wants = list types.str;
             before = list types.str;
+            after = list types.str;
           };
         });
         default = { };
@@ -53,6 +56,10 @@ in
     time = ns { timeZone = mkOption { type = types.nullOr types.str; default = null; }; };
     boot = ns { };
     environment = ns { systemPackages = list types.package; };
+    # What the example host sets besides the module's options.
+    nixpkgs = ns { };
+    fileSystems = ns { };
+    system = ns { };
     assertions = list types.unspecified;
     warnings = list types.str;
   };

@@ -10,8 +10,10 @@ runs as non-root, without privilege escalation, with all capabilities dropped an
 filesystem; images carry an explicit tag that is not `latest`; every namespace with workloads has a
 default-deny NetworkPolicy for both directions; Services select the pods of a long-running
 workload (never Job pods) and name ports those pods expose; volumes name existing PVCs and
-ConfigMaps; namespaced objects carry a namespace; the Prometheus operator's custom resources are
-well formed (kubernetes-validate has no schema for them). The NVIDIA DaemonSets are the only
+ConfigMaps; every container that runs the `mcp-gateway` binary names its configuration file with
+`MCP_GATEWAY_CONFIG` (a key of a ConfigMap mounted in it) and not with `--config`, so that a command
+run in it with `kubectl exec` reads the same file; namespaced objects carry a namespace; the
+Prometheus operator's custom resources are well formed (kubernetes-validate has no schema for them). The NVIDIA DaemonSets are the only
 exceptions, each listed below with its reason; an exception that matches nothing is a violation.
 """
 import copy
@@ -22,6 +24,8 @@ import sys
 import yaml
 
 WORKLOAD_KINDS = {"Deployment", "DaemonSet", "StatefulSet", "Job", "CronJob", "Pod"}
+# Images built from this repository's one binary (nix/images.nix).
+BINARY_IMAGES = {"mcp-gateway", "notion-mcp", "gcal-mcp"}
 LONG_RUNNING = {"Deployment", "DaemonSet", "StatefulSet"}
 CLUSTER_SCOPED = {"Namespace", "RuntimeClass", "ClusterRole", "ClusterRoleBinding", "PersistentVolume",
                   "StorageClass", "PriorityClass", "CustomResourceDefinition", "IngressClass"}
@@ -140,6 +144,8 @@ class Checker:
                 self.fail(obj, f"{where} adds capabilities {caps['add']}")
             if sec.get("readOnlyRootFilesystem") is not True and not self.exempt(obj, "read-only-root"):
                 self.fail(obj, f"{where} has a writable root filesystem")
+            if runs_binary(c):
+                self.config_env(obj, pod, c, where)
         ns = obj.get("metadata", {}).get("namespace")
         for v in pod.get("volumes", []):
             if "hostPath" in v and not self.exempt(obj, "host-path"):
@@ -152,6 +158,24 @@ class Checker:
                 self.fail(obj, f"volume {v.get('name')} names a missing ConfigMap {cm}")
         if pod.get("hostNetwork") or pod.get("hostPID") or pod.get("hostIPC"):
             self.fail(obj, "shares a host namespace")
+
+    def config_env(self, obj, pod, container, where):
+        ns = obj.get("metadata", {}).get("namespace")
+        if "--config" in container.get("command", []) + container.get("args", []):
+            self.fail(obj, f"{where} names its configuration with --config; set only MCP_GATEWAY_CONFIG")
+        value = next((e.get("value") for e in container.get("env", []) if e.get("name") == "MCP_GATEWAY_CONFIG"), None)
+        if not value:
+            self.fail(obj, f"{where} runs mcp-gateway but does not set MCP_GATEWAY_CONFIG")
+            return
+        volumes = {v.get("name"): v for v in pod.get("volumes", [])}
+        for mount in container.get("volumeMounts", []):
+            prefix = mount.get("mountPath", "").rstrip("/") + "/"
+            cm = volumes.get(mount.get("name"), {}).get("configMap", {}).get("name")
+            if cm and value.startswith(prefix):
+                found = self.find("ConfigMap", ns, cm)
+                if found is not None and value[len(prefix):] in found.get("data", {}):
+                    return
+        self.fail(obj, f"{where}: MCP_GATEWAY_CONFIG={value} is not a key of a ConfigMap mounted in it")
 
     def find(self, kind, ns, name):
         return next((o for o in self.objects if ident(o) == (ns, kind, name)), None)
@@ -226,6 +250,13 @@ class Checker:
                 self.violations.append(f"namespace {ns}: no default-deny NetworkPolicy for Ingress and Egress")
 
 
+def runs_binary(container):
+    image = container.get("image", "").split("@")[0]
+    name = image.rsplit("/", 1)[-1].split(":")[0]
+    command = container.get("command", [])
+    return name in BINARY_IMAGES or bool(command and command[0].rsplit("/", 1)[-1] == "mcp-gateway")
+
+
 def load(directory):
     directory = pathlib.Path(directory)
     kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
@@ -271,6 +302,14 @@ def self_test(good_dir, bad_file):
                                                 and x["metadata"]["name"] == "token-db")), "missing PVC token-db"),
         "rule without severity": (lambda o: next(x for x in o if x["kind"] == "PrometheusRule")["spec"]["groups"][0]
                                   ["rules"][0]["labels"].pop("severity"), "has no severity label"),
+        "no config env": (lambda o: container(o, "notion-mcp").update(env=[e for e in container(o, "notion-mcp")["env"]
+                                                                           if e["name"] != "MCP_GATEWAY_CONFIG"]),
+                          "container notion-mcp runs mcp-gateway but does not set MCP_GATEWAY_CONFIG"),
+        "config env not mounted": (lambda o: next(e for e in pod_template(next(x for x in o if x["kind"] == "CronJob"))[1]
+                                                  ["containers"][0]["env"] if e["name"] == "MCP_GATEWAY_CONFIG")
+                                   .update(value="/etc/mcp-gateway/missing.toml"), "is not a key of a ConfigMap"),
+        "config flag": (lambda o: container(o, "gateway")["args"].extend(["--config", "/etc/mcp-gateway/gateway.toml"]),
+                        "names its configuration with --config"),
     }
     failed = []
     for name, (mutate, expected) in mutations.items():
