@@ -30,7 +30,8 @@ in
   ollama = pkgs.dockerTools.buildLayeredImage {
     name = "ollama-cuda";
     tag = ollama.version;
-    contents = [ pkgs.cacert ];
+    # /bin/ollama, so that `kubectl exec deploy/ollama -- ollama ps` works.
+    contents = [ pkgs.cacert ollama ];
     extraCommands = "mkdir -p -m 1777 tmp models";
     config = {
       Entrypoint = [ (lib.getExe ollama) ];
@@ -38,6 +39,7 @@ in
       Env = [
         "SSL_CERT_FILE=${caBundle}"
         "HOME=/tmp"
+        "PATH=/bin"
         "OLLAMA_HOST=0.0.0.0:11434"
         "OLLAMA_MODELS=/models"
         # libcuda comes from the host driver, mounted by the CDI spec under /run/opengl-driver;

@@ -34,6 +34,12 @@ in
       base_url = "http://ollama:11434"
       name = "${cfg.model.name}"
       num_ctx = ${toString cfg.model.numCtx}
+    ''
+    # The gateway's default is one request at a time, Ollama's default slot count.
+    + lib.optionalString (cfg.model.numParallel > 1) ''
+      parallel = ${toString cfg.model.numParallel}
+    ''
+    + ''
 
       [store]
       path = "${dbPath}"

@@ -1,4 +1,5 @@
-# Ollama (port 11434) on the GPU, its model volume, and the Job that pulls the configured model
+# Ollama (port 11434) on the GPU, sized by `model.numCtx` (OLLAMA_CONTEXT_LENGTH) and
+# `model.numParallel` (OLLAMA_NUM_PARALLEL), its model volume, and the Job that pulls the configured model
 # through Ollama's API (so no one runs `ollama pull` by hand). The Job's name carries a hash of
 # the model name: a new model gives a new Job, since a Job's template cannot change.
 { config, lib, ... }:
@@ -34,6 +35,9 @@ in
               env = env // {
                 OLLAMA_HOST.value = "0.0.0.0:11434";
                 OLLAMA_KEEP_ALIVE.value = "30m";
+                # The gateway's num_ctx as the default size: every client shares one runner.
+                OLLAMA_CONTEXT_LENGTH.value = toString cfg.model.numCtx;
+                OLLAMA_NUM_PARALLEL.value = toString cfg.model.numParallel;
               } // lib.optionalAttrs cfg.gpu.enable {
                 NVIDIA_VISIBLE_DEVICES.value = "all";
                 NVIDIA_DRIVER_CAPABILITIES.value = "compute,utility";

@@ -47,7 +47,31 @@ in
 
   model = {
     name = str "qwen2.5:7b" "The Ollama model the gateway uses; the pull Job fetches it.";
-    numCtx = mkOption { type = types.ints.positive; default = 16384; description = "Context size sent to Ollama (`num_ctx`)."; };
+    numCtx = mkOption {
+      type = types.ints.positive;
+      default = 16384;
+      description = ''
+        Context size in tokens: the gateway sends it as `num_ctx` with every request, and Ollama
+        gets it as `OLLAMA_CONTEXT_LENGTH`, the size for clients that send none. Both being equal,
+        every client of this Ollama shares one runner configuration; any other size makes Ollama
+        reload the model.
+      '';
+    };
+    numParallel = mkOption {
+      type = types.ints.between 1 64;
+      default = 1;
+      description = ''
+        Requests Ollama runs at once on the model (`OLLAMA_NUM_PARALLEL`); more wait in Ollama's
+        queue and, in the gateway, in its own queue (which tells people their place). Each slot
+        holds its own context (KV cache), so GPU memory grows with `numCtx` x `numParallel`:
+        roughly the model's weights, plus `numParallel` x `numCtx` x the model's cache per token,
+        plus about 1 GiB. For qwen2.5:7b (4.7 GB at Q4_K_M; 56 KiB of f16 cache per token, so
+        0.9 GiB per slot at 16384 tokens): 8 GB of GPU memory fit 1 slot (2 if nothing else uses
+        the GPU), 12 GB 4, 16 GB 8, 24 GB 16. A larger model or context fits fewer. When a slot
+        does not fit, Ollama falls back to fewer or runs layers on the CPU, which is much slower.
+        Values above 1 are also written to the gateway's `[model].parallel`.
+      '';
+    };
   };
 
   timeZone = str "UTC"

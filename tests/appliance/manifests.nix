@@ -17,6 +17,11 @@ let
   noMonitoringNoGpu = render { monitoring.enable = false; gpu.enable = false; };
   acme = render { ingress = { certResolver = "letsencrypt"; tlsSecretName = null; }; };
   plain = render { ingress.tlsSecretName = null; };
+  threeSlots = render { model = { numParallel = 3; numCtx = 8192; }; };
+  ollamaEnv = objects: lib.listToAttrs (
+    map (e: lib.nameValuePair e.name e.value) (lib.head (named "Deployment" "ollama" objects).spec.template.spec.containers).env
+  );
+  gatewayToml = objects: (named "ConfigMap" "mcp-gateway-config" objects).data."gateway.toml";
   ingress = objects: named "Ingress" "mcp-gateway" objects;
   # The Ingress annotations Traefik reads (kubenix adds its own).
   traefikAnnotations = objects: lib.filterAttrs (n: _: lib.hasPrefix "traefik." n) ((ingress objects).metadata.annotations or { });
@@ -68,6 +73,23 @@ in
     testIngressPlainHttp = {
       expr = [ ((ingress plain).spec ? tls) (traefikAnnotations plain) ];
       expected = [ false { } ];
+    };
+    testOllamaSizedByDefault = {
+      expr = with ollamaEnv defaults; [ OLLAMA_CONTEXT_LENGTH OLLAMA_NUM_PARALLEL ];
+      expected = [ "16384" "1" ];
+    };
+    testOllamaContextIsTheGatewaysNumCtx = {
+      expr = [
+        (with ollamaEnv threeSlots; [ OLLAMA_CONTEXT_LENGTH OLLAMA_NUM_PARALLEL ])
+        (lib.hasInfix "num_ctx = 8192\n" (gatewayToml threeSlots))
+        (lib.hasInfix "num_ctx = 16384\n" (gatewayToml defaults))
+      ];
+      expected = [ [ "8192" "3" ] true true ];
+    };
+    # One slot is the gateway's default: the key is written only for more.
+    testGatewayParallelOnlyAboveOne = {
+      expr = [ (lib.hasInfix "parallel = 3\n" (gatewayToml threeSlots)) (lib.hasInfix "parallel" (gatewayToml defaults)) ];
+      expected = [ true false ];
     };
     testConfigFileInEnvironment = {
       expr = map (

@@ -72,6 +72,7 @@ let
   ];
   tlsFilesMissing = eval [ { services.mcp-gateway = base // { tls.mode = "files"; }; } ];
   tlsOff = eval [ { services.mcp-gateway = base // { tls.mode = "off"; }; } ];
+  fourSlots = eval [ { services.mcp-gateway = base // { settings.model.numParallel = 4; }; } ];
   monitoringForced = eval [ { services.mcp-gateway = base // { monitoring.enable = false; settings.monitoring.enable = true; }; } ];
   # The example host of the flake, over the same stubs.
   example = eval [
@@ -164,6 +165,10 @@ in
         (cpuHost.systemd.services.k3s or { after = [ ]; }).after
       ];
       expected = [ [ "nvidia-container-toolkit-cdi-generator.service" ] [ "nvidia-container-toolkit-cdi-generator.service" ] [ ] ];
+    };
+    testModelServerSizing = {
+      expr = with (rendered fourSlots).model; [ numParallel numCtx (rendered gpuHost).model.numParallel ];
+      expected = [ 4 16384 1 ];
     };
     testMonitoringObjectsFollowMonitoring = {
       expr = [ (rendered gpuHost).monitoring.enable (rendered cpuHost).monitoring.enable ];
