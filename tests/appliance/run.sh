@@ -4,6 +4,7 @@
 #  2. every document of k8s-generated/ validates against the Kubernetes 1.33 schemas
 #     (kubernetes-validate, strict), and a broken manifest is rejected;
 #  3. k8s-generated/ passes our policy (policy.py), and the policy's self-test shows each rule fails;
+#     the configuration files it holds pass `mcp-gateway check-config` (rendered_config.py);
 #  4. flake.lock agrees with flake.nix and is well formed (flake_lock.py, with its self-test), and
 #     kubenix's narHash is the NAR hash of the kubenix source;
 #  5. the flake's build code (flake-checks.nix): toolchain >= rust-version, every embedded file in
@@ -79,6 +80,15 @@ fi
 echo "== policy"
 "$python" tests/appliance/policy.py k8s-generated || status=1
 "$python" tests/appliance/policy.py --self-test || status=1
+
+echo "== the rendered configuration files pass check-config"
+if cargo build --locked --quiet --bin mcp-gateway; then
+  binary="${CARGO_TARGET_DIR:-target}/debug/mcp-gateway"
+  "$python" tests/appliance/rendered_config.py "$binary" k8s-generated || status=1
+else
+  echo "FAIL: cargo build --bin mcp-gateway" >&2
+  status=1
+fi
 
 # The two source trees.
 kubenix="${KUBENIX_SRC:-}"
