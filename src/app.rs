@@ -42,7 +42,7 @@ pub struct Gateway {
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateway")
-            .field("config", &self.config.file)
+            .field("config", &self.config.origin)
             .finish_non_exhaustive()
     }
 }

@@ -175,16 +175,18 @@ pub fn main(cli: Cli) -> ExitCode {
 }
 
 /// Loads the configuration named on the command line; without one, and without
-/// `./mcp-gateway.toml`, the embedded defaults (relative to the current folder).
+/// `./mcp-gateway.toml`, the embedded defaults (relative to the current folder, the model server
+/// at `$OLLAMA_HOST` when set).
 ///
 /// # Errors
 /// Fails with every problem in the file.
 pub fn load_config(global: &GlobalArgs) -> Result<Config, config::ConfigError> {
     let env = std::env::var(config::CONFIG_ENV).ok();
-    Config::load(&config::resolve_path(
-        global.config.as_deref(),
-        env.as_deref(),
-    ))
+    let ollama_host = std::env::var(config::OLLAMA_HOST_ENV).ok();
+    let source = config::resolve_source(global.config.as_deref(), env.as_deref());
+    let config = Config::load_source(&source, ollama_host.as_deref())?;
+    tracing::debug!(origin = %config.origin, "configuration loaded");
+    Ok(config)
 }
 
 /// `notion-mcp` / `gcal-mcp`: print the tool list, or serve until SIGTERM.

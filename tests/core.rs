@@ -1,5 +1,5 @@
 //! The gateway core through its command line: configuration errors, `chat` against real MCP
-//! peers and a fake Ollama, `doctor`, `backup`.
+//! peers and a fake Ollama, `doctor`, `backup`, and the first run with no configuration file.
 
 #[path = "support/fake_ollama.rs"]
 mod fake_ollama;
@@ -10,4 +10,5 @@ mod core {
     mod chat;
     mod cli;
     mod common;
+    mod first_run;
 }

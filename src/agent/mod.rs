@@ -43,6 +43,10 @@ impl AgentError {
     #[must_use]
     pub fn user_message(&self) -> String {
         match self {
+            Self::Model(ModelError::Unreachable {
+                ever_reached: false,
+                ..
+            }) => "Sorry, the language model is not running, so I cannot answer yet. Please tell the operator.".into(),
             Self::Model(ModelError::Unreachable { .. }) => {
                 "Sorry, the language model is not reachable right now. Please try again in a minute.".into()
             }
@@ -52,6 +56,20 @@ impl AgentError {
             Self::Model(ModelError::Timeout(_)) => "Sorry, the model took too long to answer. Please try again.".into(),
             Self::Model(_) => "Sorry, the model failed while answering. Please try again.".into(),
             Self::Store(_) => "Sorry, I could not read or save our conversation. Please try again.".into(),
+        }
+    }
+
+    /// What the console tells its user, who runs the gateway and can act on the cause: for a model
+    /// server never reached, the address and how to start it; otherwise [`Self::user_message`].
+    #[must_use]
+    pub fn operator_message(&self) -> String {
+        match self {
+            Self::Model(ModelError::Unreachable {
+                url,
+                reason,
+                ever_reached: false,
+            }) => format!("The language model is not reachable at {url}: {reason}."),
+            _ => self.user_message(),
         }
     }
 }

@@ -349,6 +349,7 @@ async fn model_down_gives_a_clear_reply_and_keeps_the_message() {
     let err = ModelError::Unreachable {
         url: "http://127.0.0.1:9".into(),
         reason: "refused".into(),
+        ever_reached: true,
     };
     let model = ScriptedModel::new(vec![Step::Fail(err)]);
     let agent = agent_with(model, Arc::new(FakeTools::default()), |_| {});

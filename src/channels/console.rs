@@ -277,7 +277,7 @@ async fn answer<R>(
             Ok(outcome) => outcome.reply,
             Err(e) => {
                 tracing::warn!(error = %e, "turn failed");
-                e.user_message()
+                e.operator_message()
             }
         };
         sink.finish(&reply);

@@ -16,12 +16,12 @@ pub struct Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: cannot read the configuration file: {source}")]
+    #[error("{path}: cannot read the configuration file: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error, said once in the message (it is not a separate source).
+        error: std::io::Error,
     },
     /// The file is not valid TOML or has keys of the wrong type or unknown keys.
     #[error("{path}: {problem}")]

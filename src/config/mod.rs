@@ -24,6 +24,8 @@ use raw::RawConfig;
 pub const CONFIG_ENV: &str = "MCP_GATEWAY_CONFIG";
 /// The configuration file used when neither `--config` nor the environment names one.
 pub const DEFAULT_CONFIG_FILE: &str = "mcp-gateway.toml";
+/// Ollama's own variable for its address, read for the embedded defaults.
+pub const OLLAMA_HOST_ENV: &str = "OLLAMA_HOST";
 
 /// Which API the model server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,11 +241,33 @@ impl McpServerConfig {
     }
 }
 
+/// Where a configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A file, by its absolute path.
+    File(PathBuf),
+    /// No file: the embedded defaults, relative to this folder (absolute).
+    Defaults(PathBuf),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Defaults(folder) => write!(
+                f,
+                "no configuration file ({DEFAULT_CONFIG_FILE} is not in {}): the embedded defaults",
+                folder.display()
+            ),
+        }
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The file it was read from (absolute).
-    pub file: PathBuf,
+    /// Where it was read from.
+    pub origin: Origin,
     /// `[model]`.
     pub model: ModelConfig,
     /// `[store]`.
@@ -262,13 +286,23 @@ pub struct Config {
     pub gcal_mcp: McpServerConfig,
 }
 
-/// Which configuration file to use: `--config`, else `$MCP_GATEWAY_CONFIG`, else `./mcp-gateway.toml`.
+/// Which configuration to use, as named on the command line or in the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file named by `--config` or `$MCP_GATEWAY_CONFIG`: it must exist.
+    Named(PathBuf),
+    /// Nothing named: `./mcp-gateway.toml` when it exists, else the embedded defaults.
+    Default,
+}
+
+/// Which configuration to use: `--config`, else `$MCP_GATEWAY_CONFIG`, else `./mcp-gateway.toml`
+/// or, when that file does not exist, the embedded defaults.
 #[must_use]
-pub fn resolve_path(flag: Option<&Path>, env: Option<&str>) -> PathBuf {
+pub fn resolve_source(flag: Option<&Path>, env: Option<&str>) -> Source {
     match (flag, env) {
-        (Some(path), _) => path.to_path_buf(),
-        (None, Some(env)) if !env.is_empty() => PathBuf::from(env),
-        _ => PathBuf::from(DEFAULT_CONFIG_FILE),
+        (Some(path), _) => Source::Named(path.to_path_buf()),
+        (None, Some(env)) if !env.is_empty() => Source::Named(PathBuf::from(env)),
+        _ => Source::Default,
     }
 }
 
@@ -276,17 +310,78 @@ pub fn resolve_path(flag: Option<&Path>, env: Option<&str>) -> PathBuf {
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 impl Config {
+    /// Loads the configuration `source` names. Without a named file and without
+    /// `./mcp-gateway.toml`, these are the embedded defaults relative to the current folder, with
+    /// the model server at `ollama_host` (Ollama's `$OLLAMA_HOST`: `host:port` or a URL) when set.
+    ///
+    /// # Errors
+    /// A named file that cannot be read, or every problem in the file or in `ollama_host`.
+    pub fn load_source(source: &Source, ollama_host: Option<&str>) -> Result<Self, ConfigError> {
+        match source {
+            Source::Named(path) => Self::load(path),
+            Source::Default => {
+                let file = Path::new(DEFAULT_CONFIG_FILE);
+                match std::fs::symlink_metadata(file) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        let folder =
+                            std::env::current_dir().map_err(|error| ConfigError::Read {
+                                path: PathBuf::from("."),
+                                error,
+                            })?;
+                        Self::defaults(&folder, ollama_host)
+                    }
+                    _ => Self::load(file),
+                }
+            }
+        }
+    }
+
+    /// The embedded defaults, with relative paths under `folder` and the model server at
+    /// `ollama_host` when it is set and not empty.
+    ///
+    /// # Errors
+    /// Fails when `ollama_host` does not make an http(s) URL.
+    pub fn defaults(folder: &Path, ollama_host: Option<&str>) -> Result<Self, ConfigError> {
+        let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
+        let origin = Origin::Defaults(folder.clone());
+        let mut raw = RawConfig::default();
+        let mut v = Validator {
+            base: folder,
+            problems: Vec::new(),
+        };
+        if let Some(host) = ollama_host.map(str::trim).filter(|h| !h.is_empty()) {
+            let url = ollama_host_url(host);
+            if Url::parse(&url)
+                .is_ok_and(|u| u.host().is_some() && matches!(u.scheme(), "http" | "https"))
+            {
+                raw.model.base_url = Some(url);
+            } else {
+                v.problem(
+                    format!("${OLLAMA_HOST_ENV}"),
+                    format!("`{host}` is not an address like 127.0.0.1:11434 or http://host:11434"),
+                );
+            }
+        }
+        v.finish(raw, origin)
+    }
+
     /// Reads and validates the file at `path`.
     ///
     /// # Errors
     /// Returns every problem found, each naming the key and what is wrong.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let read_err = |source| ConfigError::Read {
+        let read_err = |error| ConfigError::Read {
             path: file.clone(),
-            source,
+            error,
         };
         let meta = std::fs::metadata(&file).map_err(read_err)?;
+        if !meta.is_file() {
+            return Err(ConfigError::Read {
+                path: file,
+                error: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+            });
+        }
         if meta.len() > MAX_CONFIG_BYTES {
             return Err(ConfigError::Syntax {
                 path: file,
@@ -310,25 +405,58 @@ impl Config {
             problem,
         })?;
         let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let mut v = Validator {
+        let v = Validator {
             base,
             problems: Vec::new(),
         };
-        let config = v.config(raw, file);
-        if v.problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError::Invalid {
-                path: file.to_path_buf(),
-                problems: v.problems,
-            })
-        }
+        v.finish(raw, Origin::File(file.to_path_buf()))
     }
 
     /// The configured server named `name`.
     #[must_use]
     pub fn server(&self, name: &str) -> Option<&ServerConfig> {
         self.servers.iter().find(|s| s.name == name)
+    }
+}
+
+/// The base URL Ollama's own tools derive from `$OLLAMA_HOST`: `host`, `host:port`, `:port` or a URL,
+/// port 11434 unless a scheme without a port implies 80 or 443.
+fn ollama_host_url(value: &str) -> String {
+    let (scheme, rest, default_port) = match value.split_once("://") {
+        None => ("http", value, "11434"),
+        Some(("https", rest)) => ("https", rest, "443"),
+        Some((scheme, rest)) => (scheme, rest, "80"),
+    };
+    let (hostport, path) = match rest.split_once('/') {
+        Some((hostport, path)) => (hostport, path),
+        None => (rest, ""),
+    };
+    let (host, port) = split_host_port(hostport).unwrap_or((hostport, default_port));
+    let host = match host.trim_matches(['[', ']']) {
+        "" => "127.0.0.1".to_owned(),
+        h if h.contains(':') => format!("[{h}]"),
+        h => h.to_owned(),
+    };
+    let port = port
+        .parse::<u16>()
+        .map_or(default_port.to_owned(), |p| p.to_string());
+    let path = if path.is_empty() {
+        String::new()
+    } else {
+        format!("/{path}")
+    };
+    format!("{scheme}://{host}:{port}{path}")
+}
+
+/// `host:port` or `[v6]:port` split in two; `None` without a port.
+fn split_host_port(hostport: &str) -> Option<(&str, &str)> {
+    if let Some(rest) = hostport.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        return Some((host, after.strip_prefix(':')?));
+    }
+    match hostport.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => Some((host, port)),
+        _ => None,
     }
 }
 
@@ -387,6 +515,22 @@ struct Validator {
 }
 
 impl Validator {
+    /// Turns `raw` into the configuration, or every problem found on the way.
+    fn finish(mut self, raw: RawConfig, origin: Origin) -> Result<Config, ConfigError> {
+        let config = self.config(raw, origin.clone());
+        if self.problems.is_empty() {
+            return Ok(config);
+        }
+        let path = match origin {
+            Origin::File(path) => path,
+            Origin::Defaults(folder) => folder,
+        };
+        Err(ConfigError::Invalid {
+            path,
+            problems: self.problems,
+        })
+    }
+
     fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
             key: key.into(),
@@ -476,7 +620,7 @@ impl Validator {
         }
     }
 
-    fn config(&mut self, raw: RawConfig, file: &Path) -> Config {
+    fn config(&mut self, raw: RawConfig, origin: Origin) -> Config {
         let model = self.model(raw.model);
         let store = StoreConfig {
             path: self.path(raw.store.path.as_deref().unwrap_or("data/mcp-gateway.db")),
@@ -502,7 +646,7 @@ impl Validator {
         let notion_mcp = self.mcp_server("notion_mcp", raw.notion_mcp, &NOTION_DEFAULTS);
         let gcal_mcp = self.mcp_server("gcal_mcp", raw.gcal_mcp, &GCAL_DEFAULTS);
         Config {
-            file: file.to_path_buf(),
+            origin,
             model,
             store,
             agent,

@@ -135,14 +135,76 @@ fn invalid_toml_reports_the_line() {
 }
 
 #[test]
-fn resolve_path_prefers_flag_then_env() {
+fn the_source_prefers_flag_then_env_then_the_default() {
     assert_eq!(
-        resolve_path(Some(Path::new("a.toml")), Some("b.toml")),
-        Path::new("a.toml")
+        resolve_source(Some(Path::new("a.toml")), Some("b.toml")),
+        Source::Named("a.toml".into())
     );
-    assert_eq!(resolve_path(None, Some("b.toml")), Path::new("b.toml"));
-    assert_eq!(resolve_path(None, None), Path::new("mcp-gateway.toml"));
-    assert_eq!(resolve_path(None, Some("")), Path::new("mcp-gateway.toml"));
+    assert_eq!(
+        resolve_source(None, Some("b.toml")),
+        Source::Named("b.toml".into())
+    );
+    assert_eq!(resolve_source(None, None), Source::Default);
+    assert_eq!(resolve_source(None, Some("")), Source::Default);
+}
+
+#[test]
+fn a_named_file_that_does_not_exist_is_an_error_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.toml");
+    let err = Config::load_source(&Source::Named(missing.clone()), None).unwrap_err();
+    let shown = format!("{:#}", anyhow::Error::from(err));
+    assert!(
+        shown.contains("nope.toml: cannot read the configuration file"),
+        "{shown}"
+    );
+    assert_eq!(shown.matches("os error 2").count(), 1, "{shown}");
+    let err = Config::load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn the_embedded_defaults_live_in_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Config::defaults(dir.path(), None).unwrap();
+    assert_eq!(c.origin, Origin::Defaults(dir.path().to_path_buf()));
+    assert_eq!(c.store.path, dir.path().join("data/mcp-gateway.db"));
+    assert_eq!(c.store.seal_key_file, dir.path().join("secrets/seal.key"));
+    assert_eq!(c.model.base_url.as_str(), "http://127.0.0.1:11434/");
+    assert!(c.servers.is_empty());
+    assert!(c.channels.telegram.is_none() && c.channels.slack.is_none());
+    assert!(c.origin.to_string().contains("embedded defaults"));
+}
+
+#[test]
+fn ollama_host_is_read_as_ollama_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = |host: &str| {
+        Config::defaults(dir.path(), Some(host))
+            .unwrap()
+            .model
+            .base_url
+            .to_string()
+    };
+    assert_eq!(url("127.0.0.1:9"), "http://127.0.0.1:9/");
+    assert_eq!(url("gpu-box"), "http://gpu-box:11434/");
+    assert_eq!(url(":11500"), "http://127.0.0.1:11500/");
+    assert_eq!(url("0.0.0.0"), "http://0.0.0.0:11434/");
+    assert_eq!(
+        url("https://ollama.example.org"),
+        "https://ollama.example.org/"
+    );
+    assert_eq!(url("http://gpu-box"), "http://gpu-box/");
+    assert_eq!(
+        url("http://gpu-box:8080/prefix"),
+        "http://gpu-box:8080/prefix"
+    );
+    assert_eq!(url("[::1]:11434"), "http://[::1]:11434/");
+    assert_eq!(url("  "), "http://127.0.0.1:11434/");
+    let err = Config::defaults(dir.path(), Some("ftp://x y"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("$OLLAMA_HOST"), "{err}");
 }
 
 #[test]

@@ -25,8 +25,8 @@ use super::{
 use crate::config::ModelConfig;
 
 /// What to check when Ollama cannot be reached.
-const DOWN_HINT: &str =
-    "is Ollama running there? Start it (`ollama serve`) or fix [model].base_url";
+const DOWN_HINT: &str = "is Ollama running there? Start it with `ollama serve`, or point \
+     [model].base_url (or $OLLAMA_HOST, without a configuration file) at it";
 /// The largest `/api/embed` answer read.
 const MAX_EMBED_BYTES: usize = 64 << 20;
 /// The largest `/api/tags`, `/api/show` or `/api/version` answer read.

@@ -6,6 +6,8 @@
 //! by the same `request_timeout`. Connecting is bounded separately and briefly, so that a server
 //! that is down is reported at once.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -35,6 +37,8 @@ pub(crate) struct Http {
     shown: String,
     down_hint: &'static str,
     timeout: Duration,
+    /// Set by the first answer of any kind, shared by every clone of this client.
+    reached: Arc<AtomicBool>,
 }
 
 impl Http {
@@ -63,6 +67,7 @@ impl Http {
             shown: shown_url(&config.base_url),
             down_hint,
             timeout: config.request_timeout,
+            reached: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -158,6 +163,7 @@ impl Http {
     /// Passes a success response through; turns any other status into [`ModelError::Server`]
     /// carrying the body's error message, truncated.
     async fn check(&self, response: reqwest::Response) -> Result<reqwest::Response, ModelError> {
+        self.reached.store(true, Ordering::Relaxed);
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -213,6 +219,7 @@ impl Http {
             ModelError::Unreachable {
                 url: self.shown.clone(),
                 reason: format!("{reason}; {}", self.down_hint),
+                ever_reached: self.reached.load(Ordering::Relaxed),
             }
         } else if error.is_timeout() {
             ModelError::Timeout(self.timeout)
@@ -224,6 +231,7 @@ impl Http {
             ModelError::Unreachable {
                 url: self.shown.clone(),
                 reason: innermost(error),
+                ever_reached: self.reached.load(Ordering::Relaxed),
             }
         }
     }

@@ -182,6 +182,9 @@ pub enum ModelError {
         url: String,
         /// The transport error, without secrets.
         reason: String,
+        /// Whether this client has had any answer from the server before: a server that was never
+        /// reached is most likely not started (or the address is wrong), one that was is down for now.
+        ever_reached: bool,
     },
     /// The model is not present on the server.
     #[error("model `{model}` is not available on the server; run `ollama pull {model}`")]

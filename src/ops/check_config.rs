@@ -9,7 +9,7 @@ use crate::cli::{GlobalArgs, load_config};
 pub fn run(global: &GlobalArgs) -> ExitCode {
     match load_config(global) {
         Ok(config) => {
-            println!("{}: ok", config.file.display());
+            println!("{}: ok", config.origin);
             if !config.store.seal_key_file.exists() {
                 println!(
                     "note: [store].seal_key_file {} does not exist yet; `chat` and `up` create it, other subcommands need it",

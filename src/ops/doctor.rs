@@ -54,9 +54,10 @@ pub async fn checks(config: &Config) -> Vec<Check> {
                 "model server {base}: no answer within {} s; is Ollama running?",
                 CHECK_TIMEOUT.as_secs()
             ))),
-            Ok(Err(e)) => out.push(Check::fail(format!(
-                "model server {base}: {e}; start it with `ollama serve` or fix [model].base_url"
+            Ok(Err(llm::ModelError::Unreachable { reason, .. })) => out.push(Check::fail(format!(
+                "model server {base} is not reachable: {reason}"
             ))),
+            Ok(Err(e)) => out.push(Check::fail(format!("model server {base}: {e}"))),
             Ok(Ok(models)) => {
                 out.push(Check::pass(format!(
                     "model server {base} answers ({} models)",

@@ -158,7 +158,15 @@ fn parse_key(bytes: &[u8]) -> Option<[u8; 32]> {
 
 fn write_key_file(path: &Path, key: &[u8; 32]) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
+        // A folder made here for the key is the owner's alone; an existing one is left as it is.
+        let mut folder = std::fs::DirBuilder::new();
+        folder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            folder.mode(0o700);
+        }
+        folder.create(parent)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
