@@ -13,6 +13,7 @@ in
       component = "gateway";
       image = cfg.images.gateway;
       configFile = "gateway.toml";
+      alsoReads = [ "soul.md" ];
       port = 18789;
       readinessPath = "/readyz";
       resources = cfg.resources.gateway;

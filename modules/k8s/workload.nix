@@ -7,7 +7,6 @@
 let
   h = import ./helpers.nix { inherit lib; };
   conf = import ./config.nix { inherit lib cfg; };
-  configHash = builtins.hashString "sha256" (builtins.toJSON conf.files);
 in
 {
   component,
@@ -16,7 +15,13 @@ in
   port,
   readinessPath,
   resources,
+  # Other files of the ConfigMap the process reads (the gateway's system prompt).
+  alsoReads ? [ ],
 }:
+let
+  # A change of what this process reads restarts it; a change of another's file does not.
+  configHash = builtins.hashString "sha256" (builtins.toJSON (lib.getAttrs ([ configFile ] ++ alsoReads) conf.files));
+in
 {
   deployments.${component} = {
     metadata = h.meta component;
