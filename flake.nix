@@ -60,6 +60,10 @@
       # The Kubernetes objects (pure: nixpkgs lib + the kubenix source).
       renderManifests = settings: import ./nix/manifests.nix { inherit lib settings; kubenixSrc = kubenix.outPath; };
       defaultObjects = renderManifests { };
+      # modules/k8s/examples/NAME.nix: the settings of the overlay k8s-generated/examples/NAME.
+      exampleObjects = lib.mapAttrs' (file: _: lib.nameValuePair (lib.removeSuffix ".nix" file)
+        (renderManifests (import (./modules/k8s/examples + "/${file}"))))
+        (builtins.readDir ./modules/k8s/examples);
     in
     {
       nixosModules.default = { pkgs, ... }: {
@@ -118,7 +122,7 @@
         in
         built.checks
         // {
-          manifests-in-sync = import ./nix/manifests-check.nix { inherit pkgs; objects = defaultObjects; };
+          manifests-in-sync = import ./nix/manifests-check.nix { inherit pkgs; objects = defaultObjects; examples = exampleObjects; };
           module-unit-tests = import ./nix/module-tests.nix { inherit pkgs lib; };
           # The toolchain satisfies rust-version, every embedded file is in the crane source, the
           # crane argument strings repeat no flag, one unfree definition (with the real crane).

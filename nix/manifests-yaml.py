@@ -4,6 +4,11 @@
 write DIR: one YAML file per component (the `app.kubernetes.io/component` label) plus a
 kustomization.yaml listing them in apply order. check DIR: compares DIR with the objects, object
 for object, and exits non-zero naming every difference.
+
+example write|check DIR BASE: DIR is a kustomize overlay of k8s-generated/ (two levels up) that
+turns the objects of BASE (a JSON file of the default render) into those on stdin (a render with
+other settings): new objects in `new.yaml`, each changed object in full as a strategic-merge patch
+`patch-<kind>-<name>.yaml`. An object the other render drops cannot be expressed and is an error.
 """
 import json
 import pathlib
@@ -51,9 +56,7 @@ def render(objects):
     out = {}
     for name in COMPONENTS:
         if name in files:
-            body = yaml.dump_all(files[name], Dumper=Dumper, sort_keys=True, default_flow_style=False,
-                                 explicit_start=True, width=4096)
-            out[f"{name}.yaml"] = HEADER + body
+            out[f"{name}.yaml"] = dump(files[name])
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -71,9 +74,69 @@ def load_dir(directory):
     return kustomization["resources"], docs
 
 
+def dump(objects):
+    return HEADER + yaml.dump_all(objects, Dumper=Dumper, sort_keys=True, default_flow_style=False,
+                                  explicit_start=True, width=4096)
+
+
+def render_example(base, objects):
+    """The files of the overlay that turns `base` into `objects`."""
+    have = {key(o): o for o in base}
+    want = {key(o): o for o in objects}
+    dropped = sorted(set(have) - set(want), key=str)
+    if dropped:
+        sys.exit(f"an overlay cannot drop objects of the base: {dropped}")
+    new = [o for o in objects if key(o) not in have]
+    changed = [o for o in objects if key(o) in have and have[key(o)] != o]
+    files = {}
+    if new:
+        files["new.yaml"] = dump(new)
+    for o in changed:
+        files[f"patch-{o['kind'].lower()}-{o['metadata']['name']}.yaml"] = dump([o])
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": ["../.."] + (["new.yaml"] if new else []),
+        "patches": [{"path": n} for n in files if n.startswith("patch-")],
+    }
+    files["kustomization.yaml"] = HEADER + yaml.dump(kustomization, Dumper=Dumper, sort_keys=False)
+    return files
+
+
+def example(mode, directory, base_path, objects):
+    files = render_example(json.loads(pathlib.Path(base_path).read_text()), objects)
+    if mode == "write":
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.yaml"):
+            if stale.name not in files:
+                stale.unlink()
+        for name, text in files.items():
+            (directory / name).write_text(text)
+        print(f"wrote the overlay {directory}: {len(files) - 1} files")
+        return
+    problems = []
+    present = sorted(p.name for p in directory.glob("*.yaml")) if directory.is_dir() else []
+    if present != sorted(files):
+        problems.append(f"files {present} differ from the rendered {sorted(files)}")
+    for name, text in files.items():
+        path = directory / name
+        if path.exists() and list(yaml.safe_load_all(path.read_text())) != list(yaml.safe_load_all(text)):
+            problems.append(f"differs: {name}")
+    if problems:
+        print(f"{directory} is out of date with modules/k8s; run nix/render-manifests.sh:", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        sys.exit(1)
+    print(f"{directory}: {len(files) - 1} files, identical to the render")
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "example" and sys.argv[2] in ("write", "check"):
+        example(sys.argv[2], pathlib.Path(sys.argv[3]), sys.argv[4], json.load(sys.stdin))
+        return
     if len(sys.argv) != 3 or sys.argv[1] not in ("write", "check"):
-        sys.exit("usage: manifests-yaml.py write|check DIR < objects.json")
+        sys.exit("usage: manifests-yaml.py write|check DIR < objects.json\n"
+                 "       manifests-yaml.py example write|check DIR BASE.json < objects.json")
     directory = pathlib.Path(sys.argv[2])
     objects = json.load(sys.stdin)
     files = render(objects)

@@ -3,7 +3,8 @@
 #   nix/render-manifests.sh KUBENIX_SRC NIXPKGS_LIB_SRC [--check]
 # KUBENIX_SRC is a checkout of github:hall/kubenix, NIXPKGS_LIB_SRC one of nixpkgs (or
 # github:nix-community/nixpkgs.lib); both must contain the revisions flake.lock pins for the
-# result to equal the flake's. --check compares instead of writing. Needs nix-instantiate and
+# result to equal the flake's. The settings in modules/k8s/examples/NAME.nix are rendered as
+# overlays in k8s-generated/examples/NAME. --check compares instead of writing. Needs nix-instantiate and
 # Python 3 with PyYAML (tests/peers/.venv has it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,15 @@ python=python3
 [ -f "$nixlib/lib/default.nix" ] || { echo "$nixlib/lib/default.nix not found: give a nixpkgs or nixpkgs.lib checkout" >&2; exit 2; }
 [ -f "$kubenix/modules/k8s.nix" ] || { echo "$kubenix/modules/k8s.nix not found: give a kubenix checkout" >&2; exit 2; }
 objects=$(mktemp)
-trap 'rm -f "$objects"' EXIT
+example=$(mktemp)
+trap 'rm -f "$objects" "$example"' EXIT
 nix-instantiate --eval --strict --json nix/manifests.nix \
   --arg lib "import $nixlib/lib" --arg kubenixSrc "$kubenix" >"$objects"
 "$python" nix/manifests-yaml.py "$mode" k8s-generated <"$objects"
+# Each modules/k8s/examples/NAME.nix (settings) becomes the overlay k8s-generated/examples/NAME.
+for settings in modules/k8s/examples/*.nix; do
+  name=$(basename "$settings" .nix)
+  nix-instantiate --eval --strict --json nix/manifests.nix \
+    --arg lib "import $nixlib/lib" --arg kubenixSrc "$kubenix" --arg settings "import ./$settings" >"$example"
+  "$python" nix/manifests-yaml.py example "$mode" "k8s-generated/examples/$name" "$objects" <"$example"
+done

@@ -1,17 +1,35 @@
 # The configuration files of the three processes (the Interface contract's TOML) and the system
 # prompt, rendered from the settings. Paths are absolute: the database on the `token-db` volume,
-# secrets from each component's own Secret mounted under /run/secrets/<component>.
+# secrets from each component's own Secret mounted under /run/secrets/<component>. Keys that only
+# optional settings need (admins, more servers, alerting) are written only when those are set.
 { lib, cfg }:
 let
   h = import ./helpers.nix { inherit lib; };
   dbPath = "/var/lib/mcp-gateway/mcp-gateway.db";
   secret = component: key: "/run/secrets/${component}/${key}";
-  channel = name: c: extra: lib.optionalString c.enable ''
+  channel = name: c: extra: lib.optionalString c.enable (''
 
     [channels.${name}]
     ${extra}policy = "${c.policy}"
     allow_from = ${h.toTomlList c.allowFrom}
-  '';
+  '' + lib.optionalString (c.admins != [ ]) ''
+    admins = ${h.toTomlList c.admins}
+  '');
+  # A `[[servers]]` entry of `settings.servers`.
+  serverEntry = name: s: lib.concatStrings (
+    [
+      "\n[[servers]]\n"
+      "name = ${builtins.toJSON name}\n"
+      "url = ${builtins.toJSON s.url}\n"
+      "auth = ${builtins.toJSON s.auth}\n"
+    ]
+    ++ lib.optional (s.auth == "bearer") "bearer_token_file = \"${secret "gateway" "server-${name}-token"}\"\n"
+    ++ lib.optional (s.allowTools != [ ]) "allow_tools = ${h.toTomlList s.allowTools}\n"
+    ++ lib.optional (s.denyTools != [ ]) "deny_tools = ${h.toTomlList s.denyTools}\n"
+    ++ lib.optional (s.coreTools != [ ]) "core_tools = ${h.toTomlList s.coreTools}\n"
+    ++ lib.optional (s.keywords != [ ]) "keywords = ${h.toTomlList s.keywords}\n"
+    ++ lib.optional (s.timeoutSecs != null) "timeout_secs = ${toString s.timeoutSecs}\n"
+  );
   mcpServer = { section, component, port, host }: ''
     [store]
     path = "${dbPath}"
@@ -58,6 +76,9 @@ in
       name = "gcal"
       url = "http://gcal-mcp:8001/mcp"
       auth = "oauth"
+    ''
+    + lib.concatStrings (lib.mapAttrsToList serverEntry cfg.servers)
+    + ''
 
       [http]
       listen = "0.0.0.0:18789"
@@ -69,6 +90,11 @@ in
     + channel "slack" cfg.channels.slack ''
       app_token_file = "${secret "gateway" "slack-app-token"}"
       bot_token_file = "${secret "gateway" "slack-bot-token"}"
+    ''
+    + lib.optionalString cfg.alerting.enable ''
+
+      [alerting]
+      webhook_token_file = "${secret "gateway" "alertmanager-token"}"
     '';
     "notion-mcp.toml" = mcpServer {
       section = "notion_mcp";

@@ -1,7 +1,9 @@
 # NetworkPolicies: deny everything in the namespace, then allow only the flows of the design:
 # DNS for all; Traefik and Prometheus into our HTTP ports; the gateway to Ollama and the MCP
 # servers; the model pull Job to Ollama; HTTPS out to the public internet for the gateway
-# (Telegram, Slack), the MCP servers (Notion, Google) and Ollama (model registry).
+# (Telegram, Slack), the MCP servers (Notion, Google) and Ollama (model registry). Each server of
+# `servers` gets a policy for the gateway's traffic to it; with `alerting`, the monitoring
+# namespace's Alertmanager may post to the gateway.
 { config, lib, ... }:
 let
   cfg = config.mcpGateway;
@@ -27,6 +29,34 @@ let
     ];
     ports = [ (tcp 443) ];
   };
+  # The port the gateway connects to for one of `servers`.
+  serverPort = s:
+    let
+      m = builtins.match "(https?)://[^/:?#]+(:([0-9]+))?.*" s.url;
+    in
+    if s.egress.port != null then s.egress.port
+    else if builtins.elemAt m 2 != null then lib.toInt (builtins.elemAt m 2)
+    else if builtins.elemAt m 0 == "https" then 443
+    else 80;
+  serverPeers = s:
+    lib.optional (s.egress.namespace != null) (
+      { namespaceSelector.matchLabels."kubernetes.io/metadata.name" = s.egress.namespace; }
+      // lib.optionalAttrs (s.egress.podLabels != { }) { podSelector.matchLabels = s.egress.podLabels; }
+    )
+    ++ map (cidr: { ipBlock = { inherit cidr; }; }) s.egress.cidrs;
+  serverPolicy = name: s: {
+    metadata = h.meta "network";
+    spec = {
+      podSelector.matchLabels."app.kubernetes.io/name" = "gateway";
+      policyTypes = [ "Egress" ];
+      egress = [
+        {
+          to = if serverPeers s != [ ] then serverPeers s else internetHttps.to;
+          ports = [ (tcp (serverPort s)) ];
+        }
+      ];
+    };
+  };
   policy = name: spec: {
     metadata = h.meta "network";
     spec = {
@@ -35,7 +65,25 @@ let
   };
 in
 {
-  kubernetes.resources.networkPolicies = {
+  kubernetes.resources.networkPolicies = lib.mapAttrs' (name: s: lib.nameValuePair "gateway-to-${name}" (serverPolicy name s)) cfg.servers
+  // lib.optionalAttrs cfg.alerting.enable {
+    # Alertmanager's webhook (POST /alertmanager); the public Ingress routes only /oauth here.
+    gateway-from-alertmanager = policy "gateway" {
+      policyTypes = [ "Ingress" ];
+      ingress = [
+        {
+          from = [
+            {
+              namespaceSelector.matchLabels."kubernetes.io/metadata.name" = cfg.monitoring.namespace;
+              podSelector.matchLabels."app.kubernetes.io/name" = "alertmanager";
+            }
+          ];
+          ports = [ (tcp 18789) ];
+        }
+      ];
+    };
+  }
+  // {
     default-deny = {
       metadata = h.meta "network";
       spec = {

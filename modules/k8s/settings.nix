@@ -28,6 +28,62 @@ let
     default = "pairing";
     description = "Who may talk to the assistant: `pairing` (the operator approves codes), `allowlist` or `open`.";
   };
+  tools = what: mkOption {
+    type = types.listOf types.str;
+    default = [ ];
+    description = "Tool names (as the server lists them) ${what}.";
+  };
+  # One more MCP server of the gateway: its `[[servers]]` keys and where its traffic goes.
+  serverOptions = {
+    options = {
+      url = mkOption {
+        type = types.strMatching "https?://[^/:?#[:space:]]+(:[0-9]+)?([/?].*)?";
+        example = "https://api.githubcopilot.com/mcp/";
+        description = "The server's streamable HTTP endpoint.";
+      };
+      auth = mkOption {
+        type = types.enum [ "none" "bearer" "oauth" ];
+        default = "none";
+        description = "`none`; `bearer` (a token from the `server-<name>-token` key of the `gateway` Secret); or `oauth` (each person connects their own account).";
+      };
+      allowTools = tools "offered to the model; empty offers all";
+      denyTools = tools "never offered";
+      coreTools = tools "always offered together when this server is selected";
+      keywords = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        description = "Extra words that point to this server in tool selection.";
+      };
+      timeoutSecs = mkOption {
+        type = types.nullOr types.ints.positive;
+        default = null;
+        description = "Deadline of one call to this server; null keeps the gateway's default.";
+      };
+      egress = {
+        namespace = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          description = "The namespace of the cluster the server runs in; null for a server outside the cluster.";
+        };
+        podLabels = mkOption {
+          type = types.attrsOf types.str;
+          default = { };
+          description = "Labels of the server's pods in `namespace`; empty allows every pod there.";
+        };
+        cidrs = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [ "192.168.10.5/32" ];
+          description = "Address ranges of a server outside the cluster on a private network; empty (and no `namespace`) means the public internet.";
+        };
+        port = mkOption {
+          type = types.nullOr types.port;
+          default = null;
+          description = "The TCP port the gateway connects to; null takes it from `url` (443 for https, 80 for http).";
+        };
+      };
+    };
+  };
 in
 {
   namespace = str "mcp-gateway" "Namespace of every object of the appliance (the GPU DaemonSets go to kube-system).";
@@ -118,12 +174,74 @@ in
       enable = mkOption { type = types.bool; default = true; description = "Run the Telegram channel (needs the `telegram-bot-token` key in the `gateway` Secret)."; };
       inherit policy;
       allowFrom = mkOption { type = types.listOf types.int; default = [ ]; description = "Numeric Telegram user ids allowed under `allowlist`."; };
+      admins = mkOption {
+        type = types.listOf types.int;
+        default = [ ];
+        example = [ 123456789 ];
+        description = ''
+          Numeric Telegram user ids of the admins (`[channels.telegram].admins`): each gets every new
+          pairing request with Approve and Deny buttons, `/status`, and the alerts when `alerting`
+          is on; admins may always talk to the assistant. Written only when not empty.
+        '';
+      };
     };
     slack = {
       enable = mkOption { type = types.bool; default = false; description = "Run the Slack channel (needs `slack-app-token` and `slack-bot-token` in the `gateway` Secret)."; };
       inherit policy;
       allowFrom = mkOption { type = types.listOf types.str; default = [ ]; description = "Slack user ids allowed under `allowlist`."; };
+      admins = mkOption {
+        type = types.listOf (types.strMatching "[UW][A-Z0-9]+");
+        default = [ ];
+        example = [ "U0123ABCD" ];
+        description = "Slack user ids of the admins (`[channels.slack].admins`), as for Telegram. Written only when not empty.";
+      };
     };
+  };
+
+  servers = mkOption {
+    type = types.attrsOf (types.submodule serverOptions);
+    default = { };
+    apply = lib.mapAttrs (
+      name: server:
+      if builtins.match "[a-z][a-z0-9-]{0,31}" name == null then
+        throw "mcpGateway.servers.${name}: a server name is 1-32 characters of a-z, 0-9 and '-', starting with a letter"
+      else if builtins.elem name [ "assistant" "notion" "gcal" ] then
+        throw "mcpGateway.servers.${name}: `${name}` is taken (the built-in tools and the Notion and Calendar servers)"
+      else
+        server
+    );
+    example = lib.literalExpression ''
+      {
+        github = {
+          url = "https://api.githubcopilot.com/mcp/";
+          auth = "bearer";
+          allowTools = [ "search_repositories" "get_file_contents" "list_issues" "get_issue" ];
+        };
+        wiki = {
+          url = "http://wiki-mcp.tools.svc.cluster.local:8080/mcp";
+          egress = { namespace = "tools"; podLabels."app.kubernetes.io/name" = "wiki-mcp"; };
+        };
+      }
+    '';
+    description = ''
+      More MCP servers for the gateway, besides Notion and Calendar: each becomes a `[[servers]]`
+      entry of the gateway's configuration (tools offered as `<name>_<tool>`) and a NetworkPolicy
+      `gateway-to-<name>` that lets the gateway reach it. A server with `auth = "bearer"` reads its
+      token from the `server-<name>-token` key of the `gateway` Secret (the NixOS module writes it
+      from `secrets.gateway.serverTokenFiles.<name>`). See k8s-generated/examples/more-servers.
+    '';
+  };
+
+  alerting.enable = mkOption {
+    type = types.bool;
+    default = false;
+    description = ''
+      Let Alertmanager send alerts to the gateway, which tells the chat admins (`[alerting]`): the
+      gateway reads the bearer token from the `alertmanager-token` key of its Secret and accepts
+      `POST /alertmanager`, and a NetworkPolicy lets the monitoring namespace's Alertmanager reach
+      it (the public Ingress never routes that path). The NixOS module adds the receiver to
+      kube-prometheus-stack.
+    '';
   };
 
   storage = {

@@ -22,6 +22,16 @@ let
     map (e: lib.nameValuePair e.name e.value) (lib.head (named "Deployment" "ollama" objects).spec.template.spec.containers).env
   );
   gatewayToml = objects: (named "ConfigMap" "mcp-gateway-config" objects).data."gateway.toml";
+  policyNames = objects: map (o: o.metadata.name) (builtins.filter (o: o.kind == "NetworkPolicy") objects);
+  example = render (import ../../modules/k8s/examples/more-servers.nix);
+  operated = render {
+    channels.telegram.admins = [ 42 7 ];
+    channels.slack = { enable = true; admins = [ "U0123ABCD" ]; };
+    alerting.enable = true;
+  };
+  onePort = servers: (lib.head (named "NetworkPolicy" "gateway-to-s" (render { inherit servers; })).spec.egress).ports;
+  # A render that fails evaluation (a settings error) gives false.
+  renders = settings: (builtins.tryEval (builtins.deepSeq (gatewayToml (render settings)) true)).success;
   ingress = objects: named "Ingress" "mcp-gateway" objects;
   # The Ingress annotations Traefik reads (kubenix adds its own).
   traefikAnnotations = objects: lib.filterAttrs (n: _: lib.hasPrefix "traefik." n) ((ingress objects).metadata.annotations or { });
@@ -90,6 +100,119 @@ in
     testGatewayParallelOnlyAboveOne = {
       expr = [ (lib.hasInfix "parallel = 3\n" (gatewayToml threeSlots)) (lib.hasInfix "parallel" (gatewayToml defaults)) ];
       expected = [ true false ];
+    };
+    # Keys that only optional settings need are absent from the default configuration.
+    testDefaultConfigHasNoOptionalKeys = {
+      expr = map (k: lib.hasInfix k (gatewayToml defaults)) [ "admins" "[alerting]" "bearer_token_file" ];
+      expected = [ false false false ];
+    };
+    testAdminsRendered = {
+      expr = [
+        (lib.hasInfix "[channels.telegram]\ntoken_file = \"/run/secrets/gateway/telegram-bot-token\"\npolicy = \"pairing\"\nallow_from = []\nadmins = [42, 7]\n" (gatewayToml operated))
+        (lib.hasInfix "allow_from = []\nadmins = [\"U0123ABCD\"]\n" (gatewayToml operated))
+      ];
+      expected = [ true true ];
+    };
+    testAlertingRendered = {
+      expr = [
+        (lib.hasInfix "\n[alerting]\nwebhook_token_file = \"/run/secrets/gateway/alertmanager-token\"\n" (gatewayToml operated))
+        (named "NetworkPolicy" "gateway-from-alertmanager" operated).spec
+        (named "NetworkPolicy" "gateway-from-alertmanager" defaults)
+      ];
+      expected = [
+        true
+        {
+          podSelector.matchLabels."app.kubernetes.io/name" = "gateway";
+          policyTypes = [ "Ingress" ];
+          ingress = [
+            {
+              from = [
+                {
+                  namespaceSelector.matchLabels."kubernetes.io/metadata.name" = "monitoring";
+                  podSelector.matchLabels."app.kubernetes.io/name" = "alertmanager";
+                }
+              ];
+              ports = [ { protocol = "TCP"; port = 18789; } ];
+            }
+          ];
+        }
+        null
+      ];
+    };
+    # Alertmanager's path is not public: the gateway host routes only /oauth.
+    testWebhookNotPublic = {
+      expr = map (r: map (p: p.path) r.http.paths) (builtins.filter (r: r.host == "assistant.example.com") (ingress operated).spec.rules);
+      expected = [ [ "/oauth" ] ];
+    };
+    testMoreServersRendered = {
+      expr = [
+        (lib.hasInfix ''
+          [[servers]]
+          name = "gcal"
+          url = "http://gcal-mcp:8001/mcp"
+          auth = "oauth"
+
+          [[servers]]
+          name = "github"
+          url = "https://api.githubcopilot.com/mcp/"
+          auth = "bearer"
+          bearer_token_file = "/run/secrets/gateway/server-github-token"
+          allow_tools = ["search_repositories", "get_file_contents", "list_issues", "get_issue", "create_issue"]
+          deny_tools = ["delete_file"]
+          core_tools = ["search_repositories", "list_issues"]
+          keywords = ["repo", "issue", "pull request"]
+
+          [[servers]]
+          name = "wiki"
+          url = "http://wiki-mcp.tools.svc.cluster.local:8080/mcp"
+          auth = "none"
+
+          [http]
+        '' (gatewayToml example))
+        (lib.subtractLists (policyNames defaults) (policyNames example))
+      ];
+      expected = [ true [ "gateway-to-github" "gateway-to-wiki" ] ];
+    };
+    testServerEgress = {
+      expr = map (n: (lib.head (named "NetworkPolicy" n example).spec.egress)) [ "gateway-to-github" "gateway-to-wiki" ];
+      expected = [
+        {
+          to = [
+            {
+              ipBlock = {
+                cidr = "0.0.0.0/0";
+                except = [ "10.0.0.0/8" "172.16.0.0/12" "192.168.0.0/16" "169.254.0.0/16" "100.64.0.0/10" ];
+              };
+            }
+          ];
+          ports = [ { protocol = "TCP"; port = 443; } ];
+        }
+        {
+          to = [
+            {
+              namespaceSelector.matchLabels."kubernetes.io/metadata.name" = "tools";
+              podSelector.matchLabels."app.kubernetes.io/name" = "wiki-mcp";
+            }
+          ];
+          ports = [ { protocol = "TCP"; port = 8080; } ];
+        }
+      ];
+    };
+    testServerPorts = {
+      expr = [
+        (onePort { s.url = "http://10.1.2.3/mcp"; })
+        (onePort { s.url = "https://mcp.example.org:8443/mcp"; })
+        (onePort { s = { url = "http://10.1.2.3/mcp"; egress = { cidrs = [ "10.1.2.3/32" ]; port = 9000; }; }; })
+      ];
+      expected = [
+        [ { protocol = "TCP"; port = 80; } ]
+        [ { protocol = "TCP"; port = 8443; } ]
+        [ { protocol = "TCP"; port = 9000; } ]
+      ];
+    };
+    testServerNamesChecked = {
+      expr = map (name: renders { servers.${name}.url = "https://mcp.example.org/mcp"; }) [ "tickets" "Tickets" "assistant" "notion" "9lives" ];
+      expected = [ true false false false false ];
     };
     testConfigFileInEnvironment = {
       expr = map (

@@ -11,7 +11,9 @@
 #     the crane source, no cargo flag twice, one unfree definition;
 #  6. the NixOS module unit tests (nixos-module.nix) and the rendered objects' unit tests
 #     (manifests.nix);
-#  7. k8s-generated/ equals a fresh offline render.
+#  7. k8s-generated/ equals a fresh offline render, and so do its example overlays
+#     (k8s-generated/examples/NAME from modules/k8s/examples/NAME.nix), whose full objects also
+#     validate, pass the policy and check-config.
 # 4-7 need nix-instantiate and two source trees: kubenix at the revision flake.lock pins and
 # nixpkgs' lib, from KUBENIX_SRC and NIXPKGS_LIB, else unpacked from the snapshots in
 # ../shared/nix-sources/ (beside the repository) into a temporary folder.
@@ -139,9 +141,36 @@ else
   fi
 fi
 
-echo "== k8s-generated equals the offline render"
+echo "== k8s-generated (and its example overlays) equals the offline render"
 if $have_nix && [ -n "$kubenix" ] && [ -n "$nixlib" ]; then
   nix/render-manifests.sh "$kubenix" "$nixlib" --check || status=1
+  # Each example applied: all its objects validate, pass the policy and check-config.
+  for settings in modules/k8s/examples/*.nix; do
+    name=$(basename "$settings" .nix)
+    work=$(mktemp -d)
+    if nix-instantiate --eval --strict --json nix/manifests.nix --arg lib "import $nixlib/lib" \
+      --arg kubenixSrc "$kubenix" --arg settings "import ./$settings" >"$work/objects.json" 2>"$work/err"; then
+      "$python" nix/manifests-yaml.py write "$work/k8s" <"$work/objects.json" >/dev/null
+      mapfile -t example_files < <(sed -n 's/^- //p' "$work/k8s/kustomization.yaml" | sed "s#^#$work/k8s/#")
+      if out=$("$python" tests/appliance/validate.py "${example_files[@]}"); then
+        echo "example $name: $(echo "$out" | tail -1)"
+      else
+        echo "$out" >&2
+        status=1
+      fi
+      echo -n "example $name: "
+      "$python" tests/appliance/policy.py "$work/k8s" | tail -1 || status=1
+      "$python" tests/appliance/policy.py "$work/k8s" >/dev/null || status=1
+      if [ -n "${binary:-}" ]; then
+        echo -n "example $name: "
+        "$python" tests/appliance/rendered_config.py "$binary" --objects "$work/objects.json" || status=1
+      fi
+    else
+      echo "FAIL: example $name does not render: $(grep -v build-users-group "$work/err")" >&2
+      status=1
+    fi
+    rm -rf "$work"
+  done
 else
   echo "NOT RUN: set KUBENIX_SRC (a hall/kubenix checkout) and NIXPKGS_LIB to compare; the flake check manifests-in-sync does it with the pinned inputs"
 fi
