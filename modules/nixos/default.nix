@@ -32,6 +32,11 @@ let
       "telegram-bot-token" = s.gateway.telegramBotTokenFile;
       "slack-app-token" = s.gateway.slackAppTokenFile;
       "slack-bot-token" = s.gateway.slackBotTokenFile;
+      "alertmanager-token" = if st.alerting.enable then s.gateway.alertmanagerTokenFile else null;
+    } // lib.mapAttrs' (name: file: lib.nameValuePair "server-${name}-token" file) s.gateway.serverTokenFiles;
+    # Alertmanager's copy of the webhook's bearer token, in the monitoring namespace.
+    alertmanager-gateway-token = lib.optionalAttrs (st.alerting.enable && cfg.monitoring.enable) {
+      token = s.gateway.alertmanagerTokenFile;
     };
     notion-mcp = {
       "seal.key" = s.notionMcp.sealKeyFile;
@@ -48,6 +53,7 @@ let
     // lib.optionalAttrs (cfg.monitoring.enable && cfg.monitoring.grafanaAdminPasswordFile != null) {
       grafana-admin = cfg.monitoring.namespace;
     }
+    // { alertmanager-gateway-token = cfg.monitoring.namespace; }
     // lib.optionalAttrs tlsFromFiles { ${st.ingress.tlsSecretName} = st.namespace; };
   secretTypes = lib.optionalAttrs tlsFromFiles { ${st.ingress.tlsSecretName} = "kubernetes.io/tls"; };
   allSecretFiles = secretFiles
@@ -126,6 +132,51 @@ let
     mv ./*.tgz $out
   '';
 
+  # A volume claim of `gib` GiB in the appliance's storage class, for the monitoring charts.
+  claim = gib: {
+    accessModes = [ "ReadWriteOnce" ];
+    resources.requests.storage = "${toString gib}Gi";
+  } // lib.optionalAttrs (st.storage.className != null) { storageClassName = st.storage.className; };
+  mon = cfg.monitoring;
+  bearerServers = lib.attrNames (lib.filterAttrs (_: server: server.auth == "bearer") st.servers);
+  admins = lib.optionals st.channels.telegram.enable (map toString st.channels.telegram.admins)
+    ++ lib.optionals st.channels.slack.enable st.channels.slack.admins;
+
+  # Alertmanager sends every alert group but the always-firing Watchdog to the gateway, which
+  # tells the chat admins; the bearer token is mounted from the Secret alertmanager-gateway-token.
+  alertmanagerToGateway = {
+    alertmanagerSpec.secrets = [ "alertmanager-gateway-token" ];
+    config = {
+      route = {
+        receiver = "mcp-gateway";
+        group_by = [ "alertname" "namespace" ];
+        group_wait = "30s";
+        group_interval = "5m";
+        repeat_interval = "12h";
+        routes = [
+          { receiver = "null"; matchers = [ "alertname = \"Watchdog\"" ]; }
+          { receiver = "null"; matchers = [ "alertname = \"InfoInhibitor\"" ]; }
+        ];
+      };
+      receivers = [
+        { name = "null"; }
+        {
+          name = "mcp-gateway";
+          webhook_configs = [
+            {
+              url = "http://gateway.${st.namespace}.svc:18789/alertmanager";
+              send_resolved = true;
+              http_config.authorization = {
+                type = "Bearer";
+                credentials_file = "/etc/alertmanager/secrets/alertmanager-gateway-token/token";
+              };
+            }
+          ];
+        }
+      ];
+    };
+  };
+
   ollamaFromNix = cfg.ollamaImage == "nix";
   imageRef = img: "${img.imageName}:${img.imageTag}";
   preloaded = lib.filterAttrs (name: _: name != "ollama" || ollamaFromNix) cfg.imagePackages;
@@ -191,6 +242,13 @@ in
         telegramBotTokenFile = secretOption "the Telegram bot token";
         slackAppTokenFile = secretOption "the Slack app-level token (xapp-)";
         slackBotTokenFile = secretOption "the Slack bot token (xoxb-)";
+        alertmanagerTokenFile = secretOption "the bearer token Alertmanager sends to the gateway's `/alertmanager` (`settings.alerting.enable`; any long random string: `openssl rand -hex 32`)";
+        serverTokenFiles = mkOption {
+          type = types.attrsOf (types.strMatching "/.*");
+          default = { };
+          example = { github = "/run/secrets/github-mcp-token"; };
+          description = "Bearer tokens of the `settings.servers` with `auth = \"bearer\"`, by server name: absolute paths of files on the host, written into the `gateway` Secret as `server-<name>-token`.";
+        };
       };
       notionMcp = {
         sealKeyFile = secretOption "the Notion MCP server's seal key";
@@ -221,6 +279,28 @@ in
         description = "Unpacked charts by name: kube-prometheus-stack, loki, promtail. The flake sets them from nixhelm.";
       };
       grafanaAdminPasswordFile = secretOption "Grafana's admin password";
+      prometheus = {
+        retention = mkOption {
+          type = types.strMatching "[0-9]+(ms|s|m|h|d|w|y)";
+          default = "15d";
+          description = "How long Prometheus keeps samples. It also deletes its oldest blocks when its volume is 85% full (`retentionSize`), whichever comes first.";
+        };
+        storageGiB = mkOption {
+          type = types.ints.positive;
+          default = 20;
+          description = "Size of Prometheus' volume (a PVC in `settings.storage.className`, kept across restarts).";
+        };
+      };
+      grafana.storageGiB = mkOption {
+        type = types.ints.positive;
+        default = 1;
+        description = "Size of Grafana's volume (its database: users, preferences, dashboards made in the UI).";
+      };
+      alertmanager.storageGiB = mkOption {
+        type = types.ints.positive;
+        default = 1;
+        description = "Size of Alertmanager's volume (silences and notification state survive a restart).";
+      };
     };
 
     tls = {
@@ -296,6 +376,14 @@ in
           {
             assertion = st.monitoring.enable == cfg.monitoring.enable;
             message = "services.mcp-gateway.settings.monitoring.enable must follow services.mcp-gateway.monitoring.enable (the ServiceMonitors and PrometheusRules need the monitoring stack's CRDs)";
+          }
+          {
+            assertion = !st.alerting.enable || (cfg.monitoring.enable && s.gateway.alertmanagerTokenFile != null && admins != [ ]);
+            message = "services.mcp-gateway.settings.alerting.enable needs monitoring.enable, secrets.gateway.alertmanagerTokenFile and at least one admin of an enabled channel (settings.channels.*.admins): alerts go to the admins";
+          }
+          {
+            assertion = lib.sort lib.lessThan (lib.attrNames s.gateway.serverTokenFiles) == bearerServers;
+            message = "services.mcp-gateway.secrets.gateway.serverTokenFiles must name exactly the settings.servers with auth = \"bearer\" (${toString bearerServers})";
           }
           {
             assertion = cfg.tls.mode != "acme" || cfg.tls.acme.email != null;
@@ -397,9 +485,35 @@ in
             prometheus.prometheusSpec = {
               serviceMonitorSelectorNilUsesHelmValues = false;
               ruleSelectorNilUsesHelmValues = false;
-              retention = "15d";
+              retention = mon.prometheus.retention;
+              # Prometheus' units are powers of two: 85% of the volume, in MiB.
+              retentionSize = "${toString (mon.prometheus.storageGiB * 1024 * 85 / 100)}MB";
+              storageSpec.volumeClaimTemplate.spec = claim mon.prometheus.storageGiB;
+            };
+            alertmanager = lib.recursiveUpdate {
+              alertmanagerSpec.storage.volumeClaimTemplate.spec = claim mon.alertmanager.storageGiB;
+            } (lib.optionalAttrs st.alerting.enable alertmanagerToGateway);
+            # k3s runs the controller manager, scheduler, proxy and etcd inside its one process and
+            # does not expose their metrics separately: scraping them only fails, and their
+            # "down" alerts would fire from the first day.
+            kubeControllerManager.enabled = false;
+            kubeScheduler.enabled = false;
+            kubeProxy.enabled = false;
+            kubeEtcd.enabled = false;
+            defaultRules.rules = {
+              etcd = false;
+              kubeControllerManager = false;
+              kubeProxy = false;
+              kubeSchedulerAlerting = false;
+              kubeSchedulerRecording = false;
             };
             grafana = {
+              persistence = {
+                enabled = true;
+                type = "pvc";
+                size = "${toString mon.grafana.storageGiB}Gi";
+                accessModes = [ "ReadWriteOnce" ];
+              } // lib.optionalAttrs (st.storage.className != null) { storageClassName = st.storage.className; };
               sidecar.dashboards = {
                 enabled = true;
                 searchNamespace = "ALL";

@@ -72,6 +72,49 @@ let
   ];
   tlsFilesMissing = eval [ { services.mcp-gateway = base // { tls.mode = "files"; }; } ];
   tlsOff = eval [ { services.mcp-gateway = base // { tls.mode = "off"; }; } ];
+  kpsValues = c: c.services.k3s.autoDeployCharts.kube-prometheus-stack.values;
+  longerRetention = eval [
+    {
+      services.mcp-gateway = base // {
+        monitoring = { prometheus = { retention = "30d"; storageGiB = 50; }; grafana.storageGiB = 2; };
+      };
+    }
+  ];
+  alerting = eval [
+    {
+      services.mcp-gateway = base // {
+        settings = { alerting.enable = true; channels.telegram.admins = [ 42 ]; };
+        secrets = secrets // { gateway = secrets.gateway // { alertmanagerTokenFile = "/run/secrets/am-token"; }; };
+      };
+    }
+  ];
+  alertingNoAdmin = eval [
+    {
+      services.mcp-gateway = base // {
+        settings.alerting.enable = true;
+        secrets = secrets // { gateway = secrets.gateway // { alertmanagerTokenFile = "/run/secrets/am-token"; }; };
+      };
+    }
+  ];
+  alertingScript = alerting.systemd.services.mcp-gateway-secrets.script;
+  githubServer = { github = { url = "https://api.githubcopilot.com/mcp/"; auth = "bearer"; }; wiki.url = "http://wiki:8080/mcp"; };
+  moreServers = eval [
+    {
+      services.mcp-gateway = base // {
+        settings.servers = githubServer;
+        secrets = secrets // { gateway = secrets.gateway // { serverTokenFiles.github = "/run/secrets/github-token"; }; };
+      };
+    }
+  ];
+  serverWithoutToken = eval [ { services.mcp-gateway = base // { settings.servers = githubServer; }; } ];
+  admins = eval [
+    {
+      services.mcp-gateway = base // {
+        settings.channels = { telegram.admins = [ 42 ]; slack = { enable = true; admins = [ "U0123ABCD" ]; }; };
+        secrets = secrets // { gateway = secrets.gateway // { slackAppTokenFile = "/run/secrets/xapp"; slackBotTokenFile = "/run/secrets/xoxb"; }; };
+      };
+    }
+  ];
   fourSlots = eval [ { services.mcp-gateway = base // { settings.model.numParallel = 4; }; } ];
   monitoringForced = eval [ { services.mcp-gateway = base // { monitoring.enable = false; settings.monitoring.enable = true; }; } ];
   # The example host of the flake, over the same stubs.
@@ -165,6 +208,120 @@ in
         (cpuHost.systemd.services.k3s or { after = [ ]; }).after
       ];
       expected = [ [ "nvidia-container-toolkit-cdi-generator.service" ] [ "nvidia-container-toolkit-cdi-generator.service" ] [ ] ];
+    };
+    testMonitoringSurvivesRestarts = {
+      expr = with kpsValues gpuHost; [
+        prometheus.prometheusSpec.retention
+        prometheus.prometheusSpec.retentionSize
+        prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec
+        alertmanager.alertmanagerSpec.storage.volumeClaimTemplate.spec.resources.requests.storage
+        grafana.persistence
+      ];
+      expected = [
+        "15d"
+        "17408MB"
+        { accessModes = [ "ReadWriteOnce" ]; resources.requests.storage = "20Gi"; storageClassName = "local-path"; }
+        "1Gi"
+        { enabled = true; type = "pvc"; size = "1Gi"; accessModes = [ "ReadWriteOnce" ]; storageClassName = "local-path"; }
+      ];
+    };
+    testMonitoringRetentionOptions = {
+      expr = with kpsValues longerRetention; [
+        prometheus.prometheusSpec.retention
+        prometheus.prometheusSpec.retentionSize
+        prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage
+        grafana.persistence.size
+      ];
+      expected = [ "30d" "43520MB" "50Gi" "2Gi" ];
+    };
+    testNoScrapingOfWhatK3sDoesNotExpose = {
+      expr = with kpsValues gpuHost; [
+        kubeControllerManager.enabled
+        kubeScheduler.enabled
+        kubeProxy.enabled
+        kubeEtcd.enabled
+        defaultRules.rules
+      ];
+      expected = [
+        false
+        false
+        false
+        false
+        { etcd = false; kubeControllerManager = false; kubeProxy = false; kubeSchedulerAlerting = false; kubeSchedulerRecording = false; }
+      ];
+    };
+    testAlertingOffByDefault = {
+      expr = [
+        (rendered gpuHost).alerting.enable
+        (lib.attrNames (kpsValues gpuHost).alertmanager)
+        (lib.hasInfix "alertmanager" secretScript)
+      ];
+      expected = [ false [ "alertmanagerSpec" ] false ];
+    };
+    testAlertmanagerReceiverIsTheGateway = {
+      expr = with (kpsValues alerting).alertmanager; [
+        (failedAssertions alerting)
+        (rendered alerting).alerting.enable
+        alertmanagerSpec.secrets
+        alertmanagerSpec.storage.volumeClaimTemplate.spec.resources.requests.storage
+        config.route.receiver
+        config.route.routes
+        config.receivers
+      ];
+      expected = [
+        [ ]
+        true
+        [ "alertmanager-gateway-token" ]
+        "1Gi"
+        "mcp-gateway"
+        [
+          { receiver = "null"; matchers = [ "alertname = \"Watchdog\"" ]; }
+          { receiver = "null"; matchers = [ "alertname = \"InfoInhibitor\"" ]; }
+        ]
+        [
+          { name = "null"; }
+          {
+            name = "mcp-gateway";
+            webhook_configs = [
+              {
+                url = "http://gateway.mcp-gateway.svc:18789/alertmanager";
+                send_resolved = true;
+                http_config.authorization = { type = "Bearer"; credentials_file = "/etc/alertmanager/secrets/alertmanager-gateway-token/token"; };
+              }
+            ];
+          }
+        ]
+      ];
+    };
+    # The same host file becomes the gateway's key and Alertmanager's Secret in the monitoring namespace.
+    testAlertingTokenFromFile = {
+      expr = map (n: lib.hasInfix n alertingScript) [
+        "alertmanager-token \"$(base64 -w0 < /run/secrets/am-token)\""
+        "name: alertmanager-gateway-token"
+        "namespace: monitoring"
+        "\\n' token \"$(base64 -w0 < /run/secrets/am-token)\""
+      ];
+      expected = [ true true true true ];
+    };
+    testAlertingNeedsAnAdmin = {
+      expr = failedAssertions alertingNoAdmin;
+      expected = [ "services.mcp-gateway.settings.alerting.enable needs monitoring.enable, secrets.gateway.alertmanagerTokenFile and at least one admin of an enabled channel (settings.channels.*.admins): alerts go to the admins" ];
+    };
+    testAdminsReachTheRender = {
+      expr = with (rendered admins).channels; [ telegram.admins slack.admins (failedAssertions admins) (rendered gpuHost).channels.telegram.admins ];
+      expected = [ [ 42 ] [ "U0123ABCD" ] [ ] [ ] ];
+    };
+    testServerTokensFromFiles = {
+      expr = [
+        (failedAssertions moreServers)
+        (lib.attrNames (rendered moreServers).servers)
+        (lib.hasInfix "server-github-token \"$(base64 -w0 < /run/secrets/github-token)\"" moreServers.systemd.services.mcp-gateway-secrets.script)
+      ];
+      expected = [ [ ] [ "github" "wiki" ] true ];
+    };
+    testBearerServerNeedsToken = {
+      expr = failedAssertions serverWithoutToken;
+      expected = [ "services.mcp-gateway.secrets.gateway.serverTokenFiles must name exactly the settings.servers with auth = \"bearer\" (github)" ];
     };
     testModelServerSizing = {
       expr = with (rendered fourSlots).model; [ numParallel numCtx (rendered gpuHost).model.numParallel ];
