@@ -4,14 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Real peers: the npm packages and a Python virtualenv, installed once from the pinned lists.
-if [ ! -x tests/peers/node_modules/.bin/mcp-server-everything ] || [ tests/peers/package-lock.json -nt tests/peers/node_modules/.package-lock.json ]; then
+# Real peers: the npm packages and a Python virtualenv, installed once from the pinned lists and
+# again only when a list's content changes (a stamp holds the digest of the list installed).
+stamp_matches() { [ -f "$2" ] && [ "$(sha256sum < "$1")" = "$(cat "$2")" ]; }
+if [ ! -x tests/peers/node_modules/.bin/mcp-server-everything ] \
+   || ! stamp_matches tests/peers/package-lock.json tests/peers/node_modules/.installed-lock; then
   (cd tests/peers && npm ci --no-audit --no-fund --loglevel=error)
+  sha256sum < tests/peers/package-lock.json > tests/peers/node_modules/.installed-lock
 fi
-if [ ! -x tests/peers/.venv/bin/python ] || [ tests/peers/requirements.txt -nt tests/peers/.venv/.installed ]; then
+if [ ! -x tests/peers/.venv/bin/python ] \
+   || ! stamp_matches tests/peers/requirements.txt tests/peers/.venv/.installed; then
   python3 -m venv tests/peers/.venv
   tests/peers/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/peers/requirements.txt
-  touch tests/peers/.venv/.installed
+  sha256sum < tests/peers/requirements.txt > tests/peers/.venv/.installed
 fi
 
 cargo fmt --all -- --check
