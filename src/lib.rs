@@ -18,12 +18,14 @@
 //! - [`app`]: assembling the running gateway from its configuration.
 //! - [`cli`]: the command line, parsed in `main.rs` and dispatched here.
 //! - [`process`]: what the process sets up for itself at start (descriptor table, open-file limit).
+//! - [`display`]: names chosen by others, made safe to show on a page or in a message.
 
 pub mod agent;
 pub mod app;
 pub mod channels;
 pub mod cli;
 pub mod config;
+pub mod display;
 pub mod http;
 pub mod llm;
 pub mod mcp;

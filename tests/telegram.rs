@@ -12,6 +12,8 @@ mod access;
 mod buttons;
 #[path = "telegram/common.rs"]
 mod common;
+#[path = "telegram/links.rs"]
+mod links;
 #[path = "telegram/sessions.rs"]
 mod sessions;
 #[path = "telegram/streaming.rs"]

@@ -39,6 +39,15 @@ pub trait AccountLinks: Send + Sync {
         self.connect_link(principal, server).await
     }
 
+    /// The link a chat shows `who` (the person as the chat knows them, such as
+    /// "Telegram user @ann (id 42)") for the authorization `url` of `server`: a page that names
+    /// `who`, warns not to continue with a link someone else sent, and leads on to `url`. The
+    /// default shows `url` itself.
+    fn present_link(&self, url: &str, server: &str, who: &str) -> String {
+        let _ = (server, who);
+        url.to_owned()
+    }
+
     /// Removes the person's connection to `server` on both sides; `false` when there was none.
     async fn disconnect(&self, principal: &Principal, server: &str) -> Result<bool, AccountError>;
 

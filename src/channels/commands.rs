@@ -99,8 +99,17 @@ pub fn parse(text: &str, bot_name: Option<&str>) -> Option<ChatCommand> {
 pub struct CommandReply {
     /// What to say.
     pub text: String,
-    /// A (label, URL) to open, for `/connect`.
-    pub link: Option<(String, String)>,
+    /// The connect link of `/connect`; channels show it only in the person's private chat.
+    pub link: Option<ConnectLink>,
+}
+
+/// A link that connects the person's account on a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectLink {
+    /// The configured server.
+    pub server: String,
+    /// The authorization URL.
+    pub url: String,
 }
 
 impl CommandReply {
@@ -256,7 +265,10 @@ impl Commands {
                     "To connect your {} account, open this link and sign in. The link is for you only.",
                     server.name
                 ),
-                link: Some((format!("Connect {}", server.name), url)),
+                link: Some(ConnectLink {
+                    server: server.name.clone(),
+                    url,
+                }),
             },
             Err(e) => CommandReply::text(format!(
                 "Sorry, I could not start connecting {}: {e}",

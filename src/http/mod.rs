@@ -2,7 +2,9 @@
 //! by the connect flow).
 //!
 //! [`router`] builds the routes so tests can mount them on `127.0.0.1:0`; [`serve`] runs them
-//! until the shutdown token fires, then drains.
+//! until the shutdown token fires, then drains. [`page`] renders the HTML pages shown to people.
+
+pub mod page;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -252,6 +252,17 @@ pub async fn browse(link: &str) -> Visit {
         }
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
+        if status == 200 && body.contains("id=\"continue\"") {
+            // The gateway's page in front of a connect link: read it, then continue.
+            let href = body
+                .split("id=\"continue\" href=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect("the page's continue link")
+                .replace("&amp;", "&");
+            url = absolute(&url, &href);
+            continue;
+        }
         if status == 200 && body.contains("name=\"csrf\"") {
             let id = hidden_input(&body, "request").expect("the consent page's request id");
             let csrf = hidden_input(&body, "csrf").expect("the consent page's CSRF token");

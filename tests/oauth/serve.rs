@@ -42,6 +42,8 @@ fn find_url(value: &Value, prefix: &str) -> Option<String> {
 /// `files`), answering on its HTTP port.
 struct Served {
     deployment: Deployment,
+    /// The gateway's public URL.
+    base: String,
     _ollama: FakeOllama,
     _dir: tempfile::TempDir,
     child: tokio::process::Child,
@@ -115,6 +117,7 @@ public_url = "http://127.0.0.1:{port}"
         }
         Self {
             deployment,
+            base: format!("http://127.0.0.1:{port}"),
             _ollama: ollama,
             _dir: dir,
             child,
@@ -145,8 +148,23 @@ async fn serve_answers_the_waiting_telegram_message_after_the_callback() {
         .iter()
         .find_map(|c| button_url(&c.body))
         .expect("a button URL");
-    assert!(link.starts_with(&format!("{}/authorize?", deployment.notion.base)));
+    assert!(
+        link.starts_with(&format!("{}/connect/", served.base)),
+        "the link is the gateway's page: {link}"
+    );
     assert_eq!(deployment.fake_notion.calls(), 0);
+    let page = reqwest::get(&link)
+        .await
+        .expect("the link's page")
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        page.contains(&format!("Telegram user @user{ANN} (id {ANN})")),
+        "the page names the person: {page}"
+    );
+    assert!(page.contains("If someone else sent you this link, do not continue"));
+    assert!(page.contains(&format!("{}/authorize?", deployment.notion.base)));
 
     let visit = browse(&link).await;
     assert_eq!(visit.status, 200, "{}", visit.body);
@@ -191,7 +209,7 @@ async fn serve_answers_the_waiting_slack_message_after_the_callback() {
         json!({"type": "message", "channel_type": "im", "user": "U7", "channel": "DU7",
             "text": "Find my Roadmap page in Notion", "ts": "100.0001"}),
     );
-    let authorize = format!("{}/authorize?", deployment.notion.base);
+    let authorize = format!("{}/connect/", served.base);
     assert!(
         slack
             .wait_for(WAIT, |s| s
@@ -232,5 +250,77 @@ async fn serve_answers_the_waiting_slack_message_after_the_callback() {
         .await;
     assert!(answered, "the notice and the answer: {:?}", texts(&slack));
     assert!(deployment.fake_notion.calls() > 0, "Notion was called");
+    let _ = served.child.start_kill();
+}
+
+/// In a Telegram group, a connect link the model asks for goes to the person's private chat and
+/// the group is told so; a person the bot cannot write to privately is told how to ask from a
+/// private chat. No link is ever posted in the group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_never_posts_a_connect_link_in_a_telegram_group() {
+    const GROUP: i64 = -100_4242;
+    const BOB: u64 = 4343;
+    let telegram = FakeTelegram::start(TOKEN).await;
+    let channel = format!(
+        "[channels.telegram]\ntoken_file = \"bot-token\"\napi_url = \"{}\"\npolicy = \"open\"\n",
+        telegram.url()
+    );
+    let mut served = Served::start(&channel, &[("bot-token", TOKEN)]).await;
+    let mention = format!(
+        "@{} Find my Roadmap page in Notion",
+        crate::fake_telegram::BOT_USERNAME
+    );
+    let in_group = |calls: &[crate::fake_telegram::Call]| -> Vec<String> {
+        calls
+            .iter()
+            .filter(|c| c.ok && c.chat() == Some(GROUP))
+            .map(|c| c.text().to_owned())
+            .collect()
+    };
+
+    // Bob has no private chat with the bot.
+    telegram.push_group(GROUP, BOB, &mention);
+    let calls = telegram
+        .wait_for("Bob's refusal", WAIT, |calls| {
+            in_group(calls)
+                .iter()
+                .any(|t| t.contains("can't send you a private message"))
+        })
+        .await;
+    assert!(
+        calls.iter().all(|c| !c.ok || button_url(&c.body).is_none()),
+        "no link anywhere for Bob"
+    );
+
+    // Ann has one: her link goes there.
+    let ann = i64::try_from(ANN).expect("chat id");
+    telegram.push_private(ANN, "hello");
+    telegram
+        .wait_for("Ann's private link", WAIT, |calls| {
+            calls
+                .iter()
+                .any(|c| c.ok && c.chat() == Some(ann) && button_url(&c.body).is_some())
+        })
+        .await;
+    telegram.push_group(GROUP, ANN, &mention);
+    let calls = telegram
+        .wait_for("the note in the group", WAIT, |calls| {
+            in_group(calls)
+                .iter()
+                .any(|t| t.contains("in a private message"))
+        })
+        .await;
+    let private_links = calls
+        .iter()
+        .filter(|c| c.ok && c.chat() == Some(ann) && button_url(&c.body).is_some())
+        .count();
+    assert_eq!(
+        private_links, 2,
+        "the second link went to Ann's private chat"
+    );
+    for call in calls.iter().filter(|c| c.chat() == Some(GROUP)) {
+        assert!(button_url(&call.body).is_none(), "{call:?}");
+        assert!(!call.text().contains("http"), "{call:?}");
+    }
     let _ = served.child.start_kill();
 }

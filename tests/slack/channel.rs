@@ -3,10 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mcp_gateway::Principal;
 use mcp_gateway::channels::access::Pairing;
+use mcp_gateway::channels::accounts::{AccountError, AccountLinks};
 use mcp_gateway::channels::slack::{SlackChannelError, SlackOptions, run_with};
 use mcp_gateway::channels::stream::StreamConfig;
-use mcp_gateway::config::{Policy, SlackConfig};
+use mcp_gateway::config::{Policy, ServerAuth, ServerConfig, SlackConfig};
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
 use serde_json::{Value, json};
@@ -38,6 +40,16 @@ impl Drop for Harness {
 
 impl Harness {
     async fn start(policy: Policy, allow_from: Vec<&str>, model: Arc<ScriptedModel>) -> Self {
+        Self::build(policy, allow_from, model, Vec::new(), None).await
+    }
+
+    async fn build(
+        policy: Policy,
+        allow_from: Vec<&str>,
+        model: Arc<ScriptedModel>,
+        servers: Vec<ServerConfig>,
+        accounts: Option<Arc<dyn AccountLinks>>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("app"), "xapp-1-test\n").unwrap();
         std::fs::write(dir.path().join("bot"), "xoxb-test\n").unwrap();
@@ -62,12 +74,13 @@ impl Harness {
                 ..StreamConfig::default()
             },
             confirm_ttl: Duration::from_secs(5),
+            accounts,
             ..SlackOptions::default()
         };
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(run_with(
             config,
-            Vec::new(),
+            servers,
             agent,
             store.clone(),
             metrics,
@@ -341,4 +354,72 @@ async fn every_envelope_is_acknowledged_in_time() {
                 .any(|c| c.body["channel"] == format!("DU{i}"))))
             .await
     );
+}
+
+/// Account links that hand out a recognisable page per person.
+struct Links;
+
+#[async_trait::async_trait]
+impl AccountLinks for Links {
+    async fn connect_link(&self, _: &Principal, server: &str) -> Result<String, AccountError> {
+        Ok(format!("https://as.example/authorize?server={server}"))
+    }
+
+    fn present_link(&self, _: &str, server: &str, who: &str) -> String {
+        format!(
+            "https://gw.example/connect/{server}/{}",
+            who.replace(' ', "_")
+        )
+    }
+
+    async fn disconnect(&self, _: &Principal, _: &str) -> Result<bool, AccountError> {
+        Ok(false)
+    }
+
+    async fn connected(&self, _: &Principal) -> Result<Vec<String>, AccountError> {
+        Ok(Vec::new())
+    }
+}
+
+/// `!connect` in a channel sends the link to the person's direct message and says so in the
+/// thread; the channel never sees a link. The link is the page naming the person.
+#[tokio::test]
+async fn connect_in_a_channel_sends_the_link_directly() {
+    let notion = ServerConfig {
+        name: "notion".into(),
+        url: "http://127.0.0.1:9/mcp".parse().unwrap(),
+        auth: ServerAuth::OAuth,
+        allow_tools: None,
+        deny_tools: Vec::new(),
+        core_tools: Vec::new(),
+        keywords: Vec::new(),
+        timeout: None,
+    };
+    let h = Harness::build(
+        Policy::Open,
+        Vec::new(),
+        ScriptedModel::new(vec![]),
+        vec![notion],
+        Some(Arc::new(Links)),
+    )
+    .await;
+    h.fake.push_event("T1", json!({"type": "app_mention", "user": "U5", "channel": "C9", "text": "<@UBOT> !connect notion", "ts": "90.0001"}));
+    let direct = h.wait_posts("U5", 1).await;
+    assert!(
+        direct[0]
+            .to_string()
+            .contains("https://gw.example/connect/notion/Slack_user_U5_(workspace_T1)"),
+        "{direct:?}"
+    );
+    let thread = h.wait_posts("C9", 1).await;
+    assert!(
+        thread[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("direct message"),
+        "{thread:?}"
+    );
+    for post in h.posts_to("C9") {
+        assert!(!post.to_string().contains("https://"), "{post}");
+    }
 }

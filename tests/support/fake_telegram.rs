@@ -7,7 +7,9 @@
 //! `GetUpdates` fed from a queue the test pushes to, `SendMessage`, `EditMessageText`,
 //! `EditMessageReplyMarkup`, `SendChatAction` and `AnswerCallbackQuery`. It checks what Telegram
 //! checks: text length (4096 UTF-16 units after entity parsing), HTML well-formedness,
-//! "message is not modified", unknown messages. It records every call with the time it arrived,
+//! "message is not modified", unknown messages, and that a bot cannot write first to a user who
+//! never started a private chat with it (403, "Forbidden: bot can't initiate conversation with a
+//! user"). It records every call with the time it arrived,
 //! can answer the next call of a method with an injected error (a 429 with `retry_after`), and
 //! stops when dropped.
 
@@ -111,6 +113,8 @@ struct Inner {
     get_updates_in_flight: usize,
     /// The client ends (address and port) of the connections calls arrived on.
     peers: HashSet<SocketAddr>,
+    /// Users who have a private chat with the bot (they wrote to it there).
+    started: HashSet<i64>,
 }
 
 struct Shared {
@@ -177,6 +181,13 @@ impl FakeTelegram {
             let id = inner.next_update_id;
             inner.next_update_id += 1;
             update["update_id"] = json!(id);
+            if let Some(chat) = update
+                .pointer("/message/chat")
+                .filter(|c| c["type"] == "private")
+                .and_then(|c| c["id"].as_i64())
+            {
+                inner.started.insert(chat);
+            }
             if let Some(message) = update.get_mut("message") {
                 // Incoming messages get distinct ids (the update's), as in a real chat.
                 message["message_id"] = json!(id);
@@ -586,6 +597,16 @@ fn send_message(inner: &mut Inner, body: &Value) -> (Response, bool) {
     let Some(chat) = body["chat_id"].as_i64() else {
         return (err(400, "Bad Request: chat not found", None), false);
     };
+    if chat > 0 && !inner.started.contains(&chat) {
+        return (
+            err(
+                403,
+                "Forbidden: bot can't initiate conversation with a user",
+                None,
+            ),
+            false,
+        );
+    }
     let raw = body["text"].as_str().unwrap_or_default().to_owned();
     let mode = body["parse_mode"].as_str().map(str::to_owned);
     let visible = match visible_text(&raw, mode.as_deref()) {

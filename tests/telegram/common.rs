@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mcp_gateway::channels::stream::StreamConfig;
 use mcp_gateway::channels::telegram::{TelegramError, TelegramOptions, run_with};
-use mcp_gateway::config::{Policy, TelegramConfig};
+use mcp_gateway::config::{Policy, ServerConfig, TelegramConfig};
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
 use tokio_util::sync::CancellationToken;
@@ -65,7 +65,17 @@ impl Harness {
         model: Arc<ScriptedModel>,
         options: TelegramOptions,
     ) -> Self {
-        Self::build(policy, allow_from, 1000, model, options).await
+        Self::build(policy, allow_from, 1000, model, options, Vec::new()).await
+    }
+
+    /// As [`Harness::start_with`], with `servers` configured (for `/connect`).
+    pub async fn start_with_servers(
+        policy: Policy,
+        model: Arc<ScriptedModel>,
+        options: TelegramOptions,
+        servers: Vec<ServerConfig>,
+    ) -> Self {
+        Self::build(policy, Vec::new(), 1000, model, options, servers).await
     }
 
     /// As [`Harness::start_with`], allowing `per_minute` messages per sender.
@@ -75,7 +85,7 @@ impl Harness {
         model: Arc<ScriptedModel>,
         options: TelegramOptions,
     ) -> Self {
-        Self::build(policy, Vec::new(), per_minute, model, options).await
+        Self::build(policy, Vec::new(), per_minute, model, options, Vec::new()).await
     }
 
     async fn build(
@@ -84,6 +94,7 @@ impl Harness {
         per_minute: u32,
         model: Arc<ScriptedModel>,
         options: TelegramOptions,
+        servers: Vec<ServerConfig>,
     ) -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
         let token_file = dir.path().join("telegram-token");
@@ -103,7 +114,7 @@ impl Harness {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(run_with(
             config,
-            Vec::new(),
+            servers,
             agent,
             store.clone(),
             metrics.clone(),

@@ -277,8 +277,9 @@ async fn a_burst_of_replies_uses_a_bounded_number_of_connections() {
         let fake = crate::fake_telegram::FakeTelegram::start(crate::common::TOKEN).await;
         let bot = Bot::new(crate::common::TOKEN).set_api_url(fake.url().parse().expect("url"));
         let api = BotApi::new(bot, bound);
+        // Group chats: a bot may write to them without anyone writing first.
         let sends = (1..=CHATS).map(|chat| {
-            let surface = TelegramSurface::new(api.clone(), ChatId(chat), None, None);
+            let surface = TelegramSurface::new(api.clone(), ChatId(-chat), None, None);
             async move { surface.send(Body::Plain("hello")).await }
         });
         let sent = futures::future::join_all(sends).await;

@@ -10,8 +10,9 @@ use tokio_util::task::TaskTracker;
 use super::SlackOptions;
 use super::api::{PostedMessage, SlackApi};
 use super::events::{Inbound, strip_mention};
+use super::links::{Asker, LinkDelivery};
 use super::sink::SlackSink;
-use super::surface::{SlackSurface, link_blocks};
+use super::surface::SlackSurface;
 use crate::Principal;
 use crate::agent::{Agent, TurnInput};
 use crate::channels::access::{Access, Decision};
@@ -42,6 +43,25 @@ struct Message {
 }
 
 impl Message {
+    /// The person, as connect links need them.
+    fn asker(&self) -> Asker {
+        let team = self
+            .principal
+            .as_str()
+            .strip_prefix("slack:")
+            .and_then(|rest| rest.split_once(':'))
+            .map_or("", |(team, _)| team);
+        Asker {
+            user: self.user.clone(),
+            who: format!(
+                "Slack user {} (workspace {})",
+                crate::display::sanitize(&self.user, 32),
+                crate::display::sanitize(team, 32)
+            ),
+            private: self.thread.is_none(),
+        }
+    }
+
     /// The conversation's id for history: the DM channel, or the channel's thread.
     fn chat(&self) -> String {
         match &self.thread {
@@ -61,6 +81,7 @@ pub(super) struct Handler {
     sessions: Sessions<(String, String)>,
     confirmations: Confirmations,
     commands: Commands,
+    links: LinkDelivery,
     stream: StreamConfig,
     confirm_ttl: Duration,
     metrics: Metrics,
@@ -86,6 +107,7 @@ impl Handler {
             .iter()
             .map(|user| Principal::slack(team, user));
         Self {
+            links: LinkDelivery::new(api.clone(), options.accounts.clone()),
             api,
             bot_user,
             agent,
@@ -257,12 +279,19 @@ impl Handler {
                 .reply(command, &message.principal, &message.chat(), false)
                 .await;
             match &reply.link {
-                Some((label, url)) => match surface
-                    .send_blocks(&reply.text, link_blocks(&reply.text, label, url))
+                Some(link) => match self
+                    .links
+                    .offer(
+                        &surface,
+                        &message.asker(),
+                        &link.server,
+                        &link.url,
+                        &reply.text,
+                    )
                     .await
                 {
-                    Ok(_) => self.count("out"),
-                    Err(e) => tracing::warn!(error = %e, "could not send a Slack reply"),
+                    Ok(()) => self.count("out"),
+                    Err(e) => tracing::warn!(error = %e, "could not send a connect link"),
                 },
                 None => self.reply(&surface, &reply.text).await,
             }
@@ -335,9 +364,12 @@ impl Handler {
         let surface = Arc::new(surface);
         let editor = StreamEditor::start(Arc::clone(&surface), self.stream);
         let chat = message.chat();
+        let asker = message.asker();
         let sink = SlackSink {
             editor: &editor,
             surface: &surface,
+            links: &self.links,
+            asker: &asker,
             principal: &message.principal,
             confirmations: &self.confirmations,
             confirm_ttl: self.confirm_ttl,

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod events;
 mod handler;
+mod links;
 pub mod mrkdwn;
 mod sink;
 pub mod socket;

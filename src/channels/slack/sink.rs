@@ -1,12 +1,14 @@
 //! The agent's side of one Slack turn: streamed text into the editor, Allow / Deny buttons for
-//! destructive tools, and a button for connect links.
+//! destructive tools, and a button for connect links (in the person's direct message only, see
+//! [`super::links`]).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use super::surface::{SlackSurface, confirm_blocks, link_blocks};
+use super::links::{Asker, LinkDelivery};
+use super::surface::{SlackSurface, confirm_blocks};
 use crate::Principal;
 use crate::agent::{Activity, ConfirmRequest, TurnOutcome, TurnSink};
 use crate::channels::confirm::{self, Answer, Confirmations};
@@ -17,6 +19,8 @@ use crate::channels::stream::StreamEditor;
 pub(super) struct SlackSink<'a> {
     pub(super) editor: &'a StreamEditor,
     pub(super) surface: &'a SlackSurface,
+    pub(super) links: &'a LinkDelivery,
+    pub(super) asker: &'a Asker,
     pub(super) principal: &'a Principal,
     pub(super) confirmations: &'a Confirmations,
     pub(super) confirm_ttl: Duration,
@@ -81,8 +85,8 @@ impl TurnSink for SlackSink<'_> {
             "To use {server}, connect your account: open the link and sign in. The link is for you only."
         );
         if let Err(e) = self
-            .surface
-            .send_blocks(&text, link_blocks(&text, &format!("Connect {server}"), url))
+            .links
+            .offer(self.surface, self.asker, server, url, &text)
             .await
         {
             tracing::warn!(error = %e, "could not send a connect link");

@@ -14,6 +14,7 @@ use teloxide::types::{
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::links::{Asker, LinkDelivery};
 use super::sink::TelegramSink;
 use super::surface::{BotApi, MAX_CALLS_IN_FLIGHT, TelegramSurface};
 use super::{BotIdentity, TelegramOptions};
@@ -44,6 +45,8 @@ struct Inbound {
     principal: Principal,
     user_id: u64,
     display: String,
+    /// How a connect link's page names the sender: "Telegram user @ann (id 42)".
+    who: String,
     /// The text with the bot's mention removed; `None` for messages without text.
     text: Option<String>,
     command: Option<ChatCommand>,
@@ -59,6 +62,7 @@ pub(super) struct Handler {
     sessions: Sessions<(i64, u64)>,
     confirmations: Confirmations,
     commands: Commands,
+    links: LinkDelivery,
     stream: StreamConfig,
     confirm_ttl: Duration,
     metrics: Metrics,
@@ -85,8 +89,10 @@ impl Handler {
             .iter()
             .filter_map(|id| u64::try_from(*id).ok())
             .map(Principal::telegram);
+        let api = BotApi::new(bot, MAX_CALLS_IN_FLIGHT);
         Self {
-            api: BotApi::new(bot, MAX_CALLS_IN_FLIGHT),
+            links: LinkDelivery::new(api.clone(), options.accounts.clone(), me.username.clone()),
+            api,
             me,
             agent,
             access: Access::new(config.policy, allow, store.clone()),
@@ -163,6 +169,7 @@ impl Handler {
             principal: Principal::telegram(from.id.0),
             user_id: from.id.0,
             display: display_name(from),
+            who: identity(from),
             text,
             command,
         })
@@ -273,18 +280,25 @@ impl Handler {
                 .commands
                 .reply(command, &inbound.principal, &chat, false)
                 .await;
-            let buttons = reply
-                .link
-                .as_ref()
-                .and_then(|(label, url)| url_button(label, url));
-            let text = if buttons.is_none()
-                && let Some((_, url)) = &reply.link
-            {
-                format!("{}\n{url}", reply.text)
-            } else {
-                reply.text
-            };
-            self.reply(&surface, &text, buttons).await;
+            match &reply.link {
+                Some(link) => {
+                    match self
+                        .links
+                        .offer(
+                            &surface,
+                            &inbound.asker(),
+                            &link.server,
+                            &link.url,
+                            &reply.text,
+                        )
+                        .await
+                    {
+                        Ok(()) => self.count("out"),
+                        Err(e) => tracing::warn!(error = %e, "could not send a connect link"),
+                    }
+                }
+                _ => self.reply(&surface, &reply.text, None).await,
+            }
             return;
         }
         let Some(text) = inbound.text.as_deref() else {
@@ -335,6 +349,7 @@ impl Handler {
             principal: notice.principal,
             user_id,
             display: String::new(),
+            who: String::new(),
             text: Some(pending.text),
             command: None,
         };
@@ -377,9 +392,12 @@ impl Handler {
         let surface = Arc::new(surface);
         let editor = StreamEditor::start(Arc::clone(&surface), self.stream);
         let chat = inbound.chat.0.to_string();
+        let asker = inbound.asker();
         let sink = TelegramSink::new(
             &editor,
             &surface,
+            &self.links,
+            &asker,
             &inbound.principal,
             &self.confirmations,
             self.confirm_ttl,
@@ -468,10 +486,34 @@ pub(super) fn url_button(label: &str, url: &str) -> Option<InlineKeyboardMarkup>
 
 /// How a sender is shown in `pairing list`: `@username (First Last)`.
 fn display_name(user: &User) -> String {
-    let full = user.full_name();
+    let full = crate::display::sanitize(&user.full_name(), 64);
     match &user.username {
-        Some(u) => format!("@{u} ({full})"),
+        Some(u) => format!("@{} ({full})", crate::display::sanitize(u, 32)),
         None => full,
+    }
+}
+
+/// How a connect link's page names a sender: `Telegram user @username (id 42)`, or with their
+/// name when they have no username.
+fn identity(user: &User) -> String {
+    let name = match &user.username {
+        Some(u) => format!("@{}", crate::display::sanitize(u, 32)),
+        None => crate::display::sanitize(&user.full_name(), 64),
+    };
+    format!("Telegram user {name} (id {})", user.id.0)
+}
+
+impl Inbound {
+    fn asker(&self) -> Asker {
+        Asker {
+            user_id: self.user_id,
+            who: if self.who.is_empty() {
+                format!("Telegram user id {}", self.user_id)
+            } else {
+                self.who.clone()
+            },
+            private: self.private,
+        }
     }
 }
 

@@ -25,6 +25,7 @@
 
 pub mod format;
 mod handler;
+mod links;
 mod sink;
 pub mod surface;
 

@@ -1,5 +1,6 @@
 //! The agent's side of one Telegram turn: streamed text into the editor, typing while working,
-//! Allow / Deny buttons for destructive tools, and URL buttons for connect links.
+//! Allow / Deny buttons for destructive tools, and URL buttons for connect links (in the
+//! person's private chat only, see [`super::links`]).
 
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use async_trait::async_trait;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use tokio_util::sync::CancellationToken;
 
-use super::handler::url_button;
+use super::links::{Asker, LinkDelivery};
 use super::surface::TelegramSurface;
 use crate::Principal;
 use crate::agent::{Activity, ConfirmRequest, TurnOutcome, TurnSink};
@@ -19,6 +20,8 @@ use crate::channels::stream::{Body, StreamEditor};
 pub(super) struct TelegramSink<'a> {
     editor: &'a StreamEditor,
     surface: &'a TelegramSurface,
+    links: &'a LinkDelivery,
+    asker: &'a Asker,
     principal: &'a Principal,
     confirmations: &'a Confirmations,
     confirm_ttl: Duration,
@@ -26,9 +29,12 @@ pub(super) struct TelegramSink<'a> {
 }
 
 impl<'a> TelegramSink<'a> {
+    #[allow(clippy::too_many_arguments)] // one turn's context, assembled once
     pub(super) fn new(
         editor: &'a StreamEditor,
         surface: &'a TelegramSurface,
+        links: &'a LinkDelivery,
+        asker: &'a Asker,
         principal: &'a Principal,
         confirmations: &'a Confirmations,
         confirm_ttl: Duration,
@@ -37,6 +43,8 @@ impl<'a> TelegramSink<'a> {
         Self {
             editor,
             surface,
+            links,
+            asker,
             principal,
             confirmations,
             confirm_ttl,
@@ -107,27 +115,11 @@ impl TurnSink for TelegramSink<'_> {
         let text = format!(
             "To use {server}, connect your account: open the link and sign in. The link is for you only."
         );
-        let result = match url_button(&format!("Connect {server}"), url) {
-            Some(buttons) => match self
-                .surface
-                .deliver(Body::Plain(&text), Some(buttons))
-                .await
-            {
-                Ok(id) => Ok(id),
-                // Telegram refuses some URLs in buttons (local addresses): show the link instead.
-                Err(_) => {
-                    self.surface
-                        .deliver(Body::Plain(&format!("{text}\n{url}")), None)
-                        .await
-                }
-            },
-            None => {
-                self.surface
-                    .deliver(Body::Plain(&format!("{text}\n{url}")), None)
-                    .await
-            }
-        };
-        if let Err(e) = result {
+        if let Err(e) = self
+            .links
+            .offer(self.surface, self.asker, server, url, &text)
+            .await
+        {
             tracing::warn!(error = %e, "could not send a connect link");
         }
     }

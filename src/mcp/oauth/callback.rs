@@ -1,18 +1,21 @@
 //! The gateway's `/oauth/callback`: where the person's browser comes back from a server's
-//! authorization, and the small page that says what happened.
+//! authorization, and the small page that says what happened; and `/connect/<id>`, the page in
+//! front of each connect link (see [`super::link_page`]).
 //!
 //! Every parameter is bounded. A `state` that is unknown, expired or already used gets a page
 //! saying so and changes nothing. An authorization server's `error` consumes the state and stores
 //! nothing. Pages are plain HTML with no scripts, never cached and never framed.
 
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
+use super::link_page::PAGE_PATH;
 use super::{CALLBACK_PATH, OAuthClient};
+use crate::http::page::{page_response, paragraph};
 
 /// The longest `code`, `state` or `iss` accepted.
 const MAX_PARAM_CHARS: usize = 2048;
@@ -40,11 +43,17 @@ pub struct CallbackParams {
     error: Option<String>,
 }
 
-/// The route `/oauth/callback` served by `client`.
+/// The routes `/oauth/callback` and `/connect/<id>` served by `client`.
 pub fn router(client: OAuthClient) -> Router {
     Router::new()
         .route(CALLBACK_PATH, get(callback))
+        .route(&format!("{PAGE_PATH}/{{id}}"), get(link_page))
         .with_state(client)
+}
+
+/// `GET /connect/<id>`: the page in front of a connect link.
+async fn link_page(State(client): State<OAuthClient>, Path(id): Path<String>) -> Response {
+    client.inner.pages.render(&id)
 }
 
 fn bounded(value: Option<&String>) -> Option<&str> {
@@ -128,56 +137,5 @@ async fn callback(
 
 /// A small HTML page.
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
-         <body style=\"font-family: sans-serif; max-width: 36em; margin: 3em auto;\">\
-         <h1>{t}</h1><p>{m}</p></body></html>\n",
-        t = escape(title),
-        m = escape(message)
-    );
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-        ),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pages_escape_text() {
-        assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
-    }
+    page_response(status, title, &paragraph(message)).into_response()
 }

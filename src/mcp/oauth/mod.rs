@@ -39,6 +39,7 @@
 
 pub mod callback;
 mod discovery;
+pub mod link_page;
 pub mod store;
 
 use std::collections::HashMap;
@@ -135,6 +136,8 @@ struct Inner {
     /// One lock per (person, server), held while a token is refreshed.
     refreshing: parking_lot::Mutex<HashMap<(String, String), RefreshLock>>,
     listeners: parking_lot::RwLock<HashMap<String, Arc<dyn ConnectListener>>>,
+    /// The pages in front of the links shown in chats.
+    pages: link_page::LinkPages,
 }
 
 impl OAuthClient {
@@ -164,6 +167,7 @@ impl OAuthClient {
                 registering: tokio::sync::Mutex::new(()),
                 refreshing: parking_lot::Mutex::new(HashMap::new()),
                 listeners: parking_lot::RwLock::new(HashMap::new()),
+                pages: link_page::LinkPages::new(&config.http.public_url, STATE_TTL),
             }),
         })
     }
@@ -780,6 +784,10 @@ impl AccountLinks for OAuthClient {
                 tracing::warn!(server, error = %e, "cannot create an authorization link");
                 AccountError(e.to_string())
             })
+    }
+
+    fn present_link(&self, url: &str, server: &str, who: &str) -> String {
+        self.inner.pages.publish(url, server, who)
     }
 
     async fn disconnect(&self, principal: &Principal, server: &str) -> Result<bool, AccountError> {

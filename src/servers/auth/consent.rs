@@ -15,11 +15,11 @@ use secrecy::ExposeSecret;
 
 use super::authorize::{KnownClient, redirect_error};
 use super::errors::ErrorPage;
-use super::html::{escape, page_response};
 use super::params::Params;
 use super::redirect::{display_host, is_loopback_redirect};
 use super::secrets::{hash, random_token, same};
 use super::{AuthServer, PENDING_TTL_SECS};
+use crate::http::page::{escape, page_response};
 use crate::store::now_unix;
 
 /// The consent cookie's name: with the `__Host-` prefix (which requires `Secure`) on https.

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::html;
+use crate::http::page as html;
 
 /// An RFC 6749 §5.2 error: `{"error": ..., "error_description": ...}`, never cached.
 #[derive(Debug)]

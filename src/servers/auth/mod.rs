@@ -22,7 +22,6 @@ pub mod client_auth;
 pub mod client_doc;
 pub mod consent;
 pub mod errors;
-pub mod html;
 pub mod metadata;
 pub mod params;
 pub mod redirect;

@@ -1,4 +1,5 @@
-//! The few HTML pages the authorization server shows a person: consent and errors.
+//! The few HTML pages the gateway and the MCP servers' authorization server show a person:
+//! consent, connect links, errors.
 //!
 //! Every page forbids framing (`X-Frame-Options: DENY`, CSP `frame-ancestors 'none'`), loads
 //! nothing from elsewhere, is never cached, and escapes every value it shows.
@@ -12,10 +13,13 @@ const CSP: &str =
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#222}\
 h1{font-size:1.4rem}code{background:#f3f3f3;padding:0 .2rem;word-break:break-all}\
+a.button{display:inline-block;background:#1a5fb4;color:#fff;text-decoration:none;font-size:1rem;padding:.5rem 1.2rem}\
 .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.5rem 1rem}\
 button{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5rem}";
 
-/// Escapes text for use in HTML content and double-quoted attribute values.
+/// Escapes text for use in HTML content and double-quoted attribute values. Control characters
+/// become spaces and other formatting characters (bidirectional overrides and the like, see
+/// [`crate::display::is_formatting`]) are dropped, so text cannot rearrange how the page reads.
 #[must_use]
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -27,6 +31,7 @@ pub fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c if c.is_control() => out.push(' '),
+            c if crate::display::is_formatting(c) => {}
             c => out.push(c),
         }
     }
@@ -77,5 +82,6 @@ mod tests {
             escape("<script>\"a\" & 'b'</script>\n"),
             "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt; "
         );
+        assert_eq!(escape("\u{202E}elgooG yb deifireV"), "elgooG yb deifireV");
     }
 }
