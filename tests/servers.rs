@@ -13,6 +13,8 @@ mod common;
 mod deployment;
 #[path = "servers/gcal_tools.rs"]
 mod gcal_tools;
+#[path = "servers/hardening.rs"]
+mod hardening;
 #[path = "servers/listing.rs"]
 mod listing;
 #[path = "servers/notion_tools.rs"]

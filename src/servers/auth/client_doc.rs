@@ -312,13 +312,8 @@ fn validate(client_id: &str, body: &[u8]) -> Result<ClientDoc, ClientDocError> {
     }
     let client_name = raw
         .client_name
-        .map(|n| {
-            n.chars()
-                .filter(|c| !c.is_control())
-                .take(200)
-                .collect::<String>()
-        })
-        .filter(|n| !n.trim().is_empty());
+        .map(|n| crate::display::sanitize(&n, 200))
+        .filter(|n| !n.is_empty());
     Ok(ClientDoc {
         client_name,
         redirect_uris: raw.redirect_uris,

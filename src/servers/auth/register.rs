@@ -110,13 +110,8 @@ async fn register_client(auth: &AuthServer, body: &[u8]) -> Result<Value, OAuthE
         ));
     }
     let client_name = optional_string(&meta, "client_name")?
-        .map(|n| {
-            n.chars()
-                .filter(|c| !c.is_control())
-                .take(MAX_NAME_CHARS)
-                .collect::<String>()
-        })
-        .filter(|n| !n.trim().is_empty());
+        .map(|n| crate::display::sanitize(&n, MAX_NAME_CHARS))
+        .filter(|n| !n.is_empty());
 
     let client_id = random_token();
     let secret = (auth_method != "none").then(random_token);
