@@ -1,18 +1,20 @@
 //! The rmcp server handler both tool sets share: server information, the tool list, and each
-//! call dispatched to its set's handlers with the request's [`Grant`](crate::servers::Grant).
+//! call run by its entry in the set's tool table with the request's
+//! [`Grant`](crate::servers::Grant).
 
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+    CallToolRequestParams, CallToolResponse, Implementation, JsonObject, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use super::Grant;
 use super::gcal::GcalApi;
 use super::notion::NotionApi;
-use super::tooling::grant_of;
+use super::tooling::{ToolResult, ToolSpec, find, grant_of};
 
 /// One of our tool sets, with the upstream API it calls.
 #[derive(Clone, Debug)]
@@ -59,6 +61,31 @@ impl ToolServer {
         let tools = Arc::new(set.tool_list());
         Self { set, tools }
     }
+
+    /// Runs the tool `name` with `arguments` for `grant`; `None` when the set has no such tool.
+    async fn run(
+        &self,
+        grant: &Grant,
+        name: &str,
+        arguments: Option<&JsonObject>,
+    ) -> Option<ToolResult> {
+        async fn run_in<Api>(
+            table: &[ToolSpec<Api>],
+            api: &Api,
+            grant: &Grant,
+            name: &str,
+            arguments: Option<&JsonObject>,
+        ) -> Option<ToolResult> {
+            let spec = find(table, name)?;
+            Some((spec.run)(api, grant, arguments).await)
+        }
+        match &self.set {
+            ToolSet::Notion(api) => {
+                run_in(super::notion::tools(), api, grant, name, arguments).await
+            }
+            ToolSet::Gcal(api) => run_in(super::gcal::tools(), api, grant, name, arguments).await,
+        }
+    }
 }
 
 impl ServerHandler for ToolServer {
@@ -89,26 +116,17 @@ impl ServerHandler for ToolServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         if !self.tools.iter().any(|t| t.name == request.name) {
-            return Err(ErrorData::invalid_params(
-                format!(
-                    "unknown tool `{}`; list the tools to see the names",
-                    request.name
-                ),
-                None,
-            ));
+            return Err(unknown_tool(&request.name));
         }
         let grant = match grant_of(&context) {
             Ok(grant) => grant,
             Err(failure) => return Ok(failure.into_result().into()),
         };
-        let arguments = request.arguments.as_ref();
-        let result = match &self.set {
-            ToolSet::Notion(api) => {
-                super::notion::handlers::dispatch(api, &grant, &request.name, arguments).await
-            }
-            ToolSet::Gcal(api) => {
-                super::gcal::handlers::dispatch(api, &grant, &request.name, arguments).await
-            }
+        let Some(result) = self
+            .run(&grant, &request.name, request.arguments.as_ref())
+            .await
+        else {
+            return Err(unknown_tool(&request.name));
         };
         Ok(match result {
             Ok(output) => output.into_result(),
@@ -119,4 +137,12 @@ impl ServerHandler for ToolServer {
         }
         .into())
     }
+}
+
+/// The MCP error for a call to a tool the set does not have.
+fn unknown_tool(name: &str) -> ErrorData {
+    ErrorData::invalid_params(
+        format!("unknown tool `{name}`; list the tools to see the names"),
+        None,
+    )
 }

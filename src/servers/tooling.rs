@@ -1,6 +1,9 @@
-//! Shared building blocks of the Notion and Calendar tool sets: tool definitions with
-//! annotations, argument parsing, the request's [`Grant`], and the results handed to the model.
+//! Shared building blocks of the Notion and Calendar tool sets: the typed tool table that
+//! declares each tool once (name, title, annotations, parameter type and handler together),
+//! argument parsing, the request's [`Grant`], and the results handed to the model.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use rmcp::RoleServer;
@@ -44,6 +47,71 @@ impl Kind {
             .open_world(true)
     }
 }
+
+/// The future a tool handler returns, borrowing the call's API client and grant.
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = ToolResult> + Send + 'a>>;
+
+/// A tool's handler: parses the call's arguments into the tool's parameter type and runs the
+/// tool against `Api` for the grant.
+pub type Handler<Api> = for<'a> fn(&'a Api, &'a Grant, Option<&'a JsonObject>) -> HandlerFuture<'a>;
+
+/// One tool of a tool set: what `tools/list` shows and the handler that runs it, made together
+/// by [`tool_table!`] so that the schema's parameter type is the one the handler takes.
+pub struct ToolSpec<Api> {
+    /// The definition: name, title, description, input schema and annotations.
+    pub tool: Tool,
+    /// Runs the tool.
+    pub run: Handler<Api>,
+}
+
+impl<Api> std::fmt::Debug for ToolSpec<Api> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolSpec")
+            .field("name", &self.tool.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The entry of `table` named `name`.
+pub fn find<'t, Api>(table: &'t [ToolSpec<Api>], name: &str) -> Option<&'t ToolSpec<Api>> {
+    table.iter().find(|spec| spec.tool.name == name)
+}
+
+/// Declares a tool set as a table of [`ToolSpec`]s, one entry per tool, in `tools/list` order:
+///
+/// ```text
+/// tool_table! { Call;
+///     search(SearchParams), "Search Notion", Read, "Find pages ...";
+/// }
+/// ```
+///
+/// Each entry names the tool (also the name of the `Call` method that runs it), its parameter
+/// type (the input schema, and what the arguments are parsed into before the method gets
+/// them), its title, its [`Kind`] and its description. `Call::new(&api, &grant)` builds the
+/// per-call context; a method whose parameter type differs from the entry's does not compile.
+macro_rules! tool_table {
+    ($call:ident; $( $name:ident ( $params:ty ), $title:literal, $kind:ident, $description:literal; )+) => {
+        vec![$(
+            $crate::servers::tooling::ToolSpec {
+                tool: $crate::servers::tooling::tool::<$params>(
+                    stringify!($name),
+                    $title,
+                    $crate::servers::tooling::Kind::$kind,
+                    $description,
+                ),
+                run: |api, grant, arguments| {
+                    Box::pin(async move {
+                        let params: $params =
+                            $crate::servers::tooling::parse_args(stringify!($name), arguments)?;
+                        let call = $call::new(api, grant);
+                        call.$name(params).await
+                    })
+                },
+            },
+        )+]
+    };
+}
+pub(crate) use tool_table;
 
 /// Builds a tool named `name` whose input schema is generated from `P`.
 pub fn tool<P: JsonSchema + 'static>(

@@ -190,3 +190,25 @@ async fn servers_list_their_tools_over_mcp() {
         .await;
     assert!(unknown.is_err(), "an unknown tool is a protocol error");
 }
+
+/// `--list-tools` prints exactly the committed catalogs that tool selection is tuned on
+/// (`tests/fixtures/catalog/`), byte for byte.
+#[test]
+fn list_tools_prints_the_committed_catalogs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (command, fixture) in [("notion-mcp", "notion.json"), ("gcal-mcp", "gcal.json")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-gateway"))
+            .args([command, "--list-tools"])
+            .output()
+            .expect("run --list-tools");
+        assert!(out.status.success(), "{command} --list-tools failed");
+        let committed = std::fs::read(root.join("tests/fixtures/catalog").join(fixture))
+            .expect("read the committed catalog");
+        assert!(
+            out.stdout == committed,
+            "{command} --list-tools differs from tests/fixtures/catalog/{fixture}; regenerate it \
+             with `mcp-gateway {command} --list-tools > tests/fixtures/catalog/{fixture}` and run \
+             the selection tests"
+        );
+    }
+}

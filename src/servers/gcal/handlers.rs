@@ -1,57 +1,14 @@
 //! What each Calendar tool does: builds the REST calls and shapes slim answers.
 
 use http::Method;
-use rmcp::model::JsonObject;
 use serde_json::{Map, Value, json};
 
 use super::api::{GcalApi, calendar, explain};
 use super::params::*;
 use super::time::{self, check_span, event_time, window_time};
 use crate::servers::Grant;
-use crate::servers::tooling::{ToolFailure, ToolOutput, ToolResult, parse_args, require_id};
+use crate::servers::tooling::{ToolFailure, ToolOutput, ToolResult, require_id};
 use crate::servers::upstream_http::UpstreamRequest;
-
-/// Runs the tool `name` with `arguments` for `grant`.
-pub async fn dispatch(
-    api: &GcalApi,
-    grant: &Grant,
-    name: &str,
-    arguments: Option<&JsonObject>,
-) -> ToolResult {
-    let c = Call {
-        api,
-        grant,
-        home: tokio::sync::OnceCell::new(),
-    };
-    macro_rules! run {
-        ($method:ident) => {
-            c.$method(parse_args(name, arguments)?).await
-        };
-    }
-    match name {
-        "get_current_time" => run!(get_current_time),
-        "list_calendars" => run!(list_calendars),
-        "get_calendar" => run!(get_calendar),
-        "list_events" => run!(list_events),
-        "search_events" => run!(search_events),
-        "get_event" => run!(get_event),
-        "list_event_instances" => run!(list_event_instances),
-        "query_freebusy" => run!(query_freebusy),
-        "list_colors" => run!(list_colors),
-        "create_event" => run!(create_event),
-        "quick_add_event" => run!(quick_add_event),
-        "create_events" => run!(create_events),
-        "respond_to_event" => run!(respond_to_event),
-        "create_calendar" => run!(create_calendar),
-        "update_event" => run!(update_event),
-        "replace_event" => run!(replace_event),
-        "move_event" => run!(move_event),
-        "delete_event" => run!(delete_event),
-        "delete_calendar" => run!(delete_calendar),
-        "clear_calendar" => run!(clear_calendar),
-        other => Err(ToolFailure::new(format!("unknown Calendar tool `{other}`"))),
-    }
-}
 
 fn event_id(raw: &str) -> Result<String, ToolFailure> {
     require_id("event_id", raw, "take it from list_events or search_events").map(str::to_owned)
@@ -278,11 +235,23 @@ impl<'a> From<&'a NewEvent> for EventFields<'a> {
     }
 }
 
-struct Call<'a> {
+/// One tool call: the API client and the grant it acts for.
+pub(super) struct Call<'a> {
     api: &'a GcalApi,
     grant: &'a Grant,
     /// The person's time zone, fetched at most once per call.
     home: tokio::sync::OnceCell<chrono_tz::Tz>,
+}
+
+impl<'a> Call<'a> {
+    /// The context of one call to `api` for `grant`.
+    pub(super) fn new(api: &'a GcalApi, grant: &'a Grant) -> Self {
+        Self {
+            api,
+            grant,
+            home: tokio::sync::OnceCell::new(),
+        }
+    }
 }
 
 impl Call<'_> {
@@ -371,7 +340,7 @@ impl Call<'_> {
         Ok((min, max))
     }
 
-    async fn get_current_time(&self, p: CurrentTimeParams) -> ToolResult {
+    pub(super) async fn get_current_time(&self, p: CurrentTimeParams) -> ToolResult {
         let tz = self
             .zone_for(p.time_zone.as_deref(), true)
             .await?
@@ -388,7 +357,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(out))
     }
 
-    async fn list_calendars(&self, p: ListCalendarsParams) -> ToolResult {
+    pub(super) async fn list_calendars(&self, p: ListCalendarsParams) -> ToolResult {
         let request = UpstreamRequest::get(["users", "me", "calendarList"])
             .query_opt("maxResults", p.max_results.map(|m| m.clamp(1, 250)))
             .query_opt("pageToken", p.page_token)
@@ -408,7 +377,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(Value::Object(out)))
     }
 
-    async fn get_calendar(&self, p: CalendarParams) -> ToolResult {
+    pub(super) async fn get_calendar(&self, p: CalendarParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         let v = self
             .send(
@@ -453,12 +422,12 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim_events(&v)))
     }
 
-    async fn list_events(&self, p: ListEventsParams) -> ToolResult {
+    pub(super) async fn list_events(&self, p: ListEventsParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         self.events(&cal, p).await
     }
 
-    async fn search_events(&self, p: SearchEventsParams) -> ToolResult {
+    pub(super) async fn search_events(&self, p: SearchEventsParams) -> ToolResult {
         if p.query.trim().is_empty() {
             return Err(ToolFailure::new(
                 "query is empty; give words to search for, or use list_events.",
@@ -480,7 +449,7 @@ impl Call<'_> {
         self.events(&cal, list).await
     }
 
-    async fn get_event(&self, p: EventParams) -> ToolResult {
+    pub(super) async fn get_event(&self, p: EventParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         let id = event_id(&p.event_id)?;
         let v = self
@@ -493,7 +462,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim_event(&v)))
     }
 
-    async fn list_event_instances(&self, p: InstancesParams) -> ToolResult {
+    pub(super) async fn list_event_instances(&self, p: InstancesParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         let id = event_id(&p.event_id)?;
         let tz = self
@@ -509,7 +478,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim_events(&v)))
     }
 
-    async fn query_freebusy(&self, p: FreeBusyParams) -> ToolResult {
+    pub(super) async fn query_freebusy(&self, p: FreeBusyParams) -> ToolResult {
         let ids = p
             .calendar_ids
             .filter(|ids| !ids.is_empty())
@@ -571,7 +540,7 @@ impl Call<'_> {
         })))
     }
 
-    async fn list_colors(&self, _p: NoParams) -> ToolResult {
+    pub(super) async fn list_colors(&self, _p: NoParams) -> ToolResult {
         let v = self
             .send(UpstreamRequest::get(["colors"]), "colors", "list_colors")
             .await?;
@@ -617,14 +586,14 @@ impl Call<'_> {
         Ok(slim_event(&v))
     }
 
-    async fn create_event(&self, p: CreateEventParams) -> ToolResult {
+    pub(super) async fn create_event(&self, p: CreateEventParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         Ok(ToolOutput::json(
             self.insert_event(&cal, &p.event, p.send_updates).await?,
         ))
     }
 
-    async fn quick_add_event(&self, p: QuickAddParams) -> ToolResult {
+    pub(super) async fn quick_add_event(&self, p: QuickAddParams) -> ToolResult {
         if p.text.trim().is_empty() {
             return Err(ToolFailure::new(
                 "text is empty; describe the event, e.g. \"Dentist Friday 3pm\".",
@@ -638,7 +607,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim_event(&v)))
     }
 
-    async fn create_events(&self, p: CreateEventsParams) -> ToolResult {
+    pub(super) async fn create_events(&self, p: CreateEventsParams) -> ToolResult {
         if p.events.is_empty() || p.events.len() > 50 {
             return Err(ToolFailure::new("give 1 to 50 events."));
         }
@@ -662,7 +631,7 @@ impl Call<'_> {
         ))
     }
 
-    async fn respond_to_event(&self, p: RespondParams) -> ToolResult {
+    pub(super) async fn respond_to_event(&self, p: RespondParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         let id = event_id(&p.event_id)?;
         let event = self
@@ -698,7 +667,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim_event(&v)))
     }
 
-    async fn create_calendar(&self, p: CreateCalendarParams) -> ToolResult {
+    pub(super) async fn create_calendar(&self, p: CreateCalendarParams) -> ToolResult {
         if p.summary.trim().is_empty() {
             return Err(ToolFailure::new("summary (the calendar name) is empty."));
         }
@@ -723,7 +692,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim_calendar(&v)))
     }
 
-    async fn update_event(&self, p: UpdateEventParams) -> ToolResult {
+    pub(super) async fn update_event(&self, p: UpdateEventParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         let id = event_id(&p.event_id)?;
         let zone = self
@@ -762,7 +731,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim_event(&v)))
     }
 
-    async fn replace_event(&self, p: ReplaceEventParams) -> ToolResult {
+    pub(super) async fn replace_event(&self, p: ReplaceEventParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         let id = event_id(&p.event_id)?;
         if !p.event.contains_key("start") || !p.event.contains_key("end") {
@@ -777,7 +746,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim_event(&v)))
     }
 
-    async fn move_event(&self, p: MoveEventParams) -> ToolResult {
+    pub(super) async fn move_event(&self, p: MoveEventParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         let id = event_id(&p.event_id)?;
         let destination = require_id(
@@ -799,7 +768,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim_event(&v)))
     }
 
-    async fn delete_event(&self, p: DeleteEventParams) -> ToolResult {
+    pub(super) async fn delete_event(&self, p: DeleteEventParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         let id = event_id(&p.event_id)?;
         let request = UpstreamRequest::new(Method::DELETE, ["calendars", &cal, "events", &id])
@@ -810,7 +779,7 @@ impl Call<'_> {
         ))
     }
 
-    async fn delete_calendar(&self, p: DeleteCalendarParams) -> ToolResult {
+    pub(super) async fn delete_calendar(&self, p: DeleteCalendarParams) -> ToolResult {
         let cal =
             require_id("calendar_id", &p.calendar_id, "take it from list_calendars")?.to_owned();
         if cal.eq_ignore_ascii_case("primary") {
@@ -841,7 +810,7 @@ impl Call<'_> {
         ))
     }
 
-    async fn clear_calendar(&self, p: ClearCalendarParams) -> ToolResult {
+    pub(super) async fn clear_calendar(&self, p: ClearCalendarParams) -> ToolResult {
         let cal =
             require_id("calendar_id", &p.calendar_id, "take it from list_calendars")?.to_owned();
         if p.confirm != Some(true) {

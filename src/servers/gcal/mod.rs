@@ -3,12 +3,13 @@
 
 mod api;
 mod catalog;
-pub(crate) mod handlers;
+mod handlers;
 pub mod params;
 mod time;
 
 pub use api::GcalApi;
 pub use catalog::tool_list;
+pub(crate) use catalog::tools;
 
 /// What the server tells clients about itself and how to use its tools.
 pub(crate) const INSTRUCTIONS: &str = "Tools for the person's Google Calendar. Call `get_current_time` before \

@@ -5,7 +5,6 @@ use std::future::Future;
 use std::pin::Pin;
 
 use http::Method;
-use rmcp::model::JsonObject;
 use serde_json::{Map, Value, json};
 
 use super::api::{NotionApi, explain, normalize_id};
@@ -13,63 +12,13 @@ use super::markdown::{self, BlockTree};
 use super::params::*;
 use super::slim;
 use crate::servers::Grant;
-use crate::servers::tooling::{
-    ToolFailure, ToolOutput, ToolResult, page_size, parse_args, require_id,
-};
+use crate::servers::tooling::{ToolFailure, ToolOutput, ToolResult, page_size, require_id};
 use crate::servers::upstream_http::{UpstreamError, UpstreamRequest};
 
 /// Blocks per append request (Notion's limit).
 const BLOCKS_PER_REQUEST: usize = 100;
 /// The most blocks `get_page_content` reads.
 const MAX_CONTENT_BLOCKS: usize = 2000;
-
-/// Runs the tool `name` with `arguments` for `grant`.
-pub async fn dispatch(
-    api: &NotionApi,
-    grant: &Grant,
-    name: &str,
-    arguments: Option<&JsonObject>,
-) -> ToolResult {
-    let c = Call { api, grant };
-    macro_rules! run {
-        ($method:ident) => {
-            c.$method(parse_args(name, arguments)?).await
-        };
-    }
-    match name {
-        "search" => run!(search),
-        "get_page" => run!(get_page),
-        "get_page_content" => run!(get_page_content),
-        "get_page_property" => run!(get_page_property),
-        "get_database" => run!(get_database),
-        "get_data_source" => run!(get_data_source),
-        "query_database" => run!(query_database),
-        "query_data_source" => run!(query_data_source),
-        "list_data_source_templates" => run!(list_templates),
-        "get_block" => run!(get_block),
-        "get_block_children" => run!(get_block_children),
-        "list_comments" => run!(list_comments),
-        "list_users" => run!(list_users),
-        "get_user" => run!(get_user),
-        "get_self" => run!(get_self),
-        "create_page" => run!(create_page),
-        "append_block_children" => run!(append_block_children),
-        "create_comment" => run!(create_comment),
-        "create_database" => run!(create_database),
-        "create_data_source" => run!(create_data_source),
-        "restore_page" => run!(restore_page),
-        "update_page" => run!(update_page),
-        "move_page" => run!(move_page),
-        "update_block" => run!(update_block),
-        "update_database" => run!(update_database),
-        "update_data_source" => run!(update_data_source),
-        "replace_page_content" => run!(replace_page_content),
-        "archive_page" => run!(archive_page),
-        "archive_database" => run!(archive_database),
-        "delete_block" => run!(delete_block),
-        other => Err(ToolFailure::new(format!("unknown Notion tool `{other}`"))),
-    }
-}
 
 fn id(what: &str, raw: &str) -> Result<String, ToolFailure> {
     require_id(what, raw, "give the id returned by the search tool").map(normalize_id)
@@ -129,13 +78,21 @@ fn blocks_from(
     }
 }
 
-struct Call<'a> {
+/// One tool call: the API client and the grant it acts for.
+pub(super) struct Call<'a> {
     api: &'a NotionApi,
     grant: &'a Grant,
 }
 
 type TreeFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<BlockTree>, UpstreamError>> + Send + 'a>>;
+
+impl<'a> Call<'a> {
+    /// The context of one call to `api` for `grant`.
+    pub(super) fn new(api: &'a NotionApi, grant: &'a Grant) -> Self {
+        Self { api, grant }
+    }
+}
 
 impl Call<'_> {
     async fn send(&self, request: UpstreamRequest, what: &str) -> Result<Value, ToolFailure> {
@@ -149,7 +106,7 @@ impl Call<'_> {
         self.send(UpstreamRequest::get(segs(parts)), what).await
     }
 
-    async fn search(&self, p: SearchParams) -> ToolResult {
+    pub(super) async fn search(&self, p: SearchParams) -> ToolResult {
         let mut body = list_body(p.start_cursor, p.page_size);
         put(&mut body, "query", p.query.map(Value::String));
         if let Some(kind) = p.object_type {
@@ -187,7 +144,7 @@ impl Call<'_> {
         })))
     }
 
-    async fn get_page(&self, p: GetPageParams) -> ToolResult {
+    pub(super) async fn get_page(&self, p: GetPageParams) -> ToolResult {
         let page_id = id("page_id", &p.page_id)?;
         let mut request = UpstreamRequest::get(segs(&["pages", &page_id]));
         for f in p.filter_properties.unwrap_or_default() {
@@ -256,7 +213,7 @@ impl Call<'_> {
         })
     }
 
-    async fn get_page_content(&self, p: GetPageContentParams) -> ToolResult {
+    pub(super) async fn get_page_content(&self, p: GetPageContentParams) -> ToolResult {
         let page_id = id("page_id", &p.page_id)?;
         let depth = p.max_depth.unwrap_or(3).clamp(1, 10);
         let mut budget = MAX_CONTENT_BLOCKS;
@@ -300,7 +257,7 @@ impl Call<'_> {
         Ok(ToolOutput::text_with(text, structured))
     }
 
-    async fn get_page_property(&self, p: GetPagePropertyParams) -> ToolResult {
+    pub(super) async fn get_page_property(&self, p: GetPagePropertyParams) -> ToolResult {
         let page_id = id("page_id", &p.page_id)?;
         let property = require_id(
             "property_id",
@@ -347,7 +304,7 @@ impl Call<'_> {
         }
     }
 
-    async fn get_database(&self, p: DatabaseIdParams) -> ToolResult {
+    pub(super) async fn get_database(&self, p: DatabaseIdParams) -> ToolResult {
         let database_id = id("database_id", &p.database_id)?;
         if let Some(db) = self.database_or_none(&database_id).await? {
             return Ok(ToolOutput::json(slim::database(&db)));
@@ -358,7 +315,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::data_source(&ds)))
     }
 
-    async fn get_data_source(&self, p: DataSourceIdParams) -> ToolResult {
+    pub(super) async fn get_data_source(&self, p: DataSourceIdParams) -> ToolResult {
         let ds = id("data_source_id", &p.data_source_id)?;
         let v = self.get(&["data_sources", &ds], "data source").await?;
         Ok(ToolOutput::json(slim::data_source(&v)))
@@ -381,7 +338,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::list(&v, slim::page)))
     }
 
-    async fn query_database(&self, p: QueryDatabaseParams) -> ToolResult {
+    pub(super) async fn query_database(&self, p: QueryDatabaseParams) -> ToolResult {
         let database_id = id("database_id", &p.database_id)?;
         let ds = self.resolve_data_source(&database_id).await?;
         let mut body = list_body(p.start_cursor, p.page_size);
@@ -390,7 +347,7 @@ impl Call<'_> {
         self.query(&ds, body, p.filter_properties).await
     }
 
-    async fn query_data_source(&self, p: QueryDataSourceParams) -> ToolResult {
+    pub(super) async fn query_data_source(&self, p: QueryDataSourceParams) -> ToolResult {
         let ds = id("data_source_id", &p.data_source_id)?;
         let mut body = list_body(p.start_cursor, p.page_size);
         put(&mut body, "filter", p.filter);
@@ -399,7 +356,7 @@ impl Call<'_> {
         self.query(&ds, body, p.filter_properties).await
     }
 
-    async fn list_templates(&self, p: ListTemplatesParams) -> ToolResult {
+    pub(super) async fn list_data_source_templates(&self, p: ListTemplatesParams) -> ToolResult {
         let ds = id("data_source_id", &p.data_source_id)?;
         let request = UpstreamRequest::get(segs(&["data_sources", &ds, "templates"]))
             .query_opt("name", p.name)
@@ -409,13 +366,13 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::without_request_id(&v)))
     }
 
-    async fn get_block(&self, p: BlockIdParams) -> ToolResult {
+    pub(super) async fn get_block(&self, p: BlockIdParams) -> ToolResult {
         let block_id = id("block_id", &p.block_id)?;
         let v = self.get(&["blocks", &block_id], "block").await?;
         Ok(ToolOutput::json(slim::block(&v)))
     }
 
-    async fn get_block_children(&self, p: BlockListParams) -> ToolResult {
+    pub(super) async fn get_block_children(&self, p: BlockListParams) -> ToolResult {
         let block_id = id("block_id", &p.block_id)?;
         let request = UpstreamRequest::get(segs(&["blocks", &block_id, "children"]))
             .query("page_size", page_size(p.page_size, 50, 100))
@@ -424,7 +381,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::list(&v, slim::block)))
     }
 
-    async fn list_comments(&self, p: BlockListParams) -> ToolResult {
+    pub(super) async fn list_comments(&self, p: BlockListParams) -> ToolResult {
         let block_id = id("block_id", &p.block_id)?;
         let request = UpstreamRequest::get(segs(&["comments"]))
             .query("block_id", &block_id)
@@ -434,7 +391,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::list(&v, slim::comment)))
     }
 
-    async fn list_users(&self, p: PageParams) -> ToolResult {
+    pub(super) async fn list_users(&self, p: PageParams) -> ToolResult {
         let request = UpstreamRequest::get(segs(&["users"]))
             .query("page_size", page_size(p.page_size, 50, 100))
             .query_opt("start_cursor", p.start_cursor);
@@ -442,13 +399,13 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::list(&v, slim::user)))
     }
 
-    async fn get_user(&self, p: UserIdParams) -> ToolResult {
+    pub(super) async fn get_user(&self, p: UserIdParams) -> ToolResult {
         let user_id = id("user_id", &p.user_id)?;
         let v = self.get(&["users", &user_id], "user").await?;
         Ok(ToolOutput::json(slim::user(&v)))
     }
 
-    async fn get_self(&self, _p: NoParams) -> ToolResult {
+    pub(super) async fn get_self(&self, _p: NoParams) -> ToolResult {
         let v = self.get(&["users", "me"], "bot user").await?;
         Ok(ToolOutput::json(slim::user(&v)))
     }
@@ -523,7 +480,7 @@ impl Call<'_> {
         Ok((ids, requests))
     }
 
-    async fn create_page(&self, p: CreatePageParams) -> ToolResult {
+    pub(super) async fn create_page(&self, p: CreatePageParams) -> ToolResult {
         let mut blocks = blocks_from(p.markdown.as_deref(), p.children)?;
         let given = [
             &p.parent.page_id,
@@ -609,7 +566,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(out))
     }
 
-    async fn append_block_children(&self, p: AppendParams) -> ToolResult {
+    pub(super) async fn append_block_children(&self, p: AppendParams) -> ToolResult {
         let block_id = id("block_id", &p.block_id)?;
         let blocks = blocks_from(p.markdown.as_deref(), p.children)?;
         if blocks.is_empty() {
@@ -636,7 +593,7 @@ impl Call<'_> {
         })))
     }
 
-    async fn create_comment(&self, p: CreateCommentParams) -> ToolResult {
+    pub(super) async fn create_comment(&self, p: CreateCommentParams) -> ToolResult {
         let rich_text = match (p.text, p.rich_text) {
             (Some(t), None) if !t.trim().is_empty() => Value::Array(markdown::inline_rich_text(&t)),
             (None, Some(rt)) if !rt.is_empty() => Value::Array(rt),
@@ -668,7 +625,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::comment(&v)))
     }
 
-    async fn create_database(&self, p: CreateDatabaseParams) -> ToolResult {
+    pub(super) async fn create_database(&self, p: CreateDatabaseParams) -> ToolResult {
         let parent = id("parent_page_id", &p.parent_page_id)?;
         let mut properties = p.properties.unwrap_or_default();
         if !properties.values().any(|v| v.get("title").is_some()) {
@@ -703,7 +660,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::database(&v)))
     }
 
-    async fn create_data_source(&self, p: CreateDataSourceParams) -> ToolResult {
+    pub(super) async fn create_data_source(&self, p: CreateDataSourceParams) -> ToolResult {
         let db = id("database_id", &p.database_id)?;
         let mut body = Map::new();
         body.insert(
@@ -736,17 +693,17 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::page(&v)))
     }
 
-    async fn restore_page(&self, p: PageIdParams) -> ToolResult {
+    pub(super) async fn restore_page(&self, p: PageIdParams) -> ToolResult {
         let page_id = id("page_id", &p.page_id)?;
         self.patch_page(&page_id, json!({"in_trash": false})).await
     }
 
-    async fn archive_page(&self, p: PageIdParams) -> ToolResult {
+    pub(super) async fn archive_page(&self, p: PageIdParams) -> ToolResult {
         let page_id = id("page_id", &p.page_id)?;
         self.patch_page(&page_id, json!({"in_trash": true})).await
     }
 
-    async fn update_page(&self, p: UpdatePageParams) -> ToolResult {
+    pub(super) async fn update_page(&self, p: UpdatePageParams) -> ToolResult {
         let page_id = id("page_id", &p.page_id)?;
         let mut properties = p.properties.unwrap_or_default();
         if let Some(title) = &p.title {
@@ -769,7 +726,7 @@ impl Call<'_> {
         self.patch_page(&page_id, Value::Object(body)).await
     }
 
-    async fn move_page(&self, p: MovePageParams) -> ToolResult {
+    pub(super) async fn move_page(&self, p: MovePageParams) -> ToolResult {
         let page_id = id("page_id", &p.page_id)?;
         let parent = match (
             &p.new_parent.page_id,
@@ -804,7 +761,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::page(&v)))
     }
 
-    async fn update_block(&self, p: UpdateBlockParams) -> ToolResult {
+    pub(super) async fn update_block(&self, p: UpdateBlockParams) -> ToolResult {
         let block_id = id("block_id", &p.block_id)?;
         if p.content.is_empty() {
             return Err(ToolFailure::new(
@@ -832,7 +789,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::database(&v)))
     }
 
-    async fn update_database(&self, p: UpdateDatabaseParams) -> ToolResult {
+    pub(super) async fn update_database(&self, p: UpdateDatabaseParams) -> ToolResult {
         let db = id("database_id", &p.database_id)?;
         let mut body = Map::new();
         put(
@@ -857,14 +814,14 @@ impl Call<'_> {
         self.patch_database(&db, body).await
     }
 
-    async fn archive_database(&self, p: DatabaseIdParams) -> ToolResult {
+    pub(super) async fn archive_database(&self, p: DatabaseIdParams) -> ToolResult {
         let db = id("database_id", &p.database_id)?;
         let mut body = Map::new();
         body.insert("in_trash".into(), Value::Bool(true));
         self.patch_database(&db, body).await
     }
 
-    async fn update_data_source(&self, p: UpdateDataSourceParams) -> ToolResult {
+    pub(super) async fn update_data_source(&self, p: UpdateDataSourceParams) -> ToolResult {
         let ds = id("data_source_id", &p.data_source_id)?;
         let mut body = Map::new();
         put(
@@ -888,7 +845,7 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::data_source(&v)))
     }
 
-    async fn replace_page_content(&self, p: ReplacePageContentParams) -> ToolResult {
+    pub(super) async fn replace_page_content(&self, p: ReplacePageContentParams) -> ToolResult {
         let page_id = id("page_id", &p.page_id)?;
         if p.markdown.trim().is_empty() {
             return Err(ToolFailure::new(
@@ -916,7 +873,7 @@ impl Call<'_> {
         ))
     }
 
-    async fn delete_block(&self, p: BlockIdParams) -> ToolResult {
+    pub(super) async fn delete_block(&self, p: BlockIdParams) -> ToolResult {
         let block_id = id("block_id", &p.block_id)?;
         let v = self
             .send(

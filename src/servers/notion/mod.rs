@@ -3,13 +3,14 @@
 
 mod api;
 mod catalog;
-pub(crate) mod handlers;
+mod handlers;
 pub mod markdown;
 pub mod params;
 mod slim;
 
 pub use api::{NOTION_VERSION, NotionApi, normalize_id};
 pub use catalog::tool_list;
+pub(crate) use catalog::tools;
 
 /// What the server tells clients about itself and how to use its tools.
 pub(crate) const INSTRUCTIONS: &str = "Tools for the person's Notion workspace. Find pages and databases with \
