@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use mcp_gateway::Principal;
-use mcp_gateway::channels::access::Pairing;
+use mcp_gateway::channels::pairing::Pairing;
 use mcp_gateway::channels::stream::StreamConfig;
 use mcp_gateway::channels::telegram::{TelegramOptions, run_with};
 use mcp_gateway::config::{Policy, TelegramConfig};

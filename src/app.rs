@@ -151,8 +151,7 @@ async fn spawn_gateway(
     let config = &gateway.config;
     let listener = crate::http::bind(config.http.listen, "[http].listen").await?;
     let app = gateway.router();
-    let accounts: Arc<dyn crate::channels::accounts::AccountLinks> =
-        Arc::new(gateway.oauth.clone());
+    let accounts: Arc<dyn crate::mcp::accounts::AccountLinks> = Arc::new(gateway.oauth.clone());
     let mut tasks = tokio::task::JoinSet::new();
     let token = shutdown.clone();
     tracing::info!(listen = %config.http.listen, "gateway HTTP surface listening");

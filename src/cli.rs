@@ -7,9 +7,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Config};
+use crate::telemetry::LogFormat;
 
 /// A self-hosted AI assistant: chat channels, a local model, and per-user MCP servers.
 #[derive(Debug, Parser)]
@@ -34,17 +35,6 @@ pub struct GlobalArgs {
     pub log_format: LogFormat,
 }
 
-/// How logs are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// JSON when stderr is not a terminal, readable text when it is.
-    Auto,
-    /// One JSON object per line.
-    Json,
-    /// Readable text.
-    Text,
-}
-
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -63,15 +53,15 @@ pub enum Command {
     /// Check that the model server, the model and every MCP server answer.
     Doctor,
     /// Show which tools the gateway would offer the model for a first message.
-    Route(RouteArgs),
+    Route(crate::ops::route::RouteArgs),
     /// List and approve chat senders waiting for access.
     #[command(subcommand)]
-    Pairing(PairingCommand),
+    Pairing(crate::ops::pairing::PairingCommand),
     /// List and revoke people's connected accounts.
     #[command(subcommand)]
-    Connections(ConnectionsCommand),
+    Connections(crate::ops::connections::ConnectionsCommand),
     /// Write an online backup of the database.
-    Backup(BackupArgs),
+    Backup(crate::ops::backup::BackupArgs),
 }
 
 /// Options of `notion-mcp` and `gcal-mcp`.
@@ -80,65 +70,6 @@ pub struct ServerArgs {
     /// Print the server's `tools/list` result as JSON and exit.
     #[arg(long)]
     pub list_tools: bool,
-}
-
-/// Options of `route`.
-#[derive(Debug, Clone, Args)]
-pub struct RouteArgs {
-    /// Read `DIR/<server>.json` (a `tools/list` result) instead of connecting to each server.
-    #[arg(long, value_name = "DIR")]
-    pub catalog: Option<PathBuf>,
-    /// Print `{"tools": [...]}` exactly as sent to the model.
-    #[arg(long)]
-    pub json: bool,
-    /// The message to route.
-    pub message: String,
-}
-
-/// `pairing` subcommands.
-#[derive(Debug, Clone, Subcommand)]
-pub enum PairingCommand {
-    /// List senders waiting for approval.
-    List,
-    /// Approve the sender who was given CODE.
-    Approve {
-        /// The code the sender was shown.
-        code: String,
-    },
-    /// Remove an approved sender (`telegram:123`, `slack:T1:U2`).
-    Revoke {
-        /// The principal to remove.
-        principal: String,
-    },
-}
-
-/// `connections` subcommands.
-#[derive(Debug, Clone, Subcommand)]
-pub enum ConnectionsCommand {
-    /// List connected accounts.
-    List {
-        /// Only this principal's connections.
-        #[arg(long)]
-        principal: Option<String>,
-    },
-    /// Disconnect PRINCIPAL from SERVER on both sides.
-    Revoke {
-        /// The principal (`telegram:123`).
-        principal: String,
-        /// The configured server's name.
-        server: String,
-    },
-}
-
-/// Options of `backup`.
-#[derive(Debug, Clone, Args)]
-pub struct BackupArgs {
-    /// The folder to write backups into.
-    #[arg(long, value_name = "DIR")]
-    pub dir: PathBuf,
-    /// How many backups to keep.
-    #[arg(long, default_value_t = 7)]
-    pub keep: usize,
 }
 
 /// Runs the parsed command line and returns the process's exit code.
@@ -207,7 +138,7 @@ async fn run_server(
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     use crate::ops;
     match cli.command {
-        Command::CheckConfig => Ok(ops::check_config::run(&cli.global)),
+        Command::CheckConfig => Ok(ops::check_config::run(load_config(&cli.global))),
         Command::Backup(args) => ops::backup::run(&load_config(&cli.global)?, &args),
         Command::Chat => crate::app::chat(load_config(&cli.global)?).await,
         Command::Serve => crate::app::serve(load_config(&cli.global)?).await,

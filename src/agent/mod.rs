@@ -8,6 +8,7 @@
 
 mod budget;
 mod leak;
+mod outcome;
 mod prompt;
 pub mod select;
 mod sink;
@@ -16,14 +17,15 @@ mod validate;
 
 use std::sync::Arc;
 
+pub use outcome::{TurnEnd, TurnOutcome};
 pub use select::ToolSelector;
 pub use sink::{Activity, ConfirmRequest, TurnSink};
-pub use turn::{TurnEnd, TurnInput, TurnOutcome};
+pub use turn::TurnInput;
 
-use crate::channels::accounts::AccountLinks;
 use crate::config::{AgentConfig, ServerConfig};
 use crate::llm::{ChatModel, ModelError};
 use crate::mcp::ToolHost;
+use crate::mcp::accounts::AccountLinks;
 use crate::store::{Store, StoreError};
 use crate::telemetry::metrics::Metrics;
 

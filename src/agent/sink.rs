@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::TurnOutcome;
+use super::outcome::TurnOutcome;
 
 /// What the assistant is doing, for typing indicators and status lines.
 #[derive(Debug, Clone, PartialEq, Eq)]

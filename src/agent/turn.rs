@@ -9,11 +9,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::budget::{self, estimate_message};
 use super::leak::{self, StreamGuard};
+use super::outcome::{TurnEnd, TurnOutcome};
 use super::sink::{Activity, ConfirmRequest, TurnSink};
 use super::{Agent, AgentError, prompt, select, validate};
 use crate::Principal;
-use crate::channels::accounts::PendingMessage;
 use crate::llm::{ChatOutcome, ChatRequest, Message, ModelError, Role, ToolCall, ToolSpec};
+use crate::mcp::accounts::PendingMessage;
 use crate::mcp::{Catalog, CatalogTool, ToolError};
 use crate::store::audit::{AuditEntry, args_digest};
 use crate::telemetry::metrics::{ServerLabels, TokenLabels, ToolLabels};
@@ -44,28 +45,6 @@ pub struct TurnInput<'a> {
     pub chat: &'a str,
     /// What they wrote.
     pub text: &'a str,
-}
-
-/// How a turn ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TurnEnd {
-    /// The model answered.
-    Answered,
-    /// The person cancelled it.
-    Cancelled,
-    /// It ran past the turn deadline.
-    TimedOut,
-}
-
-/// The result of a turn.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TurnOutcome {
-    /// The reply as the person should finally see it.
-    pub reply: String,
-    /// How the turn ended.
-    pub end: TurnEnd,
-    /// How many tool calls were made.
-    pub tool_calls: u32,
 }
 
 /// What stops a model request early.

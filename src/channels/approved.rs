@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::access::{AccessError, Pairing};
+use super::pairing::{AccessError, Pairing};
 use crate::Principal;
 
 /// How old the list may be before it is read again.

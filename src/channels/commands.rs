@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use crate::Principal;
+use crate::config::{ServerAuth, ServerConfig};
+use crate::mcp::accounts::AccountLinks;
 use crate::store::Store;
-
-use super::accounts::{AccountLinks, ServerSummary};
 
 /// The commands, as registered with the platform (name, description), in menu order.
 pub const MENU: &[(&str, &str)] = &[
@@ -92,6 +92,29 @@ pub fn parse(text: &str, bot_name: Option<&str>) -> Option<ChatCommand> {
         "stop" => ChatCommand::Stop,
         other => ChatCommand::Unknown(other.to_owned()),
     })
+}
+
+/// A configured MCP server as chat commands describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSummary {
+    /// The configured name (`notion`).
+    pub name: String,
+    /// Whether each person connects their own account (`auth = "oauth"`).
+    pub oauth: bool,
+}
+
+impl ServerSummary {
+    /// The summaries of the configured servers, in file order.
+    #[must_use]
+    pub fn from_config(servers: &[ServerConfig]) -> Vec<Self> {
+        servers
+            .iter()
+            .map(|s| Self {
+                name: s.name.clone(),
+                oauth: s.auth == ServerAuth::OAuth,
+            })
+            .collect()
+    }
 }
 
 /// A command's reply: text, and optionally a link to show as a button.

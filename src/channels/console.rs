@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Principal;
 use crate::agent::{Activity, Agent, ConfirmRequest, TurnInput, TurnSink};
-use crate::channels::accounts::{ConnectListener, ConnectedNotice};
+use crate::mcp::accounts::{ConnectListener, ConnectedNotice};
 use crate::telemetry::metrics::MessageLabels;
 
 /// The chat id of the console's one conversation.

@@ -34,6 +34,28 @@ impl<'a> From<&'a ToolSpec> for WireTool<'a> {
     }
 }
 
+impl ToolSpec {
+    /// The length in bytes of the tool's wire JSON, measured without building it.
+    #[must_use]
+    pub fn wire_len(&self) -> usize {
+        /// Counts what is written to it.
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        // Writing into a counter cannot fail, and a `Value` always serialises.
+        let _ = serde_json::to_writer(&mut count, &WireTool::from(self));
+        count.0
+    }
+}
+
 /// Tool-call arguments as the model sent them, made into a JSON value.
 ///
 /// Ollama sends an object; some models (and every OpenAI-compatible server) send a string holding

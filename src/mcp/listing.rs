@@ -5,16 +5,17 @@
 //! qualified name is not 1-64 characters of `[A-Za-z0-9_-]`, when their input schema is larger
 //! than [`Limits::max_schema_bytes`], or when their name repeats an earlier one. Descriptions and
 //! titles are cut to a bounded length. Tools that the server's `allow_tools`/`deny_tools` exclude
-//! are left out silently.
+//! are left out silently. A listing saved as text ([`from_text`], for `route --catalog`) goes
+//! through the same rules, so it yields the tools a turn would be offered.
 
 use std::collections::HashSet;
 use std::io::Write;
 
-use rmcp::model::{PaginatedRequestParams, Tool};
+use rmcp::ServiceError;
+use rmcp::model::{ListToolsResult, PaginatedRequestParams, Tool};
 use rmcp::service::{Peer, RoleClient};
 
 use super::CatalogTool;
-use super::session::Failure;
 use crate::config::ServerConfig;
 
 /// The most `tools/list` pages read from one server.
@@ -33,14 +34,59 @@ pub struct Limits {
     pub max_schema_bytes: usize,
 }
 
+impl Default for Limits {
+    /// 512 tools a server, and input schemas up to 64 KiB.
+    fn default() -> Self {
+        Self {
+            max_tools: 512,
+            max_schema_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The tools kept so far from one server's listing.
+struct Kept<'a> {
+    server: &'a ServerConfig,
+    limits: Limits,
+    tools: Vec<CatalogTool>,
+    seen: HashSet<String>,
+}
+
+impl<'a> Kept<'a> {
+    fn new(server: &'a ServerConfig, limits: Limits) -> Self {
+        Self {
+            server,
+            limits,
+            tools: Vec::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Keeps `tool` when the rules allow it; `false` once no more tools are kept.
+    fn offer(&mut self, tool: &Tool) -> bool {
+        if self.tools.len() == self.limits.max_tools {
+            tracing::warn!(
+                server = %self.server.name,
+                max_tools = self.limits.max_tools,
+                "the server lists more tools than the gateway keeps; the rest is ignored"
+            );
+            return false;
+        }
+        if let Some(entry) = accept(self.server, tool, self.limits, &self.seen) {
+            self.seen.insert(entry.tool.clone());
+            self.tools.push(entry);
+        }
+        true
+    }
+}
+
 /// Reads every page of the server's tool list and keeps the tools the catalog may offer.
 pub(crate) async fn list_tools(
     peer: &Peer<RoleClient>,
     server: &ServerConfig,
     limits: Limits,
-) -> Result<Vec<CatalogTool>, Failure> {
-    let mut kept: Vec<CatalogTool> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
+) -> Result<Vec<CatalogTool>, ServiceError> {
+    let mut kept = Kept::new(server, limits);
     let mut cursor: Option<String> = None;
     for page_number in 0.. {
         if page_number == MAX_PAGES {
@@ -52,22 +98,10 @@ pub(crate) async fn list_tools(
             break;
         }
         let params = PaginatedRequestParams::default().with_cursor(cursor.take());
-        let page = peer
-            .list_tools(Some(params))
-            .await
-            .map_err(|e| Failure::from_service(&e))?;
+        let page = peer.list_tools(Some(params)).await?;
         for tool in &page.tools {
-            if kept.len() == limits.max_tools {
-                tracing::warn!(
-                    server = %server.name,
-                    max_tools = limits.max_tools,
-                    "the server lists more tools than the gateway keeps; the rest is ignored"
-                );
-                return Ok(kept);
-            }
-            if let Some(entry) = accept(server, tool, limits, &seen) {
-                seen.insert(entry.tool.clone());
-                kept.push(entry);
+            if !kept.offer(tool) {
+                return Ok(kept.tools);
             }
         }
         match page.next_cursor {
@@ -75,7 +109,27 @@ pub(crate) async fn list_tools(
             _ => break,
         }
     }
-    Ok(kept)
+    Ok(kept.tools)
+}
+
+/// The catalog entries of a `tools/list` result saved as text (`{"tools": [...]}`), kept by the
+/// same rules as a live listing.
+///
+/// # Errors
+/// Fails with the parser's error when the text is not a `tools/list` result.
+pub fn from_text(
+    server: &ServerConfig,
+    text: &str,
+    limits: Limits,
+) -> Result<Vec<CatalogTool>, serde_json::Error> {
+    let listing: ListToolsResult = serde_json::from_str(text)?;
+    let mut kept = Kept::new(server, limits);
+    for tool in &listing.tools {
+        if !kept.offer(tool) {
+            break;
+        }
+    }
+    Ok(kept.tools)
 }
 
 /// The catalog entry for `tool`, or `None` when it is filtered out or out of bounds.

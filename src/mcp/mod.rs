@@ -1,11 +1,13 @@
 //! The MCP side of the gateway: a pool of client sessions and the tool catalog built from them.
 //!
 //! The agent sees MCP only through [`ToolHost`]: the catalog of tools a principal may use, and a
-//! way to call one of them on that principal's behalf.
+//! way to call one of them on that principal's behalf; and a principal's account connections only
+//! through [`accounts::AccountLinks`], which the OAuth client implements.
 
+pub mod accounts;
 pub mod catalog;
 mod http;
-mod listing;
+pub mod listing;
 pub mod oauth;
 mod output;
 pub mod pool;

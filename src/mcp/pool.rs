@@ -69,8 +69,8 @@ pub struct PoolOptions {
 impl Default for PoolOptions {
     fn default() -> Self {
         Self {
-            max_tools_per_server: 512,
-            max_schema_bytes: 64 * 1024,
+            max_tools_per_server: Limits::default().max_tools,
+            max_schema_bytes: Limits::default().max_schema_bytes,
             max_response_bytes: 32 * 1024 * 1024,
             connect_timeout: Duration::from_secs(10),
             retry_backoff: Duration::from_secs(1),

@@ -307,7 +307,9 @@ impl Session {
             .await
             .map_err(|e| Failure::from_initialize(&e))?;
         let listed_at = staleness.load(Ordering::Acquire);
-        let tools = listing::list_tools(service.peer(), c.server, c.limits).await?;
+        let tools = listing::list_tools(service.peer(), c.server, c.limits)
+            .await
+            .map_err(|e| Failure::from_service(&e))?;
         Ok(Self {
             service,
             tools: parking_lot::RwLock::new(Arc::new(tools)),
@@ -352,7 +354,9 @@ impl Session {
     /// Replaces the cached tools by a new listing; the caller holds `refresh`.
     async fn list_again(&self) -> Result<usize, Failure> {
         let generation = self.staleness.load(Ordering::Acquire);
-        let tools = listing::list_tools(self.service.peer(), &self.server, self.limits).await?;
+        let tools = listing::list_tools(self.service.peer(), &self.server, self.limits)
+            .await
+            .map_err(|e| Failure::from_service(&e))?;
         let count = tools.len();
         *self.tools.write() = Arc::new(tools);
         self.listed_at.store(generation, Ordering::Release);

@@ -1,10 +1,23 @@
 //! `backup`: an online copy of the database into a folder, keeping the newest N.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::BackupArgs;
+use clap::Args;
+
 use crate::config::Config;
 use crate::store::{Store, backup};
+
+/// Options of `backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The folder to write backups into.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// How many backups to keep.
+    #[arg(long, default_value_t = 7)]
+    pub keep: usize,
+}
 
 /// Writes one backup and prints its path.
 ///

@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{GlobalArgs, load_config};
+use crate::config::{Config, ConfigError};
 
-/// Validates the configuration; prints `ok` or every problem, one per line.
+/// Reports on the configuration as it loaded: prints `ok`, or every problem one per line.
 #[must_use]
-pub fn run(global: &GlobalArgs) -> ExitCode {
-    match load_config(global) {
+pub fn run(loaded: Result<Config, ConfigError>) -> ExitCode {
+    match loaded {
         Ok(config) => {
             println!("{}: ok", config.origin);
             if !config.store.seal_key_file.exists() {

@@ -5,15 +5,33 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use clap::Subcommand;
 use prometheus_client::registry::Registry;
 
 use crate::Principal;
-use crate::cli::ConnectionsCommand;
 use crate::config::{Config, ServerAuth};
 use crate::mcp::oauth::{ConnectionStatus, OAuthClient};
 use crate::store::Store;
 use crate::store::seal::Sealer;
 use crate::telemetry::metrics::Metrics;
+
+/// `connections` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConnectionsCommand {
+    /// List connected accounts.
+    List {
+        /// Only this principal's connections.
+        #[arg(long)]
+        principal: Option<String>,
+    },
+    /// Disconnect PRINCIPAL from SERVER on both sides.
+    Revoke {
+        /// The principal (`telegram:123`).
+        principal: String,
+        /// The configured server's name.
+        server: String,
+    },
+}
 
 fn parse_principal(text: &str) -> anyhow::Result<Principal> {
     Principal::parse(text).with_context(|| {

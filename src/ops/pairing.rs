@@ -3,12 +3,29 @@
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
+use clap::Subcommand;
 
 use crate::Principal;
-use crate::channels::access::Pairing;
-use crate::cli::PairingCommand;
+use crate::channels::pairing::Pairing;
 use crate::config::Config;
 use crate::store::{Store, now_unix};
+
+/// `pairing` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum PairingCommand {
+    /// List senders waiting for approval.
+    List,
+    /// Approve the sender who was given CODE.
+    Approve {
+        /// The code the sender was shown.
+        code: String,
+    },
+    /// Remove an approved sender (`telegram:123`, `slack:T1:U2`).
+    Revoke {
+        /// The principal to remove.
+        principal: String,
+    },
+}
 
 /// Runs one `pairing` subcommand and prints its result.
 ///

@@ -2,25 +2,37 @@
 //!
 //! The catalog comes from the configured servers (connecting as the console principal) or, with
 //! `--catalog DIR`, from `DIR/<server name>.json` files holding MCP `tools/list` results. The
-//! configured allow and deny lists and tool-name rules apply either way. The tools are printed
+//! configured allow and deny lists, tool-name rules and bounds of a live listing apply either way.
+//! The tools are printed
 //! exactly as the model would receive them (`--json`) or as a readable list with scores.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use rmcp::model::ListToolsResult;
+use clap::Args;
 use serde_json::json;
 
 use crate::agent::select::{self, Selection, ToolSelector};
-use crate::cli::RouteArgs;
 use crate::config::{Config, ServerConfig};
-use crate::mcp::{Catalog, CatalogTool, ToolHost, qualified_name, valid_tool_name};
+use crate::mcp::listing::{self, Limits};
+use crate::mcp::{Catalog, CatalogTool, ToolHost};
+
+/// Options of `route`.
+#[derive(Debug, Clone, Args)]
+pub struct RouteArgs {
+    /// Read `DIR/<server>.json` (a `tools/list` result) instead of connecting to each server.
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    /// Print `{"tools": [...]}` exactly as sent to the model.
+    #[arg(long)]
+    pub json: bool,
+    /// The message to route.
+    pub message: String,
+}
 
 /// The largest catalog file read.
 const MAX_CATALOG_BYTES: u64 = 8 << 20;
-/// The most tools read from one catalog file.
-const MAX_TOOLS_PER_FILE: usize = 1024;
 /// The conversation key of the dry run; a new selector is made for each run.
 const ROUTE_CONVERSATION: &str = "route";
 
@@ -49,8 +61,8 @@ pub enum CatalogError {
     },
 }
 
-/// Reads `DIR/<server>.json` for every configured server into a catalog, applying each server's
-/// allow and deny lists and skipping tools whose qualified names are invalid or repeated.
+/// Reads `DIR/<server>.json` for every configured server into a catalog, keeping the tools a
+/// live listing of the server would keep (see [`crate::mcp::listing`]).
 ///
 /// # Errors
 /// Fails naming the file that is missing, too large or not a `tools/list` result.
@@ -72,36 +84,15 @@ pub fn catalog_from_dir(servers: &[ServerConfig], dir: &Path) -> Result<Catalog,
             )));
         }
         let text = std::fs::read_to_string(&path).map_err(|e| read_err(e.to_string()))?;
-        catalog
-            .tools
-            .extend(
-                tools_from_listing(server, &text).map_err(|reason| CatalogError::Parse {
-                    path: path.clone(),
-                    reason,
-                })?,
-            );
+        let tools = listing::from_text(server, &text, Limits::default()).map_err(|e| {
+            CatalogError::Parse {
+                path: path.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        catalog.tools.extend(tools);
     }
     Ok(catalog)
-}
-
-/// The catalog entries of one server's `tools/list` result text.
-///
-/// # Errors
-/// Fails with the parser's message when the text is not a `tools/list` result.
-pub fn tools_from_listing(server: &ServerConfig, text: &str) -> Result<Vec<CatalogTool>, String> {
-    let listing: ListToolsResult = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let mut tools: Vec<CatalogTool> = Vec::new();
-    for tool in listing.tools.iter().take(MAX_TOOLS_PER_FILE) {
-        let name: &str = &tool.name;
-        if !server.permits(name) || !valid_tool_name(&qualified_name(&server.name, name)) {
-            continue;
-        }
-        if tools.iter().any(|t| t.tool == name) {
-            continue;
-        }
-        tools.push(CatalogTool::from_mcp(&server.name, tool));
-    }
-    Ok(tools)
 }
 
 /// The selector `route` uses: the configuration's, with embeddings when `[model].embed_name` is

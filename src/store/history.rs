@@ -8,32 +8,11 @@ use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, params};
 
+pub use super::conversation::{Conversation, StoredMessage};
 use super::recent::{self, Key};
 use super::{Store, StoreError, now_unix};
 use crate::Principal;
 use crate::llm::{Message, Role};
-
-/// A message as stored, with its estimated size.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredMessage {
-    /// The row id, increasing in conversation order.
-    pub id: i64,
-    /// The turn it belongs to (a user message and everything answering it).
-    pub turn: i64,
-    /// The message.
-    pub message: Message,
-    /// Its estimated size in tokens.
-    pub tokens: u32,
-}
-
-/// A conversation as loaded: the summary of compacted turns, then the messages kept verbatim.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Conversation {
-    /// The summary of turns compacted away, when there is one.
-    pub summary: Option<String>,
-    /// The messages, oldest first.
-    pub messages: Vec<StoredMessage>,
-}
 
 /// The query loading a conversation's newest messages, newest first. At most 2,000 are loaded;
 /// older ones are compacted long before that matters. The limit is written into the statement

@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod conversation;
 pub mod history;
 mod migrations;
 mod recent;

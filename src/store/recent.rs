@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::history::{Conversation, StoredMessage};
+use super::conversation::{Conversation, StoredMessage};
 
 /// How many bytes of conversations are kept in all, counted as in [`size_of_text`].
 pub(super) const BUDGET: usize = 8 << 20;

@@ -7,7 +7,16 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::LogFormat;
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// JSON when stderr is not a terminal, readable text when it is.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Readable text.
+    Text,
+}
 
 /// Installs the global log subscriber: JSON lines when stderr is not a terminal (or when asked),
 /// readable text otherwise, filtered by `RUST_LOG` (default `level`, noisy crates at `warn`).

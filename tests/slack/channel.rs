@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_gateway::Principal;
-use mcp_gateway::channels::access::Pairing;
-use mcp_gateway::channels::accounts::{AccountError, AccountLinks};
+use mcp_gateway::channels::pairing::Pairing;
 use mcp_gateway::channels::slack::{SlackChannelError, SlackOptions, run_with};
 use mcp_gateway::channels::stream::StreamConfig;
 use mcp_gateway::config::{Policy, ServerAuth, ServerConfig, SlackConfig};
+use mcp_gateway::mcp::accounts::{AccountError, AccountLinks};
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
 use serde_json::{Value, json};

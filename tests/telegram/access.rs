@@ -1,6 +1,6 @@
 //! Who may talk: pairing codes, approvals, the allowlist, and the rate limit.
 
-use mcp_gateway::channels::access::Pairing;
+use mcp_gateway::channels::pairing::Pairing;
 use mcp_gateway::config::Policy;
 
 use crate::common::{Harness, WAIT};

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use mcp_gateway::Principal;
-use mcp_gateway::channels::accounts::{AccountError, AccountLinks};
 use mcp_gateway::channels::telegram::TelegramOptions;
 use mcp_gateway::config::{Policy, ServerAuth, ServerConfig};
+use mcp_gateway::mcp::accounts::{AccountError, AccountLinks};
 use parking_lot::Mutex;
 use serde_json::Value;
 

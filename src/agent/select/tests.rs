@@ -21,9 +21,10 @@ fn setup(agent: &str) -> (Config, Catalog) {
         ),
     ] {
         let server = config.server(server).unwrap();
-        catalog
-            .tools
-            .extend(crate::ops::route::tools_from_listing(server, listing).unwrap());
+        catalog.tools.extend(
+            crate::mcp::listing::from_text(server, listing, crate::mcp::listing::Limits::default())
+                .unwrap(),
+        );
     }
     (config, catalog)
 }

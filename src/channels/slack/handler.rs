@@ -16,14 +16,16 @@ use super::surface::SlackSurface;
 use crate::Principal;
 use crate::agent::{Agent, TurnInput};
 use crate::channels::access::{Access, Decision};
-use crate::channels::accounts::{ConnectedNotice, ServerSummary, WeakListener};
+use crate::channels::commands::ServerSummary;
 use crate::channels::commands::{self, ChatCommand, Commands};
 use crate::channels::confirm::{self, Confirmations, Resolution};
+use crate::channels::listener::WeakListener;
 use crate::channels::rate_limit::{RateDecision, RateLimiter, SLOW_DOWN};
 use crate::channels::reply;
 use crate::channels::sessions::{Sessions, Submitted};
 use crate::channels::stream::{Body, ChatSurface, StreamConfig, StreamEditor};
 use crate::config::SlackConfig;
+use crate::mcp::accounts::ConnectedNotice;
 use crate::store::Store;
 use crate::telemetry::metrics::{MessageLabels, Metrics};
 

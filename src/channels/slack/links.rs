@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use super::api::SlackApi;
 use super::surface::{SlackSurface, link_blocks};
-use crate::channels::accounts::AccountLinks;
 use crate::channels::stream::{Body, ChatSurface, SurfaceError};
+use crate::mcp::accounts::AccountLinks;
 
 /// The person a link is for, as Slack knows them.
 #[derive(Debug, Clone)]

@@ -24,10 +24,11 @@ use tokio_util::sync::CancellationToken;
 
 use self::api::{SlackApi, SlackError};
 use self::handler::Handler;
-use super::accounts::{AccountLinks, ServerSummary};
+use super::commands::ServerSummary;
 use super::stream::StreamConfig;
 use crate::agent::Agent;
 use crate::config::{Config, SecretError, ServerConfig, SlackConfig, read_secret};
+use crate::mcp::accounts::AccountLinks;
 use crate::store::Store;
 use crate::telemetry::metrics::Metrics;
 

@@ -8,8 +8,8 @@ use teloxide::Bot;
 use teloxide::payloads::AnswerCallbackQuerySetters;
 use teloxide::prelude::Requester;
 use teloxide::types::{
-    CallbackQuery, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId,
-    ThreadId, Update, UpdateKind, User,
+    CallbackQuery, ChatId, InlineKeyboardMarkup, Message, MessageId, ThreadId, Update, UpdateKind,
+    User,
 };
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,14 +21,16 @@ use super::{BotIdentity, TelegramOptions};
 use crate::Principal;
 use crate::agent::{Agent, TurnInput};
 use crate::channels::access::{Access, Decision};
-use crate::channels::accounts::{ConnectedNotice, ServerSummary, WeakListener};
+use crate::channels::commands::ServerSummary;
 use crate::channels::commands::{self, ChatCommand, Commands};
 use crate::channels::confirm::{self, Confirmations, Resolution};
+use crate::channels::listener::WeakListener;
 use crate::channels::rate_limit::{RateDecision, RateLimiter, SLOW_DOWN};
 use crate::channels::reply;
 use crate::channels::sessions::{Sessions, Submitted};
 use crate::channels::stream::{Body, StreamConfig, StreamEditor};
 use crate::config::TelegramConfig;
+use crate::mcp::accounts::ConnectedNotice;
 use crate::store::Store;
 use crate::telemetry::metrics::{MessageLabels, Metrics};
 
@@ -473,17 +475,6 @@ impl Handler {
     }
 }
 
-/// An inline keyboard with one URL button, or `None` when the URL is not one Telegram accepts.
-pub(super) fn url_button(label: &str, url: &str) -> Option<InlineKeyboardMarkup> {
-    let parsed = url::Url::parse(url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))?;
-    Some(InlineKeyboardMarkup::new([[InlineKeyboardButton::url(
-        label.to_owned(),
-        parsed,
-    )]]))
-}
-
 /// How a sender is shown in `pairing list`: `@username (First Last)`.
 fn display_name(user: &User) -> String {
     let full = crate::display::sanitize(&user.full_name(), 64);
@@ -555,12 +546,5 @@ mod tests {
         );
         assert_eq!(remove_ignore_case("héllo @mybot!", "@mybot"), "héllo !");
         assert!(contains_ignore_case("hey @MYBOT", "@mybot"));
-    }
-
-    #[test]
-    fn url_buttons_need_http() {
-        assert!(url_button("Connect", "https://example.com/authorize?x=1").is_some());
-        assert!(url_button("Connect", "javascript:alert(1)").is_none());
-        assert!(url_button("Connect", "not a url").is_none());
     }
 }

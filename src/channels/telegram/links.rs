@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use teloxide::types::ChatId;
 
-use super::handler::url_button;
+use super::surface::url_button;
 use super::surface::{BotApi, TelegramSurface};
-use crate::channels::accounts::AccountLinks;
 use crate::channels::stream::{Body, SurfaceError};
+use crate::mcp::accounts::AccountLinks;
 
 /// The person a link is for, as Telegram knows them.
 #[derive(Debug, Clone)]

@@ -40,10 +40,11 @@ use teloxide::types::{AllowedUpdate, BotCommand};
 use teloxide::{ApiError, Bot, RequestError};
 use tokio_util::sync::CancellationToken;
 
-use super::accounts::{AccountLinks, ServerSummary};
+use super::commands::ServerSummary;
 use super::stream::StreamConfig;
 use crate::agent::Agent;
 use crate::config::{Config, SecretError, ServerConfig, TelegramConfig, read_secret};
+use crate::mcp::accounts::AccountLinks;
 use crate::store::Store;
 use crate::telemetry::metrics::Metrics;
 

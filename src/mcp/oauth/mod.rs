@@ -55,10 +55,10 @@ pub use store::{ConnectionInfo, ConnectionStatus};
 
 use self::store::{Credentials, OAuthStore, Registration, StateContext, States};
 use crate::Principal;
-use crate::channels::accounts::{
+use crate::config::{Config, ServerAuth, ServerConfig};
+use crate::mcp::accounts::{
     AccountError, AccountLinks, ConnectListener, ConnectedNotice, PendingMessage,
 };
-use crate::config::{Config, ServerAuth, ServerConfig};
 use crate::store::seal::Sealer;
 use crate::store::{Store, StoreError, now_unix};
 use crate::telemetry::metrics::{Metrics, ServerLabels};

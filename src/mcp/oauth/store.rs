@@ -14,7 +14,7 @@ use rmcp::transport::auth::{
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use crate::channels::accounts::PendingMessage;
+use crate::mcp::accounts::PendingMessage;
 use crate::store::seal::Sealer;
 use crate::store::{Store, StoreError, now_unix};
 

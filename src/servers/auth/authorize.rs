@@ -6,102 +6,18 @@
 //! refused) and `resource`, when given, must be this server's canonical URL.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::client_doc::is_document_url;
+use super::client::known_client;
 use super::consent::{self, browser_cookie};
 use super::errors::ErrorPage;
 use super::params::Params;
-use super::redirect::with_params;
+use super::redirect::redirect_error;
 use super::secrets::{hash, is_s256_challenge, random_token};
 use super::store::PendingRow;
 use super::{AuthServer, PENDING_TTL_SECS};
 use crate::store::now_unix;
-
-/// A client known to this server, registered or described by a metadata document.
-#[derive(Debug, Clone)]
-pub struct KnownClient {
-    /// Its client id.
-    pub client_id: String,
-    /// Its name, when it gave one.
-    pub name: Option<String>,
-    /// Where authorization answers may go.
-    pub redirect_uris: Vec<String>,
-    /// Whether the client id is a metadata document URL.
-    pub is_document: bool,
-}
-
-/// Looks up a registered client, or fetches the metadata document a URL client id names.
-///
-/// # Errors
-/// An error page naming what is wrong.
-pub async fn known_client(auth: &AuthServer, client_id: &str) -> Result<KnownClient, ErrorPage> {
-    if is_document_url(client_id) {
-        let doc = auth.client_docs().get(client_id).await.map_err(|e| {
-            tracing::info!(server = %auth.kind(), error = %e, "client metadata document refused");
-            ErrorPage::bad_request(
-                "Unknown application",
-                format!("The application's client_id could not be used: {e}."),
-            )
-        })?;
-        return Ok(KnownClient {
-            client_id: client_id.to_owned(),
-            name: doc.client_name,
-            redirect_uris: doc.redirect_uris,
-            is_document: true,
-        });
-    }
-    match auth.store().client(client_id).await {
-        Ok(Some(row)) => Ok(KnownClient {
-            client_id: row.client_id,
-            name: row.client_name,
-            redirect_uris: row.redirect_uris,
-            is_document: false,
-        }),
-        Ok(None) => Err(ErrorPage::bad_request(
-            "Unknown application",
-            "This application is not registered with this server. Remove the connection in the application and connect again, so it registers anew.",
-        )),
-        Err(e) => {
-            tracing::error!(server = %auth.kind(), error = %e, "cannot read a client");
-            Err(ErrorPage::server_error())
-        }
-    }
-}
-
-/// A redirect to the client's redirect URI carrying an RFC 6749 error, `state` and `iss`.
-#[must_use]
-pub fn redirect_error(
-    auth: &AuthServer,
-    redirect_uri: &str,
-    state: Option<&str>,
-    code: &str,
-    description: &str,
-) -> Response {
-    let mut params = vec![("error", code), ("error_description", description)];
-    if let Some(state) = state {
-        params.push(("state", state));
-    }
-    params.push(("iss", auth.issuer()));
-    found(&with_params(redirect_uri, &params))
-}
-
-/// A `302 Found` to `location`, never cached.
-#[must_use]
-pub fn found(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(value) => (
-            StatusCode::FOUND,
-            [
-                (header::LOCATION, value),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-        )
-            .into_response(),
-        Err(_) => ErrorPage::server_error().into_response(),
-    }
-}
 
 /// `GET /authorize`.
 pub async fn authorize(

@@ -8,11 +8,11 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::authorize::{found, redirect_error};
 use super::consent::verifier_aad;
 use super::errors::ErrorPage;
 use super::params::Params;
 use super::redirect::with_params;
+use super::redirect::{found, redirect_error};
 use super::secrets::{hash, random_id, random_token};
 use super::store::{AccountWrite, GrantWrite, PendingRow};
 use super::upstream::UpstreamError;

@@ -13,10 +13,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 
-use super::authorize::{KnownClient, redirect_error};
+use super::client::KnownClient;
 use super::errors::ErrorPage;
 use super::params::Params;
-use super::redirect::{display_host, is_loopback_redirect};
+use super::redirect::{display_host, is_loopback_redirect, redirect_error};
 use super::secrets::{hash, random_token, same};
 use super::{AuthServer, PENDING_TTL_SECS};
 use crate::http::page::{escape, page_response};

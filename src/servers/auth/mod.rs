@@ -18,6 +18,7 @@ pub mod account;
 pub mod authorize;
 pub mod bearer;
 pub mod callback;
+pub mod client;
 pub mod client_auth;
 pub mod client_doc;
 pub mod consent;

@@ -1,8 +1,14 @@
-//! Redirect URIs: which ones a client may register, and how answers are added to them.
+//! Redirect URIs: which ones a client may register, how answers are added to them, and the
+//! redirects that carry them.
 
 use std::net::IpAddr;
 
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use url::{Host, Url};
+
+use super::AuthServer;
+use super::errors::ErrorPage;
 
 /// The longest redirect URI accepted.
 const MAX_REDIRECT_URI_CHARS: usize = 2000;
@@ -97,6 +103,39 @@ pub fn with_params(redirect_uri: &str, params: &[(&str, &str)]) -> String {
             url.into()
         }
         Err(_) => redirect_uri.to_owned(),
+    }
+}
+
+/// A redirect to the client's redirect URI carrying an RFC 6749 error, `state` and `iss`.
+#[must_use]
+pub fn redirect_error(
+    auth: &AuthServer,
+    redirect_uri: &str,
+    state: Option<&str>,
+    code: &str,
+    description: &str,
+) -> Response {
+    let mut params = vec![("error", code), ("error_description", description)];
+    if let Some(state) = state {
+        params.push(("state", state));
+    }
+    params.push(("iss", auth.issuer()));
+    found(&with_params(redirect_uri, &params))
+}
+
+/// A `302 Found` to `location`, never cached.
+#[must_use]
+pub fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, value),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+        )
+            .into_response(),
+        Err(_) => ErrorPage::server_error().into_response(),
     }
 }
 

@@ -1,16 +1,15 @@
-//! The hook through which chat commands reach a person's account connections.
+//! A person's account connections, as the agent and the chat channels see them.
 //!
-//! `/connect`, `/disconnect` and `/status` need the gateway's OAuth client; channels see it only
-//! through [`AccountLinks`], so they work (and say so) when no OAuth client is configured.
-//! When a person finishes connecting, the OAuth client tells the person's channel through a
-//! [`ConnectListener`], with the message that was waiting for the connection.
-
-use std::sync::{Arc, Weak};
+//! The agent offers `<server>_connect` and shows links for connections that broke, and chat
+//! commands (`/connect`, `/disconnect`, `/status`) list and change connections; both reach the
+//! gateway's OAuth client ([`crate::mcp::oauth`]) only through [`AccountLinks`], so they work
+//! (and say so) when no OAuth client is configured. When a person finishes connecting, the OAuth
+//! client tells the person's channel through a [`ConnectListener`], with the message that was
+//! waiting for the connection ([`PendingMessage`]).
 
 use async_trait::async_trait;
 
 use crate::Principal;
-use crate::config::{ServerAuth, ServerConfig};
 
 /// Why a connection could not be listed, started or removed; the text is shown to the person.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,53 +85,4 @@ pub struct ConnectedNotice {
 pub trait ConnectListener: Send + Sync {
     /// Called once per finished connection of a person on this listener's channel.
     async fn connected(&self, notice: ConnectedNotice);
-}
-
-/// A [`ConnectListener`] that hands each notice to a channel's handler while the handler is
-/// alive; the registry of listeners does not keep the handler alive.
-pub struct WeakListener<T> {
-    target: Weak<T>,
-    deliver: fn(&Arc<T>, ConnectedNotice),
-}
-
-impl<T> WeakListener<T> {
-    /// Hands notices to `target` through `deliver`.
-    pub fn new(target: &Arc<T>, deliver: fn(&Arc<T>, ConnectedNotice)) -> Self {
-        Self {
-            target: Arc::downgrade(target),
-            deliver,
-        }
-    }
-}
-
-#[async_trait]
-impl<T: Send + Sync> ConnectListener for WeakListener<T> {
-    async fn connected(&self, notice: ConnectedNotice) {
-        if let Some(target) = self.target.upgrade() {
-            (self.deliver)(&target, notice);
-        }
-    }
-}
-
-/// A configured MCP server as chat commands describe it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerSummary {
-    /// The configured name (`notion`).
-    pub name: String,
-    /// Whether each person connects their own account (`auth = "oauth"`).
-    pub oauth: bool,
-}
-
-impl ServerSummary {
-    /// The summaries of the configured servers, in file order.
-    #[must_use]
-    pub fn from_config(servers: &[ServerConfig]) -> Vec<Self> {
-        servers
-            .iter()
-            .map(|s| Self {
-                name: s.name.clone(),
-                oauth: s.auth == ServerAuth::OAuth,
-            })
-            .collect()
-    }
 }
