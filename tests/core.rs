@@ -1,5 +1,6 @@
 //! The gateway core through its command line: configuration errors, `chat` against real MCP
-//! peers and a fake Ollama, `doctor`, `backup`, and the first run with no configuration file.
+//! peers and a fake Ollama, `doctor`, `backup`, and the first run with no configuration file;
+//! and the shape of the crate's modules.
 
 #[path = "support/fake_ollama.rs"]
 mod fake_ollama;
@@ -11,4 +12,5 @@ mod core {
     mod cli;
     mod common;
     mod first_run;
+    mod layers;
 }
