@@ -38,14 +38,27 @@ pub struct Setup {
 impl Setup {
     /// `[model]` points at `ollama`; `extra_model` and `agent` are added to their sections.
     pub fn new(ollama: &FakeOllama, extra_model: &str, agent: &str) -> Self {
+        Self::with_servers(ollama, extra_model, agent, &["notion", "gcal"])
+    }
+
+    /// The same with only `servers` (of the fixtures) configured.
+    pub fn with_servers(
+        ollama: &FakeOllama,
+        extra_model: &str,
+        agent: &str,
+        servers: &[&str],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("mcp-gateway.toml");
-        let text = format!(
-            "[model]\nbase_url = \"{}\"\n{extra_model}\n[agent]\n{agent}\n\
-             [[servers]]\nname = \"notion\"\nurl = \"http://127.0.0.1:9/mcp\"\nauth = \"oauth\"\n\
-             [[servers]]\nname = \"gcal\"\nurl = \"http://127.0.0.1:9/mcp\"\nauth = \"oauth\"\n",
+        let mut text = format!(
+            "[model]\nbase_url = \"{}\"\n{extra_model}\n[agent]\n{agent}\n",
             ollama.url()
         );
+        for name in servers {
+            text.push_str(&format!(
+                "[[servers]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:9/mcp\"\nauth = \"oauth\"\n"
+            ));
+        }
         std::fs::write(&file, text).expect("write config");
         let config = Config::load(&file).expect("the test config is valid");
         Self { dir, file, config }

@@ -85,3 +85,39 @@ async fn all_offers_everything() {
     assert_eq!(offered, expected);
     assert_eq!(setup.route_json("hi").await.len(), 50);
 }
+
+/// With one server configured, "search <server> for <a name no catalog has>" offers that
+/// server's search tool, and a real turn offers exactly what `route` prints.
+#[tokio::test]
+async fn one_server_offers_its_search_for_an_unknown_name() {
+    let ollama = FakeOllama::scripted(vec![Reply::text("ok")]).await;
+    let setup = Setup::with_servers(&ollama, "", "", &["notion"]);
+    assert_eq!(
+        setup.catalog().tools.len(),
+        30,
+        "more than max_offered_tools"
+    );
+    for message in [
+        "search notion for Bars Probe",
+        "search notion",
+        "look up Bars Probe in notion",
+    ] {
+        let tools = setup.route_json(message).await;
+        let offered: Vec<&str> = tools
+            .iter()
+            .filter_map(|t| t["function"]["name"].as_str())
+            .collect();
+        assert!(
+            offered.contains(&"notion_search"),
+            "{message:?}: {offered:?}"
+        );
+        assert!(offered.len() <= 13, "{message:?}: {offered:?}");
+    }
+    let agent = setup.agent(FixtureTools::new(setup.catalog()));
+    turn(&agent, "search notion for Bars Probe").await;
+    let sent = ollama.chat_requests()[0]["tools"].clone();
+    let printed = setup.route_json("search notion for Bars Probe").await;
+    assert_eq!(sent, Value::Array(printed));
+    let small_talk = setup.route_json("thanks!").await;
+    assert_eq!(small_talk.len(), 1, "only find_tools for small talk");
+}

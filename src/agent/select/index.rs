@@ -5,13 +5,20 @@
 //! names and descriptions. A query is the message's words (stemmed, stop words dropped, times and
 //! dates recognised, misspellings corrected against the index's own words and the chat lexicon)
 //! plus the catalog words the lexicon maps them to. Object words and action words are scored
-//! apart, so that a verb alone ("book a flight") never makes a server win.
+//! apart, so that a verb alone ("book a flight") never makes a server win. Each word of a tool's
+//! name is also indexed as written (`=calendars`), so that a plural asks for the tool that lists.
+//!
+//! Apart from the tools, the index keeps each server's own vocabulary (how strongly each term
+//! belongs to its tools, whatever the other tools of the server say) and its names (the server's
+//! name and keywords), which [`super::domain`] uses to decide which servers a message is for. A
+//! query records what the message's words are: things the catalog knows, names it cannot know,
+//! things other services do, and the verbs that ask to find or add something.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::lexicon::{self, Kind};
+use super::lexicon::{self, Intent, Kind};
 use super::text::{self, allowed_edits, edit_distance, stem};
 use crate::mcp::CatalogTool;
 
@@ -22,9 +29,24 @@ const SERVER_WEIGHT: f32 = 1.0;
 const KEYWORD_WEIGHT: f32 = 2.0;
 const PARAM_NAME_WEIGHT: f32 = 0.5;
 const PARAM_TEXT_WEIGHT: f32 = 0.25;
+/// The weight of a tool-name word indexed as written, in the tool and in the query.
+const EXACT_DOC_WEIGHT: f32 = 1.0;
+const EXACT_QUERY_WEIGHT: f32 = 0.5;
+/// How strongly a term of a tool's name, title, server name or keywords belongs to its server,
+/// and one found only in descriptions.
+const SERVER_NAMED_STRENGTH: f32 = 1.0;
+const SERVER_DESCRIBED_STRENGTH: f32 = 0.5;
+/// The prefix of a tool-name word indexed as written.
+const EXACT: char = '=';
+/// Words after which "list" is a thing rather than a verb ("my reading list").
+const DETERMINERS: &[&str] = &["my", "our", "the", "a", "your", "this", "that", "their"];
+/// What a list that is a thing stands for in the catalog.
+const LIST_THINGS: &[&str] = &["page", "database"];
 /// The weight of a catalog word that the lexicon adds for a chat word.
 const OBJECT_EXPANSION: f32 = 0.6;
 const ACTION_EXPANSION: f32 = 0.5;
+/// The share of that weight left, in ranking tools, to the related catalog words of a group.
+const RELATED_EXPANSION: f32 = 0.5;
 /// The weight of words in quoted or dictated text.
 const PAYLOAD_WEIGHT: f32 = 0.4;
 /// The weight left to a word after spelling correction.
@@ -69,6 +91,17 @@ impl Doc {
     }
 }
 
+/// What the index knows of one server.
+#[derive(Debug, Clone, Default)]
+pub struct ServerVocabulary {
+    /// The server's name.
+    pub server: String,
+    /// The phrases that name it: its name and each keyword, as words.
+    pub names: Vec<Vec<String>>,
+    /// How strongly each stemmed term belongs to its tools.
+    pub terms: HashMap<String, f32>,
+}
+
 /// Extra words configured for a server.
 #[derive(Debug, Clone, Default)]
 pub struct ServerWords {
@@ -88,6 +121,8 @@ pub struct Index {
     avg_len: f32,
     /// Raw words of the catalog, for spelling correction.
     vocabulary: Vec<String>,
+    /// Each server's vocabulary and names, in catalog order.
+    servers: Vec<ServerVocabulary>,
 }
 
 /// One term of a query.
@@ -95,8 +130,10 @@ pub struct Index {
 pub struct QueryTerm {
     /// The stemmed term.
     pub term: String,
-    /// How much it counts.
+    /// How much it counts in ranking tools.
     pub weight: f32,
+    /// How much it counts as evidence for a server (see [`super::domain`]).
+    pub evidence: f32,
     /// Whether it names a thing or an action.
     pub kind: Kind,
 }
@@ -106,26 +143,54 @@ pub struct QueryTerm {
 pub struct Query {
     /// The terms, each once.
     pub terms: Vec<QueryTerm>,
-    /// Words of the message that name things (not actions, stop words or identifiers).
+    /// Words of the message that name things (not actions, stop words, numbers or identifiers).
     pub content_words: usize,
-    /// How many of those the catalog or the lexicon knows as things.
+    /// How many of those the catalog or the lexicon knows as things (a word that names tools or
+    /// a server outright counts twice).
     pub explained_words: usize,
+    /// How many of those neither the catalog nor the lexicon knows: names and titles, which say
+    /// nothing for or against a request.
+    pub unknown_words: usize,
+    /// How many of those name what other services do (the weather, a flight).
+    pub elsewhere_words: usize,
+    /// How many of those name other apps and services (a music app, an issue tracker).
+    pub other_apps: usize,
+    /// Words of text the message quotes or dictates (the payload).
+    pub payload_words: usize,
+    /// Words of the message that name actions ("cancel", "move", "show").
+    pub action_words: usize,
+    /// The servers the message names, each with how much that counts (1 for this message,
+    /// less for earlier ones).
+    pub named: Vec<(String, f32)>,
+    /// What the message's verbs ask for: to find or to add something.
+    pub intents: Vec<Intent>,
+    /// Whether the message opens like a general question ("how do I ...", "explain ...").
+    pub general: bool,
 }
 
 impl Query {
-    /// Adds `other`'s terms scaled by `factor`, keeping the larger weight of a repeated term;
-    /// the word counts stay this query's own.
+    /// Adds `other`'s terms and named servers scaled by `factor`, keeping the larger weight of a
+    /// repeated one; the word counts, intents and the general-question flag stay this query's own.
     pub fn merge(&mut self, other: &Self, factor: f32) {
         for t in &other.terms {
-            self.push(&t.term, t.weight * factor, t.kind);
+            self.push(&t.term, t.weight * factor, t.evidence * factor, t.kind);
+        }
+        for (server, weight) in &other.named {
+            self.name(server, weight * factor);
         }
     }
 
-    fn push(&mut self, term: &str, weight: f32, kind: Kind) {
+    fn name(&mut self, server: &str, weight: f32) {
+        match self.named.iter_mut().find(|(s, _)| s == server) {
+            Some((_, w)) => *w = w.max(weight),
+            None => self.named.push((server.to_owned(), weight)),
+        }
+    }
+
+    fn push(&mut self, term: &str, weight: f32, evidence: f32, kind: Kind) {
         if let Some(existing) = self.terms.iter_mut().find(|t| t.term == term) {
-            if weight > existing.weight {
-                existing.weight = weight;
-            }
+            existing.weight = existing.weight.max(weight);
+            existing.evidence = existing.evidence.max(evidence);
             if kind == Kind::Object {
                 existing.kind = Kind::Object;
             }
@@ -133,6 +198,7 @@ impl Query {
             self.terms.push(QueryTerm {
                 term: term.to_owned(),
                 weight,
+                evidence,
                 kind,
             });
         }
@@ -144,11 +210,14 @@ impl Query {
         self.terms.is_empty()
     }
 
-    /// Whether most of what the message names is unknown to the catalog: it is about something
-    /// else (the weather, a flight), even when a word or two match.
+    /// Whether the message is about something the catalog's services do not do: it names other
+    /// services' things (the weather, a flight) at least as often as things the catalog knows,
+    /// or it is a general question. Names the catalog cannot know do not count either way.
     #[must_use]
-    pub fn mostly_unknown(&self) -> bool {
-        self.content_words > 0 && self.explained_words * 3 <= self.content_words
+    pub fn elsewhere(&self) -> bool {
+        self.general
+            || self.other_apps > 0
+            || (self.elsewhere_words > 0 && self.elsewhere_words >= self.explained_words)
     }
 }
 
@@ -175,13 +244,23 @@ impl Index {
     pub fn build(tools: &[CatalogTool], servers: &[ServerWords]) -> Self {
         let mut vocabulary: HashSet<String> = HashSet::new();
         let mut docs = Vec::with_capacity(tools.len());
+        let mut server_vocabularies: Vec<ServerVocabulary> = Vec::new();
         for tool in tools {
             let mut doc = Doc::default();
             doc.add_text(&tool.tool, NAME_WEIGHT);
+            for word in text::words(&tool.tool) {
+                if !text::is_stop_word(&word) {
+                    *doc.tf.entry(format!("{EXACT}{word}")).or_insert(0.0) += EXACT_DOC_WEIGHT;
+                    doc.len += EXACT_DOC_WEIGHT;
+                }
+            }
             if let Some(title) = &tool.title {
                 doc.add_text(title, TITLE_WEIGHT);
             }
-            doc.add_text(&tool.description, DESCRIPTION_WEIGHT);
+            // Quoted text in a description is an example of input ("Dentist Friday 3pm"), not
+            // what the tool does.
+            let (described, _) = text::split_quoted(&tool.description);
+            doc.add_text(&described, DESCRIPTION_WEIGHT);
             doc.add_field(&tool.server, SERVER_WEIGHT, true);
             if let Some(words) = servers.iter().find(|s| s.name == tool.server) {
                 for keyword in &words.keywords {
@@ -202,7 +281,7 @@ impl Index {
                     }
                     doc.add_text(name, PARAM_NAME_WEIGHT);
                     if let Some(d) = schema.get("description").and_then(Value::as_str) {
-                        doc.add_text(d, PARAM_TEXT_WEIGHT);
+                        doc.add_text(&text::split_quoted(d).0, PARAM_TEXT_WEIGHT);
                     }
                     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
                         for v in values.iter().take(MAX_PARAMS).filter_map(Value::as_str) {
@@ -218,6 +297,39 @@ impl Index {
                 tool.server.as_str(),
             ] {
                 vocabulary.extend(text::words(text).into_iter().filter(|w| w.len() > 3));
+            }
+            let position = match server_vocabularies
+                .iter()
+                .position(|v| v.server == tool.server)
+            {
+                Some(i) => i,
+                None => {
+                    let mut names = vec![text::words(&tool.server)];
+                    if let Some(words) = servers.iter().find(|s| s.name == tool.server) {
+                        names.extend(words.keywords.iter().map(|k| text::words(k)));
+                    }
+                    names.retain(|n| !n.is_empty());
+                    server_vocabularies.push(ServerVocabulary {
+                        server: tool.server.clone(),
+                        names,
+                        terms: HashMap::new(),
+                    });
+                    server_vocabularies.len() - 1
+                }
+            };
+            if let Some(own) = server_vocabularies.get_mut(position) {
+                // The server's name is evidence of its own kind (see `named_servers`).
+                let name_terms: Vec<String> =
+                    text::words(&tool.server).iter().map(|w| stem(w)).collect();
+                for term in doc.prominent.iter().filter(|t| !name_terms.contains(t)) {
+                    let strength = if doc.named.contains(term) {
+                        SERVER_NAMED_STRENGTH
+                    } else {
+                        SERVER_DESCRIBED_STRENGTH
+                    };
+                    let entry = own.terms.entry(term.clone()).or_insert(0.0);
+                    *entry = entry.max(strength);
+                }
             }
             docs.push(doc);
         }
@@ -247,7 +359,39 @@ impl Index {
             named,
             avg_len,
             vocabulary,
+            servers: server_vocabularies,
         }
+    }
+
+    /// Each server's vocabulary and names, in catalog order.
+    #[must_use]
+    pub fn servers(&self) -> &[ServerVocabulary] {
+        &self.servers
+    }
+
+    /// The servers that `words` (lower case, as written) name: all words of the server's name or
+    /// of one of its keywords appear, each exactly, by its stem, or (from five letters on) with
+    /// one typing mistake.
+    fn named_servers(&self, words: &[String]) -> Vec<String> {
+        let matches = |wanted: &str| {
+            let stemmed = stem(wanted);
+            words.iter().any(|w| {
+                w == wanted
+                    || stem(w) == stemmed
+                    || (wanted.chars().count() >= 5
+                        && w.chars().all(char::is_alphabetic)
+                        && edit_distance(w, wanted, 1).is_some())
+            })
+        };
+        self.servers
+            .iter()
+            .filter(|v| {
+                v.names
+                    .iter()
+                    .any(|phrase| phrase.iter().all(|word| matches(word)))
+            })
+            .map(|v| v.server.clone())
+            .collect()
     }
 
     /// The number of indexed tools.
@@ -280,46 +424,100 @@ impl Index {
         let mut query = Query::default();
         self.add_text(&mut query, &frame, 1.0, true);
         self.add_text(&mut query, &payload, PAYLOAD_WEIGHT, false);
+        query.payload_words = text::words(&payload)
+            .iter()
+            .filter(|w| !text::is_stop_word(w))
+            .count();
         query
     }
 
     fn add_text(&self, query: &mut Query, message: &str, weight: f32, count: bool) {
+        let words = text::words(message);
+        if count {
+            for server in self.named_servers(&words) {
+                query.name(&server, 1.0);
+            }
+            query.general = lexicon::is_general_question(message);
+        }
         let mut previous_number = false;
-        for word in text::words(message) {
+        // The two words before this one, to tell "my reading list" (a thing) from "list" (a verb).
+        let mut before: [String; 2] = Default::default();
+        for word in words {
             let number = !word.is_empty() && word.chars().all(|c| c.is_ascii_digit());
+            let after_number = previous_number;
+            previous_number = number;
             let word = match text::marker(&word) {
                 Some(marker) => marker.to_owned(),
-                None if previous_number && (word == "am" || word == "pm") => {
+                None if after_number && (word == "am" || word == "pm") => {
                     text::TIME_TERM.to_owned()
                 }
-                None => word,
+                // "17 times 23" is arithmetic, not a time.
+                None if after_number && word == "times" => continue,
+                None => lexicon::spelling(&word).map_or(word, str::to_owned),
             };
-            previous_number = number;
+            let list_noun = (word == "list" || word == "lists")
+                && before.iter().any(|w| DETERMINERS.contains(&w.as_str()));
+            before = [before[1].clone(), word.clone()];
+            if list_noun {
+                // "my reading list", "the grocery list": a page or a database.
+                for target in LIST_THINGS {
+                    let w = weight * OBJECT_EXPANSION;
+                    query.push(&stem(target), w, w, Kind::Object);
+                }
+                if count {
+                    query.content_words += 1;
+                    query.explained_words += 1;
+                }
+                continue;
+            }
             let action =
                 lexicon::is_action(&word) || lexicon::catalog_action_words().any(|a| a == word);
+            if count
+                && let Some(intent) = lexicon::intent(&word)
+                && !query.intents.contains(&intent)
+            {
+                query.intents.push(intent);
+            }
+            let exact = format!("{EXACT}{word}");
+            if self.knows(&exact) {
+                query.push(&exact, weight * EXACT_QUERY_WEIGHT, 0.0, Kind::Action);
+            }
+            if count && action {
+                query.action_words += 1;
+            }
             let content = count
                 && !action
                 && !text::is_stop_word(&word)
                 && word.chars().count() >= 2
-                && !text::is_identifier(&word);
+                && !text::is_identifier(&word)
+                && !text::is_number(&word);
             if content {
                 query.content_words += 1;
             }
-            let explained = match self.add_word(query, &word, weight) {
-                Some(object) => object,
-                None if text::is_stop_word(&word) || word.starts_with('@') => false,
+            let known = match self.add_word(query, &word, weight) {
+                Some(object) => Some(object),
+                None if text::is_stop_word(&word)
+                    || word.starts_with('@')
+                    || lexicon::is_elsewhere(&word)
+                    || lexicon::is_other_app(&word) =>
+                {
+                    None
+                }
                 None => self
                     .correct(&word)
-                    .and_then(|fixed| self.add_word(query, &fixed, weight * CORRECTED))
-                    .unwrap_or(false),
+                    .and_then(|fixed| self.add_word(query, &fixed, weight * CORRECTED)),
             };
-            if content && explained {
+            if !content {
+                continue;
+            }
+            match known {
                 // A word that names tools or a server outright is strong evidence.
-                query.explained_words += if self.named.contains(&stem(&word)) {
-                    2
-                } else {
-                    1
-                };
+                Some(true) if self.named.contains(&stem(&word)) => query.explained_words += 2,
+                Some(true) => query.explained_words += 1,
+                Some(false) => {}
+                None if lexicon::is_other_app(&word) => query.other_apps += 1,
+                None if lexicon::is_elsewhere(&word) => query.elsewhere_words += 1,
+                None => query.unknown_words += 1,
             }
         }
     }
@@ -344,15 +542,19 @@ impl Index {
                 Kind::Object
             };
             let w = if prominent { weight } else { weight * 0.5 };
-            query.push(&stemmed, w, kind);
+            query.push(&stemmed, w, w, kind);
             known = Some(kind == Kind::Object);
         }
-        for (target, kind) in lexicon::expand(word) {
-            let w = match kind {
-                Kind::Object => OBJECT_EXPANSION,
-                Kind::Action => ACTION_EXPANSION,
-            };
-            query.push(&stem(target), weight * w, kind);
+        for (target, kind, main) in lexicon::expand(word) {
+            let w = weight
+                * match kind {
+                    Kind::Object => OBJECT_EXPANSION,
+                    Kind::Action => ACTION_EXPANSION,
+                };
+            // A group's first catalog word is what the chat word means; the others are related
+            // things, evidence for their server but weaker in ranking its tools.
+            let rank = if main { w } else { w * RELATED_EXPANSION };
+            query.push(&stem(target), rank, w, kind);
             known = Some(known.unwrap_or(false) || kind == Kind::Object);
         }
         known
@@ -369,8 +571,10 @@ impl Index {
         for w in lexicon::chat_words() {
             candidates.push(w);
         }
+        let first = word.chars().next();
         for candidate in candidates {
-            if candidate.len() < 4 || candidate == word {
+            // A typing mistake rarely changes the first letter.
+            if candidate.len() < 4 || candidate == word || candidate.chars().next() != first {
                 continue;
             }
             if let Some(d) = edit_distance(word, candidate, max)

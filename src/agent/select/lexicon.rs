@@ -6,6 +6,12 @@
 //! thing (object) or an action. Only object words can make a server win; action words rank the
 //! tools of a server that already won. The table is vocabulary, not a list of phrases: it does
 //! not know any particular server's tool names.
+//!
+//! Three smaller tables help decide whether a message is a request at all: words that name what
+//! other services do ([`is_elsewhere`]: the weather, a flight, music), the openings of general
+//! questions ([`is_general_question`]: "how do I", "explain"), and the verbs that ask to find or
+//! add something ([`intent`]), which make a request of a message whose object is a name the
+//! catalog cannot know ("search for Bars Probe").
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -326,6 +332,13 @@ const GROUPS: &[Group] = &[
     },
     Group {
         chat: &[
+            "items", "entries", "rows", "records", "filter", "filtered", "columns",
+        ],
+        catalog: &["row", "database", "query"],
+        kind: Kind::Object,
+    },
+    Group {
+        chat: &[
             "comment",
             "feedback",
             "reply",
@@ -386,13 +399,15 @@ const GROUPS: &[Group] = &[
             "happening",
             "planned",
             "going",
+            "which",
         ],
         catalog: &["list", "get"],
         kind: Kind::Action,
     },
     Group {
         chat: &[
-            "find", "search", "look", "lookup", "where", "wheres", "locate", "seek", "dig", "which",
+            "find", "search", "look", "lookup", "where", "wheres", "locate", "seek", "dig",
+            "which", "when", "whens",
         ],
         catalog: &["search", "find", "query"],
         kind: Kind::Action,
@@ -446,6 +461,7 @@ const GROUPS: &[Group] = &[
             "prepone",
             "earlier",
             "later",
+            "move",
         ],
         catalog: &["update", "change", "edit", "reschedule"],
         kind: Kind::Action,
@@ -479,6 +495,11 @@ const GROUPS: &[Group] = &[
         kind: Kind::Action,
     },
     Group {
+        chat: &["wipe", "clear", "empty", "everything"],
+        catalog: &["clear"],
+        kind: Kind::Action,
+    },
+    Group {
         chat: &["restore", "undo", "undelete", "recover", "unarchive"],
         catalog: &["restore"],
         kind: Kind::Action,
@@ -497,6 +518,273 @@ const GROUPS: &[Group] = &[
         kind: Kind::Action,
     },
 ];
+
+/// Other spellings and short forms of catalog words, read as the word itself.
+const SPELLINGS: &[(&str, &str)] = &[
+    ("calender", "calendar"),
+    ("cal", "calendar"),
+    ("cals", "calendars"),
+    ("gcal", "calendar"),
+    ("colour", "color"),
+    ("colours", "colors"),
+    ("db", "database"),
+    ("dbs", "databases"),
+];
+
+/// Words that name what other services do: messages, media, travel, shopping, money, devices,
+/// news and the web. A message about these more than about the catalog's things is not for the
+/// catalog, unless the catalog itself knows the word (checked by the caller).
+const ELSEWHERE: &[&str] = &[
+    // Messages.
+    "email",
+    "emails",
+    "mail",
+    "inbox",
+    "sms",
+    "voicemail",
+    "tweet",
+    // Media.
+    "music",
+    "song",
+    "songs",
+    "playlist",
+    "album",
+    "podcast",
+    "radio",
+    "movie",
+    "movies",
+    "film",
+    "video",
+    "videos",
+    "tv",
+    "episode",
+    "photo",
+    "photos",
+    "picture",
+    "pictures",
+    // Travel and getting around.
+    "flight",
+    "flights",
+    "airline",
+    "airport",
+    "hotel",
+    "taxi",
+    "cab",
+    "directions",
+    "traffic",
+    "parking",
+    // Shopping, food and money.
+    "pizza",
+    "delivery",
+    "takeout",
+    "cart",
+    "purchase",
+    "buy",
+    "price",
+    "prices",
+    "stock",
+    "stocks",
+    "crypto",
+    "bitcoin",
+    "bank",
+    "balance",
+    "pay",
+    "payment",
+    "electricity",
+    "mortgage",
+    "loan",
+    // Devices and the home.
+    "alarm",
+    "alarms",
+    "timer",
+    "lights",
+    "lamp",
+    "thermostat",
+    "heating",
+    "volume",
+    "bluetooth",
+    "vacuum",
+    "phone",
+    "battery",
+    // News, weather and the web.
+    "weather",
+    "forecast",
+    "temperature",
+    "rain",
+    "news",
+    "headlines",
+    "trending",
+    "score",
+    "scores",
+    "match",
+    "online",
+    "internet",
+    "upload",
+    "download",
+    // What a model answers from its own knowledge.
+    "joke",
+    "jokes",
+    "poem",
+    "riddle",
+];
+
+/// Names of other apps and services: a message that names one is for it, unless it also names
+/// a configured server (checked by the caller).
+const OTHER_APPS: &[&str] = &[
+    "gmail",
+    "outlook",
+    "whatsapp",
+    "imessage",
+    "twitter",
+    "instagram",
+    "facebook",
+    "tiktok",
+    "reddit",
+    "linkedin",
+    "snapchat",
+    "spotify",
+    "youtube",
+    "netflix",
+    "airbnb",
+    "uber",
+    "lyft",
+    "amazon",
+    "ebay",
+    "paypal",
+    "venmo",
+    "jira",
+    "github",
+    "gitlab",
+    "trello",
+    "asana",
+    "dropbox",
+    "onedrive",
+    "excel",
+    "powerpoint",
+    "alexa",
+    "siri",
+];
+
+/// Openings of general questions and requests for writing that a model answers itself.
+const GENERAL_QUESTIONS: &[&str] = &[
+    "explain",
+    "translate",
+    "convert",
+    "calculate",
+    "remind me how",
+    "remind me why",
+    "define",
+    "what is a",
+    "what is an",
+    "whats a",
+    "whats an",
+    "what does it mean",
+    "how do i",
+    "how do you",
+    "how does",
+    "how to",
+    "how many",
+    "how much",
+    "how long should",
+    "how long does",
+    "why",
+    "tell me about",
+    "tell me a",
+    "write me a",
+    "recommend",
+    "suggest",
+    "who is the",
+    "who was",
+    "who won",
+    "can you explain",
+];
+
+/// What a request verb asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// To find, look up or open something.
+    Find,
+    /// To add or create something.
+    Add,
+}
+
+/// Verbs that, with a name the catalog cannot know, make a request of a message.
+const INTENTS: &[(&str, Intent)] = &[
+    ("search", Intent::Find),
+    ("find", Intent::Find),
+    ("look", Intent::Find),
+    ("lookup", Intent::Find),
+    ("locate", Intent::Find),
+    ("open", Intent::Find),
+    ("pull", Intent::Find),
+    ("where", Intent::Find),
+    ("wheres", Intent::Find),
+    ("dig", Intent::Find),
+    ("wrote", Intent::Find),
+    ("add", Intent::Add),
+    ("write", Intent::Add),
+    ("create", Intent::Add),
+    ("jot", Intent::Add),
+    ("save", Intent::Add),
+    ("log", Intent::Add),
+    ("schedule", Intent::Add),
+];
+
+/// Whether `word` (lower case) names something other services do.
+#[must_use]
+pub fn is_elsewhere(word: &str) -> bool {
+    ELSEWHERE.contains(&word)
+}
+
+/// Whether `word` (lower case) names another app or service.
+#[must_use]
+pub fn is_other_app(word: &str) -> bool {
+    OTHER_APPS.contains(&word)
+}
+
+/// The catalog word that `word` (lower case) is another spelling or short form of.
+#[must_use]
+pub fn spelling(word: &str) -> Option<&'static str> {
+    SPELLINGS
+        .iter()
+        .find(|(other, _)| *other == word)
+        .map(|(_, catalog)| *catalog)
+}
+
+/// Words after the opening of a question that make it about the person's own things ("how many
+/// meetings do I have", "why is my calendar empty").
+const PERSONAL: &[&str] = &[
+    "my", "our", "mine", "ours", "i have", "do i", "am i", "ive got",
+];
+
+/// Whether `frame` (lower case, as from [`super::text::frame_and_payload`]) opens like a general
+/// question or a request for writing, such as "how do I boil an egg" or "explain ...", and the
+/// rest is not about the person's own things.
+#[must_use]
+pub fn is_general_question(frame: &str) -> bool {
+    let words = super::text::words(frame).join(" ");
+    GENERAL_QUESTIONS.iter().any(|q| {
+        let rest = if words == *q {
+            ""
+        } else if let Some(rest) = words.strip_prefix(&format!("{q} ")) {
+            rest
+        } else {
+            return false;
+        };
+        let rest = format!(" {rest} ");
+        !PERSONAL.iter().any(|p| rest.contains(&format!(" {p} ")))
+    })
+}
+
+/// The request a verb (lower case, unstemmed or stemmed) makes, if it is one of [`INTENTS`].
+#[must_use]
+pub fn intent(word: &str) -> Option<Intent> {
+    let stemmed = stem(word);
+    INTENTS
+        .iter()
+        .find(|(verb, _)| *verb == word || stem(verb) == stemmed)
+        .map(|(_, intent)| *intent)
+}
 
 /// The groups each stemmed chat word belongs to.
 fn by_stem() -> &'static HashMap<String, Vec<usize>> {
@@ -527,10 +815,16 @@ fn groups_of(word: &str) -> impl Iterator<Item = &'static Group> {
     indexes.into_iter().filter_map(|i| GROUPS.get(i))
 }
 
-/// The catalog words `word` (lower case, unstemmed) stands for, with their kind; plural and
+/// The catalog words `word` (lower case, unstemmed) stands for, with their kind and whether each
+/// is its group's first (what the word means, rather than something related); plural and
 /// inflected forms (`meetings`, `scheduled`) count as the word.
-pub fn expand(word: &str) -> impl Iterator<Item = (&'static str, Kind)> {
-    groups_of(word).flat_map(|g| g.catalog.iter().map(move |c| (*c, g.kind)))
+pub fn expand(word: &str) -> impl Iterator<Item = (&'static str, Kind, bool)> {
+    groups_of(word).flat_map(|g| {
+        g.catalog
+            .iter()
+            .enumerate()
+            .map(move |(i, c)| (*c, g.kind, i == 0))
+    })
 }
 
 /// Whether `word` (lower case, unstemmed) is known and only ever an action word.
@@ -574,9 +868,27 @@ mod tests {
 
     #[test]
     fn date_words_point_to_the_calendar() {
-        let terms: Vec<&str> = expand("thurs").map(|(t, _)| t).collect();
+        let terms: Vec<&str> = expand("thurs").map(|(t, _, _)| t).collect();
         assert!(terms.contains(&"event"));
-        assert!(expand("thurs").all(|(_, k)| k == Kind::Object));
+        assert!(expand("thurs").all(|(_, k, _)| k == Kind::Object));
+    }
+
+    #[test]
+    fn other_services_and_general_questions_are_told_apart() {
+        assert!(is_elsewhere("weather") && is_other_app("spotify"));
+        assert_eq!(spelling("calender"), Some("calendar"));
+        assert!(!is_elsewhere("meeting") && !is_elsewhere("page"));
+        assert!(is_general_question("how do i boil an egg"));
+        assert!(is_general_question("explain how indexes work"));
+        assert!(!is_general_question("hows my week"));
+        assert!(!is_general_question("whats on thurs"));
+        assert!(!is_general_question(
+            "how many meetings do i have this week"
+        ));
+        assert!(!is_general_question("why is my calendar empty"));
+        assert_eq!(intent("searching"), Some(Intent::Find));
+        assert_eq!(intent("add"), Some(Intent::Add));
+        assert_eq!(intent("tell"), None);
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //!
 //! A small local model does badly when offered dozens of tool schemas, and every schema costs
 //! prefill time on every request. Under `tool_selection = "auto"`, when the catalog holds more than
-//! `max_offered_tools` tools, [`ToolSelector::select`] scores every tool against the message and
-//! the conversation's last messages ([`index`]: BM25 over tool names, titles, descriptions,
-//! parameters, server names and keywords, with chat vocabulary from [`lexicon`] and spelling
-//! correction), optionally adds embedding similarity ([`embed`], when `[model].embed_name` is
-//! set), chooses servers and their best and core tools ([`rank`]), and merges the result into the
-//! conversation's sticky set ([`sticky`]) so the list changes rarely and only at its end. Small talk
+//! `max_offered_tools` tools, [`ToolSelector::select`] reads the message and the conversation's
+//! last messages into a query ([`index`]: chat vocabulary from [`lexicon`], spelling correction,
+//! times and dates), decides which servers it asks for ([`domain`]: a server named, its things
+//! spoken of, or something to find or add by a name the catalog cannot know), scores every tool
+//! (BM25 over tool names, titles, descriptions, parameters, server names and keywords, optionally
+//! with embedding similarity from [`embed`] when `[model].embed_name` is set), offers each chosen
+//! server's core and best tools ([`rank`]), and merges the result into the conversation's sticky
+//! set ([`sticky`]) so the list changes rarely and only at its end. Small talk, general questions
 //! and requests for services the catalog does not have get no catalog tools.
 //!
 //! The model also gets `find_tools`, listed first: it searches the whole catalog by words and the
@@ -17,6 +19,7 @@
 //! Sticky sets and the last messages of each conversation are kept in memory, bounded to
 //! [`MAX_CONVERSATIONS`] conversations; after a restart a conversation starts a fresh set.
 
+pub mod domain;
 pub mod embed;
 pub mod index;
 pub mod lexicon;
@@ -151,13 +154,28 @@ impl Found {
 
 /// The picks worth adding to a conversation's current set `current`. A first turn takes them
 /// all. Later turns keep the prompt prefix stable: a server new to the conversation brings all
-/// its picks, but a server already present adds only its best tools that stand out
-/// ([`LATER_TURN_RATIO`] of its top score, at most [`LATER_TURN_ADDITIONS`]); the rest stay
-/// reachable through `find_tools`.
-fn later_turn_additions(picks: &[rank::Pick], current: &[String], catalog: &Catalog) -> Vec<usize> {
+/// its picks, but a server already present adds only its best tools that stand out (scoring
+/// above every tool of the server already offered and at least [`LATER_TURN_RATIO`] of its top
+/// score, at most [`LATER_TURN_ADDITIONS`]); the rest stay reachable through `find_tools`.
+fn later_turn_additions(
+    picks: &[rank::Pick],
+    scores: &[index::Score],
+    current: &[String],
+    catalog: &Catalog,
+) -> Vec<usize> {
     if current.is_empty() {
         return picks.iter().map(|p| p.index).collect();
     }
+    // The best score among each server's tools already offered.
+    let offered_best = |server: &str| {
+        catalog
+            .tools
+            .iter()
+            .zip(scores)
+            .filter(|(t, _)| t.server == server && current.contains(&t.qualified))
+            .map(|(_, s)| s.total())
+            .fold(0.0_f32, f32::max)
+    };
     let server_of = |i: usize| catalog.tools.get(i).map(|t| t.server.as_str());
     let present = |server: &str| {
         current.iter().any(|name| {
@@ -192,7 +210,10 @@ fn later_turn_additions(picks: &[rank::Pick], current: &[String], catalog: &Cata
                 }
             }
         };
-        if pick.score >= LATER_TURN_RATIO * top && *count < LATER_TURN_ADDITIONS {
+        if pick.score > offered_best(server)
+            && pick.score >= LATER_TURN_RATIO * top
+            && *count < LATER_TURN_ADDITIONS
+        {
             *count += 1;
             out.push(pick.index);
         }
@@ -320,37 +341,49 @@ impl ToolSelector {
         };
         let index = self.index(catalog);
         let mut query = index.query(message);
-        let unknown = query.mostly_unknown();
         let mut factor = 1.0;
         for earlier in recent.iter().rev() {
             factor *= CONTEXT_DECAY;
             query.merge(&index.query(earlier), factor);
         }
         let mut scores = index.score(&query);
+        // A tool whose embedding stands far out is evidence for its server.
+        let mut embedded: Vec<(String, f32)> = Vec::new();
         if let Some(embedder) = &self.inner.embedder
             && let Some(similarities) = embedder.similarities(&catalog.tools, message).await
         {
             let bonuses = embed::bonuses(&similarities, EMBED_WEIGHT);
             let strong = EMBED_WEIGHT * (EMBED_EVIDENCE_SD - 1.0);
-            for (score, bonus) in scores.iter_mut().zip(bonuses) {
+            for ((score, bonus), tool) in scores.iter_mut().zip(bonuses).zip(&catalog.tools) {
                 score.action += bonus;
                 if bonus >= strong {
-                    score.object += bonus - strong;
+                    match embedded.iter_mut().find(|(s, _)| *s == tool.server) {
+                        Some((_, e)) => *e = e.max(bonus - strong),
+                        None => embedded.push((tool.server.clone(), bonus - strong)),
+                    }
                 }
             }
         }
-        let servers = self.servers(catalog);
-        let picks = if unknown {
-            Vec::new()
-        } else {
-            rank::pick(
-                &scores,
-                &servers,
-                &self.inner.tuning,
-                self.inner.max_offered,
-            )
-        };
-        let fresh = later_turn_additions(&picks, &current, catalog);
+        let mut present: Vec<String> = Vec::new();
+        for tool in catalog
+            .tools
+            .iter()
+            .filter(|t| current.contains(&t.qualified))
+        {
+            if !present.contains(&tool.server) {
+                present.push(tool.server.clone());
+            }
+        }
+        let chosen = domain::decide(&query, &index, &embedded, &present, &self.inner.tuning);
+        let chosen: Vec<&str> = chosen.iter().map(|c| c.server.as_str()).collect();
+        let picks = rank::pick(
+            &scores,
+            &self.servers(catalog),
+            &chosen,
+            &self.inner.tuning,
+            self.inner.max_offered,
+        );
+        let fresh = later_turn_additions(&picks, &scores, &current, catalog);
         // A batch of new tools is added in catalog order, so equal selections give equal lists.
         let mut fresh: Vec<usize> = fresh;
         fresh.sort_unstable();

@@ -1,11 +1,8 @@
-//! From tool scores to the tools worth offering: servers first, then their best tools, then the
-//! core tools of the servers that won.
+//! From the chosen servers and tool scores to the tools worth offering.
 //!
-//! A server's score is its best tool's object score plus a little of the next ones. Servers below
-//! an absolute floor get nothing (small talk, services the catalog does not have); of the rest,
-//! those within a ratio of the best are chosen, so a message about both calendar and notes gets
-//! both. Within a chosen server, tools scoring within a share of its best tool are kept (at most a
-//! few), and the server's core tools come along.
+//! Which servers a message asks for is decided in [`super::domain`]. Each chosen server brings its
+//! core tools, whether or not any of its tools scores well, and its tools scoring within a share of
+//! its best tool (at most a few); several chosen servers share the budget.
 
 use super::index::Score;
 use super::lexicon;
@@ -15,14 +12,18 @@ use crate::mcp::CatalogTool;
 /// The knobs of ranking.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tuning {
-    /// The least server score that counts as evidence for a server.
+    /// The least evidence that chooses a server.
     pub server_floor: f32,
+    /// The evidence that naming a server gives it.
+    pub name_evidence: f32,
     /// A server is chosen when its score is at least this share of the best server's.
     pub server_ratio: f32,
     /// A tool is kept when its score is at least this share of its server's best tool.
     pub tool_ratio: f32,
     /// The most tools kept per chosen server, its core tools included.
     pub per_server: usize,
+    /// The same when several servers are chosen and share the budget.
+    pub per_server_shared: usize,
     /// The most core tools found from annotations when none are configured.
     pub auto_core: usize,
 }
@@ -31,9 +32,11 @@ impl Default for Tuning {
     fn default() -> Self {
         Self {
             server_floor: 1.0,
+            name_evidence: 2.0,
             server_ratio: 0.45,
-            tool_ratio: 0.3,
+            tool_ratio: 0.5,
             per_server: 6,
+            per_server_shared: 3,
             auto_core: 2,
         }
     }
@@ -164,35 +167,23 @@ fn auto_core(tools: &[CatalogTool], members: &[usize], limit: usize) -> Vec<usiz
     core
 }
 
-/// The tools to offer for scores `scores` (catalog order), best first, at most `limit`.
+/// The tools to offer for scores `scores` (catalog order) from the `chosen` servers (by name),
+/// best first, at most `limit`.
 #[must_use]
-pub fn pick(scores: &[Score], servers: &Servers, tuning: &Tuning, limit: usize) -> Vec<Pick> {
-    let server_scores: Vec<f32> = servers
-        .groups
+pub fn pick(
+    scores: &[Score],
+    servers: &Servers,
+    chosen: &[&str],
+    tuning: &Tuning,
+    limit: usize,
+) -> Vec<Pick> {
+    let chosen: Vec<usize> = chosen
         .iter()
-        .map(|(_, members, _)| {
-            let mut objects: Vec<f32> = members
-                .iter()
-                .filter_map(|&i| scores.get(i).map(|s| s.object))
-                .collect();
-            objects.sort_by(|a, b| b.total_cmp(a));
-            objects.first().copied().unwrap_or(0.0)
-                + 0.25 * objects.iter().skip(1).take(2).sum::<f32>()
-        })
-        .collect();
-    let best = server_scores.iter().copied().fold(0.0_f32, f32::max);
-    if best < tuning.server_floor {
-        return Vec::new();
-    }
-    let chosen: Vec<usize> = server_scores
-        .iter()
-        .enumerate()
-        .filter(|&(_, &score)| score >= tuning.server_floor && score >= tuning.server_ratio * best)
-        .map(|(i, _)| i)
+        .filter_map(|c| servers.groups.iter().position(|(name, _, _)| name == c))
         .collect();
     // Several servers share the budget: each keeps fewer tools of its own.
     let per_server = if chosen.len() > 1 {
-        tuning.per_server.saturating_sub(1).max(2)
+        tuning.per_server_shared
     } else {
         tuning.per_server
     };

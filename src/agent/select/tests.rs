@@ -29,6 +29,14 @@ fn setup(agent: &str) -> (Config, Catalog) {
     (config, catalog)
 }
 
+/// The configuration and catalog with only `server` of the fixtures configured.
+fn setup_only(server: &str) -> (Config, Catalog) {
+    let (mut config, mut catalog) = setup("");
+    config.servers.retain(|s| s.name == server);
+    catalog.tools.retain(|t| t.server == server);
+    (config, catalog)
+}
+
 async fn names(selector: &ToolSelector, key: &str, catalog: &Catalog, text: &str) -> Vec<String> {
     selector
         .select(key, catalog, text)
@@ -124,6 +132,147 @@ fn queries_correct_spelling_and_know_dates() {
         |q: &str| -> Vec<String> { index.query(q).terms.into_iter().map(|t| t.term).collect() };
     assert!(terms("my calender").contains(&text::stem("calendar")));
     assert!(terms("thurs 3pm").contains(&text::stem("event")));
-    assert!(index.query("book a flight to paris").mostly_unknown());
-    assert!(!index.query("whats on thurs").mostly_unknown());
+    assert!(index.query("book a flight to paris").elsewhere());
+    assert!(!index.query("whats on thurs").elsewhere());
+    assert!(!index.query("search for Bars Probe").elsewhere());
+}
+
+/// With only Notion configured, a request that names it offers its search tool even when what
+/// it asks for is a name no catalog knows; small talk and other services still get nothing.
+#[tokio::test]
+async fn one_server_offers_its_search_for_unknown_names() {
+    let (config, catalog) = setup_only("notion");
+    let selector = ToolSelector::new(&config.agent, &config.servers);
+    assert!(
+        selector.selects(&catalog),
+        "30 tools are more than the default 12"
+    );
+    for (i, message) in [
+        "search notion for Bars Probe",
+        "search notion",
+        "look up Bars Probe in notion",
+        "search for Bars Probe",
+        "notoin: Bars Probe",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let offered = names(&selector, &format!("n{i}"), &catalog, message).await;
+        assert!(
+            offered.contains(&"notion_search".to_owned()),
+            "{message:?}: {offered:?}"
+        );
+        assert!(offered.len() <= config.agent.max_offered_tools);
+    }
+    for (i, message) in [
+        "hi",
+        "thanks!",
+        "whats the weather in berlin tomorrow",
+        "how do i boil an egg",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let offered = names(&selector, &format!("s{i}"), &catalog, message).await;
+        assert!(offered.is_empty(), "{message:?}: {offered:?}");
+    }
+}
+
+/// With only the Calendar configured, "calendar" still counts as evidence for it although every
+/// one of its tools says "calendar", and its less common tools are ranked in.
+#[tokio::test]
+async fn one_calendar_server_hears_its_own_words() {
+    let (config, catalog) = setup_only("gcal");
+    let selector = ToolSelector::new(&config.agent, &config.servers);
+    let offered = names(&selector, "a", &catalog, "which calendars do I have?").await;
+    assert!(
+        offered.contains(&"gcal_list_calendars".to_owned()),
+        "{offered:?}"
+    );
+    let offered = names(&selector, "b", &catalog, "check my calendar").await;
+    assert!(
+        offered.contains(&"gcal_list_events".to_owned()),
+        "{offered:?}"
+    );
+    let offered = names(&selector, "c", &catalog, "anything on 14/03?").await;
+    assert!(
+        offered.contains(&"gcal_list_events".to_owned()),
+        "{offered:?}"
+    );
+}
+
+/// Names the catalog cannot know do not count against a request; other services, other apps
+/// and general questions do, unless a server is named.
+#[tokio::test]
+async fn unknown_names_are_neutral_and_other_services_are_not() {
+    let (config, catalog) = setup("");
+    let selector = ToolSelector::new(&config.agent, &config.servers);
+    let offered = names(&selector, "a", &catalog, "search for Bars Probe").await;
+    assert!(offered.contains(&"notion_search".to_owned()), "{offered:?}");
+    assert!(
+        offered.contains(&"gcal_search_events".to_owned()),
+        "both servers can search: {offered:?}"
+    );
+    let offered = names(
+        &selector,
+        "b",
+        &catalog,
+        "show me the tasks in my Projects database that are still open",
+    )
+    .await;
+    assert!(
+        offered.contains(&"notion_query_database".to_owned()),
+        "{offered:?}"
+    );
+    for (i, message) in [
+        "book me a flight to paris",
+        "create a jira ticket for the login bug",
+        "explain how database indexes work",
+        "whats 17 times 23",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let offered = names(&selector, &format!("x{i}"), &catalog, message).await;
+        assert!(offered.is_empty(), "{message:?}: {offered:?}");
+    }
+    let offered = names(&selector, "y", &catalog, "how do I share a page in notion").await;
+    assert!(
+        offered.iter().all(|n| n.starts_with("notion_")) && !offered.is_empty(),
+        "a named server is asked for: {offered:?}"
+    );
+}
+
+/// A server's name is evidence for that server only, and the evidence of things does not depend
+/// on how many of the server's own tools share a word.
+#[test]
+fn server_evidence_does_not_fade_with_one_server() {
+    let (config, catalog) = setup_only("gcal");
+    let words: Vec<ServerWords> = config
+        .servers
+        .iter()
+        .map(|s| ServerWords {
+            name: s.name.clone(),
+            keywords: s.keywords.clone(),
+        })
+        .collect();
+    let index = Index::build(&catalog.tools, &words);
+    let tuning = Tuning::default();
+    let evidence = domain::evidence(&index.query("my calendar"), &index);
+    assert!(evidence[0] >= tuning.server_floor, "{evidence:?}");
+    let chosen = domain::decide(&index.query("gcal"), &index, &[], &[], &tuning);
+    assert_eq!(chosen.len(), 1);
+    assert_eq!(chosen[0].reason, domain::Reason::Named);
+    let follow_up = domain::decide(
+        &index.query("cancel it"),
+        &index,
+        &[],
+        &["gcal".to_owned()],
+        &tuning,
+    );
+    assert_eq!(
+        follow_up.first().map(|c| c.reason),
+        Some(domain::Reason::Continues)
+    );
+    assert!(domain::decide(&index.query("cancel it"), &index, &[], &[], &tuning).is_empty());
 }

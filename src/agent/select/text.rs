@@ -182,6 +182,7 @@ const STOP_WORDS: &[&str] = &[
     "pls",
     "rn",
     "tho",
+    "self",
 ];
 
 /// Whether `word` looks like an identifier (letters and digits mixed, long): neutral evidence.
@@ -199,17 +200,28 @@ pub fn is_stop_word(word: &str) -> bool {
 }
 
 /// The lower-case words of `text`, split on anything that is not a letter or digit and at
-/// `camelCase` boundaries, bounded in number. Apostrophes join (`what's` → `whats`).
+/// `camelCase` boundaries, bounded in number. Apostrophes join (`what's` → `whats`); a `:` after
+/// digits stays (`10:30`), and so do `/`, `.` and `-` between digits (`14/03`, `2026-04-02`), so
+/// that [`marker`] can read times and dates.
 #[must_use]
 pub fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut prev_lower = false;
-    for c in text.chars().take(MAX_TEXT_CHARS) {
+    let mut chars = text.chars().take(MAX_TEXT_CHARS).peekable();
+    while let Some(c) = chars.next() {
         if c == '\'' || c == '’' {
             continue;
         }
+        let numeric = !current.is_empty()
+            && current
+                .chars()
+                .all(|d| d.is_ascii_digit() || matches!(d, '/' | '.' | '-'));
+        let joins_digits = numeric
+            && matches!(c, '/' | '.' | '-')
+            && chars.peek().is_some_and(char::is_ascii_digit);
         if c.is_alphanumeric()
+            || joins_digits
             || (c == ':' && !current.is_empty() && current.chars().all(|d| d.is_ascii_digit()))
         {
             if c.is_uppercase() && prev_lower && !current.is_empty() {
@@ -242,20 +254,75 @@ pub const TIME_TERM: &str = "@time";
 /// A marker term for a calendar date (`5/12`, `2026-05-01`, `12th`).
 pub const DATE_TERM: &str = "@date";
 
-/// Recognises clock times and dates written in digits.
+/// Recognises clock times and dates written in digits: `3pm`, `10:30`, `12th`, and numeric dates
+/// (`14/03`, `3/5`, `12.06`, `10/11/2026`, `2026-04-02`).
 #[must_use]
 pub fn marker(word: &str) -> Option<&'static str> {
     let digits = word.chars().take_while(char::is_ascii_digit).count();
     if digits == 0 {
         return None;
     }
+    if numeric_date(word) {
+        return Some(DATE_TERM);
+    }
     let rest = &word[digits..];
     match rest {
         "am" | "pm" | "h" | "hr" | "hrs" | "oclock" => Some(TIME_TERM),
         "st" | "nd" | "rd" | "th" => Some(DATE_TERM),
         _ if rest.starts_with(':') && rest.len() > 1 => Some(TIME_TERM),
+        _ if rest.starts_with('.')
+            && rest
+                .get(1..3)
+                .is_some_and(|m| m.chars().all(|c| c.is_ascii_digit()))
+            && matches!(rest.get(3..), Some("am" | "pm" | "h")) =>
+        {
+            Some(TIME_TERM)
+        }
         _ => None,
     }
+}
+
+/// Whether `word` is a date in digits: day and month (either order) with `/` or `.` and an
+/// optional year, or an ISO date `yyyy-mm-dd`.
+fn numeric_date(word: &str) -> bool {
+    let Some(separator) = ['/', '.', '-'].into_iter().find(|&s| word.contains(s)) else {
+        return false;
+    };
+    let parts: Vec<&str> = word.split(separator).collect();
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || p.len() > 4 || !p.chars().all(|c| c.is_ascii_digit()))
+    {
+        return false;
+    }
+    let number = |p: &str| p.parse::<u32>().unwrap_or(0);
+    let day_month = |a: &str, b: &str| {
+        let (a, b) = (number(a), number(b));
+        (1..=31).contains(&a) && (1..=31).contains(&b) && (a <= 12 || b <= 12)
+    };
+    match (separator, parts.as_slice()) {
+        ('-', [year, month, day]) => {
+            year.len() == 4 && (1..=12).contains(&number(month)) && (1..=31).contains(&number(day))
+        }
+        ('/' | '.', [a, b]) => {
+            a.len() <= 2 && b.len() <= 2 && day_month(a, b) && (separator == '/' || b.len() == 2)
+        }
+        ('/' | '.', [a, b, year]) => {
+            a.len() <= 2 && b.len() <= 2 && matches!(year.len(), 2 | 4) && day_month(a, b)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `word` is a number (digits, possibly with a decimal point or separators) that is not
+/// a time or a date: it says nothing about which tool is wanted.
+#[must_use]
+pub fn is_number(word: &str) -> bool {
+    word.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '/' | '-' | ','))
+        && marker(word).is_none()
 }
 
 /// Reduces a lower-case word to a crude stem so that `events`/`event`, `scheduled`/`schedule`,
@@ -335,6 +402,26 @@ pub fn allowed_edits(word: &str) -> usize {
         5..=8 => 1,
         _ => 2,
     }
+}
+
+/// Splits `text` into what lies outside double quotes and what lies inside them: in a tool's
+/// description, quoted text is an example of its input ("Dentist Friday 3pm"), not what it does.
+#[must_use]
+pub fn split_quoted(text: &str) -> (String, String) {
+    let (mut outside, mut inside) = (String::new(), String::new());
+    let mut quoted = false;
+    for c in text.chars().take(MAX_TEXT_CHARS) {
+        match c {
+            '"' | '“' | '”' => {
+                quoted = !quoted;
+                outside.push(' ');
+                inside.push(' ');
+            }
+            _ if quoted => inside.push(c),
+            _ => outside.push(c),
+        }
+    }
+    (outside, inside)
 }
 
 /// Greetings whose time words do not mean a time.
@@ -436,6 +523,14 @@ mod tests {
     }
 
     #[test]
+    fn quoted_examples_are_split_off() {
+        let (outside, inside) =
+            split_quoted("Create an event from one sentence such as \"Dentist Friday 3pm\"; done.");
+        assert!(!outside.contains("Dentist") && outside.contains("sentence"));
+        assert_eq!(inside.trim(), "Dentist Friday 3pm");
+    }
+
+    #[test]
     fn stems_meet() {
         assert_eq!(stem("events"), stem("event"));
         assert_eq!(stem("scheduled"), stem("schedule"));
@@ -452,6 +547,18 @@ mod tests {
         assert_eq!(marker("12th"), Some(DATE_TERM));
         assert_eq!(marker("42"), None);
         assert_eq!(marker("pm"), None);
+        for date in ["14/03", "3/5", "12.06", "10/11/2026", "2026-04-02", "4/7"] {
+            assert_eq!(marker(date), Some(DATE_TERM), "{date}");
+        }
+        for other in ["2-4", "1.5", "40/50", "13/13", "2026-13-01", "3.5"] {
+            assert_eq!(marker(other), None, "{other}");
+        }
+        assert_eq!(
+            words("on 14/03, 2026-04-02 or 12.06? 2-4 pm"),
+            ["on", "14/03", "2026-04-02", "or", "12.06", "2-4", "pm"]
+        );
+        assert!(is_number("2-4") && is_number("17") && !is_number("14/03"));
+        assert_eq!(marker("3.30pm"), Some(TIME_TERM));
     }
 
     #[test]
