@@ -141,6 +141,63 @@ async fn a_person_connects_from_the_chat_and_the_waiting_question_is_answered() 
     assert_eq!(connections[0].status, ConnectionStatus::Ok);
 }
 
+/// With one `[[servers]]` entry and the default per-turn tool selection (its 30 tools are more
+/// than `max_offered_tools`): a person connects, and their next message, which asks the server
+/// for a name no catalog knows, is offered the server's search tool and answered with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_connecting_one_server_the_next_message_is_offered_the_tools_it_needs() {
+    const ASK: &str = "search notion for Bars Probe";
+    let deployment = Deployment::start().await;
+    deployment.fake_notion.seed_page(None, "Bars Probe");
+    let ollama = FakeOllama::start(model(
+        "notion_search",
+        "notion_connect",
+        json!({"query": "Bars Probe"}),
+    ))
+    .await;
+    let gw = Gw::start_with(&ollama.url(), "notion", &deployment.notion.resource(), "").await;
+    let ann = Principal::telegram(1);
+
+    crate::harness::connect(&gw, &ann, ASK).await;
+    let before = ollama.chat_requests().len();
+    assert_eq!(offered(&ollama.chat_requests()[0]), ["notion_connect"]);
+
+    for (i, message) in [ASK, "look up Bars Probe in notion"]
+        .into_iter()
+        .enumerate()
+    {
+        let turn = gw.ask(&ann, message).await;
+        let request = ollama
+            .chat_requests()
+            .into_iter()
+            .skip(before)
+            .filter(|r| {
+                r["messages"]
+                    .as_array()
+                    .is_some_and(|m| m.last().is_some_and(|m| m["role"] == "user"))
+            })
+            .nth(i)
+            .expect("the message's first request");
+        let tools = offered(&request);
+        assert_eq!(
+            tools.first().map(String::as_str),
+            Some("find_tools"),
+            "{tools:?}"
+        );
+        assert!(
+            tools.contains(&"notion_search".to_owned()),
+            "{message:?}: {tools:?}"
+        );
+        assert!(tools.len() <= 13, "{message:?}: {} tools", tools.len());
+        assert!(turn.links.is_empty());
+        assert!(
+            turn.outcome.reply.contains("Bars Probe"),
+            "{message:?}: {}",
+            turn.outcome.reply
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_and_unknown_states_are_refused_with_a_page_and_store_nothing() {
     let (_deployment, _ollama, gw) = setup().await;

@@ -103,9 +103,15 @@ pub struct Turn {
 
 impl Gw {
     /// Builds the gateway with one `auth = "oauth"` server `name` at `url`, the model at
-    /// `ollama`, and serves its HTTP surface. Finished connections of `telegram:` principals are
-    /// passed to [`Gw::notice`].
+    /// `ollama`, every tool offered each turn (`tool_selection = "all"`), and serves its HTTP
+    /// surface. Finished connections of `telegram:` principals are passed to [`Gw::notice`].
     pub async fn start(ollama: &str, name: &str, url: &str) -> Self {
+        Self::start_with(ollama, name, url, "tool_selection = \"all\"").await
+    }
+
+    /// The same with `agent` as the `[agent]` section (empty: the defaults, which select tools
+    /// per turn).
+    pub async fn start_with(ollama: &str, name: &str, url: &str, agent: &str) -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
         let port = free_port();
         let text = format!(
@@ -118,7 +124,7 @@ path = "gateway.db"
 seal_key_file = "gateway.key"
 
 [agent]
-tool_selection = "all"
+{agent}
 
 [[servers]]
 name = "{name}"
