@@ -276,3 +276,27 @@ fn server_evidence_does_not_fade_with_one_server() {
     );
     assert!(domain::decide(&index.query("cancel it"), &index, &[], &[], &tuning).is_empty());
 }
+
+/// A configured keyword names its server as the server's name does.
+#[tokio::test]
+async fn keywords_name_their_server() {
+    let (mut config, catalog) = setup("");
+    for server in &mut config.servers {
+        if server.name == "notion" {
+            server.keywords = vec!["kb".into()];
+        }
+    }
+    let selector = ToolSelector::new(&config.agent, &config.servers);
+    let offered = names(
+        &selector,
+        "a",
+        &catalog,
+        "anything in the kb about Bars Probe",
+    )
+    .await;
+    assert!(offered.contains(&"notion_search".to_owned()), "{offered:?}");
+    assert!(
+        offered.iter().all(|n| n.starts_with("notion_")),
+        "{offered:?}"
+    );
+}
