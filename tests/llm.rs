@@ -1,4 +1,4 @@
-//! Integration tests of the model clients against the wire-faithful fake Ollama
+//! Integration tests of the model clients against the strict fake Ollama
 //! (`tests/support/fake_ollama.rs`), over real HTTP on loopback, and of the fake itself.
 
 #[path = "support/fake_ollama.rs"]
@@ -29,6 +29,12 @@ fn model_config(provider: Provider, base_url: &str) -> ModelConfig {
         name: "qwen2.5:7b".into(),
         num_ctx: 8192,
         request_timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_secs(5),
+        first_byte_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(10),
+        parallel: 1,
+        queue_notice: Duration::from_secs(4),
+        think: false,
         embed_name: None,
         api_key_file: None,
         keep_alive: None,

@@ -6,6 +6,7 @@
 //! `_file` become paths, read with [`read_secret`] by the component that needs them.
 
 mod error;
+pub mod keep_alive;
 mod raw;
 pub mod secret;
 
@@ -16,6 +17,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use error::{ConfigError, Problem};
+pub use keep_alive::KeepAlive;
 pub use secret::{SecretError, read_secret};
 
 use raw::RawConfig;
@@ -47,14 +49,29 @@ pub struct ModelConfig {
     pub name: String,
     /// The context window in tokens, always sent to Ollama.
     pub num_ctx: u32,
-    /// The longest wait for the model's next bytes.
+    /// The bound on a whole request that is not streamed (`/api/show`, `/api/tags`, embeddings).
     pub request_timeout: Duration,
+    /// The longest wait for a connection to the model server.
+    pub connect_timeout: Duration,
+    /// The longest wait from sending a chat request to its first output: the server's own
+    /// queue, loading the model and evaluating the prompt (Ollama sends not even its headers
+    /// before the first output).
+    pub first_byte_timeout: Duration,
+    /// The longest silence between two pieces of a streamed reply.
+    pub idle_timeout: Duration,
+    /// How many chat requests the model server runs at once (Ollama's `OLLAMA_NUM_PARALLEL`);
+    /// the gateway queues the rest itself.
+    pub parallel: u32,
+    /// How long a person waits in the gateway's queue before being told their place.
+    pub queue_notice: Duration,
+    /// Whether thinking models (qwen3) reason before answering; sent as Ollama's `think`.
+    pub think: bool,
     /// An Ollama embedding model for tool selection; lexical selection without it.
     pub embed_name: Option<String>,
     /// A file holding a bearer key for OpenAI-compatible servers that want one.
     pub api_key_file: Option<PathBuf>,
-    /// How long Ollama keeps the model loaded after a request (`"30m"`, `"-1"`).
-    pub keep_alive: Option<String>,
+    /// How long Ollama keeps the model loaded after a request.
+    pub keep_alive: Option<KeepAlive>,
     /// The sampling temperature, when set.
     pub temperature: Option<f64>,
 }
@@ -678,24 +695,64 @@ impl Validator {
             );
         }
         let embed_name = raw.embed_name.filter(|n| !n.trim().is_empty());
+        let request_timeout = self.secs(
+            "[model].request_timeout_secs",
+            raw.request_timeout_secs,
+            120,
+            3600,
+        );
+        let idle_default = i64::try_from(request_timeout.as_secs()).unwrap_or(120);
+        let keep_alive = raw.keep_alive.and_then(|value| {
+            let parsed = match value {
+                raw::RawKeepAlive::Number(seconds) => KeepAlive::seconds(seconds),
+                raw::RawKeepAlive::Text(text) => KeepAlive::parse(&text),
+            };
+            parsed
+                .map_err(|reason| {
+                    self.problem(
+                        "[model].keep_alive",
+                        format!(
+                            "Ollama would refuse every request with it ({reason}); write a number of seconds (-1 keeps the model loaded) or a duration in h, m or s, such as \"24h\" or \"30m\""
+                        ),
+                    );
+                })
+                .ok()
+        });
         ModelConfig {
             provider,
             base_url: self.url("[model].base_url", raw.base_url, "http://127.0.0.1:11434"),
             name,
             num_ctx: u32::try_from(self.int("[model].num_ctx", raw.num_ctx, 16384, 512, 1 << 20))
                 .unwrap_or(16384),
-            request_timeout: self.secs(
-                "[model].request_timeout_secs",
-                raw.request_timeout_secs,
-                120,
+            request_timeout,
+            connect_timeout: self.secs(
+                "[model].connect_timeout_secs",
+                raw.connect_timeout_secs,
+                5,
+                300,
+            ),
+            first_byte_timeout: self.secs(
+                "[model].first_byte_timeout_secs",
+                raw.first_byte_timeout_secs,
+                300,
                 3600,
             ),
+            idle_timeout: self.secs(
+                "[model].idle_timeout_secs",
+                raw.idle_timeout_secs,
+                idle_default,
+                3600,
+            ),
+            parallel: u32::try_from(self.int("[model].parallel", raw.parallel, 1, 1, 64))
+                .unwrap_or(1),
+            queue_notice: self.secs("[model].queue_notice_secs", raw.queue_notice_secs, 4, 600),
+            think: raw.think.unwrap_or(false),
             embed_name,
             api_key_file: raw.api_key_file.map(|f| {
                 let value = Some(f);
                 self.secret_file("[model].api_key_file", value, "")
             }),
-            keep_alive: raw.keep_alive,
+            keep_alive,
             temperature: raw.temperature.filter(|t| {
                 let ok = (0.0..=2.0).contains(t);
                 if !ok {

@@ -31,10 +31,27 @@ pub(crate) struct RawModel {
     pub name: Option<String>,
     pub num_ctx: Option<i64>,
     pub request_timeout_secs: Option<i64>,
+    pub connect_timeout_secs: Option<i64>,
+    pub first_byte_timeout_secs: Option<i64>,
+    pub idle_timeout_secs: Option<i64>,
+    pub parallel: Option<i64>,
+    pub queue_notice_secs: Option<i64>,
+    pub think: Option<bool>,
     pub embed_name: Option<String>,
     pub api_key_file: Option<String>,
-    pub keep_alive: Option<String>,
+    pub keep_alive: Option<RawKeepAlive>,
     pub temperature: Option<f64>,
+}
+
+/// `keep_alive` as written: a number of seconds or a text.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a number of seconds or a duration such as \"30m\""
+)]
+pub(crate) enum RawKeepAlive {
+    Number(f64),
+    Text(String),
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -212,3 +212,59 @@ fn public_url_defaults_follow_listen() {
     let c = parse("[http]\nlisten = \"0.0.0.0:9999\"\n").unwrap();
     assert_eq!(c.http.public_url.as_str(), "http://0.0.0.0:9999/");
 }
+
+#[test]
+fn model_server_waiting_defaults() {
+    let c = parse("").unwrap();
+    assert_eq!(c.model.connect_timeout, Duration::from_secs(5));
+    assert_eq!(c.model.first_byte_timeout, Duration::from_secs(300));
+    assert_eq!(c.model.idle_timeout, Duration::from_secs(120));
+    assert_eq!(c.model.parallel, 1);
+    assert_eq!(c.model.queue_notice, Duration::from_secs(4));
+    assert!(!c.model.think);
+    assert_eq!(c.model.keep_alive, None);
+    // Without its own key, the silence between chunks is bounded by request_timeout_secs.
+    let c = parse("[model]\nrequest_timeout_secs = 30\n").unwrap();
+    assert_eq!(c.model.idle_timeout, Duration::from_secs(30));
+    let c = parse(
+        "[model]\nrequest_timeout_secs = 30\nidle_timeout_secs = 90\nfirst_byte_timeout_secs = 600\nconnect_timeout_secs = 2\nparallel = 4\nqueue_notice_secs = 10\nthink = true\n",
+    )
+    .unwrap();
+    assert_eq!(c.model.idle_timeout, Duration::from_secs(90));
+    assert_eq!(c.model.first_byte_timeout, Duration::from_secs(600));
+    assert_eq!(c.model.connect_timeout, Duration::from_secs(2));
+    assert_eq!(c.model.parallel, 4);
+    assert_eq!(c.model.queue_notice, Duration::from_secs(10));
+    assert!(c.model.think);
+    let err = parse("[model]\nparallel = 0\nfirst_byte_timeout_secs = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[model].parallel: must be between 1 and 64"),
+        "{err}"
+    );
+    assert!(err.contains("[model].first_byte_timeout_secs"), "{err}");
+}
+
+#[test]
+fn keep_alive_is_read_the_way_ollama_reads_it() {
+    let keep = |value: &str| {
+        parse(&format!("[model]\nkeep_alive = {value}\n")).map(|c| c.model.keep_alive)
+    };
+    assert_eq!(keep("-1").unwrap(), Some(KeepAlive::Seconds(-1.0)));
+    assert_eq!(keep("1.5").unwrap(), Some(KeepAlive::Seconds(1.5)));
+    assert_eq!(keep("\"3600\"").unwrap(), Some(KeepAlive::Seconds(3600.0)));
+    assert_eq!(
+        keep("\"24h\"").unwrap(),
+        Some(KeepAlive::Duration("24h".into()))
+    );
+    let err = keep("\"1d\"").unwrap_err().to_string();
+    assert!(err.contains("[model].keep_alive"), "{err}");
+    assert!(
+        err.contains(r#"time: unknown unit "d" in duration "1d""#),
+        "{err}"
+    );
+    assert!(err.contains("\"24h\""), "the fix is named: {err}");
+    let err = keep("true").unwrap_err().to_string();
+    assert!(err.contains("[model].keep_alive"), "{err}");
+}

@@ -25,6 +25,8 @@ pub(crate) enum LineError {
     TooLong(usize),
     /// No complete line arrived within the idle timeout.
     Idle(Duration),
+    /// The first line did not arrive within the first-byte timeout.
+    NoFirst(Duration),
     /// A line is not valid UTF-8.
     NotUtf8,
     /// The connection failed while the body was streaming.
@@ -38,6 +40,7 @@ impl From<LineError> for ModelError {
                 "a line of the reply was longer than {max} bytes; the rest was not read"
             )),
             LineError::Idle(idle) => Self::Timeout(idle),
+            LineError::NoFirst(limit) => Self::NoFirstOutput(limit),
             LineError::NotUtf8 => Self::Decode("a line of the reply is not UTF-8".to_owned()),
             LineError::Broken(reason) => {
                 Self::Decode(format!("the reply stream broke off: {reason}"))
@@ -51,6 +54,8 @@ pub(crate) struct LineStream {
     frames: FramedRead<StreamReader<ByteStream, Bytes>, LinesCodec>,
     max_line: usize,
     idle: Duration,
+    /// Until a first non-empty line has come: when it must have come, and the limit to report.
+    first: Option<(tokio::time::Instant, Duration)>,
 }
 
 impl std::fmt::Debug for LineStream {
@@ -72,7 +77,15 @@ impl LineStream {
             ),
             max_line,
             idle,
+            first: None,
         }
+    }
+
+    /// Requires the first non-empty line by `deadline` instead of within the idle timeout,
+    /// reporting `limit` when it does not come.
+    pub(crate) fn first_line_by(mut self, deadline: tokio::time::Instant, limit: Duration) -> Self {
+        self.first = Some((deadline, limit));
+        self
     }
 
     /// Frames a `reqwest` response body.
@@ -92,10 +105,22 @@ impl LineStream {
     /// # Errors
     /// See [`LineError`]; after an error the stream should be dropped.
     pub(crate) async fn next_line(&mut self) -> Result<Option<String>, LineError> {
-        match tokio::time::timeout(self.idle, self.frames.next()).await {
-            Err(_) => Err(LineError::Idle(self.idle)),
+        let (deadline, timed_out) = match self.first {
+            Some((deadline, limit)) => (deadline, LineError::NoFirst(limit)),
+            None => (
+                tokio::time::Instant::now() + self.idle,
+                LineError::Idle(self.idle),
+            ),
+        };
+        match tokio::time::timeout_at(deadline, self.frames.next()).await {
+            Err(_) => Err(timed_out),
             Ok(None) => Ok(None),
-            Ok(Some(Ok(line))) => Ok(Some(line)),
+            Ok(Some(Ok(line))) => {
+                if !line.trim().is_empty() {
+                    self.first = None;
+                }
+                Ok(Some(line))
+            }
             Ok(Some(Err(LinesCodecError::MaxLineLengthExceeded))) => {
                 Err(LineError::TooLong(self.max_line))
             }
@@ -195,6 +220,39 @@ mod tests {
     async fn invalid_utf8_is_reported() {
         let mut lines = stream_of(vec![vec![0xff, 0xfe, b'\n']]);
         assert!(matches!(lines.next_line().await, Err(LineError::NotUtf8)));
+    }
+
+    /// The first line may take until its deadline; later ones only the idle timeout.
+    #[tokio::test(start_paused = true)]
+    async fn first_line_has_its_own_deadline() {
+        let body = futures::stream::once(async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            Ok(Bytes::from_static(b"first\n"))
+        })
+        .chain(futures::stream::pending());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        let mut lines = LineStream::new(body.boxed(), 64, Duration::from_millis(50))
+            .first_line_by(deadline, Duration::from_secs(1));
+        assert_eq!(
+            lines.next_line().await.ok().flatten().as_deref(),
+            Some("first")
+        );
+        assert!(matches!(lines.next_line().await, Err(LineError::Idle(_))));
+
+        let silent = LineStream::new(
+            futures::stream::pending().boxed(),
+            64,
+            Duration::from_secs(9),
+        )
+        .first_line_by(
+            tokio::time::Instant::now() + Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        let mut silent = silent;
+        assert!(matches!(
+            silent.next_line().await,
+            Err(LineError::NoFirst(limit)) if limit == Duration::from_secs(1)
+        ));
     }
 
     /// A body that stops sending is cut off after the idle timeout.

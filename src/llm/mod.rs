@@ -8,12 +8,16 @@ mod lines;
 pub mod ollama;
 pub mod openai;
 mod reply;
+pub mod slots;
 mod sse;
 mod transport;
 mod types;
 mod wire;
 
-pub use types::{ChatOutcome, ChatRequest, Message, ModelError, Role, ToolCall, ToolSpec, Usage};
+pub use slots::Slots;
+pub use types::{
+    ChatOutcome, ChatRequest, Cut, Message, ModelError, Role, ToolCall, ToolSpec, Usage,
+};
 
 use async_trait::async_trait;
 
@@ -45,6 +49,13 @@ pub trait ChatModel: Send + Sync {
 
     /// The context window in tokens that every request asks for.
     fn context_tokens(&self) -> u32;
+
+    /// The model server's request slots, when the gateway must queue for them: a request waits
+    /// for a slot there before it is sent, so the server never queues the gateway's requests
+    /// out of sight. `None` for models that need no queue.
+    fn slots(&self) -> Option<&Slots> {
+        None
+    }
 }
 
 /// Builds the client that the configuration asks for.

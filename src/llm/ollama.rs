@@ -3,10 +3,18 @@
 //!
 //! Every chat request asks for the configured context window in `options.num_ctx`, because
 //! Ollama's own default differs between versions and machines and a silently smaller window
-//! truncates the prompt. The reply is read line by line: every line is checked for
-//! `{"error":…}` (Ollama reports failures mid-stream with status 200), text is passed on as it
-//! arrives, tool calls are gathered from whichever chunks carry them, and the final `done` chunk
-//! gives the stop reason and the token counts.
+//! truncates the prompt, and says `think` explicitly, because Ollama lets a thinking model (qwen3)
+//! reason before every answer unless told not to. The reply is read line by line: every line is
+//! checked for `{"error":…}` (Ollama reports failures mid-stream with status 200), text is passed
+//! on as it arrives (the model's reasoning, in `thinking`, never is), tool calls are gathered from
+//! whichever chunks carry them, and the final `done` chunk gives the stop reason and the token
+//! counts. A stream that ends cleanly without that chunk is Ollama stopping a model that repeats
+//! itself: what came is kept and marked [`Cut::Unfinished`].
+//!
+//! Ollama's qwen templates render an assistant message that has both text and tool calls as its
+//! text alone (and merge consecutive messages of one role, keeping the first one's calls), so
+//! the model would no longer see its own call; such a message goes with its calls only. The text
+//! was already shown to the person and stays in the stored history.
 
 use std::time::Duration;
 
@@ -17,12 +25,13 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::reply::ReplyBuilder;
+use super::slots::Slots;
 use super::transport::{Http, MAX_ERROR_CHARS};
 use super::wire::{WireTool, arguments_from_wire, error_message, truncate};
 use super::{
-    ChatModel, ChatOutcome, ChatRequest, DeltaSink, Message, ModelError, Role, ToolCall, Usage,
+    ChatModel, ChatOutcome, ChatRequest, Cut, DeltaSink, Message, ModelError, Role, ToolCall, Usage,
 };
-use crate::config::ModelConfig;
+use crate::config::{KeepAlive, ModelConfig};
 
 /// What to check when Ollama cannot be reached.
 const DOWN_HINT: &str = "is Ollama running there? Start it with `ollama serve`, or point \
@@ -41,6 +50,8 @@ pub struct OllamaClient {
     num_ctx: u32,
     temperature: Option<f64>,
     keep_alive: Option<KeepAlive>,
+    think: bool,
+    slots: Slots,
 }
 
 /// What `/api/show` says about a model.
@@ -56,7 +67,19 @@ impl ModelDetails {
     /// Whether the model accepts `tools`.
     #[must_use]
     pub fn supports_tools(&self) -> bool {
-        self.capabilities.iter().any(|c| c == "tools")
+        self.has("tools")
+    }
+
+    /// Whether the model can reason before answering (`think`).
+    #[must_use]
+    pub fn supports_thinking(&self) -> bool {
+        self.has("thinking")
+    }
+
+    /// Whether the model lists `capability`.
+    #[must_use]
+    pub fn has(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
     }
 }
 
@@ -73,7 +96,12 @@ impl OllamaClient {
             name: config.name.clone(),
             num_ctx: config.num_ctx,
             temperature: config.temperature,
-            keep_alive: config.keep_alive.as_deref().map(KeepAlive::parse),
+            keep_alive: config.keep_alive.clone(),
+            think: config.think,
+            slots: Slots::new(
+                usize::try_from(config.parallel).unwrap_or(1),
+                config.queue_notice,
+            ),
         })
     }
 
@@ -127,11 +155,12 @@ impl OllamaClient {
             messages: request.messages.iter().map(WireMessage::from).collect(),
             tools: request.tools.iter().map(WireTool::from).collect(),
             stream: true,
+            think: self.think,
             options: Options {
                 num_ctx: self.num_ctx,
                 temperature: self.temperature,
             },
-            keep_alive: self.keep_alive.as_ref(),
+            keep_alive: self.keep_alive.as_ref().map(WireKeepAlive),
         }
     }
 }
@@ -150,6 +179,7 @@ impl ChatModel for OllamaClient {
             .await
             .map_err(|e| classify(e, &self.name))?;
         let mut reply = ReplyBuilder::default();
+        let mut usage = Usage::default();
         while let Some(line) = lines.next_line().await? {
             if line.trim().is_empty() {
                 continue;
@@ -182,7 +212,7 @@ impl ChatModel for OllamaClient {
                 }
             }
             if chunk.done == Some(true) {
-                let usage = Usage {
+                usage = Usage {
                     prompt_tokens: chunk.prompt_eval_count.map(saturate),
                     completion_tokens: chunk.eval_count.map(saturate),
                     server_duration: chunk.total_duration.map(Duration::from_nanos),
@@ -192,14 +222,21 @@ impl ChatModel for OllamaClient {
                     prompt_tokens = ?usage.prompt_tokens,
                     completion_tokens = ?usage.completion_tokens,
                     tool_calls = reply.call_count(),
+                    done_reason = ?chunk.done_reason,
                     "model reply finished"
                 );
-                return Ok(reply.finish(chunk.done_reason, usage));
+                let cut = (chunk.done_reason.as_deref() == Some("length")).then_some(Cut::Length);
+                return Ok(reply.finish(chunk.done_reason, usage).with_cut(cut));
             }
         }
-        Err(ModelError::Decode(
-            "the reply ended before Ollama sent its final chunk; the connection was cut".into(),
-        ))
+        // A connection that breaks is an error of the line stream; a clean end without the final
+        // chunk is Ollama's guard against a model repeating itself.
+        tracing::warn!(
+            model = %self.name,
+            tool_calls = reply.call_count(),
+            "the model server ended the reply without finishing it (Ollama stops a model that repeats one token over and over)"
+        );
+        Ok(reply.finish(None, usage).with_cut(Some(Cut::Unfinished)))
     }
 
     async fn embed(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, ModelError> {
@@ -251,12 +288,25 @@ impl ChatModel for OllamaClient {
     fn context_tokens(&self) -> u32 {
         self.num_ctx
     }
+
+    fn slots(&self) -> Option<&Slots> {
+        Some(&self.slots)
+    }
 }
 
 /// Turns Ollama's "model not found" answer into [`ModelError::ModelNotFound`], whose message
-/// says which `ollama pull` to run; a bare 404 means the URL is not an Ollama server.
+/// says which `ollama pull` to run (a bare 404 means the URL is not an Ollama server), and its
+/// 400 for tools offered to a model without the capability
+/// (`registry.ollama.ai/library/gemma2:2b does not support tools`) into
+/// [`ModelError::ToolsUnsupported`].
 fn classify(error: ModelError, model: &str) -> ModelError {
     match error {
+        ModelError::Server {
+            status: 400,
+            message,
+        } if message.ends_with("does not support tools") => ModelError::ToolsUnsupported {
+            model: model.to_owned(),
+        },
         ModelError::Server {
             status: 404,
             message,
@@ -281,35 +331,21 @@ fn saturate(count: u64) -> u32 {
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
-/// `keep_alive` as Ollama parses it: a number of seconds, or a Go duration string (`"10m"`).
-/// A bare number written as text (`"-1"`) must go as a number, since Ollama rejects it as a
-/// duration string.
-#[derive(Debug, Clone, PartialEq)]
-enum KeepAlive {
-    Seconds(f64),
-    Duration(String),
-}
+/// `keep_alive` on the wire: a number of seconds goes as a JSON number (Ollama refuses a string
+/// without a unit), a duration as the string it was written as.
+#[derive(Debug)]
+struct WireKeepAlive<'a>(&'a KeepAlive);
 
-impl KeepAlive {
-    fn parse(text: &str) -> Self {
-        let text = text.trim();
-        match text.parse::<f64>() {
-            Ok(seconds) if seconds.is_finite() => Self::Seconds(seconds),
-            _ => Self::Duration(text.to_owned()),
-        }
-    }
-}
-
-impl Serialize for KeepAlive {
+impl Serialize for WireKeepAlive<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
+        match self.0 {
             // Whole numbers go without a fraction, as people write them.
             #[allow(clippy::cast_possible_truncation)]
-            Self::Seconds(s) if s.fract() == 0.0 && s.abs() < 1e15 => {
+            KeepAlive::Seconds(s) if s.fract() == 0.0 && s.abs() < 1e15 => {
                 serializer.serialize_i64(*s as i64)
             }
-            Self::Seconds(s) => serializer.serialize_f64(*s),
-            Self::Duration(d) => serializer.serialize_str(d),
+            KeepAlive::Seconds(s) => serializer.serialize_f64(*s),
+            KeepAlive::Duration(d) => serializer.serialize_str(d),
         }
     }
 }
@@ -322,9 +358,10 @@ struct ChatBody<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tools: Vec<WireTool<'a>>,
     stream: bool,
+    think: bool,
     options: Options,
     #[serde(skip_serializing_if = "Option::is_none")]
-    keep_alive: Option<&'a KeepAlive>,
+    keep_alive: Option<WireKeepAlive<'a>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -349,10 +386,14 @@ struct WireMessage<'a> {
 }
 
 impl<'a> From<&'a Message> for WireMessage<'a> {
+    /// The message as Ollama takes it. An assistant message that calls tools goes without its
+    /// text: the qwen templates render `{{ if .Content }}…{{ else if .ToolCalls }}`, so with its
+    /// text the model would not see its own call in the next round.
     fn from(message: &'a Message) -> Self {
+        let calls_only = message.role == Role::Assistant && !message.tool_calls.is_empty();
         Self {
             role: message.role,
-            content: &message.content,
+            content: if calls_only { "" } else { &message.content },
             tool_calls: message.tool_calls.iter().map(WireCall::from).collect(),
             tool_name: message.tool_name.as_deref(),
             tool_call_id: message.tool_call_id.as_deref(),
@@ -448,13 +489,17 @@ mod tests {
     /// Numbers written as text go as numbers; durations stay strings.
     #[test]
     fn keep_alive_forms() {
-        let wire = |text: &str| serde_json::to_value(KeepAlive::parse(text)).ok();
+        let wire = |text: &str| {
+            KeepAlive::parse(text)
+                .ok()
+                .and_then(|k| serde_json::to_value(WireKeepAlive(&k)).ok())
+        };
         assert_eq!(wire("-1"), Some(json!(-1)));
         assert_eq!(wire(" 3600 "), Some(json!(3600)));
         assert_eq!(wire("1.5"), Some(json!(1.5)));
         assert_eq!(wire("30m"), Some(json!("30m")));
         assert_eq!(wire("0"), Some(json!(0)));
-        assert_eq!(wire("NaN"), Some(json!("NaN")));
+        assert_eq!(wire("1d"), None);
     }
 
     /// The request carries `num_ctx` always, the tools in wire shape, tool calls with object
@@ -467,9 +512,15 @@ mod tests {
             name: "qwen2.5:7b".into(),
             num_ctx: 8192,
             request_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(1),
+            first_byte_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(5),
+            parallel: 1,
+            queue_notice: Duration::from_secs(4),
+            think: false,
             embed_name: None,
             api_key_file: None,
-            keep_alive: Some("-1".into()),
+            keep_alive: Some(KeepAlive::Seconds(-1.0)),
             temperature: None,
         };
         let client = OllamaClient::new(&config).unwrap_or_else(|e| panic!("{e}"));
@@ -510,10 +561,36 @@ mod tests {
                 ],
                 "tools": [tools[0].to_wire()],
                 "stream": true,
+                "think": false,
                 "options": {"num_ctx": 8192},
                 "keep_alive": -1
             })
         );
+    }
+
+    /// An assistant message that calls tools goes with its calls only, so the qwen templates
+    /// render the call; other messages keep their text.
+    #[test]
+    fn calls_go_without_their_text() {
+        let call = ToolCall {
+            id: Some("call_1".into()),
+            name: "notion_search".into(),
+            arguments: json!({"query": "trip"}),
+        };
+        let both = Message {
+            tool_calls: vec![call],
+            ..Message::assistant("Let me look.")
+        };
+        assert_eq!(
+            serde_json::to_value(WireMessage::from(&both)).unwrap_or_default(),
+            json!({"role": "assistant", "content": "", "tool_calls": [
+                {"id": "call_1", "function": {"name": "notion_search", "arguments": {"query": "trip"}}}
+            ]})
+        );
+        let text = Message::assistant("hi");
+        assert_eq!(WireMessage::from(&text).content, "hi");
+        let user = Message::user("hi");
+        assert_eq!(WireMessage::from(&user).content, "hi");
     }
 
     /// A 404 about a model becomes "not found" with the pull command; any other 404 points at the
@@ -531,6 +608,17 @@ mod tests {
         assert!(err.to_string().contains("ollama pull qwen2.5:7b"), "{err}");
         let err = classify(server("404 page not found"), "m");
         assert!(err.to_string().contains("base_url"), "{err}");
+        let err = classify(
+            ModelError::Server {
+                status: 400,
+                message: "registry.ollama.ai/library/gemma2:2b does not support tools".into(),
+            },
+            "gemma2:2b",
+        );
+        assert!(
+            matches!(&err, ModelError::ToolsUnsupported { model } if model == "gemma2:2b"),
+            "{err}"
+        );
         let err = classify(
             ModelError::Server {
                 status: 500,

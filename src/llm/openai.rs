@@ -19,11 +19,12 @@ use serde_json::Value;
 use url::Url;
 
 use super::reply::{MAX_TOOL_CALLS, ReplyBuilder};
+use super::slots::Slots;
 use super::sse::SseEvents;
 use super::transport::{Http, MAX_ERROR_CHARS, MAX_LINE_BYTES};
 use super::wire::{WireTool, arguments_from_wire, error_message, truncate};
 use super::{
-    ChatModel, ChatOutcome, ChatRequest, DeltaSink, Message, ModelError, Role, ToolCall, Usage,
+    ChatModel, ChatOutcome, ChatRequest, Cut, DeltaSink, Message, ModelError, Role, ToolCall, Usage,
 };
 use crate::config::{ModelConfig, read_secret};
 
@@ -43,6 +44,7 @@ pub struct OpenAiClient {
     name: String,
     num_ctx: u32,
     temperature: Option<f64>,
+    slots: Slots,
 }
 
 impl OpenAiClient {
@@ -79,6 +81,10 @@ impl OpenAiClient {
             name: config.name.clone(),
             num_ctx: config.num_ctx,
             temperature: config.temperature,
+            slots: Slots::new(
+                usize::try_from(config.parallel).unwrap_or(1),
+                config.queue_notice,
+            ),
         })
     }
 
@@ -190,6 +196,10 @@ impl ChatModel for OpenAiClient {
 
     fn context_tokens(&self) -> u32 {
         self.num_ctx
+    }
+
+    fn slots(&self) -> Option<&Slots> {
+        Some(&self.slots)
     }
 }
 
@@ -316,14 +326,18 @@ impl StreamState {
         Ok(())
     }
 
-    /// The finished reply, once `[DONE]` or a finish reason has been seen.
+    /// The finished reply. A stream that ended cleanly before `[DONE]` or a finish reason is
+    /// kept and marked [`Cut::Unfinished`] (a broken connection is an error of the line stream
+    /// instead); a `length` finish is marked [`Cut::Length`].
     fn finish(mut self) -> Result<ChatOutcome, ModelError> {
-        if !self.done && self.finish_reason.is_none() {
-            return Err(ModelError::Decode(
-                "the reply ended before the server said it was finished; the connection was cut"
-                    .into(),
-            ));
-        }
+        let cut = if !self.done && self.finish_reason.is_none() {
+            tracing::warn!("the model server ended the reply without saying it was finished");
+            Some(Cut::Unfinished)
+        } else if self.finish_reason.as_deref() == Some("length") {
+            Some(Cut::Length)
+        } else {
+            None
+        };
         for (index, call) in std::mem::take(&mut self.calls) {
             let id = if call.id.is_empty() {
                 format!("call_{index}")
@@ -336,7 +350,10 @@ impl StreamState {
                 arguments: arguments_from_wire(Value::String(call.arguments)),
             })?;
         }
-        Ok(self.reply.finish(self.finish_reason, self.usage))
+        Ok(self
+            .reply
+            .finish(self.finish_reason, self.usage)
+            .with_cut(cut))
     }
 }
 
@@ -534,8 +551,8 @@ mod tests {
         assert_eq!(outcome.usage.completion_tokens, Some(7));
     }
 
-    /// An error event ends the reply with the server's message; a stream cut before any finish
-    /// is an error, not a short reply.
+    /// An error event ends the reply with the server's message; a stream that ends cleanly
+    /// before any finish keeps its text and is marked unfinished; a `length` finish is marked.
     #[test]
     fn errors_and_cut_streams() {
         let err = feed(&[
@@ -546,11 +563,21 @@ mod tests {
             matches!(&err, Err(ModelError::Server { status: 200, message }) if message == "out of memory"),
             "{err:?}"
         );
-        let cut = feed(&[r#"{"choices":[{"index":0,"delta":{"content":"Hi"}}]}"#]);
-        assert!(matches!(cut, Err(ModelError::Decode(_))));
+        let cut = feed(&[r#"{"choices":[{"index":0,"delta":{"content":"Hi"}}]}"#])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (cut.content.as_str(), cut.cut),
+            ("Hi", Some(Cut::Unfinished))
+        );
         let finished =
-            feed(&[r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}]}"#]);
-        assert_eq!(finished.map(|o| o.content).ok().as_deref(), Some("Hi"));
+            feed(&[r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}]}"#])
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((finished.content.as_str(), finished.cut), ("Hi", None));
+        let long = feed(&[
+            r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"length"}]}"#,
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(long.cut, Some(Cut::Length));
     }
 
     /// Requests carry string arguments, ids, `tool_call_id`, usage streaming and the tools.
@@ -562,6 +589,12 @@ mod tests {
             name: "m".into(),
             num_ctx: 4096,
             request_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(1),
+            first_byte_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(5),
+            parallel: 1,
+            queue_notice: Duration::from_secs(4),
+            think: false,
             embed_name: None,
             api_key_file: None,
             keep_alive: None,

@@ -3,7 +3,7 @@
 //! A model can talk forever or a server can misbehave, so one reply may hold at most
 //! [`MAX_REPLY_BYTES`] of text and tool-call data together, and at most [`MAX_TOOL_CALLS`] calls.
 
-use super::{ChatOutcome, DeltaSink, ModelError, ToolCall, Usage};
+use super::{ChatOutcome, Cut, DeltaSink, ModelError, ToolCall, Usage};
 
 /// The most bytes of text plus tool-call data one reply may hold.
 pub(crate) const MAX_REPLY_BYTES: usize = 1 << 20;
@@ -76,6 +76,14 @@ impl ReplyBuilder {
             usage,
             ..self.outcome
         }
+    }
+}
+
+impl ChatOutcome {
+    /// The reply, marked as cut short when `cut` says so.
+    #[must_use]
+    pub(crate) fn with_cut(self, cut: Option<Cut>) -> Self {
+        Self { cut, ..self }
     }
 }
 

@@ -1,10 +1,12 @@
 //! HTTP plumbing shared by the model clients: the client, timeouts, bounded bodies and the mapping
 //! of transport failures and error statuses onto [`ModelError`].
 //!
-//! Streamed replies have no overall deadline, only the idle timeout between lines (a long answer
-//! from a slow model is fine as long as it keeps coming); every other request is bounded as a whole
-//! by the same `request_timeout`. Connecting is bounded separately and briefly, so that a server
-//! that is down is reported at once.
+//! Streamed replies have no overall deadline but three separate limits: connecting
+//! (`connect_timeout`, brief, so that a server that is down is reported at once), the first
+//! output (`first_byte_timeout`: the server's queue, loading the model and evaluating the prompt;
+//! Ollama sends not even its headers before the first output) and the silence between two lines
+//! after that (`idle_timeout`), so a long answer from a slow model is fine as long as it keeps
+//! coming. Every other request is bounded as a whole by `request_timeout`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,8 +22,6 @@ use super::lines::{LineStream, innermost};
 use super::wire::{error_text, truncate};
 use crate::config::ModelConfig;
 
-/// The longest wait for a TCP (and TLS) connection to the model server.
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest line accepted in a streamed reply.
 pub(crate) const MAX_LINE_BYTES: usize = 1 << 20;
 /// The most bytes of an error body read to find its message.
@@ -39,6 +39,9 @@ pub(crate) struct Http {
     timeout: Duration,
     /// Set by the first answer of any kind, shared by every clone of this client.
     reached: Arc<AtomicBool>,
+    connect_timeout: Duration,
+    first_byte_timeout: Duration,
+    idle_timeout: Duration,
 }
 
 impl Http {
@@ -57,7 +60,7 @@ impl Http {
         let client = reqwest::Client::builder()
             .user_agent(concat!("mcp-gateway/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)
-            .connect_timeout(CONNECT_TIMEOUT.min(config.request_timeout))
+            .connect_timeout(config.connect_timeout)
             .tcp_nodelay(true)
             .build()
             .map_err(|e| ModelError::Client(innermost(&e)))?;
@@ -68,6 +71,9 @@ impl Http {
             down_hint,
             timeout: config.request_timeout,
             reached: Arc::new(AtomicBool::new(false)),
+            connect_timeout: config.connect_timeout,
+            first_byte_timeout: config.first_byte_timeout,
+            idle_timeout: config.idle_timeout,
         })
     }
 
@@ -87,27 +93,29 @@ impl Http {
 
     /// Posts `body` as JSON and returns the reply's lines once the status says success.
     ///
-    /// The wait for the response headers is bounded by the request timeout (a model may take
-    /// that long to load); the lines are bounded by the idle timeout and [`MAX_LINE_BYTES`].
+    /// The headers and the first line must come within the first-byte timeout of sending (the
+    /// server's queue, loading the model and evaluating the prompt); every later line within
+    /// the idle timeout of the one before. Lines are bounded by [`MAX_LINE_BYTES`].
     ///
     /// # Errors
-    /// Transport failures, a timeout, or [`ModelError::Server`] for an error status.
+    /// Transport failures, [`ModelError::NoFirstOutput`], or [`ModelError::Server`] for an
+    /// error status.
     pub(crate) async fn post_stream<B: Serialize + ?Sized>(
         &self,
         url: Url,
         body: &B,
     ) -> Result<LineStream, ModelError> {
+        let first_by = tokio::time::Instant::now() + self.first_byte_timeout;
         let send = self.client.post(url).json(body).send();
-        let response = match tokio::time::timeout(self.timeout, send).await {
-            Err(_) => return Err(ModelError::Timeout(self.timeout)),
+        let response = match tokio::time::timeout_at(first_by, send).await {
+            Err(_) => return Err(ModelError::NoFirstOutput(self.first_byte_timeout)),
             Ok(result) => result.map_err(|e| self.transport(&e))?,
         };
         let response = self.check(response).await?;
-        Ok(LineStream::from_response(
-            response,
-            MAX_LINE_BYTES,
-            self.timeout,
-        ))
+        Ok(
+            LineStream::from_response(response, MAX_LINE_BYTES, self.idle_timeout)
+                .first_line_by(first_by, self.first_byte_timeout),
+        )
     }
 
     /// Gets `url` and reads a JSON body of at most `max_bytes`.
@@ -210,8 +218,8 @@ impl Http {
         if error.is_connect() {
             let reason = if error.is_timeout() {
                 format!(
-                    "no connection within {:?}",
-                    CONNECT_TIMEOUT.min(self.timeout)
+                    "no connection within {:?} ([model].connect_timeout_secs)",
+                    self.connect_timeout
                 )
             } else {
                 innermost(error)
@@ -260,6 +268,12 @@ mod tests {
             name: "m".into(),
             num_ctx: 2048,
             request_timeout: Duration::from_secs(3),
+            connect_timeout: Duration::from_secs(1),
+            first_byte_timeout: Duration::from_secs(3),
+            idle_timeout: Duration::from_secs(3),
+            parallel: 1,
+            queue_notice: Duration::from_secs(4),
+            think: false,
             embed_name: None,
             api_key_file: None,
             keep_alive: None,

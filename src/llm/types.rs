@@ -148,8 +148,20 @@ pub struct ChatOutcome {
     pub tool_calls: Vec<ToolCall>,
     /// Why it stopped (`stop`, `length`, ...), when the server said.
     pub done_reason: Option<String>,
+    /// Set when the reply did not end the way a finished answer does.
+    pub cut: Option<Cut>,
     /// Token counts and timings.
     pub usage: Usage,
+}
+
+/// Why a reply that arrived in good order is still not a whole answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The model reached its output limit (`done_reason: "length"`).
+    Length,
+    /// The server ended the stream cleanly without its final chunk, as Ollama does when it stops
+    /// a model that keeps repeating itself.
+    Unfinished,
 }
 
 /// What can go wrong talking to the model, each with a message fit for the operator's log.
@@ -186,6 +198,20 @@ pub enum ModelError {
     /// No data arrived for longer than the configured timeout.
     #[error("the model did not answer within {0:?}")]
     Timeout(Duration),
+    /// A chat request got no first output in time: the server's queue, loading the model and
+    /// evaluating the prompt took longer than `[model].first_byte_timeout_secs`.
+    #[error(
+        "the model server sent nothing within {0:?} of the request (its queue, loading the model and evaluating the prompt); raise [model].first_byte_timeout_secs or give the server fewer requests at once"
+    )]
+    NoFirstOutput(Duration),
+    /// The model cannot take tools (`ollama show` does not list the `tools` capability).
+    #[error(
+        "model `{model}` does not support tools; pick a model whose `ollama show` lists the tools capability (such as qwen2.5:7b or qwen3:8b) for [model].name"
+    )]
+    ToolsUnsupported {
+        /// The model's name.
+        model: String,
+    },
     /// The HTTP client could not be built.
     #[error("the HTTP client could not be built: {0}")]
     Client(String),

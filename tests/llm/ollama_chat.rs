@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_gateway::config::Provider;
+use mcp_gateway::config::{KeepAlive, Provider};
 use mcp_gateway::llm::ollama::OllamaClient;
-use mcp_gateway::llm::{ChatModel, ChatRequest, Message, ToolCall};
+use mcp_gateway::llm::{ChatModel, ChatRequest, Message, ToolCall, ToolSpec};
 use serde_json::json;
 
 use crate::fake_ollama::{FakeOllama, Reply};
@@ -67,9 +67,10 @@ async fn deltas_stream_in_order_as_they_arrive() {
 }
 
 /// A tool call and its result make the round trip in Ollama's shape: the request carries
-/// `options.num_ctx` (and the configured temperature and keep-alive), the tools as
-/// `{"type":"function",...}`, the assistant's call with its id and object arguments, and the tool
-/// result with `tool_name`.
+/// `options.num_ctx` (and the configured temperature and keep-alive), `think: false`, the tools
+/// as `{"type":"function",...}`, the assistant's call with its id and object arguments (without
+/// the text that came with it, which the qwen template would render instead of the call), and
+/// the tool result with `tool_name`.
 #[tokio::test]
 async fn tool_call_round_trip_shape() {
     let fake = FakeOllama::scripted(vec![
@@ -79,7 +80,7 @@ async fn tool_call_round_trip_shape() {
     .await;
     let mut config = model_config(Provider::Ollama, &fake.url());
     config.temperature = Some(0.3);
-    config.keep_alive = Some("10m".into());
+    config.keep_alive = Some(KeepAlive::Duration("10m".into()));
     let model = OllamaClient::new(&config).expect("client builds");
     let tools = [echo_tool()];
     let mut messages = vec![
@@ -117,14 +118,23 @@ async fn tool_call_round_trip_shape() {
             json!({"num_ctx": 8192, "temperature": 0.3})
         );
         assert_eq!(request["keep_alive"], "10m");
+        assert_eq!(request["think"], false);
         assert_eq!(request["tools"], json!([echo_tool().to_wire()]));
     }
+    let seen = fake.seen();
+    assert!(
+        seen[1].prompt.contains(
+            "<|im_start|>assistant\n<tool_call>\n{\"name\": \"everything_echo\", \"arguments\": {\"message\":\"hi\"}}\n</tool_call><|im_end|>"
+        ),
+        "the model sees its own call: {}",
+        seen[1].prompt
+    );
     assert_eq!(
         requests[1]["messages"],
         json!([
             {"role": "system", "content": "Be brief."},
             {"role": "user", "content": "please echo hi"},
-            {"role": "assistant", "content": "Let me echo. ", "tool_calls": [
+            {"role": "assistant", "content": "", "tool_calls": [
                 {"id": id, "function": {"name": "everything_echo", "arguments": {"message": "hi"}}}
             ]},
             {"role": "tool", "content": "echo: hi", "tool_name": "everything_echo", "tool_call_id": id},
@@ -154,7 +164,12 @@ async fn calls_are_gathered_from_every_chunk() {
         ])
     })
     .await;
-    let (outcome, deltas) = chat(&client(&fake), &[Message::user("x")], &[echo_tool()]).await;
+    let named = |name: &str| ToolSpec {
+        name: name.into(),
+        ..echo_tool()
+    };
+    let tools = [named("notion_search"), named("gcal_list_events")];
+    let (outcome, deltas) = chat(&client(&fake), &[Message::user("x")], &tools).await;
     let outcome = outcome.expect("reply");
     assert!(deltas.is_empty());
     let names: Vec<&str> = outcome.tool_calls.iter().map(|c| c.name.as_str()).collect();
@@ -163,14 +178,15 @@ async fn calls_are_gathered_from_every_chunk() {
     assert_ne!(outcome.tool_calls[0].id, outcome.tool_calls[1].id);
 }
 
-/// Arguments that a model sends as a JSON string are decoded; a string that is not JSON is kept
-/// as a string for the agent to report back.
+/// Arguments a model writes as a string holding JSON reach the client as an object (Ollama's
+/// parser decodes them); arguments that were never an object go back to Ollama as `{}`, which it
+/// requires, so the tool's error can still be reported to the model.
 #[tokio::test]
 async fn string_encoded_arguments_are_accepted() {
-    let fake = FakeOllama::scripted(vec![
-        Reply::tool_call("everything_echo", json!("{\"message\": \"from a string\"}")),
-        Reply::tool_call("everything_echo", json!("{\"message\": ")),
-    ])
+    let fake = FakeOllama::scripted(vec![Reply::tool_call(
+        "everything_echo",
+        json!("{\"message\": \"from a string\"}"),
+    )])
     .await;
     let model = client(&fake);
     let (good, _) = chat(&model, &[Message::user("x")], &[echo_tool()]).await;
@@ -178,22 +194,23 @@ async fn string_encoded_arguments_are_accepted() {
         good.expect("reply").tool_calls[0].arguments,
         json!({"message": "from a string"})
     );
-    let (bad, _) = chat(&model, &[Message::user("x")], &[echo_tool()]).await;
-    let bad = bad.expect("reply");
-    assert_eq!(bad.tool_calls[0].arguments, json!("{\"message\": "));
 
-    // Sent back, the malformed arguments become an object, which Ollama requires.
-    let call: &ToolCall = &bad.tool_calls[0];
+    let call = ToolCall {
+        id: Some("call_abcdefgh".into()),
+        name: "everything_echo".into(),
+        arguments: json!("{\"message\": "),
+    };
     let messages = [
         Message::user("x"),
         Message {
             tool_calls: vec![call.clone()],
             ..Message::assistant("")
         },
-        Message::tool_result(call, "error: arguments are not valid JSON"),
+        Message::tool_result(&call, "error: arguments are not valid JSON"),
     ];
     let fake2 = FakeOllama::start(|_| Reply::text("sorry")).await;
-    let (_, _) = chat(&client(&fake2), &messages, &[]).await;
+    let (outcome, _) = chat(&client(&fake2), &messages, &[]).await;
+    assert_eq!(outcome.expect("Ollama takes it").content, "sorry");
     assert_eq!(
         fake2.chat_requests()[0]["messages"][1]["tool_calls"][0]["function"]["arguments"],
         json!({})

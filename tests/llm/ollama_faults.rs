@@ -5,15 +5,17 @@ use std::time::{Duration, Instant};
 
 use mcp_gateway::config::Provider;
 use mcp_gateway::llm::ollama::OllamaClient;
-use mcp_gateway::llm::{ChatModel, Message, ModelError};
+use mcp_gateway::llm::{ChatModel, Cut, Message, ModelError};
 use serde_json::json;
 
-use crate::fake_ollama::{FakeOllama, Reply};
+use crate::fake_ollama::{FakeOllama, ModelSpec, REPEAT_LIMIT, Reply};
 use crate::{chat, model_config};
 
 fn client(url: &str, timeout: Duration) -> OllamaClient {
     let mut config = model_config(Provider::Ollama, url);
     config.request_timeout = timeout;
+    config.first_byte_timeout = timeout;
+    config.idle_timeout = timeout;
     OllamaClient::new(&config).expect("client builds")
 }
 
@@ -108,17 +110,46 @@ async fn idle_timeout_between_lines() {
     assert_eq!(deltas, ["first "]);
 }
 
-/// A server that does not even send headers within the timeout fails the same way.
+/// A server that sends nothing, not even headers, within the first-byte timeout fails with an
+/// error that names that limit.
 #[tokio::test]
 async fn no_headers_within_the_timeout() {
     let fake =
         FakeOllama::start(|_| Reply::text("late").with_header_delay(Duration::from_secs(5))).await;
     let model = client(&fake.url(), Duration::from_millis(300));
     let (outcome, _) = chat(&model, &[Message::user("x")], &[]).await;
+    let error = outcome.expect_err("too slow");
     assert!(
-        matches!(outcome, Err(ModelError::Timeout(_))),
+        matches!(error, ModelError::NoFirstOutput(d) if d == Duration::from_millis(300)),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("first_byte_timeout_secs"),
+        "{error}"
+    );
+}
+
+/// The three limits are separate: a request may wait long for its first output (the server's
+/// queue, the load, the prompt) and still be cut off by a short silence later.
+#[tokio::test]
+async fn first_output_and_silence_have_separate_limits() {
+    let fake = FakeOllama::scripted(vec![
+        Reply::chunks(["slow ", "start"]).with_header_delay(Duration::from_millis(800)),
+        Reply::chunks(["quick ", "then silent"]).with_chunk_delay(Duration::from_millis(800)),
+    ])
+    .await;
+    let mut config = model_config(Provider::Ollama, &fake.url());
+    config.first_byte_timeout = Duration::from_secs(5);
+    config.idle_timeout = Duration::from_millis(300);
+    let model = OllamaClient::new(&config).expect("client builds");
+    let (outcome, _) = chat(&model, &[Message::user("x")], &[]).await;
+    assert_eq!(outcome.expect("a slow start is fine").content, "slow start");
+    let (outcome, deltas) = chat(&model, &[Message::user("x")], &[]).await;
+    assert!(
+        matches!(outcome, Err(ModelError::Timeout(d)) if d == Duration::from_millis(300)),
         "{outcome:?}"
     );
+    assert_eq!(deltas, ["quick "]);
 }
 
 /// A slow but steady stream is not cut off: the timeout is between lines, not for the whole reply.
@@ -183,15 +214,11 @@ async fn error_status_message_is_truncated() {
     }
 }
 
-/// Lines that are not chat chunks, and a stream cut before its final chunk, are errors rather
-/// than silently short replies.
+/// Lines that are not chat chunks are errors; a bare final chunk is a reply.
 #[tokio::test]
 async fn broken_streams_are_errors() {
-    let chunk =
-        json!({"model": "m", "message": {"role": "assistant", "content": "Hi"}, "done": false});
     let fake = FakeOllama::scripted(vec![
         Reply::raw_lines(["this is not json"]),
-        Reply::raw_lines([chunk.to_string()]),
         Reply::raw_lines(["", r#"{"done":true,"done_reason":"stop"}"#]),
     ])
     .await;
@@ -201,18 +228,105 @@ async fn broken_streams_are_errors() {
         matches!(&garbage, Err(ModelError::Decode(m)) if m.contains("not json")),
         "{garbage:?}"
     );
-    let (cut, deltas) = chat(&model, &[Message::user("x")], &[]).await;
-    assert!(
-        matches!(&cut, Err(ModelError::Decode(m)) if m.contains("final chunk")),
-        "{cut:?}"
-    );
-    assert_eq!(deltas, ["Hi"]);
     let (minimal, _) = chat(&model, &[Message::user("x")], &[]).await;
-    assert_eq!(
-        minimal
-            .expect("a bare final chunk is a reply")
-            .done_reason
-            .as_deref(),
-        Some("stop")
+    let minimal = minimal.expect("a bare final chunk is a reply");
+    assert_eq!(minimal.done_reason.as_deref(), Some("stop"));
+    assert_eq!(minimal.cut, None);
+}
+
+/// The repeat guard's clean end without a final chunk keeps what came and marks it unfinished;
+/// `done_reason: "length"` marks the reply as cut at the output limit.
+#[tokio::test]
+async fn replies_that_end_short_are_kept_and_marked() {
+    let fake = FakeOllama::scripted(vec![
+        Reply::repeating("It is ", "very ", 60),
+        Reply::text("A long answer").with_done_reason("length"),
+    ])
+    .await;
+    let model = client(&fake.url(), Duration::from_secs(10));
+    let (repeated, deltas) = chat(&model, &[Message::user("x")], &[]).await;
+    let repeated = repeated.expect("what came is a reply");
+    assert_eq!(repeated.cut, Some(Cut::Unfinished));
+    assert!(
+        repeated.content.starts_with("It is very very"),
+        "{}",
+        repeated.content
     );
+    assert_eq!(deltas.len(), 2 + REPEAT_LIMIT + 1);
+    let (long, _) = chat(&model, &[Message::user("x")], &[]).await;
+    let long = long.expect("reply");
+    assert_eq!(long.cut, Some(Cut::Length));
+    assert_eq!(long.content, "A long answer");
+}
+
+/// A connection cut in the middle of a reply is an error, not a short reply.
+#[tokio::test]
+async fn a_cut_connection_is_an_error() {
+    let fake = FakeOllama::start(|_| {
+        Reply::chunks(["Hi ", "there"]).with_chunk_delay(Duration::from_secs(1))
+    })
+    .await;
+    let model = std::sync::Arc::new(client(&fake.url(), Duration::from_secs(10)));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let task = tokio::spawn({
+        let model = std::sync::Arc::clone(&model);
+        async move {
+            let messages = [Message::user("x")];
+            let request = mcp_gateway::llm::ChatRequest {
+                messages: &messages,
+                tools: &[],
+            };
+            let sink = move |text: &str| {
+                let _ = tx.send(text.to_owned());
+            };
+            model.chat(&request, &sink).await
+        }
+    });
+    assert_eq!(rx.recv().await.as_deref(), Some("Hi "));
+    drop(fake);
+    let outcome = task.await.expect("task");
+    assert!(
+        matches!(&outcome, Err(ModelError::Decode(m)) if m.contains("broke off")),
+        "{outcome:?}"
+    );
+}
+
+/// A thinking model's reasoning never reaches the text; `think` goes as configured.
+#[tokio::test]
+async fn thinking_is_never_text() {
+    let fake =
+        FakeOllama::start(|_| Reply::text("Paris.").with_thinking("The capital is Paris.")).await;
+    fake.set_models(vec!["qwen3:8b".into()]);
+    let mut config = model_config(Provider::Ollama, &fake.url());
+    config.name = "qwen3:8b".into();
+    config.think = true;
+    let thinking = OllamaClient::new(&config).expect("client builds");
+    let (outcome, deltas) = chat(&thinking, &[Message::user("capital?")], &[]).await;
+    assert_eq!(outcome.expect("reply").content, "Paris.");
+    assert_eq!(deltas, ["Paris."]);
+    config.think = false;
+    let quick = OllamaClient::new(&config).expect("client builds");
+    let _ = chat(&quick, &[Message::user("capital?")], &[]).await;
+    let requests = fake.chat_requests();
+    assert_eq!(requests[0]["think"], true);
+    assert_eq!(requests[1]["think"], false);
+    let seen = fake.seen();
+    assert!(seen[0].thought && !seen[1].thought);
+}
+
+/// Tools offered to a model without the capability give an error that names the fix.
+#[tokio::test]
+async fn a_model_without_tools_is_named() {
+    let fake = FakeOllama::start(|_| Reply::text("hi")).await;
+    fake.add_model(ModelSpec::without_tools("gemma2:2b"));
+    let mut config = model_config(Provider::Ollama, &fake.url());
+    config.name = "gemma2:2b".into();
+    let model = OllamaClient::new(&config).expect("client builds");
+    let (outcome, _) = chat(&model, &[Message::user("x")], &[crate::echo_tool()]).await;
+    let error = outcome.expect_err("refused");
+    assert!(
+        matches!(&error, ModelError::ToolsUnsupported { model } if model == "gemma2:2b"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("tools capability"), "{error}");
 }

@@ -29,7 +29,12 @@ async fn sse_stream_with_tool_calls() {
     })
     .await;
     let model = client(&fake.url());
-    let (outcome, deltas) = chat(&model, &[Message::user("echo")], &[echo_tool()]).await;
+    let add = mcp_gateway::llm::ToolSpec {
+        name: "everything_add".into(),
+        ..echo_tool()
+    };
+    let tools = [echo_tool(), add];
+    let (outcome, deltas) = chat(&model, &[Message::user("echo")], &tools).await;
     let outcome = outcome.expect("reply");
     assert_eq!(deltas, ["Checking ", "now "]);
     assert_eq!(outcome.content, "Checking now ");
@@ -59,7 +64,10 @@ async fn sse_stream_with_tool_calls() {
     assert_eq!(fake.requests()[0].path, "/v1/chat/completions");
     assert_eq!(request["stream"], true);
     assert_eq!(request["stream_options"], json!({"include_usage": true}));
-    assert_eq!(request["tools"], json!([echo_tool().to_wire()]));
+    assert_eq!(
+        request["tools"],
+        json!([tools[0].to_wire(), tools[1].to_wire()])
+    );
     assert!(request.get("options").is_none());
 }
 
@@ -211,7 +219,7 @@ async fn v1_base_url_models_and_embeddings() {
     assert_eq!(outcome.expect("reply").content, "hello");
     assert_eq!(
         model.list_models().await.expect("models"),
-        ["qwen2.5:7b", "nomic-embed-text"]
+        ["qwen2.5:7b", "nomic-embed-text:latest"]
     );
     let inputs = ["a b".to_owned(), "c".to_owned()];
     let vectors = model
@@ -240,7 +248,7 @@ async fn unreachable_and_idle() {
         FakeOllama::start(|_| Reply::chunks(["a", "b"]).with_chunk_delay(Duration::from_secs(5)))
             .await;
     let mut config = model_config(Provider::OpenAi, &fake.url());
-    config.request_timeout = Duration::from_millis(300);
+    config.idle_timeout = Duration::from_millis(300);
     let model = OpenAiClient::new(&config).expect("client builds");
     let (outcome, deltas) = chat(&model, &[Message::user("x")], &[]).await;
     assert!(
