@@ -1,5 +1,6 @@
-//! Integration tests of the model clients against the strict fake Ollama
-//! (`tests/support/fake_ollama.rs`), over real HTTP on loopback, and of the fake itself.
+//! Integration tests of the model clients, of whole agent turns and of the operator's model
+//! checks against the strict fake Ollama (`tests/support/fake_ollama.rs`), over real HTTP on
+//! loopback, and of the fake itself.
 
 #[path = "support/fake_ollama.rs"]
 mod fake_ollama;
@@ -14,6 +15,10 @@ mod ollama_faults;
 mod ollama_info;
 #[path = "llm/openai.rs"]
 mod openai;
+#[path = "llm/operator.rs"]
+mod operator;
+#[path = "llm/turns.rs"]
+mod turns;
 
 use std::sync::Mutex;
 use std::time::Duration;

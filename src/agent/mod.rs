@@ -6,10 +6,12 @@
 //! destructive ones, bounding results), and stores the turn. A turn has a deadline, a limit on tool
 //! rounds, and can be cancelled at once.
 
+mod answer;
 mod budget;
 mod leak;
 mod outcome;
 mod prompt;
+mod queue;
 pub mod select;
 mod sink;
 mod turn;
@@ -19,7 +21,7 @@ use std::sync::Arc;
 
 pub use outcome::{TurnEnd, TurnOutcome};
 pub use select::ToolSelector;
-pub use sink::{Activity, ConfirmRequest, TurnSink};
+pub use sink::{Activity, ConfirmRequest, TurnSink, queue_notice};
 pub use turn::TurnInput;
 
 use crate::config::{AgentConfig, ServerConfig};
@@ -55,7 +57,10 @@ impl AgentError {
             Self::Model(ModelError::ModelNotFound { model }) => {
                 format!("Sorry, the model `{model}` is not installed on the model server yet. The operator can fix this with `ollama pull {model}`.")
             }
-            Self::Model(ModelError::Timeout(_)) => "Sorry, the model took too long to answer. Please try again.".into(),
+            Self::Model(ModelError::Timeout(_) | ModelError::NoFirstOutput(_)) => "Sorry, the model took too long to answer. Please try again.".into(),
+            Self::Model(ModelError::ToolsUnsupported { model }) => {
+                format!("Sorry, the model `{model}` cannot use tools, so I cannot help with this. The operator can fix this by choosing a model that supports tools, such as qwen2.5:7b.")
+            }
             Self::Model(_) => "Sorry, the model failed while answering. Please try again.".into(),
             Self::Store(_) => "Sorry, I could not read or save our conversation. Please try again.".into(),
         }

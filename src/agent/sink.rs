@@ -11,6 +11,25 @@ pub enum Activity {
     Thinking,
     /// Running a tool (its offered name).
     Tool(String),
+    /// Waiting in line for the model server, which is answering others; `place` 1 is next.
+    /// Said at most once per turn, after a few seconds of waiting; channels show
+    /// [`queue_notice`] and keep their typing indicator going.
+    Queued {
+        /// The turn's place in the line.
+        place: usize,
+    },
+}
+
+/// What the person is told while their turn waits in line at `place`.
+#[must_use]
+pub fn queue_notice(place: usize) -> String {
+    let place = match place {
+        1 => "next".to_owned(),
+        n => format!("number {n}"),
+    };
+    format!(
+        "Other people are talking to me right now; you are {place} in line. I will answer as soon as it is your turn."
+    )
 }
 
 /// A request to confirm a destructive tool call.

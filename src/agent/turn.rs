@@ -7,13 +7,15 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::answer::{self, AfterEmpty, EmptyReplies};
 use super::budget::{self, estimate_message};
 use super::leak::{self, StreamGuard};
 use super::outcome::{TurnEnd, TurnOutcome};
+use super::queue::{Interrupt, Waiting};
 use super::sink::{Activity, ConfirmRequest, TurnSink};
 use super::{Agent, AgentError, prompt, select, validate};
 use crate::Principal;
-use crate::llm::{ChatOutcome, ChatRequest, Message, ModelError, Role, ToolCall, ToolSpec};
+use crate::llm::{ChatOutcome, ChatRequest, Message, Role, ToolCall, ToolSpec};
 use crate::mcp::accounts::PendingMessage;
 use crate::mcp::{Catalog, CatalogTool, ToolError};
 use crate::store::audit::{AuditEntry, args_digest};
@@ -47,10 +49,40 @@ pub struct TurnInput<'a> {
     pub text: &'a str,
 }
 
-/// What stops a model request early.
-enum Interrupt {
-    Cancelled,
-    TimedOut,
+/// How the requests of one turn are going: what the server counted beyond the estimate, the
+/// empty replies so far, and what to tell the model with the next request.
+struct Rounds {
+    /// The factor by which the model server's token count exceeded the estimate (at least 1).
+    scale: f64,
+    /// The empty replies so far.
+    empty: EmptyReplies,
+    /// Whether the model is now asked for a plain answer, without tools.
+    plain: bool,
+    /// A nudge sent with the next request only.
+    nudge: Option<&'static str>,
+}
+
+impl Rounds {
+    fn new() -> Self {
+        Self {
+            scale: 1.0,
+            empty: EmptyReplies::default(),
+            plain: false,
+            nudge: None,
+        }
+    }
+
+    /// Learns from the server's count of a prompt that was estimated at `estimate` tokens.
+    fn learn(&mut self, estimate: u32, outcome: &ChatOutcome) {
+        if let Some(counted) = outcome.usage.prompt_tokens
+            && estimate > 0
+        {
+            let ratio = f64::from(counted) / f64::from(estimate);
+            if ratio > self.scale {
+                self.scale = ratio.min(4.0);
+            }
+        }
+    }
 }
 
 impl Agent {
@@ -154,21 +186,35 @@ impl Agent {
         cancel: &CancellationToken,
         deadline: Instant,
     ) -> Result<TurnOutcome, AgentError> {
-        let mut messages = self.prompt_messages(input, &offered, catalog).await?;
+        let mut waiting = Waiting::new(sink, cancel, deadline);
+        let mut messages = self
+            .prompt_messages(input, &offered, catalog, &mut waiting)
+            .await?;
+        let mut question = messages.len();
         messages.extend(new_messages.iter().cloned());
         let selecting = self.inner.selector.selects(catalog);
         let mut visible = String::new();
         let mut calls_made: u32 = 0;
         let max_rounds = self.inner.config.max_tool_rounds;
-        for round in 0..=max_rounds {
+        let mut round = 0;
+        let mut rounds = Rounds::new();
+        loop {
             // The last round offers no tools, so the model must answer in words.
-            let offer = round < max_rounds;
+            let offer = round < max_rounds && !rounds.plain;
             let tools: &[ToolSpec] = if offer { &offered } else { &[] };
             sink.activity(Activity::Thinking).await;
-            let outcome = match self
-                .stream_reply(&messages, tools, &visible, sink, cancel, deadline)
-                .await?
-            {
+            let nudge = rounds.nudge.take();
+            if let Some(text) = nudge {
+                messages.push(Message::user(text));
+            }
+            let estimate = self.fit_round(&mut messages, &mut question, tools, rounds.scale);
+            let reply = self
+                .stream_reply(&messages, tools, &visible, &mut waiting)
+                .await?;
+            if nudge.is_some() {
+                messages.pop();
+            }
+            let outcome = match reply {
                 Ok(outcome) => outcome,
                 Err(interrupt) => {
                     let (end, note) = match interrupt {
@@ -184,6 +230,7 @@ impl Agent {
                     });
                 }
             };
+            rounds.learn(estimate, &outcome);
             let offered_names: Vec<&str> = if offer {
                 offered.iter().map(|t| t.name.as_str()).collect()
             } else {
@@ -202,22 +249,46 @@ impl Agent {
             } else {
                 calls.into_iter().take(MAX_CALLS_PER_ROUND).collect()
             };
-            visible = join_visible(&visible, &extracted.text);
-            if wanted_more && visible.trim().is_empty() {
-                visible = "I could not finish this within the allowed number of steps. Please ask again, more specifically.".to_owned();
+            let mut text = extracted.text;
+            if calls.is_empty() && outcome.cut.is_some() {
+                text = answer::trim_runaway(&text).to_owned();
             }
+            let mut closing: Option<&str> = outcome.cut.map(answer::cut_note);
+            if calls.is_empty() && text.trim().is_empty() {
+                // Nothing came: a call the server swallowed, markup for a tool not offered, or
+                // silence. Ask again, then for a plain answer, then apologise.
+                let tried_a_call = wanted_more || !outcome.content.trim().is_empty();
+                if tried_a_call && round >= max_rounds {
+                    text = STEPS_EXHAUSTED.to_owned();
+                } else {
+                    tracing::info!(round, offered = offer, "the model's reply was empty");
+                    match rounds.empty.next(offer) {
+                        AfterEmpty::Retry => {
+                            rounds.nudge = Some(answer::NUDGE_TOOLS);
+                            continue;
+                        }
+                        AfterEmpty::Plain => {
+                            rounds.plain = true;
+                            rounds.nudge = Some(answer::NUDGE_PLAIN);
+                            continue;
+                        }
+                        AfterEmpty::GiveUp => text = answer::NO_ANSWER.to_owned(),
+                    }
+                }
+                closing = None;
+            }
+            visible = join_visible(&visible, &text);
             sink.progress(&visible);
             let assistant = Message {
                 tool_calls: calls.clone(),
-                ..Message::assistant(extracted.text)
+                ..Message::assistant(text)
             };
             messages.push(assistant.clone());
             new_messages.push(assistant);
             if calls.is_empty() {
-                let reply = if visible.trim().is_empty() {
-                    "(no answer)".to_owned()
-                } else {
-                    visible
+                let reply = match closing {
+                    Some(note) => join_visible(&visible, note),
+                    None => visible,
                 };
                 return Ok(TurnOutcome {
                     reply,
@@ -261,13 +332,38 @@ impl Agent {
                 messages.push(message.clone());
                 new_messages.push(message);
             }
+            round += 1;
         }
-        // The loop always returns from its last round (which offers no tools).
-        Ok(TurnOutcome {
-            reply: visible,
-            end: TurnEnd::Answered,
-            tool_calls: calls_made,
-        })
+    }
+
+    /// Makes the turn's next request fit the model's context (see [`budget::fit_request`]);
+    /// returns its estimate in tokens, to learn from the server's count.
+    fn fit_round(
+        &self,
+        messages: &mut Vec<Message>,
+        question: &mut usize,
+        tools: &[ToolSpec],
+        scale: f64,
+    ) -> u32 {
+        let fitted = budget::fit_request(budget::Request {
+            messages,
+            question: *question,
+            tool_tokens: budget::estimate_tools(tools),
+            num_ctx: self.inner.model.context_tokens(),
+            scale,
+        });
+        if fitted.dropped_history + fitted.cut_results + fitted.dropped_rounds > 0 {
+            tracing::info!(
+                dropped_history = fitted.dropped_history,
+                cut_results = fitted.cut_results,
+                dropped_rounds = fitted.dropped_rounds,
+                estimate = fitted.estimate,
+                scale,
+                "made the request fit the model's context"
+            );
+        }
+        *question = fitted.question;
+        fitted.estimate
     }
 
     /// Shows the person a link to connect `server`, remembering their message so that it is
@@ -358,6 +454,7 @@ impl Agent {
         input: TurnInput<'_>,
         offered: &[ToolSpec],
         catalog: &Catalog,
+        waiting: &mut Waiting<'_>,
     ) -> Result<Vec<Message>, AgentError> {
         let store = &self.inner.store;
         let mut conversation = store.load_conversation(input.principal, input.chat).await?;
@@ -382,6 +479,7 @@ impl Agent {
                     .summarise(
                         conversation.summary.as_deref(),
                         &conversation.messages[..keep],
+                        waiting,
                     )
                     .await
                 {
@@ -401,7 +499,7 @@ impl Agent {
                         conversation.summary = Some(summary);
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "compaction failed; dropping the oldest turns from this request instead");
+                        tracing::warn!(error = %e, "compaction failed; leaving the oldest turns out of this request instead");
                         conversation.messages.drain(..keep);
                     }
                 }
@@ -429,12 +527,14 @@ impl Agent {
         Ok(messages)
     }
 
-    /// Asks the model for a short summary of old turns (and the previous summary).
+    /// Asks the model for a short summary of old turns (and the previous summary), in its turn
+    /// in the model server's queue.
     async fn summarise(
         &self,
         previous: Option<&str>,
         old: &[crate::store::history::StoredMessage],
-    ) -> Result<String, ModelError> {
+        waiting: &mut Waiting<'_>,
+    ) -> Result<String, String> {
         let mut transcript = String::new();
         if let Some(previous) = previous {
             transcript.push_str("Earlier summary: ");
@@ -457,6 +557,9 @@ impl Agent {
             ),
             Message::user(transcript),
         ];
+        let _slot = self.model_slot(waiting).await.map_err(|interrupt| {
+            format!("the turn stopped ({interrupt:?}) while waiting for the model server")
+        })?;
         let outcome = self
             .inner
             .model
@@ -467,21 +570,26 @@ impl Agent {
                 },
                 &|_: &str| {},
             )
-            .await?;
+            .await
+            .map_err(|e| e.to_string())?;
         let summary: String = outcome.content.trim().chars().take(4000).collect();
         Ok(summary)
     }
 
-    /// Streams one model reply into the sink, holding back tool-call markup.
+    /// Streams one model reply into the sink, holding back tool-call markup, once the model
+    /// server has a slot for it.
     async fn stream_reply(
         &self,
         messages: &[Message],
         tools: &[ToolSpec],
         visible_before: &str,
-        sink: &dyn TurnSink,
-        cancel: &CancellationToken,
-        deadline: Instant,
+        waiting: &mut Waiting<'_>,
     ) -> Result<Result<ChatOutcome, Interrupt>, AgentError> {
+        let _slot = match self.model_slot(waiting).await {
+            Ok(slot) => slot,
+            Err(interrupt) => return Ok(Err(interrupt)),
+        };
+        let (sink, cancel, deadline) = (waiting.sink, waiting.cancel, waiting.deadline);
         let streamed = Mutex::new((String::new(), StreamGuard::default()));
         let on_delta = |delta: &str| {
             let mut state = streamed.lock();
@@ -688,6 +796,9 @@ impl Agent {
 fn conversation_key(principal: &Principal, chat: &str) -> String {
     format!("{principal}\u{1f}{chat}")
 }
+
+/// What the person reads when the model still wanted tools after the last round.
+const STEPS_EXHAUSTED: &str = "I could not finish this within the allowed number of steps. Please ask again, more specifically.";
 
 /// Appends a round's text to what the person already sees.
 fn join_visible(before: &str, more: &str) -> String {

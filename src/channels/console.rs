@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, Lines};
 use tokio_util::sync::CancellationToken;
 
 use crate::Principal;
-use crate::agent::{Activity, Agent, ConfirmRequest, TurnInput, TurnSink};
+use crate::agent::{Activity, Agent, ConfirmRequest, TurnInput, TurnSink, queue_notice};
 use crate::mcp::accounts::{ConnectListener, ConnectedNotice};
 use crate::telemetry::metrics::MessageLabels;
 
@@ -342,10 +342,14 @@ where
     }
 
     async fn activity(&self, activity: Activity) {
-        if self.interactive
-            && let Activity::Tool(name) = activity
-        {
-            eprintln!("[using {name}]");
+        match activity {
+            Activity::Tool(name) if self.interactive => eprintln!("[using {name}]"),
+            Activity::Queued { place } => {
+                write_flush(&self.out, &format!("({})\n", queue_notice(place)));
+                // What was printed of the reply is now followed by the notice; start afresh.
+                self.printed.lock().clear();
+            }
+            _ => {}
         }
     }
 

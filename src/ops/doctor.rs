@@ -4,8 +4,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::config::{Config, ServerAuth};
+use crate::config::{Config, ModelConfig, Provider, ServerAuth};
 use crate::llm;
+use crate::llm::ollama::OllamaClient;
 use crate::mcp::pool::McpPool;
 use crate::store::Store;
 
@@ -66,6 +67,9 @@ pub async fn checks(config: &Config) -> Vec<Check> {
                 let name = &config.model.name;
                 if model_present(&models, name) {
                     out.push(Check::pass(format!("model {name} is pulled")));
+                    if config.model.provider == Provider::Ollama {
+                        out.extend(capabilities(&config.model).await);
+                    }
                 } else {
                     out.push(Check::fail(format!(
                         "model {name} is not pulled: run `ollama pull {name}`"
@@ -110,6 +114,47 @@ pub async fn checks(config: &Config) -> Vec<Check> {
             config.store.seal_key_file.display()
         ))
     });
+    out
+}
+
+/// What the model can do, from Ollama's `/api/show`: tools always (every turn offers them), and
+/// thinking when `[model].think` asks for it.
+async fn capabilities(config: &ModelConfig) -> Vec<Check> {
+    let name = &config.name;
+    let details = match OllamaClient::new(config) {
+        Err(e) => return vec![Check::fail(format!("model client: {e}"))],
+        Ok(client) => tokio::time::timeout(CHECK_TIMEOUT, client.show(name)).await,
+    };
+    let details = match details {
+        Err(_) => {
+            return vec![Check::fail(format!(
+                "model {name}: `/api/show` gave no answer within {} s",
+                CHECK_TIMEOUT.as_secs()
+            ))];
+        }
+        Ok(Err(e)) => return vec![Check::fail(format!("model {name}: {e}"))],
+        Ok(Ok(details)) => details,
+    };
+    let listed = if details.capabilities.is_empty() {
+        "none listed".to_owned()
+    } else {
+        details.capabilities.join(", ")
+    };
+    let mut out = Vec::new();
+    if details.supports_tools() {
+        out.push(Check::pass(format!(
+            "model {name} can use tools (capabilities: {listed})"
+        )));
+    } else {
+        out.push(Check::fail(format!(
+            "model {name} cannot use tools (capabilities: {listed}), so Ollama refuses every message that offers them; set [model].name to a model whose `ollama show` lists tools, such as qwen2.5:7b or qwen3:8b"
+        )));
+    }
+    if config.think && !details.supports_thinking() {
+        out.push(Check::fail(format!(
+            "[model].think = true, but model {name} cannot think, so Ollama refuses every message; remove the key or pick a thinking model such as qwen3:8b"
+        )));
+    }
     out
 }
 

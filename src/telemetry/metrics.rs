@@ -56,6 +56,8 @@ pub struct Metrics {
     pub turn_duration: Histogram,
     /// `mcp_gateway_model_request_duration_seconds`.
     pub model_duration: Histogram,
+    /// `mcp_gateway_model_queue_wait_seconds`: time a request waited for the model server's slot.
+    pub model_queue_wait: Histogram,
     /// `mcp_gateway_model_tokens_total{kind}`.
     pub model_tokens: Family<TokenLabels, Counter>,
     /// `mcp_gateway_tool_calls_total{server,tool,outcome}`.
@@ -93,6 +95,7 @@ impl Metrics {
             messages: Family::default(),
             turn_duration: latency_histogram(),
             model_duration: latency_histogram(),
+            model_queue_wait: latency_histogram(),
             model_tokens: Family::default(),
             tool_calls: Family::default(),
             tool_duration: Family::new_with_constructor(latency_histogram),
@@ -120,6 +123,11 @@ impl Metrics {
             "model_request_duration_seconds",
             "Time of one model request",
             m.model_duration.clone(),
+        );
+        r.register(
+            "model_queue_wait_seconds",
+            "Time a model request waited in the gateway's queue for the model server",
+            m.model_queue_wait.clone(),
         );
         r.register(
             "model_tokens",

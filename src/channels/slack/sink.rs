@@ -10,10 +10,10 @@ use tokio_util::sync::CancellationToken;
 use super::links::{Asker, LinkDelivery};
 use super::surface::{SlackSurface, confirm_blocks};
 use crate::Principal;
-use crate::agent::{Activity, ConfirmRequest, TurnOutcome, TurnSink};
+use crate::agent::{Activity, ConfirmRequest, TurnOutcome, TurnSink, queue_notice};
 use crate::channels::confirm::{self, Answer, Confirmations};
 use crate::channels::reply;
-use crate::channels::stream::StreamEditor;
+use crate::channels::stream::{Body, ChatSurface, StreamEditor};
 
 /// One turn's [`TurnSink`] in a Slack conversation.
 pub(super) struct SlackSink<'a> {
@@ -38,8 +38,13 @@ impl TurnSink for SlackSink<'_> {
         self.editor.complete(&text);
     }
 
-    async fn activity(&self, _activity: Activity) {
+    async fn activity(&self, activity: Activity) {
         self.editor.set_working(true);
+        if let Activity::Queued { place } = activity
+            && let Err(e) = self.surface.send(Body::Plain(&queue_notice(place))).await
+        {
+            tracing::debug!(error = %e, "could not say the place in line");
+        }
     }
 
     async fn confirm(&self, request: &ConfirmRequest) -> bool {

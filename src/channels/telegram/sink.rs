@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::links::{Asker, LinkDelivery};
 use super::surface::TelegramSurface;
 use crate::Principal;
-use crate::agent::{Activity, ConfirmRequest, TurnOutcome, TurnSink};
+use crate::agent::{Activity, ConfirmRequest, TurnOutcome, TurnSink, queue_notice};
 use crate::channels::confirm::{self, Answer, Confirmations};
 use crate::channels::reply;
 use crate::channels::stream::{Body, StreamEditor};
@@ -64,8 +64,16 @@ impl TurnSink for TelegramSink<'_> {
         self.editor.complete(&text);
     }
 
-    async fn activity(&self, _activity: Activity) {
+    async fn activity(&self, activity: Activity) {
         self.editor.set_working(true);
+        if let Activity::Queued { place } = activity
+            && let Err(e) = self
+                .surface
+                .deliver(Body::Plain(&queue_notice(place)), None)
+                .await
+        {
+            tracing::debug!(error = %e, "could not say the place in line");
+        }
     }
 
     async fn confirm(&self, request: &ConfirmRequest) -> bool {
