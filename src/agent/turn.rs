@@ -844,6 +844,31 @@ mod tests {
         assert!(cut.contains("900 more characters were cut"));
     }
 
+    /// The estimate grows with the server's count, never shrinks, and stays bounded.
+    #[test]
+    fn rounds_learn_from_the_servers_count() {
+        let counted = |n: u32| ChatOutcome {
+            usage: crate::llm::Usage {
+                prompt_tokens: Some(n),
+                ..crate::llm::Usage::default()
+            },
+            ..ChatOutcome::default()
+        };
+        let mut rounds = Rounds::new();
+        rounds.learn(1000, &counted(1300));
+        assert!((rounds.scale - 1.3).abs() < 1e-9);
+        rounds.learn(1000, &counted(900));
+        assert!(
+            (rounds.scale - 1.3).abs() < 1e-9,
+            "a lower count keeps the margin"
+        );
+        rounds.learn(1000, &counted(90_000));
+        assert!((rounds.scale - 4.0).abs() < 1e-9);
+        rounds.learn(0, &counted(10));
+        rounds.learn(1000, &ChatOutcome::default());
+        assert!((rounds.scale - 4.0).abs() < 1e-9);
+    }
+
     #[test]
     fn visible_text_joins_rounds() {
         assert_eq!(join_visible("", " a "), "a");
