@@ -357,9 +357,22 @@ fn read_heldout(path: &Path) -> Result<Vec<EvalMessage>, String> {
             path.display()
         )
     });
-    Ok(match parsed {
+    let mut messages = match parsed {
         HeldOut::Wrapped { messages } | HeldOut::Bare(messages) => messages,
-    })
+    };
+    // A tool named without its server's prefix ("search" for a Notion message) is that
+    // server's tool.
+    for m in &mut messages {
+        let server = m.server.clone().filter(|s| SERVERS.contains(&s.as_str()));
+        if let Some(server) = server {
+            for tool in &mut m.tools {
+                if !SERVERS.iter().any(|s| tool.starts_with(&format!("{s}_"))) {
+                    *tool = format!("{server}_{tool}");
+                }
+            }
+        }
+    }
+    Ok(messages)
 }
 
 async fn evaluate_messages(set: &EvalSet, heldout: &Path, verbose: bool) {
