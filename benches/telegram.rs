@@ -32,9 +32,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use mcp_gateway::Principal;
+use mcp_gateway::channels::engine::{ChannelOptions, Shared};
 use mcp_gateway::channels::pairing::Pairing;
 use mcp_gateway::channels::stream::StreamConfig;
-use mcp_gateway::channels::telegram::{TelegramOptions, run_with};
+use mcp_gateway::channels::telegram::run;
 use mcp_gateway::config::{Policy, TelegramConfig};
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
@@ -90,19 +91,12 @@ async fn bench() {
         metrics.clone(),
     );
     let shutdown = CancellationToken::new();
-    let options = TelegramOptions {
+    let options = ChannelOptions {
         stream: StreamConfig::default(),
-        ..TelegramOptions::default()
+        ..ChannelOptions::default()
     };
-    let channel = tokio::spawn(run_with(
-        config,
-        Vec::new(),
-        agent,
-        store,
-        metrics,
-        options,
-        shutdown.clone(),
-    ));
+    let shared = Shared::new(agent, store, metrics, &[]);
+    let channel = tokio::spawn(run(config, shared, options, shutdown.clone()));
     fake.wait_for("the channel to poll", Duration::from_secs(10), |c| {
         c.iter().any(|c| c.method == "getupdates")
     })

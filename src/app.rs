@@ -8,10 +8,15 @@ use std::sync::Arc;
 use anyhow::Context;
 use prometheus_client::registry::Registry;
 
+use crate::Principal;
 use crate::agent::Agent;
-use crate::channels::console;
+use crate::channels::Configured;
+use crate::channels::commands::{Commands, ServerSummary};
+use crate::channels::console::{self, Console};
+use crate::channels::engine::{ChannelOptions, Shared};
 use crate::config::Config;
 use crate::llm::{self, ChatModel};
+use crate::mcp::accounts::AccountLinks;
 use crate::mcp::oauth::OAuthClient;
 use crate::mcp::pool::McpPool;
 use crate::store::Store;
@@ -88,6 +93,23 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// The console conversation of `principal` on this terminal.
+    #[must_use]
+    pub fn console(&self, principal: Principal, interactive: bool) -> Console {
+        let accounts: Arc<dyn AccountLinks> = Arc::new(self.oauth.clone());
+        Console {
+            agent: self.agent.clone(),
+            commands: Commands::new(
+                self.store.clone(),
+                ServerSummary::from_config(&self.config.servers),
+                Some(accounts),
+            )
+            .with_help_note(console::HELP_NOTE),
+            principal,
+            interactive,
+        }
+    }
+
     /// The gateway's HTTP surface: `/healthz`, `/readyz`, `/metrics` and `/oauth/callback`.
     pub fn router(&self) -> axum::Router {
         crate::http::router(crate::http::HealthState {
@@ -115,14 +137,10 @@ pub async fn chat(config: Config) -> anyhow::Result<ExitCode> {
         );
     }
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    console::run(
-        &gateway.agent,
-        &principal,
-        stdin,
-        Box::new(std::io::stdout()),
-        interactive,
-    )
-    .await?;
+    gateway
+        .console(principal, interactive)
+        .run(stdin, Box::new(std::io::stdout()), None)
+        .await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -151,7 +169,7 @@ async fn spawn_gateway(
     let config = &gateway.config;
     let listener = crate::http::bind(config.http.listen, "[http].listen").await?;
     let app = gateway.router();
-    let accounts: Arc<dyn crate::mcp::accounts::AccountLinks> = Arc::new(gateway.oauth.clone());
+    let accounts: Arc<dyn AccountLinks> = Arc::new(gateway.oauth.clone());
     let mut tasks = tokio::task::JoinSet::new();
     let token = shutdown.clone();
     tracing::info!(listen = %config.http.listen, "gateway HTTP surface listening");
@@ -160,54 +178,32 @@ async fn spawn_gateway(
             tracing::error!(error = %e, "the HTTP surface stopped");
         }
     });
-    if let Some(telegram) = config.channels.telegram.clone() {
-        let options = crate::channels::telegram::TelegramOptions {
-            accounts: Some(Arc::clone(&accounts)),
-            ..Default::default()
-        };
-        let channel = crate::channels::telegram::run_with(
-            telegram,
-            config.servers.clone(),
-            gateway.agent.clone(),
-            gateway.store.clone(),
-            gateway.agent.metrics().clone(),
-            options,
-            shutdown.child_token(),
-        );
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            if let Err(e) = channel.await {
-                tracing::error!(error = %e, "the Telegram channel stopped");
-                stop.cancel();
-            }
-        });
-    }
-    if let Some(slack) = config.channels.slack.clone() {
-        let options = crate::channels::slack::SlackOptions {
-            accounts: Some(Arc::clone(&accounts)),
-            ..Default::default()
-        };
-        let channel = crate::channels::slack::run_with(
-            slack,
-            config.servers.clone(),
-            gateway.agent.clone(),
-            gateway.store.clone(),
-            gateway.agent.metrics().clone(),
-            options,
-            shutdown.child_token(),
-        );
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            if let Err(e) = channel.await {
-                tracing::error!(error = %e, "the Slack channel stopped");
-                stop.cancel();
-            }
-        });
-    }
-    if config.channels.telegram.is_none() && config.channels.slack.is_none() {
+    let channels = Configured::all(&config.channels);
+    if channels.is_empty() {
         tracing::warn!(
             "no chat channel is configured ([channels.telegram] or [channels.slack]); serving HTTP only"
         );
+    }
+    let shared = Shared::new(
+        gateway.agent.clone(),
+        gateway.store.clone(),
+        gateway.agent.metrics().clone(),
+        &config.servers,
+    );
+    for channel in channels {
+        let name = channel.name();
+        let options = ChannelOptions {
+            accounts: Some(Arc::clone(&accounts)),
+            ..ChannelOptions::default()
+        };
+        let run = channel.run(shared.clone(), options, shutdown.child_token());
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = run.await {
+                tracing::error!(channel = name, error = %e, "a chat channel stopped");
+                stop.cancel();
+            }
+        });
     }
     Ok(tasks)
 }
@@ -262,20 +258,13 @@ pub async fn up(config: Config) -> anyhow::Result<ExitCode> {
             config.http.listen
         );
     }
-    let agent = gateway.agent.clone();
+    let console = gateway.console(principal, interactive);
     let console_stop = shutdown.clone();
     tasks.spawn(async move {
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-        let console = console::run_with_notices(
-            &agent,
-            &principal,
-            stdin,
-            Box::new(std::io::stdout()),
-            interactive,
-            Some(notices),
-        );
+        let run = console.run(stdin, Box::new(std::io::stdout()), Some(notices));
         tokio::select! {
-            result = console => {
+            result = run => {
                 if let Err(e) = result {
                     tracing::error!(error = %e, "the console stopped");
                 }

@@ -150,6 +150,8 @@ pub struct Commands {
     store: Store,
     servers: Vec<ServerSummary>,
     accounts: Option<Arc<dyn AccountLinks>>,
+    /// A line `/help` adds for this channel.
+    help_note: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Commands {
@@ -174,6 +176,21 @@ impl Commands {
             store,
             servers,
             accounts,
+            help_note: None,
+        }
+    }
+
+    /// The same commands, with `note` added to the help text (what only this channel has).
+    #[must_use]
+    pub fn with_help_note(mut self, note: &'static str) -> Self {
+        self.help_note = Some(note);
+        self
+    }
+
+    fn help(&self) -> String {
+        match self.help_note {
+            Some(note) => format!("{HELP}\n{note}"),
+            None => HELP.to_owned(),
         }
     }
 
@@ -188,12 +205,13 @@ impl Commands {
     ) -> CommandReply {
         match command {
             ChatCommand::Start => {
-                CommandReply::text(format!("Hello! I am your assistant.\n\n{HELP}"))
+                CommandReply::text(format!("Hello! I am your assistant.\n\n{}", self.help()))
             }
-            ChatCommand::Help | ChatCommand::Stop => CommandReply::text(HELP),
-            ChatCommand::Unknown(name) => {
-                CommandReply::text(format!("I do not know the command /{name}.\n\n{HELP}"))
-            }
+            ChatCommand::Help | ChatCommand::Stop => CommandReply::text(self.help()),
+            ChatCommand::Unknown(name) => CommandReply::text(format!(
+                "I do not know the command /{name}.\n\n{}",
+                self.help()
+            )),
             ChatCommand::Reset => match self.store.reset_conversation(principal, chat).await {
                 Ok(()) => CommandReply::text("Done: I have forgotten our conversation here."),
                 Err(e) => {

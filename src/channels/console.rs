@@ -1,8 +1,11 @@
 //! The console channel: `mcp-gateway chat` reads lines from stdin and prints replies as they stream.
 //!
-//! Works the same with a terminal or piped input. Destructive tools are confirmed with `y`/`n` on
-//! the next input line (end of input declines). `/reset` forgets the conversation, `/help` lists
-//! the commands, `/quit` or end of input exits.
+//! Works the same with a terminal or piped input. A terminal is read one line after another, so
+//! the console answers each line before it reads the next: it does not go through the engine's
+//! sessions, but speaks the engine's words (the input cap, connect links, "Connected your ...
+//! account") and answers the same chat [`commands`] (`/help`, `/reset`, `/connect`, ...);
+//! `/quit` or end of input exits. Destructive tools are confirmed with `y`/`n` on the next input
+//! line (end of input declines), and Ctrl-C stops a running reply.
 //!
 //! Under `mcp-gateway up` the console also hears about connections the person finished in the
 //! browser ([`ConsoleListener`]): it says so and answers the message that needed the connection.
@@ -18,16 +21,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Principal;
 use crate::agent::{Activity, Agent, ConfirmRequest, TurnInput, TurnSink, queue_notice};
+use crate::channels::commands::{self, ChatCommand, Commands};
+use crate::channels::engine::texts;
 use crate::mcp::accounts::{ConnectListener, ConnectedNotice};
 use crate::telemetry::metrics::MessageLabels;
 
 /// The chat id of the console's one conversation.
 pub const CONSOLE_CHAT: &str = "console";
 
-/// The longest input line accepted; longer lines are cut with a note.
-const MAX_LINE_CHARS: usize = 16_000;
-
-const HELP: &str = "Commands: /connect SERVER shows a link to connect your account, /disconnect SERVER removes it, /reset forgets this conversation, /help shows this, /quit exits. Anything else is sent to the assistant.";
+/// What `/help` adds on the console.
+pub const HELP_NOTE: &str = "/quit – leave (Ctrl-C stops a reply I am writing)";
 
 /// The console principal: `console:<$USER>`, or `console:local` when `USER` is unset or empty.
 #[must_use]
@@ -49,7 +52,7 @@ pub struct ConsoleListener {
 }
 
 impl ConsoleListener {
-    /// A listener and the receiving end to hand to [`run_with_notices`].
+    /// A listener and the receiving end to hand to [`Console::run`].
     #[must_use]
     pub fn new() -> (Self, tokio::sync::mpsc::UnboundedReceiver<ConnectedNotice>) {
         let (notices, receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -64,21 +67,17 @@ impl ConnectListener for ConsoleListener {
     }
 }
 
-/// Runs the console conversation until end of input or `/quit`.
-///
-/// # Errors
-/// Fails only when the input cannot be read; model and tool failures are printed as replies.
-pub async fn run<R>(
-    agent: &Agent,
-    principal: &Principal,
-    input: R,
-    output: Box<dyn Write + Send>,
-    interactive: bool,
-) -> std::io::Result<()>
-where
-    R: AsyncBufRead + Unpin + Send + 'static,
-{
-    run_with_notices(agent, principal, input, output, interactive, None).await
+/// One person's conversation on this terminal.
+#[derive(Debug)]
+pub struct Console {
+    /// The agent that answers.
+    pub agent: Agent,
+    /// The chat commands, as every channel answers them.
+    pub commands: Commands,
+    /// Who is typing.
+    pub principal: Principal,
+    /// Whether a person types (a prompt is shown and Ctrl-C stops a reply) or input is piped.
+    pub interactive: bool,
 }
 
 /// What the console reacts to next.
@@ -88,190 +87,130 @@ enum Event {
     Done,
 }
 
-/// Like [`run`], also answering finished connections of `principal` from `notices`: the
-/// console says so and answers the message that needed the connection. With `notices`, end of
-/// input stops reading but the console keeps answering connections until `/quit` or until the
-/// notices end.
-///
-/// # Errors
-/// Fails only when the input cannot be read.
-pub async fn run_with_notices<R>(
-    agent: &Agent,
-    principal: &Principal,
-    input: R,
-    output: Box<dyn Write + Send>,
-    interactive: bool,
-    mut notices: Option<tokio::sync::mpsc::UnboundedReceiver<ConnectedNotice>>,
-) -> std::io::Result<()>
-where
-    R: AsyncBufRead + Unpin + Send + 'static,
-{
-    let lines: SharedLines<R> = Arc::new(tokio::sync::Mutex::new(input.lines()));
-    let out: SharedOut = Arc::new(Mutex::new(output));
-    let mut input_open = true;
-    loop {
-        if interactive && input_open {
-            write_flush(&out, "> ");
-        }
-        let event = match (&mut notices, input_open) {
-            (None, _) => match lines.lock().await.next_line().await? {
-                Some(line) => Event::Line(line),
-                None => Event::Done,
-            },
-            (Some(rx), true) => {
-                let mut guard = lines.lock().await;
-                tokio::select! {
-                    line = guard.next_line() => match line? {
-                        Some(line) => Event::Line(line),
-                        None => {
-                            input_open = false;
-                            continue;
-                        }
-                    },
-                    notice = rx.recv() => notice.map_or(Event::Done, Event::Notice),
-                }
+impl Console {
+    /// Runs the conversation until end of input or `/quit`. With `notices`, it also answers
+    /// the person's finished connections: it says so and answers the message that needed the
+    /// connection; end of input then stops reading, but connections are answered until `/quit`
+    /// or until the notices end.
+    ///
+    /// # Errors
+    /// Fails only when the input cannot be read; model and tool failures are printed as replies.
+    pub async fn run<R>(
+        &self,
+        input: R,
+        output: Box<dyn Write + Send>,
+        mut notices: Option<tokio::sync::mpsc::UnboundedReceiver<ConnectedNotice>>,
+    ) -> std::io::Result<()>
+    where
+        R: AsyncBufRead + Unpin + Send + 'static,
+    {
+        let lines: SharedLines<R> = Arc::new(tokio::sync::Mutex::new(input.lines()));
+        let out: SharedOut = Arc::new(Mutex::new(output));
+        let mut input_open = true;
+        loop {
+            if self.interactive && input_open {
+                write_flush(&out, "> ");
             }
-            (Some(rx), false) => rx.recv().await.map_or(Event::Done, Event::Notice),
-        };
-        let line = match event {
-            Event::Done => break,
-            Event::Line(line) => line,
-            Event::Notice(notice) => {
-                if &notice.principal != principal {
+            let event = match (&mut notices, input_open) {
+                (None, _) => match lines.lock().await.next_line().await? {
+                    Some(line) => Event::Line(line),
+                    None => Event::Done,
+                },
+                (Some(rx), true) => {
+                    let mut guard = lines.lock().await;
+                    tokio::select! {
+                        line = guard.next_line() => match line? {
+                            Some(line) => Event::Line(line),
+                            None => {
+                                input_open = false;
+                                continue;
+                            }
+                        },
+                        notice = rx.recv() => notice.map_or(Event::Done, Event::Notice),
+                    }
+                }
+                (Some(rx), false) => rx.recv().await.map_or(Event::Done, Event::Notice),
+            };
+            let line = match event {
+                Event::Done => break,
+                Event::Line(line) => line,
+                Event::Notice(notice) => {
+                    if notice.principal != self.principal {
+                        continue;
+                    }
+                    write_flush(&out, &format!("\n{}\n", texts::connected(&notice.server)));
+                    if let Some(pending) = notice.pending {
+                        self.answer(&pending.text, &out, &lines).await;
+                    }
                     continue;
                 }
-                write_flush(
-                    &out,
-                    &format!("\nConnected your {} account.\n", notice.server),
-                );
-                if let Some(pending) = notice.pending {
-                    answer(agent, principal, &pending.text, &out, &lines, interactive).await;
-                }
+            };
+            let text = line.trim();
+            match text {
+                "" => continue,
+                "/quit" | "/exit" => break,
+                _ => {}
+            }
+            if let Some(command) = commands::parse(text, None) {
+                let reply = self.command(&command).await;
+                write_flush(&out, &format!("{reply}\n"));
                 continue;
             }
-        };
-        let text = line.trim();
-        match text {
-            "" => continue,
-            "/quit" | "/exit" => break,
-            "/help" => {
-                write_flush(&out, &format!("{HELP}\n"));
-                continue;
+            let (text, cut) = texts::cap_input(text);
+            if cut {
+                write_flush(&out, &format!("({})\n", texts::cut()));
             }
-            "/reset" => {
-                let reply = match agent
-                    .store()
-                    .reset_conversation(principal, CONSOLE_CHAT)
-                    .await
-                {
-                    Ok(()) => "Conversation forgotten.\n".to_owned(),
-                    Err(e) => format!("Could not reset the conversation: {e}\n"),
-                };
-                write_flush(&out, &reply);
-                continue;
-            }
-            _ => {}
+            self.answer(text, &out, &lines).await;
         }
-        if let Some(command) = account_command(text) {
-            let reply = accounts_reply(agent, principal, command).await;
-            write_flush(&out, &format!("{reply}\n"));
-            continue;
+        Ok(())
+    }
+
+    /// The reply to a chat command; a connect link is printed under its text.
+    async fn command(&self, command: &ChatCommand) -> String {
+        // A line is read only once the reply before it is finished.
+        if *command == ChatCommand::Stop {
+            return commands::NOTHING_TO_STOP.to_owned();
         }
-        let text: String = if text.chars().count() > MAX_LINE_CHARS {
-            write_flush(
-                &out,
-                &format!("(your message was cut to {MAX_LINE_CHARS} characters)\n"),
-            );
-            text.chars().take(MAX_LINE_CHARS).collect()
-        } else {
-            text.to_owned()
-        };
-        answer(agent, principal, &text, &out, &lines, interactive).await;
-    }
-    Ok(())
-}
-
-/// `/connect SERVER` or `/disconnect SERVER`.
-enum AccountCommand<'a> {
-    Connect(&'a str),
-    Disconnect(&'a str),
-}
-
-fn account_command(text: &str) -> Option<AccountCommand<'_>> {
-    let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-    let server = rest.trim();
-    match word {
-        "/connect" => Some(AccountCommand::Connect(server)),
-        "/disconnect" => Some(AccountCommand::Disconnect(server)),
-        _ => None,
-    }
-}
-
-/// The console's answer to `/connect` and `/disconnect`.
-async fn accounts_reply(
-    agent: &Agent,
-    principal: &Principal,
-    command: AccountCommand<'_>,
-) -> String {
-    let Some(accounts) = agent.accounts() else {
-        return "Connecting accounts is not available here.".to_owned();
-    };
-    match command {
-        AccountCommand::Connect("") | AccountCommand::Disconnect("") => {
-            "Name the server: /connect SERVER or /disconnect SERVER.".to_owned()
+        let reply = self
+            .commands
+            .reply(command, &self.principal, CONSOLE_CHAT, false)
+            .await;
+        match reply.link {
+            Some(link) => format!("{}\n{}", reply.text, link.url),
+            None => reply.text,
         }
-        AccountCommand::Connect(server) => match accounts.connect_link(principal, server).await {
-            Ok(url) => format!("To connect {server}, open this link in your browser:\n{url}"),
-            Err(e) => format!("Could not start connecting {server}: {e}"),
-        },
-        AccountCommand::Disconnect(server) => match accounts.disconnect(principal, server).await {
-            Ok(true) => format!("Disconnected your {server} account."),
-            Ok(false) => format!("Your {server} account was not connected."),
-            Err(e) => format!("Could not disconnect {server}: {e}"),
-        },
     }
-}
 
-/// Runs one turn for `text` and prints the reply as it grows.
-async fn answer<R>(
-    agent: &Agent,
-    principal: &Principal,
-    text: &str,
-    out: &SharedOut,
-    lines: &SharedLines<R>,
-    interactive: bool,
-) where
-    R: AsyncBufRead + Unpin + Send + 'static,
-{
-    let labels_in = MessageLabels {
-        channel: "console".into(),
-        direction: "in".into(),
-    };
-    let labels_out = MessageLabels {
-        channel: "console".into(),
-        direction: "out".into(),
-    };
+    /// Runs one turn for `text` and prints the reply as it grows.
+    async fn answer<R>(&self, text: &str, out: &SharedOut, lines: &SharedLines<R>)
+    where
+        R: AsyncBufRead + Unpin + Send + 'static,
     {
-        agent.metrics().messages.get_or_create(&labels_in).inc();
+        let count = |direction: &str| {
+            self.agent
+                .metrics()
+                .messages
+                .get_or_create(&MessageLabels {
+                    channel: "console".into(),
+                    direction: direction.into(),
+                })
+                .inc();
+        };
+        count("in");
         let sink = ConsoleSink {
             out: Arc::clone(out),
             printed: Mutex::new(String::new()),
             lines: Arc::clone(lines),
-            interactive,
+            interactive: self.interactive,
         };
         let cancel = CancellationToken::new();
-        let stop = spawn_ctrl_c(&cancel, interactive);
-        let result = agent
-            .run_turn(
-                TurnInput {
-                    principal,
-                    chat: CONSOLE_CHAT,
-                    text,
-                },
-                &sink,
-                &cancel,
-            )
-            .await;
+        let stop = spawn_ctrl_c(&cancel, self.interactive);
+        let input = TurnInput {
+            principal: &self.principal,
+            chat: CONSOLE_CHAT,
+            text,
+        };
+        let result = self.agent.run_turn(input, &sink, &cancel).await;
         stop.abort();
         let reply = match result {
             Ok(outcome) => outcome.reply,
@@ -281,7 +220,7 @@ async fn answer<R>(
             }
         };
         sink.finish(&reply);
-        agent.metrics().messages.get_or_create(&labels_out).inc();
+        count("out");
     }
 }
 
@@ -380,7 +319,7 @@ where
     async fn connect_link(&self, server: &str, url: &str) {
         write_flush(
             &self.out,
-            &format!("\nTo connect {server}, open this link in your browser:\n{url}\n"),
+            &format!("\n{}\n{url}\n", texts::connect_link(server)),
         );
     }
 }

@@ -1,7 +1,13 @@
-//! Chat channels: the console, Telegram and Slack, each turning its platform's updates into agent
-//! turns and the agent's [`crate::agent::TurnSink`] calls into its platform's messages.
+//! Chat channels: the console, Telegram and Slack.
 //!
-//! The machinery every chat platform shares lives here, platform-free:
+//! What a conversation does is written once, in the conversation [`engine`]: access and pairing,
+//! commands, the input cap, the turn with its streamed reply, confirmations, connect links and
+//! the answer once a person has connected. Telegram ([`telegram`]) and Slack ([`slack`]) are
+//! platforms the engine drives: each reads its updates into the engine's events and gives it a
+//! surface to write into. The console ([`console`]) is a terminal: it reads lines in order and
+//! prints, and answers commands with the same [`commands`].
+//!
+//! The machinery the engine is built from lives here, platform-free:
 //! - [`access`]: the `pairing`, `allowlist` and `open` policies;
 //! - [`pairing`]: pairing codes and the senders approved with them;
 //! - [`approved`]: the approved senders, kept in memory and read again every few seconds;
@@ -10,15 +16,14 @@
 //! - [`stream`]: the streaming editor that shows a growing reply within the platform's limits;
 //! - [`reply`]: the text a finished turn leaves in the chat;
 //! - [`confirm`]: confirmations of destructive tools answered with buttons;
-//! - [`commands`]: the chat commands (`/help`, `/status`, `/connect`, ...) and their replies;
-//! - [`listener`]: finished account connections passed to a running channel.
+//! - [`commands`]: the chat commands (`/help`, `/status`, `/connect`, ...) and their replies.
 
 pub mod access;
 pub mod approved;
 pub mod commands;
 pub mod confirm;
 pub mod console;
-pub mod listener;
+pub mod engine;
 pub mod pairing;
 pub mod rate_limit;
 pub mod reply;
@@ -26,3 +31,66 @@ pub mod sessions;
 pub mod slack;
 pub mod stream;
 pub mod telegram;
+
+use tokio_util::sync::CancellationToken;
+
+use self::engine::{ChannelOptions, Shared};
+use self::slack::SlackChannelError;
+use self::telegram::TelegramError;
+use crate::config::{ChannelsConfig, SlackConfig, TelegramConfig};
+
+/// A chat channel the configuration turns on.
+#[derive(Debug, Clone)]
+pub enum Configured {
+    /// `[channels.telegram]`.
+    Telegram(TelegramConfig),
+    /// `[channels.slack]`.
+    Slack(SlackConfig),
+}
+
+/// Why a chat channel stopped before it was asked to.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    /// The Telegram channel could not run.
+    #[error(transparent)]
+    Telegram(#[from] TelegramError),
+    /// The Slack channel could not run.
+    #[error(transparent)]
+    Slack(#[from] SlackChannelError),
+}
+
+impl Configured {
+    /// The channels `config` turns on.
+    #[must_use]
+    pub fn all(config: &ChannelsConfig) -> Vec<Self> {
+        let telegram = config.telegram.clone().map(Self::Telegram);
+        let slack = config.slack.clone().map(Self::Slack);
+        telegram.into_iter().chain(slack).collect()
+    }
+
+    /// The channel's name in logs (`telegram`).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Telegram(_) => "telegram",
+            Self::Slack(_) => "slack",
+        }
+    }
+
+    /// Runs the channel until `shutdown` is cancelled.
+    ///
+    /// # Errors
+    /// Fails when the channel cannot run at all: a token that cannot be read or is refused.
+    pub async fn run(
+        self,
+        shared: Shared,
+        options: ChannelOptions,
+        shutdown: CancellationToken,
+    ) -> Result<(), ChannelError> {
+        match self {
+            Self::Telegram(config) => telegram::run(config, shared, options, shutdown).await?,
+            Self::Slack(config) => slack::run(config, shared, options, shutdown).await?,
+        }
+        Ok(())
+    }
+}

@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_gateway::Principal;
+use mcp_gateway::channels::engine::{ChannelOptions, Shared};
 use mcp_gateway::channels::pairing::Pairing;
-use mcp_gateway::channels::slack::{SlackChannelError, SlackOptions, run_with};
+use mcp_gateway::channels::slack::{SlackChannelError, run};
 use mcp_gateway::channels::stream::StreamConfig;
 use mcp_gateway::config::{Policy, ServerAuth, ServerConfig, SlackConfig};
 use mcp_gateway::mcp::accounts::{AccountError, AccountLinks};
@@ -66,7 +67,7 @@ impl Harness {
         let tools = FakeTools::new();
         let metrics = Metrics::unregistered();
         let agent = agent(model.clone(), tools.clone(), store.clone(), metrics.clone());
-        let options = SlackOptions {
+        let options = ChannelOptions {
             stream: StreamConfig {
                 settle: Duration::ZERO,
                 edit_interval: Duration::from_millis(150),
@@ -75,18 +76,11 @@ impl Harness {
             },
             confirm_ttl: Duration::from_secs(5),
             accounts,
-            ..SlackOptions::default()
+            ..ChannelOptions::default()
         };
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(run_with(
-            config,
-            servers,
-            agent,
-            store.clone(),
-            metrics,
-            options,
-            shutdown.clone(),
-        ));
+        let shared = Shared::new(agent, store.clone(), metrics, &servers);
+        let task = tokio::spawn(run(config, shared, options, shutdown.clone()));
         assert!(
             fake.wait_for(WAIT, |f| f.connections_opened() >= 1).await,
             "the socket never opened"

@@ -118,14 +118,14 @@ async fn allowlist_answers_listed_senders_only() {
 /// A sender over the rate limit is told once and their messages never reach the model.
 #[tokio::test]
 async fn rate_limit_refuses_politely_once() {
-    use mcp_gateway::channels::telegram::TelegramOptions;
+    use mcp_gateway::channels::engine::ChannelOptions;
     use mcp_gateway::telemetry::metrics::ChannelLabels;
 
     let model = ScriptedModel::new(vec![]);
-    let options = TelegramOptions {
+    let options = ChannelOptions {
         stream: crate::common::fast_stream(),
         poll_timeout: std::time::Duration::from_secs(1),
-        ..TelegramOptions::default()
+        ..ChannelOptions::default()
     };
     let h = Harness::start_limited(Policy::Open, 2, model, options).await;
     for i in 0..5 {

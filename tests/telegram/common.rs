@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mcp_gateway::channels::engine::{ChannelOptions, Shared};
 use mcp_gateway::channels::stream::StreamConfig;
-use mcp_gateway::channels::telegram::{TelegramError, TelegramOptions, run_with};
+use mcp_gateway::channels::telegram::{TelegramError, run};
 use mcp_gateway::config::{Policy, ServerConfig, TelegramConfig};
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
@@ -49,10 +50,10 @@ impl Harness {
             policy,
             allow_from,
             model,
-            TelegramOptions {
+            ChannelOptions {
                 stream: fast_stream(),
                 poll_timeout: Duration::from_secs(1),
-                ..TelegramOptions::default()
+                ..ChannelOptions::default()
             },
         )
         .await
@@ -63,7 +64,7 @@ impl Harness {
         policy: Policy,
         allow_from: Vec<i64>,
         model: Arc<ScriptedModel>,
-        options: TelegramOptions,
+        options: ChannelOptions,
     ) -> Self {
         Self::build(policy, allow_from, 1000, model, options, Vec::new()).await
     }
@@ -72,7 +73,7 @@ impl Harness {
     pub async fn start_with_servers(
         policy: Policy,
         model: Arc<ScriptedModel>,
-        options: TelegramOptions,
+        options: ChannelOptions,
         servers: Vec<ServerConfig>,
     ) -> Self {
         Self::build(policy, Vec::new(), 1000, model, options, servers).await
@@ -83,7 +84,7 @@ impl Harness {
         policy: Policy,
         per_minute: u32,
         model: Arc<ScriptedModel>,
-        options: TelegramOptions,
+        options: ChannelOptions,
     ) -> Self {
         Self::build(policy, Vec::new(), per_minute, model, options, Vec::new()).await
     }
@@ -93,7 +94,7 @@ impl Harness {
         allow_from: Vec<i64>,
         per_minute: u32,
         model: Arc<ScriptedModel>,
-        options: TelegramOptions,
+        options: ChannelOptions,
         servers: Vec<ServerConfig>,
     ) -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
@@ -112,15 +113,8 @@ impl Harness {
         let tools = FakeTools::new();
         let agent = agent(model.clone(), tools.clone(), store.clone(), metrics.clone());
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(run_with(
-            config,
-            servers,
-            agent,
-            store.clone(),
-            metrics.clone(),
-            options,
-            shutdown.clone(),
-        ));
+        let shared = Shared::new(agent, store.clone(), metrics.clone(), &servers);
+        let task = tokio::spawn(run(config, shared, options, shutdown.clone()));
         let harness = Self {
             fake,
             store,

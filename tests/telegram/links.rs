@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use mcp_gateway::Principal;
-use mcp_gateway::channels::telegram::TelegramOptions;
+use mcp_gateway::channels::engine::ChannelOptions;
 use mcp_gateway::config::{Policy, ServerAuth, ServerConfig};
 use mcp_gateway::mcp::accounts::{AccountError, AccountLinks};
 use parking_lot::Mutex;
@@ -71,11 +71,11 @@ async fn harness(links: Arc<Links>) -> Harness {
     Harness::start_with_servers(
         Policy::Open,
         ScriptedModel::new(vec![]),
-        TelegramOptions {
+        ChannelOptions {
             stream: fast_stream(),
             poll_timeout: std::time::Duration::from_secs(1),
             accounts: Some(links),
-            ..TelegramOptions::default()
+            ..ChannelOptions::default()
         },
         vec![notion()],
     )

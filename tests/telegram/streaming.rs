@@ -91,9 +91,9 @@ async fn quick_reply_is_one_formatted_message() {
         &["**Done**", ": saved", " it."],
         Duration::from_millis(10),
     )]);
-    let options = mcp_gateway::channels::telegram::TelegramOptions {
+    let options = mcp_gateway::channels::engine::ChannelOptions {
         poll_timeout: Duration::from_secs(1),
-        ..mcp_gateway::channels::telegram::TelegramOptions::default()
+        ..mcp_gateway::channels::engine::ChannelOptions::default()
     };
     let h = Harness::start_with(Policy::Open, vec![], model, options).await;
     h.fake.push_private(21, "save it");

@@ -1,43 +1,35 @@
 //! The Slack channel over Socket Mode: no inbound port; direct messages and mentions in channels
-//! (answered in the thread), replies streamed with `chat.update`, Block Kit buttons for
-//! confirmations and connect links, handled from interactive payloads over the socket.
+//! (answered in the thread), read into the conversation engine's events, with Slack as its
+//! [`Platform`](crate::channels::engine::Platform): replies streamed with `chat.update`, Block
+//! Kit buttons for confirmations and connect links, presses from interactive payloads over the
+//! socket.
 //!
-//! It shares everything platform-free with Telegram: access policies and pairing, per-sender rate
-//! limits, per-conversation sessions with `/stop`, the streaming editor, confirmations and
-//! commands. Slack's clients treat `/word` as their own slash commands, so commands may also be
-//! written `!word` (`!stop`, `!reset`).
+//! Everything a conversation does is the engine's, the same as on Telegram: access policies and
+//! pairing, per-sender rate limits, per-conversation sessions with `/stop`, the streaming editor,
+//! confirmations and commands. Slack's clients treat `/word` as their own slash commands, so
+//! commands may also be written `!word` (`!stop`, `!reset`).
 
 pub mod api;
 pub mod events;
-mod handler;
-mod links;
 pub mod mrkdwn;
-mod sink;
+pub mod platform;
 pub mod socket;
 pub mod surface;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use self::api::{SlackApi, SlackError};
-use self::handler::Handler;
-use super::commands::ServerSummary;
-use super::stream::StreamConfig;
-use crate::agent::Agent;
-use crate::config::{Config, SecretError, ServerConfig, SlackConfig, read_secret};
-use crate::mcp::accounts::AccountLinks;
-use crate::store::Store;
-use crate::telemetry::metrics::Metrics;
+use self::platform::Slack;
+use super::engine::{Admission, ChannelOptions, Engine, Shared};
+use crate::Principal;
+use crate::config::{SecretError, SlackConfig, read_secret};
 
 /// Why the Slack channel could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum SlackChannelError {
-    /// `[channels.slack]` is absent from the configuration.
-    #[error("Slack is not configured; add a [channels.slack] section")]
-    NotConfigured,
     /// A token file could not be read.
     #[error("cannot read a Slack token: {0}")]
     Token(#[from] SecretError),
@@ -46,74 +38,15 @@ pub enum SlackChannelError {
     TokenRefused(String),
 }
 
-/// Tuning of the Slack channel; the defaults suit production.
-#[derive(Clone)]
-pub struct SlackOptions {
-    /// Pacing and retries of streamed replies (Slack's `chat.update` allows about one a second).
-    pub stream: StreamConfig,
-    /// How long a confirmation of a destructive tool waits for a button press.
-    pub confirm_ttl: Duration,
-    /// Messages queued per sender behind a running turn before they are refused as busy.
-    pub queue_per_sender: usize,
-    /// How long shutdown waits for running replies to show that they stopped.
-    pub drain_grace: Duration,
-    /// The OAuth client's hook for `/connect` and `/disconnect`, when the gateway has one.
-    pub accounts: Option<Arc<dyn AccountLinks>>,
-}
-
-impl Default for SlackOptions {
-    fn default() -> Self {
-        Self {
-            stream: StreamConfig::default(),
-            confirm_ttl: super::confirm::DEFAULT_TTL,
-            queue_per_sender: 4,
-            drain_grace: Duration::from_secs(10),
-            accounts: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for SlackOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlackOptions")
-            .field("stream", &self.stream)
-            .field("accounts", &self.accounts.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Runs the Slack channel of `config` until `shutdown` is cancelled; the future can be spawned.
+/// Runs the Slack channel until `shutdown` is cancelled; the future can be spawned.
 ///
 /// # Errors
-/// The future fails when Slack is not configured, a token cannot be read, or Slack refuses the
-/// bot token. Network trouble is retried, never returned.
-pub fn run(
-    config: &Config,
-    agent: Agent,
-    store: Store,
-    metrics: Metrics,
-    options: SlackOptions,
-    shutdown: CancellationToken,
-) -> impl Future<Output = Result<(), SlackChannelError>> + Send + 'static {
-    let slack = config.channels.slack.clone();
-    let servers = config.servers.clone();
-    async move {
-        let slack = slack.ok_or(SlackChannelError::NotConfigured)?;
-        run_with(slack, servers, agent, store, metrics, options, shutdown).await
-    }
-}
-
-/// Runs the Slack channel until `shutdown` is cancelled.
-///
-/// # Errors
-/// As [`run`].
-pub async fn run_with(
+/// Fails when a token cannot be read or Slack refuses the bot token. Network trouble is retried,
+/// never returned.
+pub async fn run(
     slack: SlackConfig,
-    servers: Vec<ServerConfig>,
-    agent: Agent,
-    store: Store,
-    metrics: Metrics,
-    options: SlackOptions,
+    shared: Shared,
+    options: ChannelOptions,
     shutdown: CancellationToken,
 ) -> Result<(), SlackChannelError> {
     let api = SlackApi::new(
@@ -143,33 +76,36 @@ pub async fn run_with(
         }
     };
     tracing::info!(bot = %identity.user_id, team = %identity.team_id, policy = ?slack.policy, "Slack channel started");
-    let handler = Arc::new(Handler::new(
-        api.clone(),
-        identity.user_id.clone(),
-        &identity.team_id,
-        &slack,
-        ServerSummary::from_config(&servers),
-        agent,
-        store,
-        metrics,
-        &options,
-        &shutdown,
-    ));
-    if let Some(accounts) = &options.accounts {
-        accounts.listen("slack", Arc::new(handler.listener()));
-    }
+    let platform = Slack {
+        api: api.clone(),
+        bot_user: identity.user_id.clone(),
+    };
+    let admission = Admission {
+        policy: slack.policy,
+        allow: slack
+            .allow_from
+            .iter()
+            .map(|user| Principal::slack(&identity.team_id, user))
+            .collect(),
+        per_minute: slack.rate_limit_per_minute,
+    };
+    let engine = Engine::start(platform, admission, shared, &options, &shutdown);
     let (tx, mut rx) = mpsc::channel(256);
     let socket = tokio::spawn(socket::run(api, tx, shutdown.child_token()));
     loop {
         tokio::select! {
-            event = rx.recv() => match event {
-                Some(event) => handler.dispatch(event),
+            inbound = rx.recv() => match inbound {
+                Some(inbound) => {
+                    if let Some(event) = engine.platform().read(inbound) {
+                        engine.dispatch(event);
+                    }
+                }
                 None => break,
             },
             () = shutdown.cancelled() => break,
         }
     }
-    handler.drain(options.drain_grace).await;
+    engine.drain(options.drain_grace).await;
     let _ = socket.await;
     tracing::info!("Slack channel stopped");
     Ok(())

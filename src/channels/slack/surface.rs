@@ -2,7 +2,7 @@
 //! [`ChatSurface`](crate::channels::stream::ChatSurface) for the shared streaming editor.
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::api::{PostedMessage, SlackApi, SlackError};
 use super::mrkdwn;
@@ -129,27 +129,4 @@ impl ChatSurface for SlackSurface {
         // Bots have no typing indicator in the Web API; the first message appears within a second.
         Ok(())
     }
-}
-
-/// Block Kit for a question with Allow / Deny buttons.
-#[must_use]
-pub fn confirm_blocks(question: &str, allow_value: &str, deny_value: &str) -> Value {
-    json!([
-        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn::escape(question)}},
-        {"type": "actions", "elements": [
-            {"type": "button", "action_id": "confirm_allow", "style": "primary", "text": {"type": "plain_text", "text": "Allow"}, "value": allow_value},
-            {"type": "button", "action_id": "confirm_deny", "style": "danger", "text": {"type": "plain_text", "text": "Deny"}, "value": deny_value}
-        ]}
-    ])
-}
-
-/// Block Kit for a text with a link button.
-#[must_use]
-pub fn link_blocks(text: &str, label: &str, url: &str) -> Value {
-    json!([
-        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn::escape(text)}},
-        {"type": "actions", "elements": [
-            {"type": "button", "action_id": "open_link", "text": {"type": "plain_text", "text": label}, "url": url}
-        ]}
-    ])
 }

@@ -1,33 +1,29 @@
-//! The Telegram channel: long polling of the Bot API (no inbound port), access control, one
-//! session per sender and chat, streamed replies, commands and inline buttons.
+//! The Telegram channel: long polling of the Bot API (no inbound port), read into the
+//! conversation engine's events, with Telegram as its [`Platform`](crate::channels::engine::Platform).
 //!
 //! # Entry point
-//! `mcp-gateway serve` calls [`run`] with the shared [`Agent`], the [`Store`], the [`Metrics`] and
-//! its shutdown token; it returns when the token is cancelled (after the running replies wind
-//! down) or when Telegram refuses the bot token. [`run_with`] takes the tuning knobs of
-//! [`TelegramOptions`] and the OAuth client's [`AccountLinks`] hook.
+//! [`run`] runs the channel with the shared [`Agent`], [`Store`] and [`Metrics`] until its
+//! shutdown token is cancelled (after the running replies wind down) or Telegram refuses the bot
+//! token; `serve` and `up` start it from the list of configured channels
+//! ([`crate::channels::Configured`]).
 //!
 //! # What happens to an update
-//! The poll loop reads updates with `getUpdates` and never waits for a reply: a message is
-//! checked against the per-sender rate limit, `/stop` is applied at once, and everything else
-//! is queued in the sender's session (see [`crate::channels::sessions`]), where the access policy
-//! is checked (an unknown sender under `pairing` gets a code and nothing else), commands are
-//! answered and turns run. Button presses are handled on their own task. In groups the bot
-//! answers only when mentioned (`@bot`), replied to, or given a command, and each sender has
-//! their own history.
+//! The poll loop reads updates with `getUpdates`, reads each into an event ([`updates`]) and
+//! hands it to the engine ([`crate::channels::engine`]), which never waits for a reply there. In
+//! groups the bot answers only when mentioned (`@bot`), replied to, or given a command, and each
+//! sender has their own history.
 //!
 //! # Layout
 //! - [`format`]: the model's Markdown as Telegram HTML.
 //! - [`surface`]: the Bot API with a bound on calls in flight, one chat as a
 //!   [`crate::channels::stream::ChatSurface`], and error sorting.
-//! - `handler`: what each update does.
-//! - `sink`: the agent's [`crate::agent::TurnSink`] for one Telegram turn.
+//! - [`platform`]: Telegram as the engine's platform: chats, buttons, button presses.
+//! - `updates`: what an update means to the engine.
 
 pub mod format;
-mod handler;
-mod links;
-mod sink;
+pub mod platform;
 pub mod surface;
+mod updates;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,22 +36,15 @@ use teloxide::types::{AllowedUpdate, BotCommand};
 use teloxide::{ApiError, Bot, RequestError};
 use tokio_util::sync::CancellationToken;
 
-use super::commands::ServerSummary;
-use super::stream::StreamConfig;
-use crate::agent::Agent;
-use crate::config::{Config, SecretError, ServerConfig, TelegramConfig, read_secret};
-use crate::mcp::accounts::AccountLinks;
-use crate::store::Store;
-use crate::telemetry::metrics::Metrics;
-
-use handler::Handler;
+use self::platform::Telegram;
+use self::surface::{BotApi, MAX_CALLS_IN_FLIGHT};
+use super::engine::{Admission, ChannelOptions, Engine, Shared};
+use crate::Principal;
+use crate::config::{SecretError, TelegramConfig, read_secret};
 
 /// Why the Telegram channel could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum TelegramError {
-    /// `[channels.telegram]` is absent from the configuration.
-    #[error("Telegram is not configured; add a [channels.telegram] section")]
-    NotConfigured,
     /// The bot token file could not be read.
     #[error("cannot read the Telegram bot token: {0}")]
     Token(#[from] SecretError),
@@ -66,83 +55,15 @@ pub enum TelegramError {
     TokenRefused(PathBuf),
 }
 
-/// Tuning of the Telegram channel; the defaults suit production.
-#[derive(Clone)]
-pub struct TelegramOptions {
-    /// Pacing and retries of streamed replies.
-    pub stream: StreamConfig,
-    /// How long one `getUpdates` long poll waits for updates.
-    pub poll_timeout: Duration,
-    /// How long a confirmation of a destructive tool waits for a button press.
-    pub confirm_ttl: Duration,
-    /// Messages queued per sender behind a running turn before they are refused as busy.
-    pub queue_per_sender: usize,
-    /// How long shutdown waits for running replies to show that they stopped.
-    pub drain_grace: Duration,
-    /// The OAuth client's hook for `/connect` and `/disconnect`, when the gateway has one.
-    pub accounts: Option<Arc<dyn AccountLinks>>,
-}
-
-impl Default for TelegramOptions {
-    fn default() -> Self {
-        Self {
-            stream: StreamConfig::default(),
-            poll_timeout: Duration::from_secs(10),
-            confirm_ttl: super::confirm::DEFAULT_TTL,
-            queue_per_sender: 4,
-            drain_grace: Duration::from_secs(10),
-            accounts: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for TelegramOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TelegramOptions")
-            .field("stream", &self.stream)
-            .field("poll_timeout", &self.poll_timeout)
-            .field("confirm_ttl", &self.confirm_ttl)
-            .field("queue_per_sender", &self.queue_per_sender)
-            .field("accounts", &self.accounts.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Runs the Telegram channel of `config` until `shutdown` is cancelled, with default options.
-///
-/// The returned future owns what it needs, so it can be spawned: `serve` runs
-/// `tokio::spawn(telegram::run(&config, agent.clone(), store.clone(), metrics.clone(), shutdown.child_token()))`.
+/// Runs the Telegram channel until `shutdown` is cancelled; the future can be spawned.
 ///
 /// # Errors
-/// The future fails when Telegram is not configured, the token file cannot be read, or Telegram
-/// refuses the token. Network trouble is retried, never returned.
-pub fn run(
-    config: &Config,
-    agent: Agent,
-    store: Store,
-    metrics: Metrics,
-    shutdown: CancellationToken,
-) -> impl Future<Output = Result<(), TelegramError>> + Send + 'static {
-    let telegram = config.channels.telegram.clone();
-    let servers = config.servers.clone();
-    async move {
-        let telegram = telegram.ok_or(TelegramError::NotConfigured)?;
-        let options = TelegramOptions::default();
-        run_with(telegram, servers, agent, store, metrics, options, shutdown).await
-    }
-}
-
-/// Runs the Telegram channel until `shutdown` is cancelled.
-///
-/// # Errors
-/// As [`run`].
-pub async fn run_with(
+/// Fails when the token file cannot be read or Telegram refuses the token. Network trouble is
+/// retried, never returned.
+pub async fn run(
     telegram: TelegramConfig,
-    servers: Vec<ServerConfig>,
-    agent: Agent,
-    store: Store,
-    metrics: Metrics,
-    options: TelegramOptions,
+    shared: Shared,
+    options: ChannelOptions,
     shutdown: CancellationToken,
 ) -> Result<(), TelegramError> {
     let token = read_secret(&telegram.token_file)?;
@@ -152,22 +73,24 @@ pub async fn run_with(
     };
     tracing::info!(bot = %me.username, policy = ?telegram.policy, "Telegram channel started");
     prepare(&bot).await;
-    let handler = Arc::new(Handler::new(
-        bot.clone(),
+    let platform = Telegram {
+        api: BotApi::new(bot.clone(), MAX_CALLS_IN_FLIGHT),
         me,
-        &telegram,
-        ServerSummary::from_config(&servers),
-        agent,
-        store,
-        metrics,
-        &options,
-        &shutdown,
-    ));
-    if let Some(accounts) = &options.accounts {
-        accounts.listen("telegram", Arc::new(handler.listener()));
-    }
-    poll(&bot, &handler, &options, &telegram.token_file, &shutdown).await;
-    handler.drain(options.drain_grace).await;
+        shutdown: shutdown.clone(),
+    };
+    let admission = Admission {
+        policy: telegram.policy,
+        allow: telegram
+            .allow_from
+            .iter()
+            .filter_map(|id| u64::try_from(*id).ok())
+            .map(Principal::telegram)
+            .collect(),
+        per_minute: telegram.rate_limit_per_minute,
+    };
+    let engine = Engine::start(platform, admission, shared, &options, &shutdown);
+    poll(&bot, &engine, &options, &telegram.token_file, &shutdown).await;
+    engine.drain(options.drain_grace).await;
     tracing::info!("Telegram channel stopped");
     Ok(())
 }
@@ -246,11 +169,11 @@ async fn prepare(bot: &Bot) {
     }
 }
 
-/// Long-polls `getUpdates` until `shutdown`, handing each update to `handler`.
+/// Long-polls `getUpdates` until `shutdown`, handing each update to `engine`.
 async fn poll(
     bot: &Bot,
-    handler: &Arc<Handler>,
-    options: &TelegramOptions,
+    engine: &Arc<Engine<Telegram>>,
+    options: &ChannelOptions,
     token_file: &std::path::Path,
     shutdown: &CancellationToken,
 ) {
@@ -276,7 +199,9 @@ async fn poll(
                             .unwrap_or(i32::MAX)
                             .saturating_add(1),
                     );
-                    handler.dispatch(update);
+                    if let Some(event) = engine.platform().read(update) {
+                        engine.dispatch(event);
+                    }
                 }
             }
             Err(e) => {

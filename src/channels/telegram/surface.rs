@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use teloxide::payloads::{EditMessageTextSetters, SendChatActionSetters, SendMessageSetters};
 use teloxide::prelude::Requester;
 use teloxide::types::{
-    ChatAction, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageId,
-    ParseMode, ReplyParameters, ThreadId,
+    ChatAction, ChatId, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode,
+    ReplyParameters, ThreadId,
 };
 use teloxide::{ApiError, Bot, RequestError};
 use tokio::sync::Semaphore;
@@ -237,17 +237,6 @@ impl ChatSurface for TelegramSurface {
     }
 }
 
-/// An inline keyboard with one URL button, or `None` when the URL is not one Telegram accepts.
-pub(super) fn url_button(label: &str, url: &str) -> Option<InlineKeyboardMarkup> {
-    let parsed = url::Url::parse(url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))?;
-    Some(InlineKeyboardMarkup::new([[InlineKeyboardButton::url(
-        label.to_owned(),
-        parsed,
-    )]]))
-}
-
 /// Sorts a Telegram error into what the caller can do about it. Texts never carry the token.
 #[must_use]
 pub fn classify(error: RequestError) -> SurfaceError {
@@ -327,13 +316,6 @@ pub fn redact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn url_buttons_need_http() {
-        assert!(url_button("Connect", "https://example.com/authorize?x=1").is_some());
-        assert!(url_button("Connect", "javascript:alert(1)").is_none());
-        assert!(url_button("Connect", "not a url").is_none());
-    }
 
     #[test]
     fn tokens_are_redacted() {

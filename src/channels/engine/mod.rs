@@ -1,0 +1,561 @@
+//! The conversation engine: what happens to a person's message on every chat platform, written
+//! once.
+//!
+//! A platform module reads its updates into [`Event`]s and hands them to [`Engine::dispatch`],
+//! which never waits for a reply. For a message the engine applies the per-sender rate limit and
+//! `/stop` at once, then queues the rest in the sender's session for that chat (see
+//! [`crate::channels::sessions`]): there the access policy is checked (an unknown sender under
+//! `pairing` gets a code and nothing else), commands are answered, the input is capped, and the
+//! turn runs with one [`StreamEditor`] and the engine's [`TurnSink`](crate::agent::TurnSink),
+//! which asks for confirmations with buttons and shows connect links. A button press resolves the
+//! confirmation it belongs to. When a person finishes connecting an account, the message that
+//! needed the connection is answered in its chat, queued behind their other messages there.
+//!
+//! The platform is a [`Platform`]: a chat identity ([`Chat`]), a surface to write into, buttons,
+//! and how to answer a press. Because a chat can be written into from its identity alone
+//! ([`Engine::say`]), messages the gateway sends first need no inbound message.
+
+mod platform;
+mod sink;
+pub mod texts;
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use platform::{Button, Chat, Event, Incoming, Names, Platform, Press, Sender, SentId, Tone};
+
+use crate::Principal;
+use crate::agent::{Agent, TurnInput};
+use crate::channels::access::{Access, Decision};
+use crate::channels::commands::{self, ChatCommand, Commands, ServerSummary};
+use crate::channels::confirm::{self, Confirmations, Resolution};
+use crate::channels::rate_limit::{RateDecision, RateLimiter, SLOW_DOWN};
+use crate::channels::reply;
+use crate::channels::sessions::{Sessions, Submitted};
+use crate::channels::stream::{StreamConfig, StreamEditor, SurfaceError};
+use crate::config::{Policy, ServerConfig};
+use crate::mcp::accounts::{AccountLinks, ConnectListener, ConnectedNotice};
+use crate::store::Store;
+use crate::telemetry::metrics::{MessageLabels, Metrics};
+
+use sink::EngineSink;
+
+/// Tuning of a chat channel; the defaults suit production.
+#[derive(Clone)]
+pub struct ChannelOptions {
+    /// Pacing and retries of streamed replies.
+    pub stream: StreamConfig,
+    /// How long one long poll for updates waits, on platforms that poll (Telegram).
+    pub poll_timeout: Duration,
+    /// How long a confirmation of a destructive tool waits for a button press.
+    pub confirm_ttl: Duration,
+    /// Messages queued per sender behind a running turn before they are refused as busy.
+    pub queue_per_sender: usize,
+    /// How long shutdown waits for running replies to show that they stopped.
+    pub drain_grace: Duration,
+    /// The OAuth client's hook for `/connect` and `/disconnect`, when the gateway has one.
+    pub accounts: Option<Arc<dyn AccountLinks>>,
+}
+
+impl Default for ChannelOptions {
+    fn default() -> Self {
+        Self {
+            stream: StreamConfig::default(),
+            poll_timeout: Duration::from_secs(10),
+            confirm_ttl: confirm::DEFAULT_TTL,
+            queue_per_sender: 4,
+            drain_grace: Duration::from_secs(10),
+            accounts: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ChannelOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelOptions")
+            .field("stream", &self.stream)
+            .field("poll_timeout", &self.poll_timeout)
+            .field("confirm_ttl", &self.confirm_ttl)
+            .field("queue_per_sender", &self.queue_per_sender)
+            .field("drain_grace", &self.drain_grace)
+            .field("accounts", &self.accounts.is_some())
+            .finish()
+    }
+}
+
+/// Who may talk to the assistant on one platform, as its configuration says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    /// The access policy.
+    pub policy: Policy,
+    /// The senders `allowlist` lets in.
+    pub allow: Vec<Principal>,
+    /// Messages a sender may send a minute.
+    pub per_minute: u32,
+}
+
+/// What every channel shares with the rest of the gateway.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// The agent that runs turns.
+    pub agent: Agent,
+    /// The database (pairing codes, approvals, conversations).
+    pub store: Store,
+    /// The metrics the channel counts messages in.
+    pub metrics: Metrics,
+    /// The configured MCP servers, as `/connect` and `/status` describe them.
+    pub servers: Vec<ServerSummary>,
+}
+
+impl Shared {
+    /// The parts of the gateway a channel needs, with the configured `servers`.
+    #[must_use]
+    pub fn new(agent: Agent, store: Store, metrics: Metrics, servers: &[ServerConfig]) -> Self {
+        Self {
+            agent,
+            store,
+            metrics,
+            servers: ServerSummary::from_config(servers),
+        }
+    }
+}
+
+/// One platform's conversations; see the module documentation.
+pub struct Engine<P: Platform> {
+    platform: P,
+    agent: Agent,
+    access: Access,
+    limiter: RateLimiter,
+    sessions: Sessions<(P::Chat, Principal)>,
+    confirmations: Confirmations,
+    commands: Commands,
+    /// The OAuth client's hook, for the pages connect links lead to.
+    accounts: Option<Arc<dyn AccountLinks>>,
+    stream: StreamConfig,
+    confirm_ttl: Duration,
+    metrics: Metrics,
+    /// Replies and button presses handled outside the sessions.
+    side: TaskTracker,
+}
+
+impl<P: Platform> std::fmt::Debug for Engine<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("platform", &P::NAMES.name)
+            .field("sessions", &self.sessions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Platform> Engine<P> {
+    /// The engine for `platform`, told about connections its people finish through
+    /// `options.accounts` for as long as it runs; its turns are cancelled when `shutdown` is.
+    #[must_use]
+    pub fn start(
+        platform: P,
+        admission: Admission,
+        shared: Shared,
+        options: &ChannelOptions,
+        shutdown: &CancellationToken,
+    ) -> Arc<Self> {
+        let Shared {
+            agent,
+            store,
+            metrics,
+            servers,
+        } = shared;
+        let engine = Arc::new(Self {
+            platform,
+            agent,
+            access: Access::new(admission.policy, admission.allow, store.clone()),
+            limiter: RateLimiter::new(admission.per_minute, P::NAMES.name, &metrics),
+            sessions: Sessions::new(shutdown.child_token(), options.queue_per_sender),
+            confirmations: Confirmations::new(),
+            commands: Commands::new(store, servers, options.accounts.clone()),
+            accounts: options.accounts.clone(),
+            stream: options.stream,
+            confirm_ttl: options.confirm_ttl,
+            metrics,
+            side: TaskTracker::new(),
+        });
+        if let Some(accounts) = &options.accounts {
+            accounts.listen(P::NAMES.name, Arc::new(Listener(Arc::downgrade(&engine))));
+        }
+        engine
+    }
+
+    /// The platform the engine drives.
+    pub fn platform(&self) -> &P {
+        &self.platform
+    }
+
+    /// Handles one event without waiting for any reply.
+    pub fn dispatch(self: &Arc<Self>, event: Event<P>) {
+        match event {
+            Event::Message(incoming) => self.on_message(incoming),
+            Event::Press(press) => {
+                let this = Arc::clone(self);
+                self.side.spawn(async move { this.on_press(press).await });
+            }
+        }
+    }
+
+    /// Says `text` in `chat` on its own task, without any message to answer.
+    pub fn say(self: &Arc<Self>, chat: &P::Chat, text: String) {
+        self.reply_later(self.platform.surface(chat), text);
+    }
+
+    /// Waits (up to `grace`) for running replies to finish once shutdown was requested.
+    pub async fn drain(&self, grace: Duration) {
+        self.sessions.drain(grace).await;
+        self.side.close();
+        let _ = tokio::time::timeout(grace, self.side.wait()).await;
+    }
+
+    fn count(&self, direction: &str) {
+        self.metrics
+            .messages
+            .get_or_create(&MessageLabels {
+                channel: P::NAMES.name.into(),
+                direction: direction.into(),
+            })
+            .inc();
+    }
+
+    fn on_message(self: &Arc<Self>, incoming: Incoming<P>) {
+        self.count("in");
+        let principal = &incoming.sender.principal;
+        if let RateDecision::Limited { notify } = self.limiter.check(principal) {
+            if notify {
+                self.reply_later(incoming.surface, SLOW_DOWN.to_owned());
+            }
+            return;
+        }
+        let key = (incoming.chat.clone(), principal.clone());
+        if incoming.command == Some(ChatCommand::Stop) && self.sessions.stop(&key) {
+            self.reply_later(incoming.surface, commands::STOPPED.to_owned());
+            return;
+        }
+        let surface = incoming.surface.clone();
+        let this = Arc::clone(self);
+        let submitted = self.sessions.submit(
+            key,
+            Box::new(move |cancel| Box::pin(async move { this.handle(incoming, cancel).await })),
+        );
+        if submitted == Submitted::Busy {
+            self.reply_later(surface, commands::BUSY.to_owned());
+        }
+    }
+
+    /// Sends a short reply on its own task.
+    fn reply_later(self: &Arc<Self>, surface: P::Surface, text: String) {
+        let this = Arc::clone(self);
+        self.side
+            .spawn(async move { this.reply(&surface, &text).await });
+    }
+
+    /// Sends a short plain reply.
+    async fn reply(&self, surface: &P::Surface, text: &str) {
+        match self.platform.post(surface, text, &[]).await {
+            Ok(_) => self.count("out"),
+            Err(e) => tracing::warn!(channel = P::NAMES.name, error = %e, "could not send a reply"),
+        }
+    }
+
+    /// Sends `text` with a button opening `url`; where the platform refuses the button, the
+    /// link is written under the text instead. `false` when nothing could be sent.
+    async fn post_link(&self, surface: &P::Surface, text: &str, label: &str, url: &str) -> bool {
+        let button = [Button::Link {
+            label: label.to_owned(),
+            url: url.to_owned(),
+        }];
+        let sent = match self.platform.post(surface, text, &button).await {
+            Err(SurfaceError::Gone(reason)) => Err(SurfaceError::Gone(reason)),
+            Err(e) => {
+                tracing::debug!(channel = P::NAMES.name, error = %e, "a link button was refused; sending the link as text");
+                self.platform
+                    .post(surface, &format!("{text}\n{url}"), &[])
+                    .await
+            }
+            Ok(id) => Ok(id),
+        };
+        match sent {
+            Ok(_) => {
+                self.count("out");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(channel = P::NAMES.name, error = %e, "could not send a link");
+                false
+            }
+        }
+    }
+
+    /// Runs in the sender's session: access, then a command or a turn.
+    async fn handle(&self, incoming: Incoming<P>, cancel: CancellationToken) {
+        let Incoming {
+            chat,
+            surface,
+            sender,
+            text,
+            command,
+        } = incoming;
+        if !self.admitted(&sender, &surface).await {
+            return;
+        }
+        if let Some(command) = command {
+            self.command(&command, &sender, &chat, &surface).await;
+            return;
+        }
+        match text {
+            Some(text) if !text.trim().is_empty() => {
+                let asker = Asker {
+                    principal: &sender.principal,
+                    who: &sender.who,
+                };
+                self.turn(asker, &chat, surface, &text, &cancel).await;
+            }
+            // A message with no text at all (a photo, a sticker) in a chat with the bot alone.
+            None if chat.is_private() => self.reply(&surface, texts::TEXT_ONLY).await,
+            _ => {}
+        }
+    }
+
+    /// Whether `sender` may talk to the assistant; when not, tells them what they can do.
+    async fn admitted(&self, sender: &Sender, surface: &P::Surface) -> bool {
+        let decision = match self.access.decide(&sender.principal, &sender.display).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "could not check a sender's access; ignoring the message");
+                return false;
+            }
+        };
+        match decision {
+            Decision::Allowed => true,
+            Decision::Pair { code, fresh } => {
+                if fresh {
+                    tracing::info!(principal = %sender.principal, "new sender asked for access; approve with `mcp-gateway pairing approve CODE`");
+                }
+                self.reply(surface, &texts::pairing(&code)).await;
+                false
+            }
+            Decision::Denied { notify } => {
+                if notify {
+                    self.reply(surface, &texts::denied(P::NAMES.title, &sender.id))
+                        .await;
+                }
+                false
+            }
+        }
+    }
+
+    /// Answers a chat command; `/stop` reaches this only when nothing was running.
+    async fn command(
+        &self,
+        command: &ChatCommand,
+        sender: &Sender,
+        chat: &P::Chat,
+        surface: &P::Surface,
+    ) {
+        if *command == ChatCommand::Stop {
+            self.reply(surface, commands::NOTHING_TO_STOP).await;
+            return;
+        }
+        let reply = self
+            .commands
+            .reply(command, &sender.principal, &chat.key(), false)
+            .await;
+        match &reply.link {
+            Some(link) => {
+                let asker = Asker {
+                    principal: &sender.principal,
+                    who: &sender.who,
+                };
+                self.offer_link(surface, asker, chat, &link.server, &link.url, &reply.text)
+                    .await;
+            }
+            None => self.reply(surface, &reply.text).await,
+        }
+    }
+
+    /// Shows `asker` `text` with a button to `url`, the authorization link for `server`, on
+    /// the page that names them. A link is never shown where others see it: in a shared chat it
+    /// goes to the person's private chat and the shared chat is told so, or told how to ask
+    /// privately when the bot cannot write to them there.
+    async fn offer_link(
+        &self,
+        surface: &P::Surface,
+        asker: Asker<'_>,
+        chat: &P::Chat,
+        server: &str,
+        url: &str,
+        text: &str,
+    ) {
+        let link = match &self.accounts {
+            Some(accounts) => accounts.present_link(url, server, asker.who),
+            None => url.to_owned(),
+        };
+        let label = format!("Connect {server}");
+        if chat.is_private() {
+            self.post_link(surface, text, &label, &link).await;
+            return;
+        }
+        let sent = match self.platform.direct_chat(asker.principal) {
+            Some(direct) => {
+                let direct = self.platform.surface(&direct);
+                self.post_link(&direct, text, &label, &link).await
+            }
+            None => false,
+        };
+        let note = if sent {
+            texts::link_sent(P::NAMES.private_chat, server)
+        } else {
+            tracing::info!(
+                channel = P::NAMES.name,
+                "could not send a connect link privately; none is posted in the shared chat"
+            );
+            texts::link_refused(
+                P::NAMES.private_chat,
+                P::NAMES.shared_chat,
+                &self.platform.how_to_reach_privately(),
+                P::NAMES.command_prefix,
+                server,
+            )
+        };
+        self.reply(surface, &note).await;
+    }
+
+    /// Runs one agent turn on `text`, streaming the reply into `surface`.
+    async fn turn(
+        &self,
+        asker: Asker<'_>,
+        chat: &P::Chat,
+        surface: P::Surface,
+        text: &str,
+        cancel: &CancellationToken,
+    ) {
+        let (text, cut) = texts::cap_input(text);
+        if cut {
+            self.reply(&surface, &texts::cut()).await;
+        }
+        let surface = Arc::new(surface);
+        let editor = StreamEditor::start(Arc::clone(&surface), self.stream);
+        let key = chat.key();
+        let principal = asker.principal;
+        let sink = EngineSink {
+            engine: self,
+            editor: &editor,
+            surface: &surface,
+            asker,
+            chat,
+            cancel,
+        };
+        let input = TurnInput {
+            principal,
+            chat: &key,
+            text,
+        };
+        let result = self.agent.run_turn(input, &sink, cancel).await;
+        if let Err(e) = &result {
+            tracing::warn!(channel = P::NAMES.name, error = %e, principal = %principal, "turn failed");
+        }
+        let reply = reply::final_text(&editor.current_text(), &result);
+        let delivery = editor.finish(&reply).await;
+        if delivery.complete {
+            self.count("out");
+        } else {
+            tracing::warn!(
+                channel = P::NAMES.name,
+                messages = delivery.messages,
+                "a reply could not be delivered in full"
+            );
+        }
+    }
+
+    /// Resolves the confirmation a button press answers and tells the presser what it did.
+    async fn on_press(&self, press: Press<P>) {
+        let resolution = press
+            .data
+            .as_deref()
+            .and_then(confirm::parse_callback)
+            .map(|(id, allow)| self.confirmations.resolve(id, &press.principal, allow));
+        if resolution == Some(Resolution::NotYours) {
+            tracing::info!(principal = %press.principal, "a confirmation button was pressed by someone who was not asked");
+        }
+        let stale = matches!(resolution, Some(Resolution::Expired) | None);
+        self.platform
+            .answer_press(press.handle, texts::press_note(resolution), stale)
+            .await;
+    }
+
+    /// Tells the person that their account is connected and answers the message that was
+    /// waiting for it, in the chat it was written in, queued behind their other messages there.
+    /// Without a waiting message the person is told in their direct chat, where the platform
+    /// has one.
+    fn on_connected(self: &Arc<Self>, notice: ConnectedNotice) {
+        if notice.principal.channel() != P::NAMES.name {
+            return;
+        }
+        let said = texts::connected(&notice.server);
+        let Some(pending) = notice.pending else {
+            if let Some(chat) = self.platform.direct_chat(&notice.principal) {
+                self.say(&chat, said);
+            }
+            return;
+        };
+        let Some(chat) = P::Chat::parse(&pending.chat) else {
+            tracing::warn!(
+                channel = P::NAMES.name,
+                "a waiting message names a chat this platform does not know"
+            );
+            return;
+        };
+        let surface = self.platform.surface(&chat);
+        let principal = notice.principal;
+        let who = self.platform.who(&principal);
+        let key = (chat.clone(), principal.clone());
+        let this = Arc::clone(self);
+        self.sessions.submit(
+            key,
+            Box::new(move |cancel| {
+                Box::pin(async move {
+                    this.reply(&surface, &said).await;
+                    let asker = Asker {
+                        principal: &principal,
+                        who: &who,
+                    };
+                    this.turn(asker, &chat, surface, &pending.text, &cancel)
+                        .await;
+                })
+            }),
+        );
+    }
+}
+
+/// The person a turn or a command answers, as connect links need them.
+#[derive(Debug, Clone, Copy)]
+struct Asker<'a> {
+    principal: &'a Principal,
+    /// How a connect link's page names them.
+    who: &'a str,
+}
+
+/// Passes finished connections to an engine while it runs; the OAuth client's registry of
+/// listeners does not keep the engine alive.
+struct Listener<P: Platform>(Weak<Engine<P>>);
+
+#[async_trait]
+impl<P: Platform> ConnectListener for Listener<P> {
+    async fn connected(&self, notice: ConnectedNotice) {
+        if let Some(engine) = self.0.upgrade() {
+            engine.on_connected(notice);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
