@@ -143,17 +143,16 @@ pub struct QueryTerm {
 pub struct Query {
     /// The terms, each once.
     pub terms: Vec<QueryTerm>,
-    /// Words of the message that name things (not actions, stop words, numbers or identifiers).
-    pub content_words: usize,
-    /// How many of those the catalog or the lexicon knows as things (a word that names tools or
-    /// a server outright counts twice).
+    /// Words of the message that name things (not actions, stop words, numbers or identifiers)
+    /// and that the catalog or the lexicon knows as things (a word that names tools or a server
+    /// outright counts twice).
     pub explained_words: usize,
-    /// How many of those neither the catalog nor the lexicon knows: names and titles, which say
+    /// Such words that neither the catalog nor the lexicon knows: names and titles, which say
     /// nothing for or against a request.
     pub unknown_words: usize,
-    /// How many of those name what other services do (the weather, a flight).
+    /// Such words that name what other services do (the weather, a flight).
     pub elsewhere_words: usize,
-    /// How many of those name other apps and services (a music app, an issue tracker).
+    /// Such words that name other apps and services (a music app, an issue tracker).
     pub other_apps: usize,
     /// Words of text the message quotes or dictates (the payload).
     pub payload_words: usize,
@@ -465,7 +464,6 @@ impl Index {
                     query.push(&stem(target), w, w, Kind::Object);
                 }
                 if count {
-                    query.content_words += 1;
                     query.explained_words += 1;
                 }
                 continue;
@@ -491,9 +489,6 @@ impl Index {
                 && word.chars().count() >= 2
                 && !text::is_identifier(&word)
                 && !text::is_number(&word);
-            if content {
-                query.content_words += 1;
-            }
             let known = match self.add_word(query, &word, weight) {
                 Some(object) => Some(object),
                 None if text::is_stop_word(&word)
@@ -612,30 +607,5 @@ impl Index {
                 score
             })
             .collect()
-    }
-
-    /// How typical a tool's words are of its server's tools: the mean share of the server's
-    /// tools that use each of its terms. Broad tools (search, list) come out high.
-    #[must_use]
-    pub fn centrality(&self, tool: usize, same_server: &[usize]) -> f32 {
-        let Some(doc) = self.docs.get(tool) else {
-            return 0.0;
-        };
-        if doc.tf.is_empty() || same_server.is_empty() {
-            return 0.0;
-        }
-        let n = same_server.len() as f32;
-        let sum: f32 = doc
-            .tf
-            .keys()
-            .map(|term| {
-                same_server
-                    .iter()
-                    .filter(|&&i| self.docs.get(i).is_some_and(|d| d.tf.contains_key(term)))
-                    .count() as f32
-                    / n
-            })
-            .sum();
-        sum / doc.tf.len() as f32
     }
 }

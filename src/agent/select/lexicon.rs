@@ -166,7 +166,6 @@ const GROUPS: &[Group] = &[
             "webinar",
             "conference",
             "reservation",
-            "booking",
             "hangout",
             "catchup",
             "trip",
@@ -671,9 +670,9 @@ const GENERAL_QUESTIONS: &[&str] = &[
     "translate",
     "convert",
     "calculate",
+    "define",
     "remind me how",
     "remind me why",
-    "define",
     "what is a",
     "what is an",
     "whats a",
@@ -683,17 +682,9 @@ const GENERAL_QUESTIONS: &[&str] = &[
     "how do you",
     "how does",
     "how to",
-    "how many",
-    "how much",
     "how long should",
-    "how long does",
     "why",
-    "tell me about",
-    "tell me a",
     "write me a",
-    "recommend",
-    "suggest",
-    "who is the",
     "who was",
     "who won",
     "can you explain",
@@ -721,6 +712,16 @@ const INTENTS: &[(&str, Intent)] = &[
     ("wheres", Intent::Find),
     ("dig", Intent::Find),
     ("wrote", Intent::Find),
+    // Changing or removing something by its name needs it found first.
+    ("rename", Intent::Find),
+    ("delete", Intent::Find),
+    ("remove", Intent::Find),
+    ("archive", Intent::Find),
+    ("edit", Intent::Find),
+    ("update", Intent::Find),
+    ("move", Intent::Find),
+    ("reschedule", Intent::Find),
+    ("cancel", Intent::Find),
     ("add", Intent::Add),
     ("write", Intent::Add),
     ("create", Intent::Add),
@@ -832,12 +833,6 @@ pub fn expand(word: &str) -> impl Iterator<Item = (&'static str, Kind, bool)> {
 pub fn is_action(word: &str) -> bool {
     let mut groups = groups_of(word).peekable();
     groups.peek().is_some() && groups.all(|g| g.kind == Kind::Action)
-}
-
-/// Whether `word` is known to the table at all.
-#[must_use]
-pub fn knows(word: &str) -> bool {
-    groups_of(word).next().is_some()
 }
 
 /// Every chat word the table knows, for spelling correction.
