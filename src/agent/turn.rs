@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::answer::{self, AfterEmpty, EmptyReplies};
 use super::budget::{self, estimate_message};
 use super::leak::{self, StreamGuard};
-use super::outcome::{TurnEnd, TurnOutcome};
+use super::outcome::{ToolOutcome, TurnEnd, TurnOutcome};
 use super::queue::{Interrupt, Waiting};
 use super::sink::{Activity, ConfirmRequest, TurnSink};
 use super::{Agent, AgentError, prompt, select, validate};
@@ -655,18 +655,18 @@ impl Agent {
             &tool.input_schema,
             &call.arguments,
         ) {
-            Err(message) => ("invalid", message),
+            Err(message) => (ToolOutcome::Invalid, message),
             Ok(args) => {
                 if tool.hints.destructive && !self.confirm(tool, &call.arguments, sink).await {
-                    ("denied", "The person declined this action, so it was not done. Do not retry it unless they ask again.".to_owned())
+                    (ToolOutcome::Denied, "The person declined this action, so it was not done. Do not retry it unless they ask again.".to_owned())
                 } else {
                     sink.activity(Activity::Tool(call.name.clone())).await;
                     match self
                         .call_tool(input.principal, tool, args, cancel, deadline)
                         .await
                     {
-                        ("not_connected", _) => (
-                            "not_connected",
+                        (ToolOutcome::NotConnected, _) => (
+                            ToolOutcome::NotConnected,
                             self.offer_link(input, &tool.server, sink).await,
                         ),
                         other => other,
@@ -700,7 +700,7 @@ impl Agent {
         args: serde_json::Map<String, Value>,
         cancel: &CancellationToken,
         deadline: Instant,
-    ) -> (&'static str, String) {
+    ) -> (ToolOutcome, String) {
         let per_call = self
             .inner
             .servers
@@ -715,31 +715,31 @@ impl Agent {
             .call(principal, &tool.server, &tool.tool, args);
         let result = tokio::select! {
             r = tokio::time::timeout(limit, call) => r,
-            () = cancel.cancelled() => return ("cancelled", "The person cancelled this turn.".to_owned()),
+            () = cancel.cancelled() => return (ToolOutcome::Cancelled, "The person cancelled this turn.".to_owned()),
         };
         match result {
             Err(_) => (
-                "timeout",
+                ToolOutcome::Timeout,
                 format!(
                     "Error: the tool did not answer within {} seconds. Tell the person it timed out.",
                     limit.as_secs()
                 ),
             ),
             Ok(Err(ToolError::Timeout { secs, .. })) => (
-                "timeout",
+                ToolOutcome::Timeout,
                 format!(
                     "Error: the tool did not answer within {secs} seconds. Tell the person it timed out."
                 ),
             ),
             Ok(Err(ToolError::NotConnected(server))) => (
-                "not_connected",
+                ToolOutcome::NotConnected,
                 format!("Error: `{server}` is not connected for this user."),
             ),
             Ok(Err(e @ ToolError::Unavailable { .. })) => (
-                "unavailable",
+                ToolOutcome::Unavailable,
                 format!("Error: {e}. Tell the person; do not retry now."),
             ),
-            Ok(Err(e)) => ("error", format!("Error: {e}")),
+            Ok(Err(e)) => (ToolOutcome::Error, format!("Error: {e}")),
             Ok(Ok(output)) => {
                 let mut text = output.text;
                 if text.trim().is_empty()
@@ -748,9 +748,12 @@ impl Agent {
                     text = structured.to_string();
                 }
                 if output.is_error {
-                    ("error", format!("The tool reported an error: {text}"))
+                    (
+                        ToolOutcome::Error,
+                        format!("The tool reported an error: {text}"),
+                    )
                 } else {
-                    ("ok", text)
+                    (ToolOutcome::Ok, text)
                 }
             }
         }
@@ -761,9 +764,10 @@ impl Agent {
         principal: &Principal,
         tool: &CatalogTool,
         digest: String,
-        outcome: &str,
+        outcome: ToolOutcome,
         latency: Duration,
     ) {
+        let outcome = outcome.label();
         let m = &self.inner.metrics;
         m.tool_calls
             .get_or_create(&ToolLabels {
