@@ -87,6 +87,7 @@ pub struct Agent {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     model: Arc<dyn ChatModel>,
     tools: Arc<dyn ToolHost>,
@@ -140,40 +141,29 @@ impl Agent {
 
     /// Uses the Ollama embedding model `embed_name` (on the agent's model server) in tool
     /// selection, caching tool vectors in the agent's store; `None` keeps selection lexical.
-    /// Call it before the agent is cloned; on a clone it changes nothing and logs a warning.
+    /// Clones made before are agents of their own and keep their selection.
     #[must_use]
     pub fn with_embed_model(mut self, embed_name: Option<String>) -> Self {
         let Some(name) = embed_name else {
             return self;
         };
-        match Arc::get_mut(&mut self.inner) {
-            Some(inner) => {
-                inner.selector = ToolSelector::with_embeddings(
-                    &inner.config,
-                    &inner.servers,
-                    Arc::clone(&inner.model),
-                    name,
-                    Some(inner.store.clone()),
-                );
-            }
-            None => tracing::warn!(
-                "the embedding model was set on an agent already shared; tool selection stays lexical"
-            ),
-        }
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.selector = ToolSelector::with_embeddings(
+            &inner.config,
+            &inner.servers,
+            Arc::clone(&inner.model),
+            name,
+            Some(inner.store.clone()),
+        );
         self
     }
 
     /// Lets the agent offer `<server>_connect` for every OAuth server a principal has not
-    /// connected, and show links through `accounts`. Call it before the agent is cloned; on a
-    /// clone it changes nothing and logs a warning.
+    /// connected, and show links through `accounts`. Clones made before are agents of their own
+    /// and offer no links.
     #[must_use]
     pub fn with_accounts(mut self, accounts: Arc<dyn AccountLinks>) -> Self {
-        match Arc::get_mut(&mut self.inner) {
-            Some(inner) => inner.accounts = Some(accounts),
-            None => tracing::warn!(
-                "account links were set on an agent already shared; connect links are not offered"
-            ),
-        }
+        Arc::make_mut(&mut self.inner).accounts = Some(accounts);
         self
     }
 

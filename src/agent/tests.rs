@@ -547,3 +547,47 @@ async fn the_reply_is_handed_over_before_the_turn_is_stored() {
     let stored = agent.store().load_conversation(&p, "c").await.unwrap();
     assert_eq!(stored.messages.len(), 2);
 }
+
+/// Account links that are never asked for anything.
+struct NoLinks;
+
+#[async_trait]
+impl AccountLinks for NoLinks {
+    async fn connect_link(
+        &self,
+        _: &Principal,
+        _: &str,
+    ) -> Result<String, crate::mcp::accounts::AccountError> {
+        Ok(String::new())
+    }
+    async fn disconnect(
+        &self,
+        _: &Principal,
+        _: &str,
+    ) -> Result<bool, crate::mcp::accounts::AccountError> {
+        Ok(false)
+    }
+    async fn connected(
+        &self,
+        _: &Principal,
+    ) -> Result<Vec<String>, crate::mcp::accounts::AccountError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Settings given to an agent that is already shared apply to the agent returned; the clone
+/// made before keeps what it had.
+#[test]
+fn settings_apply_to_an_agent_already_shared() {
+    let agent = agent_with(
+        ScriptedModel::new(vec![]),
+        Arc::new(FakeTools::default()),
+        |_| {},
+    );
+    let earlier = agent.clone();
+    let agent = agent.with_accounts(Arc::new(NoLinks));
+    assert!(agent.accounts().is_some());
+    assert!(earlier.accounts().is_none());
+    let agent = agent.with_embed_model(Some("nomic-embed-text".into()));
+    assert!(agent.accounts().is_some(), "earlier settings are kept");
+}
