@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
 
 use crate::Principal;
 use crate::agent::Agent;
@@ -144,17 +145,16 @@ pub async fn chat(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// How long running turns and requests may take to finish after SIGTERM.
+/// How long running turns and requests may take to finish after shutdown.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// `mcp-gateway serve`: the configured chat channels and the HTTP surface until SIGTERM, then a
-/// bounded drain.
+/// `mcp-gateway serve`: the configured chat channels and the HTTP surface until `shutdown` is
+/// cancelled (the command line cancels it on SIGTERM or Ctrl-C), then a bounded drain.
 ///
 /// # Errors
 /// Fails when the gateway cannot be built or its address cannot be bound.
-pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     let gateway = Gateway::build(config, false)?;
-    let shutdown = crate::http::shutdown_on_signal();
     let tasks = spawn_gateway(&gateway, &shutdown).await?;
     shutdown.cancelled().await;
     drain(tasks).await;
@@ -164,7 +164,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
 /// Starts the gateway's HTTP surface and every configured channel.
 async fn spawn_gateway(
     gateway: &Gateway,
-    shutdown: &tokio_util::sync::CancellationToken,
+    shutdown: &CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinSet<()>> {
     let config = &gateway.config;
     let listener = crate::http::bind(config.http.listen, "[http].listen").await?;
@@ -209,7 +209,8 @@ async fn spawn_gateway(
 }
 
 /// `mcp-gateway up`: the gateway (its HTTP surface, the configured channels and a console chat
-/// on this terminal) and both MCP servers in one process, until SIGTERM or Ctrl-C.
+/// on this terminal) and both MCP servers in one process, until `shutdown` is cancelled (the
+/// command line cancels it on SIGTERM or Ctrl-C) or the console reads `/quit`.
 ///
 /// A server whose upstream credentials cannot be read is not started, with a warning naming the
 /// setting; the rest runs. The console answers connections finished in the browser; at the end
@@ -217,11 +218,10 @@ async fn spawn_gateway(
 ///
 /// # Errors
 /// Fails when the gateway cannot be built or an address cannot be bound.
-pub async fn up(config: Config) -> anyhow::Result<ExitCode> {
+pub async fn up(config: Config, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     use crate::servers::ServerKind;
     let gateway = Gateway::build(config, true)?;
     let config = Arc::clone(&gateway.config);
-    let shutdown = crate::http::shutdown_on_signal();
     let mut tasks = spawn_gateway(&gateway, &shutdown).await?;
     for kind in [ServerKind::Notion, ServerKind::Gcal] {
         let auth =

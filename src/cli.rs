@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Config};
+use crate::http::shutdown_on_signal;
 use crate::telemetry::LogFormat;
 
 /// A self-hosted AI assistant: chat channels, a local model, and per-user MCP servers.
@@ -120,7 +121,7 @@ pub fn load_config(global: &GlobalArgs) -> Result<Config, config::ConfigError> {
     Ok(config)
 }
 
-/// `notion-mcp` / `gcal-mcp`: print the tool list, or serve until SIGTERM.
+/// `notion-mcp` / `gcal-mcp`: print the tool list, or serve until SIGTERM or Ctrl-C.
 async fn run_server(
     kind: crate::servers::ServerKind,
     global: &GlobalArgs,
@@ -131,7 +132,7 @@ async fn run_server(
         return Ok(ExitCode::SUCCESS);
     }
     let config = load_config(global)?;
-    crate::servers::run::run(kind, &config).await?;
+    crate::servers::run::run(kind, &config, shutdown_on_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -141,8 +142,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig => Ok(ops::check_config::run(load_config(&cli.global))),
         Command::Backup(args) => ops::backup::run(&load_config(&cli.global)?, &args),
         Command::Chat => crate::app::chat(load_config(&cli.global)?).await,
-        Command::Serve => crate::app::serve(load_config(&cli.global)?).await,
-        Command::Up => crate::app::up(load_config(&cli.global)?).await,
+        Command::Serve => crate::app::serve(load_config(&cli.global)?, shutdown_on_signal()).await,
+        Command::Up => crate::app::up(load_config(&cli.global)?, shutdown_on_signal()).await,
         Command::Connections(command) => {
             ops::connections::run(&load_config(&cli.global)?, &command).await
         }

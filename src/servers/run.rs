@@ -228,14 +228,17 @@ pub fn app(
     })
 }
 
-/// Runs the server of `kind` until SIGTERM or Ctrl-C.
+/// Runs the server of `kind` until `shutdown` is cancelled.
 ///
 /// # Errors
 /// Names the setting to fix when the server cannot start.
-pub async fn run(kind: ServerKind, config: &Config) -> Result<(), ServerError> {
+pub async fn run(
+    kind: ServerKind,
+    config: &Config,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
     let store = Store::open(&config.store.path)?;
     let auth = authorization_server(kind, config, store)?;
-    let shutdown = crate::http::shutdown_on_signal();
     spawn_pruning(auth.clone(), shutdown.clone());
     let app = app(kind, config, auth, shutdown.clone())?;
     serve(kind, config, app, shutdown).await

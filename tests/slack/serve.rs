@@ -1,5 +1,6 @@
 //! `mcp-gateway serve` as a process, running Telegram and Slack at once against their fakes and a
-//! fake Ollama: both channels answer, the HTTP surface reports ready, and SIGTERM drains and exits 0.
+//! fake Ollama: both channels answer, the HTTP surface reports ready, and SIGTERM drains and exits 0;
+//! and `serve` in this process, stopped by a shutdown token of the test's own.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -149,4 +150,53 @@ policy = "open"
             && !stderr.contains("xapp-1-serve"),
         "a token reached the logs: {stderr}"
     );
+}
+
+/// `serve` in this process, on a shutdown token of the test's own: it answers on Telegram and
+/// stops, having drained, as soon as the token is cancelled.
+#[tokio::test]
+async fn serve_stops_when_its_shutdown_is_cancelled() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let ollama = FakeOllama::start(|_| Reply::text("Here.")).await;
+    let telegram = FakeTelegram::start(TOKEN).await;
+    std::fs::write(dir.path().join("telegram-token"), format!("{TOKEN}\n")).expect("write");
+    std::fs::write(dir.path().join("seal.key"), "cd".repeat(32)).expect("write");
+    let port = free_port();
+    let config_path = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[model]\nbase_url = \"{}\"\n[store]\npath = \"gateway.db\"\nseal_key_file = \"seal.key\"\n\
+             [http]\nlisten = \"127.0.0.1:{port}\"\n\
+             [channels.telegram]\ntoken_file = \"telegram-token\"\napi_url = \"{}\"\npolicy = \"open\"\n",
+            ollama.url(),
+            telegram.url()
+        ),
+    )
+    .expect("write the config");
+    let config = mcp_gateway::config::Config::load(&config_path).expect("the configuration");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    // The fake holds the message until the channel's first poll.
+    telegram.push_private(42, "hello");
+    let serve = tokio::spawn(mcp_gateway::app::serve(config, shutdown.clone()));
+    let calls = telegram.wait_for_final(42, 1, WAIT).await;
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.is_text() && c.ok && c.chat() == Some(42) && c.text() == "Here."),
+        "{calls:?}"
+    );
+
+    shutdown.cancel();
+    let code = tokio::time::timeout(WAIT, serve)
+        .await
+        .expect("serve stops once its token is cancelled")
+        .expect("the serve task")
+        .expect("serve ends without error");
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let gone = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the HTTP surface is closed: {gone:?}");
 }
