@@ -1,5 +1,5 @@
 //! Ollama's native API: `/api/chat` streamed as NDJSON, plus `/api/embed`, `/api/tags`,
-//! `/api/show` and `/api/version`.
+//! `/api/show`, `/api/ps` and `/api/version`.
 //!
 //! Every chat request asks for the configured context window in `options.num_ctx`, because
 //! Ollama's own default differs between versions and machines and a silently smaller window
@@ -38,7 +38,7 @@ const DOWN_HINT: &str = "is Ollama running there? Start it with `ollama serve`, 
      [model].base_url (or $OLLAMA_HOST, without a configuration file) at it";
 /// The largest `/api/embed` answer read.
 const MAX_EMBED_BYTES: usize = 64 << 20;
-/// The largest `/api/tags`, `/api/show` or `/api/version` answer read.
+/// The largest `/api/tags`, `/api/show`, `/api/ps` or `/api/version` answer read.
 const MAX_INFO_BYTES: usize = 4 << 20;
 
 /// A client for one model on one Ollama server.
@@ -147,6 +147,42 @@ impl OllamaClient {
             capabilities: answer.capabilities,
             context_length,
         })
+    }
+
+    /// The context window `model` is loaded with now, from `/api/ps`; `None` when it is not
+    /// loaded (or the server does not say).
+    ///
+    /// # Errors
+    /// As for any request: unreachable, timeout, error status or an unexpected body.
+    pub async fn loaded_context(&self, model: &str) -> Result<Option<u64>, ModelError> {
+        #[derive(Deserialize)]
+        struct Running {
+            #[serde(default)]
+            models: Vec<Loaded>,
+        }
+        #[derive(Deserialize)]
+        struct Loaded {
+            #[serde(default)]
+            name: String,
+            #[serde(default)]
+            model: String,
+            #[serde(default)]
+            context_length: Option<u64>,
+        }
+        let wanted = if model.contains(':') {
+            model.to_owned()
+        } else {
+            format!("{model}:latest")
+        };
+        let running: Running = self
+            .http
+            .get_json(self.http.url("/api/ps"), MAX_INFO_BYTES)
+            .await?;
+        Ok(running
+            .models
+            .into_iter()
+            .find(|m| m.name == wanted || m.model == wanted)
+            .and_then(|m| m.context_length))
     }
 
     fn body<'a>(&'a self, request: &ChatRequest<'a>) -> ChatBody<'a> {

@@ -118,13 +118,15 @@ pub async fn checks(config: &Config) -> Vec<Check> {
 }
 
 /// What the model can do, from Ollama's `/api/show`: tools always (every turn offers them), and
-/// thinking when `[model].think` asks for it.
+/// thinking when `[model].think` asks for it; and, when it is loaded, whether with the context
+/// the gateway asks for (`/api/ps`).
 async fn capabilities(config: &ModelConfig) -> Vec<Check> {
     let name = &config.name;
-    let details = match OllamaClient::new(config) {
+    let client = match OllamaClient::new(config) {
         Err(e) => return vec![Check::fail(format!("model client: {e}"))],
-        Ok(client) => tokio::time::timeout(CHECK_TIMEOUT, client.show(name)).await,
+        Ok(client) => client,
     };
+    let details = tokio::time::timeout(CHECK_TIMEOUT, client.show(name)).await;
     let details = match details {
         Err(_) => {
             return vec![Check::fail(format!(
@@ -154,6 +156,20 @@ async fn capabilities(config: &ModelConfig) -> Vec<Check> {
         out.push(Check::fail(format!(
             "[model].think = true, but model {name} cannot think, so Ollama refuses every message; remove the key or pick a thinking model such as qwen3:8b"
         )));
+    }
+    if let Ok(Ok(Some(loaded))) =
+        tokio::time::timeout(CHECK_TIMEOUT, client.loaded_context(name)).await
+    {
+        let wanted = u64::from(config.num_ctx);
+        out.push(if loaded == wanted {
+            Check::pass(format!(
+                "model {name} is loaded with the context the gateway asks for ({loaded} tokens)"
+            ))
+        } else {
+            Check::fail(format!(
+                "model {name} is loaded with a {loaded}-token context but [model].num_ctx is {wanted}, so Ollama reloads it whenever the other asks; start Ollama with OLLAMA_CONTEXT_LENGTH={wanted} so every client asks for the same"
+            ))
+        });
     }
     out
 }

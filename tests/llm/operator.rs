@@ -57,6 +57,50 @@ async fn doctor_names_a_model_without_tools() {
     );
 }
 
+/// `doctor` fails when another client loaded the model with another context (Ollama's default),
+/// naming `OLLAMA_CONTEXT_LENGTH`, and passes when the gateway's own context is loaded.
+#[tokio::test]
+async fn doctor_names_a_runner_loaded_with_another_context() {
+    let fake = FakeOllama::start(|_| Reply::text("ok")).await;
+    let other_client = serde_json::json!({"model": "qwen2.5:7b",
+        "messages": [{"role": "user", "content": "hi"}]});
+    let _ = reqwest::Client::new()
+        .post(format!("{}/api/chat", fake.url()))
+        .json(&other_client)
+        .send()
+        .await
+        .expect("another client's request");
+    let config = format!(
+        "[model]\nbase_url = \"{}\"\nnum_ctx = 16384\n[store]\npath = \"gateway.db\"\n",
+        fake.url()
+    );
+    let (output, _dir) = run(&config, &["doctor"]).await;
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("FAIL")
+            && l.contains("4096-token context")
+            && l.contains("OLLAMA_CONTEXT_LENGTH=16384")),
+        "{stdout}"
+    );
+    let ours = serde_json::json!({"model": "qwen2.5:7b", "options": {"num_ctx": 16384},
+        "messages": [{"role": "user", "content": "hi"}]});
+    let _ = reqwest::Client::new()
+        .post(format!("{}/api/chat", fake.url()))
+        .json(&ours)
+        .send()
+        .await
+        .expect("the gateway's request");
+    let (output, _dir) = run(&config, &["doctor"]).await;
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("ok")
+                && l.contains("loaded with the context the gateway asks for")),
+        "{stdout}"
+    );
+}
+
 /// `doctor` fails when `think = true` asks a model that cannot think.
 #[tokio::test]
 async fn doctor_names_thinking_a_model_cannot_do() {
