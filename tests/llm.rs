@@ -4,6 +4,8 @@
 
 #[path = "support/fake_ollama.rs"]
 mod fake_ollama;
+#[path = "support/fake_telegram.rs"]
+mod fake_telegram;
 
 #[path = "llm/fake.rs"]
 mod fake;
@@ -17,6 +19,8 @@ mod ollama_info;
 mod openai;
 #[path = "llm/operator.rs"]
 mod operator;
+#[path = "llm/serve.rs"]
+mod serve;
 #[path = "llm/turns.rs"]
 mod turns;
 
