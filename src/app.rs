@@ -168,13 +168,14 @@ async fn spawn_gateway(
 ) -> anyhow::Result<tokio::task::JoinSet<()>> {
     let config = &gateway.config;
     let listener = crate::http::bind(config.http.listen, "[http].listen").await?;
+    let limits = config.http.limits;
     let app = gateway.router();
     let accounts: Arc<dyn AccountLinks> = Arc::new(gateway.oauth.clone());
     let mut tasks = tokio::task::JoinSet::new();
     let token = shutdown.clone();
     tracing::info!(listen = %config.http.listen, "gateway HTTP surface listening");
     tasks.spawn(async move {
-        if let Err(e) = crate::http::serve(listener, app, token).await {
+        if let Err(e) = crate::http::serve(listener, app, token, limits).await {
             tracing::error!(error = %e, "the HTTP surface stopped");
         }
     });
@@ -236,12 +237,13 @@ pub async fn up(config: Config, shutdown: CancellationToken) -> anyhow::Result<E
         crate::servers::run::spawn_pruning(auth.clone(), shutdown.clone());
         let app = crate::servers::run::app(kind, &config, auth, shutdown.clone())?;
         let section = kind.config(&config);
+        let limits = section.listener;
         let listener =
             crate::http::bind(section.listen, &format!("{}.listen", kind.section())).await?;
         tracing::info!(server = %kind, listen = %section.listen, "MCP server listening");
         let token = shutdown.clone();
         tasks.spawn(async move {
-            if let Err(e) = crate::http::serve(listener, app, token).await {
+            if let Err(e) = crate::http::serve(listener, app, token, limits).await {
                 tracing::error!(server = %kind, error = %e, "the MCP server stopped");
             }
         });

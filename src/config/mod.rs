@@ -7,6 +7,7 @@
 
 mod error;
 pub mod keep_alive;
+pub mod limits;
 mod raw;
 pub mod secret;
 
@@ -18,6 +19,7 @@ use url::Url;
 
 pub use error::{ConfigError, Problem};
 pub use keep_alive::KeepAlive;
+pub use limits::{AuthLimits, ListenerLimits, Rate, SessionLimits};
 pub use secret::{SecretError, read_secret};
 
 use raw::RawConfig;
@@ -171,6 +173,8 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     /// The public base URL that OAuth redirects come back to.
     pub public_url: Url,
+    /// Bounds on the listener's connections.
+    pub limits: ListenerLimits,
 }
 
 /// Who may talk to the assistant on a channel.
@@ -248,6 +252,10 @@ pub struct McpServerConfig {
     pub access_token_ttl: Duration,
     /// Lifetime of the refresh tokens this server issues.
     pub refresh_token_ttl: Duration,
+    /// Bounds on the listener's connections.
+    pub listener: ListenerLimits,
+    /// What the authorization server keeps and lets one client or address do.
+    pub limits: AuthLimits,
 }
 
 impl McpServerConfig {
@@ -655,6 +663,12 @@ impl Validator {
         let http = HttpConfig {
             listen,
             public_url: self.url("[http].public_url", raw.http.public_url, &public_default),
+            limits: self.listener(
+                "[http]",
+                raw.http.header_timeout_secs,
+                raw.http.idle_timeout_secs,
+                raw.http.max_connections,
+            ),
         };
         let channels = ChannelsConfig {
             telegram: raw.channels.telegram.map(|t| self.telegram(t)),
@@ -999,6 +1013,7 @@ impl Validator {
     ) -> McpServerConfig {
         let present = raw.is_some();
         let raw = raw.unwrap_or_default();
+        let limits = self.auth_limits(section, &raw);
         let k = |key: &str| format!("[{section}].{key}");
         let listen = self.addr(&k("listen"), raw.listen, d.listen);
         let public_default = format!("http://{listen}");
@@ -1039,6 +1054,151 @@ impl Validator {
                 30 * 86_400,
                 365 * 86_400,
             ),
+            listener: self.listener(
+                &format!("[{section}]"),
+                raw.header_timeout_secs,
+                raw.idle_timeout_secs,
+                raw.max_connections,
+            ),
+            limits,
+        }
+    }
+
+    /// A listener's bounds from its section's keys.
+    fn listener(
+        &mut self,
+        section: &str,
+        header_timeout: Option<i64>,
+        idle_timeout: Option<i64>,
+        max_connections: Option<i64>,
+    ) -> ListenerLimits {
+        let d = ListenerLimits::default();
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let limits = ListenerLimits {
+            header_timeout: self.secs(
+                &format!("{section}.header_timeout_secs"),
+                header_timeout,
+                secs(d.header_timeout),
+                3600,
+            ),
+            idle_timeout: self.secs(
+                &format!("{section}.idle_timeout_secs"),
+                idle_timeout,
+                secs(d.idle_timeout),
+                86_400,
+            ),
+            max_connections: self.count(
+                &format!("{section}.max_connections"),
+                max_connections,
+                d.max_connections,
+                1_000_000,
+            ),
+        };
+        if limits.idle_timeout < limits.header_timeout {
+            self.problem(
+                format!("{section}.idle_timeout_secs"),
+                format!(
+                    "must be at least header_timeout_secs ({}), or a slow request head would meet the idle timeout first",
+                    limits.header_timeout.as_secs()
+                ),
+            );
+        }
+        limits
+    }
+
+    /// A positive count; `default` when absent.
+    fn count(&mut self, key: &str, value: Option<i64>, default: usize, max: i64) -> usize {
+        let default = i64::try_from(default).unwrap_or(max);
+        usize::try_from(self.int(key, value, default, 1, max)).unwrap_or(1)
+    }
+
+    /// An authorization server's limits from its section's keys.
+    fn auth_limits(&mut self, section: &str, raw: &raw::RawMcpServer) -> AuthLimits {
+        let k = |key: &str| format!("[{section}].{key}");
+        let d = AuthLimits::default();
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let rate = |v: &mut Self, key: &str, value: Option<i64>, default: Rate| Rate {
+            per_minute: u32::try_from(v.int(
+                &k(key),
+                value,
+                i64::from(default.per_minute),
+                1,
+                100_000,
+            ))
+            .unwrap_or(default.per_minute),
+        };
+        let register = rate(
+            self,
+            "register_per_minute",
+            raw.register_per_minute,
+            d.register,
+        );
+        let authorize = rate(
+            self,
+            "authorize_per_minute",
+            raw.authorize_per_minute,
+            d.authorize,
+        );
+        let token = rate(self, "token_per_minute", raw.token_per_minute, d.token);
+        let sessions = SessionLimits {
+            total: self.count(
+                &k("max_sessions"),
+                raw.max_sessions,
+                d.sessions.total,
+                1_000_000,
+            ),
+            per_account: self.count(
+                &k("max_sessions_per_account"),
+                raw.max_sessions_per_account,
+                d.sessions.per_account,
+                1_000_000,
+            ),
+            per_client: self.count(
+                &k("max_sessions_per_client"),
+                raw.max_sessions_per_client,
+                d.sessions.per_client,
+                1_000_000,
+            ),
+            per_grant: self.count(
+                &k("max_sessions_per_grant"),
+                raw.max_sessions_per_grant,
+                d.sessions.per_grant,
+                1_000_000,
+            ),
+        };
+        AuthLimits {
+            register,
+            authorize,
+            token,
+            trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(d.trust_forwarded_for),
+            max_clients: self.count(
+                &k("max_clients"),
+                raw.max_clients,
+                d.max_clients,
+                10_000_000,
+            ),
+            unused_client_ttl: self.secs(
+                &k("unused_client_ttl_secs"),
+                raw.unused_client_ttl_secs,
+                secs(d.unused_client_ttl),
+                365 * 86_400,
+            ),
+            idle_client_ttl: self.secs(
+                &k("idle_client_ttl_secs"),
+                raw.idle_client_ttl_secs,
+                secs(d.idle_client_ttl),
+                10 * 365 * 86_400,
+            ),
+            max_pending: self.count(
+                &k("max_pending"),
+                raw.max_pending,
+                d.max_pending,
+                10_000_000,
+            ),
+            allow_private_client_documents: raw
+                .allow_private_client_documents
+                .unwrap_or(d.allow_private_client_documents),
+            sessions,
         }
     }
 }

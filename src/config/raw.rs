@@ -94,6 +94,9 @@ pub(crate) struct RawServer {
 pub(crate) struct RawHttp {
     pub listen: Option<String>,
     pub public_url: Option<String>,
+    pub header_timeout_secs: Option<i64>,
+    pub idle_timeout_secs: Option<i64>,
+    pub max_connections: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,4 +140,20 @@ pub(crate) struct RawMcpServer {
     pub allowed_hosts: Option<Vec<String>>,
     pub access_token_ttl_secs: Option<i64>,
     pub refresh_token_ttl_secs: Option<i64>,
+    pub header_timeout_secs: Option<i64>,
+    pub idle_timeout_secs: Option<i64>,
+    pub max_connections: Option<i64>,
+    pub register_per_minute: Option<i64>,
+    pub authorize_per_minute: Option<i64>,
+    pub token_per_minute: Option<i64>,
+    pub trust_forwarded_for: Option<bool>,
+    pub max_clients: Option<i64>,
+    pub unused_client_ttl_secs: Option<i64>,
+    pub idle_client_ttl_secs: Option<i64>,
+    pub max_pending: Option<i64>,
+    pub allow_private_client_documents: Option<bool>,
+    pub max_sessions: Option<i64>,
+    pub max_sessions_per_account: Option<i64>,
+    pub max_sessions_per_client: Option<i64>,
+    pub max_sessions_per_grant: Option<i64>,
 }

@@ -268,3 +268,40 @@ fn keep_alive_is_read_the_way_ollama_reads_it() {
     let err = keep("true").unwrap_err().to_string();
     assert!(err.contains("[model].keep_alive"), "{err}");
 }
+
+#[test]
+fn limits_have_safe_defaults_and_are_checked() {
+    let c = parse("").expect("defaults");
+    assert_eq!(c.http.limits, ListenerLimits::default());
+    assert_eq!(c.notion_mcp.listener, ListenerLimits::default());
+    assert_eq!(c.gcal_mcp.limits, AuthLimits::default());
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["id", "secret"] {
+        std::fs::write(dir.path().join(name), "x").unwrap();
+    }
+    let c = Config::parse(
+        "[http]\nheader_timeout_secs = 5\nidle_timeout_secs = 30\nmax_connections = 100\n\
+         [gcal_mcp]\nclient_id_file = \"id\"\nclient_secret_file = \"secret\"\n\
+         register_per_minute = 3\nmax_sessions_per_grant = 2\nallow_private_client_documents = true\n",
+        &dir.path().join("gw.toml"),
+    )
+    .expect("valid limits");
+    assert_eq!(c.http.limits.header_timeout, Duration::from_secs(5));
+    assert_eq!(c.http.limits.max_connections, 100);
+    assert_eq!(c.gcal_mcp.limits.register.per_minute, 3);
+    assert_eq!(c.gcal_mcp.limits.sessions.per_grant, 2);
+    assert!(c.gcal_mcp.limits.allow_private_client_documents);
+    let err = parse(
+        "[http]\nheader_timeout_secs = 30\nidle_timeout_secs = 10\n[notion_mcp]\nmax_pending = 0\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("[http].idle_timeout_secs: must be at least header_timeout_secs"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[notion_mcp].max_pending: must be between 1 and"),
+        "{err}"
+    );
+}

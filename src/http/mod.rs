@@ -1,9 +1,11 @@
 //! The gateway's HTTP surface: `/healthz`, `/readyz`, `/metrics` (and the OAuth callback, mounted
 //! by the connect flow).
 //!
-//! [`router`] builds the routes so tests can mount them on `127.0.0.1:0`; [`serve`] runs them
-//! until the shutdown token fires, then drains. [`page`] renders the HTML pages shown to people.
+//! [`router`] builds the routes so tests can mount them on `127.0.0.1:0`; [`serve`] runs them,
+//! with a header-read timeout, an idle timeout and a connection cap ([`listener`]), until the
+//! shutdown token fires, then drains. [`page`] renders the HTML pages shown to people.
 
+pub mod listener;
 pub mod page;
 
 use std::sync::Arc;
@@ -69,7 +71,8 @@ async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
     )
 }
 
-/// Serves `app` on `listener` until `shutdown` fires, then lets open requests finish.
+/// Serves `app` on `listener` within `limits` (see [`listener`]) until `shutdown` fires, then
+/// lets open requests finish.
 ///
 /// # Errors
 /// Fails when the server cannot accept connections.
@@ -77,10 +80,9 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: CancellationToken,
+    limits: listener::ListenerLimits,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    listener::serve(listener, app, shutdown, limits).await
 }
 
 /// Binds `addr`, naming it in the error so the operator knows which setting to change.

@@ -27,6 +27,18 @@ pub struct GrantTypeLabels {
     pub grant_type: String,
 }
 
+/// Labels of the refusal counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    /// `notion` or `gcal`.
+    pub server: String,
+    /// What was refused: `register`, `authorize`, `token`, `client_document` or `session`.
+    pub endpoint: String,
+    /// Why: `rate_limited`, `clients_full`, `pending_full`, `too_large`, `sessions_total`,
+    /// `sessions_account`, `sessions_client`, `sessions_grant`, ...
+    pub reason: String,
+}
+
 /// Labels naming the server.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ServerLabels {
@@ -49,6 +61,8 @@ pub struct ServerMetrics {
     upstream_refreshes: Family<ServerLabels, Counter>,
     /// `mcp_gateway_oauth_refresh_failures_total{server}`.
     refresh_failures: Family<ServerLabels, Counter>,
+    /// `mcp_gateway_oauth_refusals_total{server,endpoint,reason}`.
+    refusals: Family<RefusalLabels, Counter>,
 }
 
 impl ServerMetrics {
@@ -61,6 +75,7 @@ impl ServerMetrics {
         let upstream_connects = Family::<ServerLabels, Counter>::default();
         let upstream_refreshes = Family::<ServerLabels, Counter>::default();
         let refresh_failures = Family::<ServerLabels, Counter>::default();
+        let refusals = Family::<RefusalLabels, Counter>::default();
         let r = registry.sub_registry_with_prefix("mcp_gateway");
         r.register(
             "server_requests",
@@ -87,6 +102,11 @@ impl ServerMetrics {
             "Upstream token refreshes that failed",
             refresh_failures.clone(),
         );
+        r.register(
+            "oauth_refusals",
+            "Requests the authorization server refused to protect its limits",
+            refusals.clone(),
+        );
         Self {
             server,
             registry: Arc::new(registry),
@@ -95,6 +115,7 @@ impl ServerMetrics {
             upstream_connects,
             upstream_refreshes,
             refresh_failures,
+            refusals,
         }
     }
 
@@ -143,6 +164,17 @@ impl ServerMetrics {
     pub fn refresh_failure(&self) {
         self.refresh_failures
             .get_or_create(&self.server_labels())
+            .inc();
+    }
+
+    /// Counts one request refused at `endpoint` for `reason`.
+    pub fn refusal(&self, endpoint: &str, reason: &str) {
+        self.refusals
+            .get_or_create(&RefusalLabels {
+                server: self.server.to_owned(),
+                endpoint: endpoint.to_owned(),
+                reason: reason.to_owned(),
+            })
             .inc();
     }
 

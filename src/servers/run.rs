@@ -112,8 +112,9 @@ where
     mcp_config.sse_keep_alive = Some(Duration::from_secs(15));
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(crate::servers::auth::sessions::SESSION_IDLE);
-    let service =
-        StreamableHttpService::new(move || Ok(tools.clone()), Arc::new(sessions), mcp_config);
+    let sessions = Arc::new(sessions);
+    auth.sessions().attach(Arc::clone(&sessions));
+    let service = StreamableHttpService::new(move || Ok(tools.clone()), sessions, mcp_config);
     let mcp =
         Router::new()
             .nest_service("/mcp", service)
@@ -178,7 +179,7 @@ pub async fn serve(
     let key = format!("{}.listen", kind.section());
     let listener = crate::http::bind(section.listen, &key).await?;
     tracing::info!(server = %kind, listen = %section.listen, resource = %section.resource_url(), "MCP server listening");
-    crate::http::serve(listener, app, shutdown).await?;
+    crate::http::serve(listener, app, shutdown, section.listener).await?;
     Ok(())
 }
 

@@ -40,6 +40,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "OAuth client: registrations, connections, authorizations under way",
         sql: include_str!("migrations/0005_oauth_client.sql"),
     },
+    Migration {
+        name: "authorization server: when each client last obtained a token",
+        sql: include_str!("migrations/0006_client_use.sql"),
+    },
 ];
 
 /// The schema version this program writes.

@@ -415,7 +415,7 @@ async fn origin_host_and_session_are_checked() {
     }
 
     // One grant holds a bounded number of sessions; closing one makes room.
-    let limit = mcp_gateway::servers::auth::sessions::MAX_SESSIONS_PER_GRANT;
+    let limit = mcp_gateway::config::SessionLimits::default().per_grant;
     let mut sessions = vec![session];
     let mut refused = None;
     for _ in 0..limit + 1 {

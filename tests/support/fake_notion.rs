@@ -76,6 +76,9 @@ struct Store {
     versions: Vec<Option<String>>,
     bodies: Vec<(String, Value)>,
     clients: HashMap<String, String>,
+    /// The `bot_id` the next code exchanges answer with: one per installation of the
+    /// integration (a person's workspace); `u-bot` unless set.
+    install: Option<String>,
     codes: HashMap<String, String>,
     refresh_tokens: HashMap<String, String>,
     token_calls: usize,
@@ -267,6 +270,12 @@ impl FakeNotion {
             *state = TokenState::Revoked;
         }
         s.refresh_tokens.clear();
+    }
+
+    /// Makes the following code exchanges answer as another installation (`bot_id`), as when
+    /// another person connects their own workspace.
+    pub fn set_installation(&self, bot_id: &str) {
+        self.store.lock().install = Some(bot_id.to_owned());
     }
 
     /// Registers an OAuth client.
@@ -1149,8 +1158,9 @@ fn oauth(
             s.tokens.insert(access.clone(), TokenState::Valid);
             s.refresh_tokens.insert(refresh.clone(), "ws-1".into());
             let owner = s.users.first().cloned().unwrap_or(Value::Null);
+            let bot_id = s.install.clone().unwrap_or_else(|| "u-bot".to_owned());
             axum::Json(json!({"access_token": access, "token_type": "bearer", "refresh_token": refresh,
-                "bot_id": "u-bot", "workspace_id": "ws-1", "workspace_name": "Acme", "workspace_icon": null,
+                "bot_id": bot_id, "workspace_id": "ws-1", "workspace_name": "Acme", "workspace_icon": null,
                 "owner": {"type": "user", "user": owner}, "duplicated_template_id": null, "request_id": "req-fake"}))
                 .into_response()
         }

@@ -15,9 +15,14 @@ use super::errors::ErrorPage;
 use super::params::Params;
 use super::redirect::redirect_error;
 use super::secrets::{hash, is_s256_challenge, random_token};
-use super::store::PendingRow;
+use super::store::{Admission, PendingRow};
 use super::{AuthServer, PENDING_TTL_SECS};
 use crate::store::now_unix;
+
+/// The longest `state` kept for a client, in bytes.
+pub const MAX_STATE_BYTES: usize = 1024;
+/// The longest `scope` kept, in bytes.
+pub const MAX_SCOPE_BYTES: usize = 1024;
 
 /// `GET /authorize`.
 pub async fn authorize(
@@ -58,9 +63,29 @@ pub async fn authorize(
         .into_response();
     }
     let state = params.get("state");
+    if state.is_some_and(|s| s.len() > MAX_STATE_BYTES) {
+        auth.metrics().refusal("authorize", "too_large");
+        return redirect_error(
+            &auth,
+            redirect_uri,
+            None,
+            "invalid_request",
+            &format!("state is longer than {MAX_STATE_BYTES} bytes"),
+        );
+    }
     let fail = |code: &str, description: &str| {
         redirect_error(&auth, redirect_uri, state, code, description)
     };
+    if params
+        .get("scope")
+        .is_some_and(|s| s.len() > MAX_SCOPE_BYTES)
+    {
+        auth.metrics().refusal("authorize", "too_large");
+        return fail(
+            "invalid_scope",
+            &format!("scope is longer than {MAX_SCOPE_BYTES} bytes"),
+        );
+    }
     match params.get("response_type") {
         Some("code") => {}
         None => return fail("invalid_request", "response_type is required"),
@@ -121,9 +146,26 @@ pub async fn authorize(
         upstream_verifier: None,
         expires_at: now + PENDING_TTL_SECS,
     };
-    if let Err(e) = auth.store().insert_pending(row, now).await {
-        tracing::error!(server = %auth.kind(), error = %e, "cannot record an authorization request");
-        return ErrorPage::server_error().into_response();
+    match auth
+        .store()
+        .insert_pending(row, now, auth.limits().max_pending)
+        .await
+    {
+        Ok(Admission::Admitted) => {}
+        Ok(Admission::Full) => {
+            auth.metrics().refusal("authorize", "pending_full");
+            tracing::warn!(server = %auth.kind(), max = auth.limits().max_pending, "refused an authorization request: too many are in progress");
+            return ErrorPage::unavailable(
+                "Too many authorizations in progress",
+                "This server has too many authorizations in progress right now. Try again in a few minutes.",
+                std::time::Duration::from_secs(60),
+            )
+            .into_response();
+        }
+        Err(e) => {
+            tracing::error!(server = %auth.kind(), error = %e, "cannot record an authorization request");
+            return ErrorPage::server_error().into_response();
+        }
     }
     tracing::info!(server = %auth.kind(), client_id = %client.client_id, "consent page shown");
     consent::page(

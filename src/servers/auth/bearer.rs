@@ -5,8 +5,8 @@
 //!
 //! A valid request carries its [`Grant`] into the request extensions, where tool handlers find
 //! it. An MCP session stays with the grant that opened it: another token presenting that
-//! session's id is refused as if the session did not exist, and one grant holds at most
-//! [`MAX_SESSIONS_PER_GRANT`](super::sessions::MAX_SESSIONS_PER_GRANT) sessions open.
+//! session's id is refused as if the session did not exist, and a request that may open a
+//! session reserves its place first, within the limits of [`super::sessions`].
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use super::AuthServer;
 use super::account::AccountTokenSource;
 use super::secrets::hash;
-use super::sessions::SessionUse;
+use super::sessions::{Holder, Reservation, SessionUse};
 use crate::servers::Grant;
 use crate::store::now_unix;
 
@@ -71,9 +71,8 @@ pub async fn require_bearer(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let response = check(&auth, &mut request).await;
-    let response = match response {
-        Ok(grant_id) => {
+    let response = match check(&auth, &mut request).await {
+        Ok(reservation) => {
             let session = request
                 .headers()
                 .get(SESSION_HEADER)
@@ -87,12 +86,14 @@ pub async fn require_bearer(
                 }
                 Some(_) => {}
                 None => {
-                    if let Some(id) = response
-                        .headers()
-                        .get(SESSION_HEADER)
-                        .and_then(|v| v.to_str().ok())
-                    {
-                        auth.sessions().opened(id, &grant_id);
+                    if let (Some(reservation), Some(id)) = (
+                        reservation,
+                        response
+                            .headers()
+                            .get(SESSION_HEADER)
+                            .and_then(|v| v.to_str().ok()),
+                    ) {
+                        reservation.commit(id);
                     }
                 }
             }
@@ -104,9 +105,12 @@ pub async fn require_bearer(
     response
 }
 
-/// Validates the request's token and session; on success puts the [`Grant`] into the request and
-/// returns the grant id.
-async fn check(auth: &AuthServer, request: &mut Request) -> Result<String, Response> {
+/// Validates the request's token and session; on success puts the [`Grant`] into the request
+/// and, for a request that may open a session, returns the place reserved for it.
+async fn check<'a>(
+    auth: &'a AuthServer,
+    request: &mut Request,
+) -> Result<Option<Reservation<'a>>, Response> {
     if request.headers().get(header::AUTHORIZATION).is_none() {
         return Err(unauthorized(auth, None));
     }
@@ -128,6 +132,7 @@ async fn check(auth: &AuthServer, request: &mut Request) -> Result<String, Respo
                 .into_response());
         }
     };
+    let mut reservation = None;
     match request.headers().get(SESSION_HEADER) {
         Some(session)
             if !session.to_str().is_ok_and(|s| {
@@ -143,9 +148,23 @@ async fn check(auth: &AuthServer, request: &mut Request) -> Result<String, Respo
         }
         // A POST without a session opens one.
         None if request.method() == Method::POST => {
-            if let Err(refusal) = auth.sessions().may_open(&row.grant_id) {
-                tracing::warn!(server = %auth.kind(), %refusal, "refused a new MCP session");
-                return Err((StatusCode::TOO_MANY_REQUESTS, format!("{refusal}\n")).into_response());
+            let holder = Holder {
+                grant: row.grant_id.clone(),
+                account: row.account.clone(),
+                client: row.client_id.clone(),
+            };
+            match auth.sessions().reserve(holder) {
+                Ok(r) => reservation = Some(r),
+                Err(refusal) => {
+                    tracing::warn!(server = %auth.kind(), %refusal, "refused a new MCP session");
+                    auth.metrics().refusal("session", refusal.reason());
+                    let mut response =
+                        (StatusCode::TOO_MANY_REQUESTS, format!("{refusal}\n")).into_response();
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+                    return Err(response);
+                }
             }
         }
         _ => {}
@@ -156,7 +175,7 @@ async fn check(auth: &AuthServer, request: &mut Request) -> Result<String, Respo
         tokens: Arc::new(AccountTokenSource::new(auth.clone(), row.account)),
     };
     request.extensions_mut().insert(grant);
-    Ok(row.grant_id)
+    Ok(reservation)
 }
 
 #[cfg(test)]

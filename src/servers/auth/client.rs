@@ -26,9 +26,13 @@ pub async fn known_client(auth: &AuthServer, client_id: &str) -> Result<KnownCli
     if is_document_url(client_id) {
         let doc = auth.client_docs().get(client_id).await.map_err(|e| {
             tracing::info!(server = %auth.kind(), error = %e, "client metadata document refused");
+            auth.metrics().refusal("client_document", "refused");
             ErrorPage::bad_request(
                 "Unknown application",
-                format!("The application's client_id could not be used: {e}."),
+                format!(
+                    "The application's client_id could not be used: {}.",
+                    e.public_message()
+                ),
             )
         })?;
         return Ok(KnownClient {

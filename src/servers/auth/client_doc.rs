@@ -2,11 +2,15 @@
 //! the client, which we fetch.
 //!
 //! Fetching a URL chosen by whoever calls `/authorize` is a server-side request forgery risk, so
-//! the fetch is guarded: `https` only (plain `http` only when the host is loopback), every address
-//! the name resolves to must be public (loopback is allowed only when the `client_id`'s host is
-//! itself loopback), the connection goes to the vetted addresses, redirects are not followed, and
-//! time and size are bounded. Documents are cached, honouring `Cache-Control: max-age` within
-//! bounds.
+//! the fetch is guarded: `https` only, every address the name resolves to must be public, the
+//! connection goes to the vetted addresses, redirects are not followed, time and size are
+//! bounded, and only a few fetches run at once. This server's own endpoints are never fetched
+//! (which also stops a document URL that names `/authorize` with another document URL inside).
+//! Whatever goes wrong with a fetch, the person and the caller see one and the same answer, so
+//! the fetch cannot be used to tell a closed port from a running service; the log says what it
+//! was. For development, `allow_private_client_documents` admits plain `http` and loopback and
+//! private addresses (never link-local, metadata or other reserved ones). Documents are cached,
+//! honouring `Cache-Control: max-age` within bounds.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -30,6 +34,8 @@ const MAX_TTL: Duration = Duration::from_secs(86_400);
 const MAX_CACHED: usize = 1000;
 /// The longest `client_id` URL accepted.
 const MAX_URL_CHARS: usize = 2000;
+/// The most documents fetched at once; beyond it, requests wait their turn.
+const MAX_FETCHES: usize = 8;
 
 /// Why a client ID metadata document was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +46,9 @@ pub enum ClientDocError {
     /// The host resolves to an address we do not fetch from.
     #[error("the client_id host {0} resolves to a private or reserved address")]
     Forbidden(String),
+    /// The URL names this server itself.
+    #[error("the client_id URL names this server itself")]
+    OwnEndpoint,
     /// The host could not be resolved or the document could not be fetched.
     #[error("the client metadata document could not be fetched: {0}")]
     Fetch(String),
@@ -77,10 +86,34 @@ struct Cached {
     until: Instant,
 }
 
+impl ClientDocError {
+    /// What the person and the caller are told: the same for every failure to fetch or read the
+    /// document, so that the answer says nothing about what lies at the URL.
+    #[must_use]
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::BadUrl(why) => format!("the client_id URL is not acceptable: {why}"),
+            _ => "the client metadata document at the client_id URL could not be used".to_owned(),
+        }
+    }
+}
+
+/// Where this server itself listens and is reached, never fetched from.
+#[derive(Debug, Clone)]
+pub struct OwnAddress {
+    /// The public URL's origin.
+    pub origin: url::Origin,
+    /// The listening address.
+    pub listen: SocketAddr,
+}
+
 /// Fetches and caches client ID metadata documents.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ClientDocs {
     cache: parking_lot::Mutex<HashMap<String, Cached>>,
+    own: OwnAddress,
+    allow_private: bool,
+    fetches: tokio::sync::Semaphore,
 }
 
 /// Whether a `client_id` is a metadata document URL rather than an id we issued.
@@ -90,6 +123,18 @@ pub fn is_document_url(client_id: &str) -> bool {
 }
 
 impl ClientDocs {
+    /// Documents fetched by the server at `own`; `allow_private` admits plain `http` and
+    /// loopback and private addresses, for development.
+    #[must_use]
+    pub fn new(own: OwnAddress, allow_private: bool) -> Self {
+        Self {
+            cache: parking_lot::Mutex::new(HashMap::new()),
+            own,
+            allow_private,
+            fetches: tokio::sync::Semaphore::new(MAX_FETCHES),
+        }
+    }
+
     /// The metadata of the client `client_id`, from the cache or fetched.
     ///
     /// # Errors
@@ -99,7 +144,20 @@ impl ClientDocs {
         if let Some(hit) = self.cache.lock().get(client_id).filter(|c| c.until > now) {
             return Ok(hit.doc.clone());
         }
-        let (doc, ttl) = fetch(client_id).await?;
+        let (url, _) = check_url(client_id, self.allow_private)?;
+        if url.origin() == self.own.origin {
+            return Err(ClientDocError::OwnEndpoint);
+        }
+        let addrs = vetted_addresses(&url, self.allow_private).await?;
+        if addrs.iter().any(|a| self.is_own(*a)) {
+            return Err(ClientDocError::OwnEndpoint);
+        }
+        let _turn = self
+            .fetches
+            .acquire()
+            .await
+            .map_err(|_| ClientDocError::Fetch("shutting down".into()))?;
+        let (doc, ttl) = fetch(client_id, &url, &addrs).await?;
         if let Some(ttl) = ttl {
             let mut cache = self.cache.lock();
             if cache.len() >= MAX_CACHED {
@@ -120,8 +178,19 @@ impl ClientDocs {
     }
 }
 
-/// Checks the `client_id` URL itself.
-fn check_url(client_id: &str) -> Result<(Url, bool), ClientDocError> {
+impl ClientDocs {
+    /// Whether `addr` reaches this server's own listener.
+    fn is_own(&self, addr: SocketAddr) -> bool {
+        let listen = self.own.listen;
+        addr.port() == listen.port()
+            && (addr.ip() == listen.ip()
+                || listen.ip().is_unspecified()
+                || (is_loopback_ip(addr.ip()) && is_loopback_ip(listen.ip())))
+    }
+}
+
+/// Checks the `client_id` URL itself; plain `http` only when `allow_private`.
+fn check_url(client_id: &str, allow_private: bool) -> Result<(Url, bool), ClientDocError> {
     let bad = |why: &str| ClientDocError::BadUrl(why.to_owned());
     if client_id.len() > MAX_URL_CHARS {
         return Err(bad("it is longer than 2000 characters"));
@@ -140,16 +209,26 @@ fn check_url(client_id: &str) -> Result<(Url, bool), ClientDocError> {
     let loopback = is_loopback_host(&host);
     match url.scheme() {
         "https" => {}
-        "http" if loopback => {}
+        "http" if allow_private => {}
         _ => return Err(bad("it must use https")),
     }
     Ok((url, loopback))
 }
 
-/// Whether we may connect to `ip` for a document; only loopback when `loopback_only`.
-fn allowed(ip: IpAddr, loopback_only: bool) -> bool {
-    if loopback_only {
-        return is_loopback_ip(ip);
+/// Whether we may connect to `ip` for a document: public addresses, and with `allow_private`
+/// also loopback and private ones (never link-local, unspecified or otherwise reserved).
+fn allowed(ip: IpAddr, allow_private: bool) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    if allow_private
+        && match ip {
+            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+            IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+        }
+    {
+        return true;
     }
     match ip {
         IpAddr::V4(v4) => public_v4(v4),
@@ -190,7 +269,10 @@ fn public_v6(ip: Ipv6Addr) -> bool {
 }
 
 /// Resolves the URL's host to the addresses we will connect to, refusing any disallowed one.
-async fn vetted_addresses(url: &Url, loopback: bool) -> Result<Vec<SocketAddr>, ClientDocError> {
+async fn vetted_addresses(
+    url: &Url,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, ClientDocError> {
     let port = url.port_or_known_default().unwrap_or(443);
     let host = url
         .host()
@@ -211,24 +293,26 @@ async fn vetted_addresses(url: &Url, loopback: bool) -> Result<Vec<SocketAddr>, 
     if addrs.is_empty() {
         return Err(ClientDocError::Fetch(format!("{host_text} has no address")));
     }
-    if addrs.iter().any(|a| !allowed(a.ip(), loopback)) {
+    if addrs.iter().any(|a| !allowed(a.ip(), allow_private)) {
         return Err(ClientDocError::Forbidden(host_text));
     }
     Ok(addrs)
 }
 
-/// Fetches and validates the document; also returns how long it may be cached (`None`: not at
-/// all).
-async fn fetch(client_id: &str) -> Result<(ClientDoc, Option<Duration>), ClientDocError> {
-    let (url, loopback) = check_url(client_id)?;
-    let addrs = vetted_addresses(&url, loopback).await?;
+/// Fetches `url` from the vetted `addrs` and validates the document; also returns how long it
+/// may be cached (`None`: not at all).
+async fn fetch(
+    client_id: &str,
+    url: &Url,
+    addrs: &[SocketAddr],
+) -> Result<(ClientDoc, Option<Duration>), ClientDocError> {
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(FETCH_TIMEOUT)
         .connect_timeout(FETCH_TIMEOUT)
         .no_proxy();
     if let Some(Host::Domain(name)) = url.host() {
-        builder = builder.resolve_to_addrs(name, &addrs);
+        builder = builder.resolve_to_addrs(name, addrs);
     }
     let http = builder
         .build()
@@ -349,13 +433,14 @@ mod tests {
 
     #[test]
     fn urls_must_be_https_with_a_path() {
-        assert!(check_url("https://client.example/meta.json").is_ok());
-        assert!(check_url("http://127.0.0.1:9/meta.json").unwrap().1);
-        assert!(check_url("http://client.example/meta.json").is_err());
-        assert!(check_url("https://client.example/").is_err());
-        assert!(check_url("https://client.example/m#x").is_err());
+        assert!(check_url("https://client.example/meta.json", false).is_ok());
+        assert!(check_url("http://127.0.0.1:9/meta.json", false).is_err());
+        assert!(check_url("http://127.0.0.1:9/meta.json", true).unwrap().1);
+        assert!(check_url("http://client.example/meta.json", false).is_err());
+        assert!(check_url("https://client.example/", false).is_err());
+        assert!(check_url("https://client.example/m#x", false).is_err());
         assert!(
-            check_url("https://CLIENT.example/m").is_err(),
+            check_url("https://CLIENT.example/m", false).is_err(),
             "not normalised"
         );
     }
@@ -381,8 +466,13 @@ mod tests {
         for ip in ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"] {
             assert!(allowed(ip.parse().unwrap(), false), "{ip}");
         }
-        assert!(allowed("127.0.0.1".parse().unwrap(), true));
-        assert!(!allowed("93.184.216.34".parse().unwrap(), true));
+        for ip in ["127.0.0.1", "10.1.2.3", "192.168.1.1", "::1", "fd00::1"] {
+            assert!(allowed(ip.parse().unwrap(), true), "{ip} for development");
+        }
+        for ip in ["169.254.169.254", "0.0.0.0", "fe80::1", "100.64.0.1"] {
+            assert!(!allowed(ip.parse().unwrap(), true), "{ip} never");
+        }
+        assert!(allowed("93.184.216.34".parse().unwrap(), true));
     }
 
     #[test]

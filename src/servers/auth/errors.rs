@@ -14,6 +14,7 @@ pub struct OAuthError {
     code: &'static str,
     description: String,
     basic_challenge: bool,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl OAuthError {
@@ -25,6 +26,20 @@ impl OAuthError {
             code,
             description: description.into(),
             basic_challenge: false,
+            retry_after: None,
+        }
+    }
+
+    /// `temporarily_unavailable` with HTTP 503 and `Retry-After`: a limit of the server, not
+    /// the request, stands in the way.
+    #[must_use]
+    pub fn unavailable(description: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "temporarily_unavailable",
+            description: description.into(),
+            basic_challenge: false,
+            retry_after: Some(retry_after),
         }
     }
 
@@ -53,6 +68,7 @@ impl OAuthError {
             code: "invalid_client",
             description: description.into(),
             basic_challenge: used_basic,
+            retry_after: None,
         }
     }
 
@@ -64,6 +80,7 @@ impl OAuthError {
             code: "server_error",
             description: "the authorization server failed; try again".to_owned(),
             basic_challenge: false,
+            retry_after: None,
         }
     }
 
@@ -81,6 +98,11 @@ impl IntoResponse for OAuthError {
             "error_description": self.description,
         });
         let mut response = (self.status, no_store(), Json(body)).into_response();
+        if let Some(wait) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         if self.basic_challenge {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -107,6 +129,7 @@ pub struct ErrorPage {
     status: StatusCode,
     title: &'static str,
     message: String,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ErrorPage {
@@ -117,6 +140,20 @@ impl ErrorPage {
             status,
             title,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// HTTP 503 with `Retry-After`: a limit of the server stands in the way.
+    #[must_use]
+    pub fn unavailable(
+        title: &'static str,
+        message: impl Into<String>,
+        retry_after: std::time::Duration,
+    ) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, title, message)
         }
     }
 
@@ -139,6 +176,13 @@ impl ErrorPage {
 
 impl IntoResponse for ErrorPage {
     fn into_response(self) -> Response {
-        html::page_response(self.status, self.title, &html::paragraph(&self.message))
+        let mut response =
+            html::page_response(self.status, self.title, &html::paragraph(&self.message));
+        if let Some(wait) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }

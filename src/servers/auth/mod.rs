@@ -25,6 +25,7 @@ pub mod consent;
 pub mod errors;
 pub mod metadata;
 pub mod params;
+pub mod rate_limit;
 pub mod redirect;
 pub mod register;
 pub mod revoke;
@@ -90,6 +91,10 @@ struct Inner {
     client_docs: client_doc::ClientDocs,
     refresh_locks: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     sessions: sessions::Sessions,
+    limits: crate::config::AuthLimits,
+    register_limit: rate_limit::RateLimiter,
+    authorize_limit: rate_limit::RateLimiter,
+    token_limit: rate_limit::RateLimiter,
 }
 
 impl std::fmt::Debug for AuthServer {
@@ -155,9 +160,19 @@ impl AuthServer {
                 sealer,
                 upstream,
                 metrics,
-                client_docs: client_doc::ClientDocs::default(),
+                client_docs: client_doc::ClientDocs::new(
+                    client_doc::OwnAddress {
+                        origin: config.public_url.origin(),
+                        listen: config.listen,
+                    },
+                    config.limits.allow_private_client_documents,
+                ),
                 refresh_locks: parking_lot::Mutex::new(HashMap::new()),
-                sessions: sessions::Sessions::default(),
+                sessions: sessions::Sessions::new(config.limits.sessions),
+                limits: config.limits,
+                register_limit: rate_limit::RateLimiter::new(config.limits.register),
+                authorize_limit: rate_limit::RateLimiter::new(config.limits.authorize),
+                token_limit: rate_limit::RateLimiter::new(config.limits.token),
             }),
         })
     }
@@ -201,12 +216,22 @@ impl AuthServer {
         self.inner.store.ping().await
     }
 
-    /// Deletes expired pending authorizations, codes and tokens; returns how many rows went.
+    /// Deletes expired pending authorizations, codes and tokens, clients unused or idle past
+    /// their limits, and grants left with nothing; returns how many rows went.
     ///
     /// # Errors
     /// Fails on database errors.
     pub async fn prune(&self) -> Result<usize, crate::store::StoreError> {
-        self.inner.store.prune(crate::store::now_unix()).await
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let limits = &self.inner.limits;
+        self.inner
+            .store
+            .prune(
+                crate::store::now_unix(),
+                secs(limits.unused_client_ttl),
+                secs(limits.idle_client_ttl),
+            )
+            .await
     }
 
     pub(crate) fn store(&self) -> &store::AsStore {
@@ -257,8 +282,24 @@ impl AuthServer {
     }
 
     /// The MCP sessions and the grants that opened them.
-    pub(crate) fn sessions(&self) -> &sessions::Sessions {
+    #[must_use]
+    pub fn sessions(&self) -> &sessions::Sessions {
         &self.inner.sessions
+    }
+
+    /// What this server keeps and lets one client or address do.
+    #[must_use]
+    pub fn limits(&self) -> &crate::config::AuthLimits {
+        &self.inner.limits
+    }
+
+    /// The rate limit of `endpoint`.
+    pub(crate) fn rate_limiter(&self, endpoint: rate_limit::Endpoint) -> &rate_limit::RateLimiter {
+        match endpoint {
+            rate_limit::Endpoint::Register => &self.inner.register_limit,
+            rate_limit::Endpoint::Authorize => &self.inner.authorize_limit,
+            rate_limit::Endpoint::Token => &self.inner.token_limit,
+        }
     }
 
     /// The associated data that binds a sealed upstream token to its account row and column.
@@ -270,8 +311,10 @@ impl AuthServer {
     }
 }
 
-/// The authorization server's routes (everything except `/mcp`).
+/// The authorization server's routes (everything except `/mcp`), each unauthenticated endpoint
+/// behind its per-address rate limit.
 pub fn routes(auth: AuthServer) -> Router {
+    use axum::middleware::from_fn_with_state;
     Router::new()
         .route(
             "/.well-known/oauth-protected-resource",
@@ -285,12 +328,28 @@ pub fn routes(auth: AuthServer) -> Router {
             "/.well-known/oauth-authorization-server",
             get(metadata::authorization_server),
         )
-        .route("/register", post(register::register))
-        .route("/authorize", get(authorize::authorize))
-        .route("/consent", post(consent::consent))
+        .route(
+            "/register",
+            post(register::register).layer(from_fn_with_state(auth.clone(), rate_limit::register)),
+        )
+        .route(
+            "/authorize",
+            get(authorize::authorize)
+                .layer(from_fn_with_state(auth.clone(), rate_limit::authorize)),
+        )
+        .route(
+            "/consent",
+            post(consent::consent).layer(from_fn_with_state(auth.clone(), rate_limit::authorize)),
+        )
         .route("/oauth/callback", get(callback::callback))
-        .route("/token", post(token::token))
-        .route("/revoke", post(revoke::revoke))
+        .route(
+            "/token",
+            post(token::token).layer(from_fn_with_state(auth.clone(), rate_limit::token)),
+        )
+        .route(
+            "/revoke",
+            post(revoke::revoke).layer(from_fn_with_state(auth.clone(), rate_limit::token)),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(auth)
 }

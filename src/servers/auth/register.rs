@@ -2,7 +2,8 @@
 //!
 //! Redirect URIs must be `https`, or `http` on a loopback host. Public clients
 //! (`token_endpoint_auth_method: "none"`) get no secret; confidential clients get one, stored only
-//! as its hash.
+//! as its hash. What is stored of one client is at most [`MAX_STORED_BYTES`], and the server
+//! keeps at most `max_clients` of them (see [`super::store::AsStore::insert_client`]).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -15,13 +16,21 @@ use super::AuthServer;
 use super::errors::{OAuthError, no_store};
 use super::redirect::check_redirect_uri;
 use super::secrets::{hash, random_token};
-use super::store::ClientRow;
+use super::store::{Admission, ClientRow};
 use crate::store::now_unix;
 
 /// The most redirect URIs one client may register.
 const MAX_REDIRECT_URIS: usize = 20;
 /// The longest client name kept.
 const MAX_NAME_CHARS: usize = 200;
+/// The longest optional text field kept (`client_uri`, `logo_uri`, `scope`, ...).
+const MAX_FIELD_CHARS: usize = 512;
+/// The most bytes of metadata stored for one client.
+pub const MAX_STORED_BYTES: usize = 8 * 1024;
+/// How long a refused registration is asked to wait: unused registrations are forgotten after
+/// this long at the cap.
+const CLIENTS_FULL_RETRY: std::time::Duration =
+    std::time::Duration::from_secs(super::PENDING_TTL_SECS.unsigned_abs());
 
 fn invalid_metadata(description: impl Into<String>) -> OAuthError {
     OAuthError::new("invalid_client_metadata", description)
@@ -137,29 +146,48 @@ async fn register_client(auth: &AuthServer, body: &[u8]) -> Result<Value, OAuthE
         if let Some(value) = optional_string(&meta, key)? {
             answer.insert(
                 key.into(),
-                json!(value.chars().take(MAX_NAME_CHARS * 10).collect::<String>()),
+                json!(value.chars().take(MAX_FIELD_CHARS).collect::<String>()),
             );
         }
     }
     let stored = Value::Object(answer.clone()).to_string();
+    if stored.len() > MAX_STORED_BYTES {
+        auth.metrics().refusal("register", "too_large");
+        return Err(invalid_metadata(format!(
+            "the client metadata is larger than {} KiB; register fewer or shorter redirect URIs",
+            MAX_STORED_BYTES / 1024
+        )));
+    }
     if let Some(secret) = &secret {
         answer.insert("client_secret".into(), json!(secret));
         answer.insert("client_secret_expires_at".into(), json!(0));
     }
-    auth.store()
-        .insert_client(ClientRow {
-            client_id,
-            secret_hash: secret.as_deref().map(hash),
-            auth_method,
-            client_name,
-            redirect_uris,
-            metadata: stored,
-            created_at: issued_at,
-        })
+    let admission = auth
+        .store()
+        .insert_client(
+            ClientRow {
+                client_id,
+                secret_hash: secret.as_deref().map(hash),
+                auth_method,
+                client_name,
+                redirect_uris,
+                metadata: stored,
+                created_at: issued_at,
+            },
+            auth.limits().max_clients,
+        )
         .await
         .map_err(|e| {
             tracing::error!(server = %auth.kind(), error = %e, "cannot record a registered client");
             OAuthError::server_error()
         })?;
+    if admission == Admission::Full {
+        auth.metrics().refusal("register", "clients_full");
+        tracing::warn!(server = %auth.kind(), max = auth.limits().max_clients, "refused a registration: the server holds its maximum of clients");
+        return Err(OAuthError::unavailable(
+            "the server holds as many registered applications as it may; try again later",
+            CLIENTS_FULL_RETRY,
+        ));
+    }
     Ok(Value::Object(answer))
 }

@@ -114,6 +114,15 @@ pub struct CodeRow {
     pub expires_at: i64,
 }
 
+/// Whether a new row was taken in or refused because its table is at its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Recorded.
+    Admitted,
+    /// Not recorded: the table holds as many rows as it may.
+    Full,
+}
+
 /// What redeeming a code found.
 #[derive(Debug)]
 pub enum CodeOutcome {
@@ -161,6 +170,8 @@ pub struct BearerRow {
     pub grant_id: String,
     /// The upstream account.
     pub account: String,
+    /// The client the token was issued to.
+    pub client_id: String,
     /// The resource the token is for.
     pub resource: String,
     /// Hash of the token, as stored.
@@ -208,17 +219,45 @@ impl AsStore {
         self.store.ping().await
     }
 
-    /// Records a registered client.
+    /// Records a registered client, unless `max_clients` are registered already; at the cap,
+    /// clients that never obtained a token and have nothing in progress for over
+    /// [`PENDING_TTL_SECS`](super::PENDING_TTL_SECS) are forgotten first to make room.
     ///
     /// # Errors
     /// Fails on database errors.
-    pub async fn insert_client(&self, row: ClientRow) -> Result<(), StoreError> {
+    pub async fn insert_client(
+        &self,
+        row: ClientRow,
+        max_clients: usize,
+    ) -> Result<Admission, StoreError> {
         let server = self.server;
         let uris = serde_json::to_string(&row.redirect_uris)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let max = i64::try_from(max_clients).unwrap_or(i64::MAX);
         self.store
             .call(move |conn| {
-                conn.prepare_cached(
+                let tx = immediate(conn)?;
+                let count = |tx: &Transaction<'_>| -> Result<i64, StoreError> {
+                    Ok(tx
+                        .prepare_cached("SELECT COUNT(*) FROM as_clients WHERE server = ?1")?
+                        .query_row(params![server], |r| r.get(0))?)
+                };
+                if count(&tx)? >= max {
+                    let now = row.created_at;
+                    tx.prepare_cached(
+                        "DELETE FROM as_clients WHERE server = ?1 AND last_used_at IS NULL
+                         AND created_at <= ?2
+                         AND NOT EXISTS (SELECT 1 FROM as_pending p WHERE p.server = ?1
+                           AND p.client_id = as_clients.client_id AND p.expires_at > ?3)
+                         AND NOT EXISTS (SELECT 1 FROM as_grants g WHERE g.server = ?1
+                           AND g.client_id = as_clients.client_id)",
+                    )?
+                    .execute(params![server, now - super::PENDING_TTL_SECS, now])?;
+                    if count(&tx)? >= max {
+                        return Ok(Admission::Full);
+                    }
+                }
+                tx.prepare_cached(
                     "INSERT INTO as_clients (server, client_id, secret_hash, auth_method, client_name,
                      redirect_uris, metadata, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?
@@ -232,7 +271,8 @@ impl AsStore {
                     row.metadata,
                     row.created_at
                 ])?;
-                Ok(())
+                tx.commit()?;
+                Ok(Admission::Admitted)
             })
             .await
     }
@@ -283,15 +323,37 @@ impl AsStore {
             .await
     }
 
-    /// Records a new authorization request waiting for consent.
+    /// Records a new authorization request waiting for consent, unless `max_pending` requests
+    /// are in progress already (expired ones are deleted first to make room).
     ///
     /// # Errors
     /// Fails on database errors.
-    pub async fn insert_pending(&self, row: PendingRow, now: i64) -> Result<(), StoreError> {
+    pub async fn insert_pending(
+        &self,
+        row: PendingRow,
+        now: i64,
+        max_pending: usize,
+    ) -> Result<Admission, StoreError> {
         let server = self.server;
+        let max = i64::try_from(max_pending).unwrap_or(i64::MAX);
         self.store
             .call(move |conn| {
-                conn.prepare_cached(
+                let tx = immediate(conn)?;
+                let count = |tx: &Transaction<'_>| -> Result<i64, StoreError> {
+                    Ok(tx
+                        .prepare_cached("SELECT COUNT(*) FROM as_pending WHERE server = ?1")?
+                        .query_row(params![server], |r| r.get(0))?)
+                };
+                if count(&tx)? >= max {
+                    tx.prepare_cached(
+                        "DELETE FROM as_pending WHERE server = ?1 AND expires_at <= ?2",
+                    )?
+                    .execute(params![server, now])?;
+                    if count(&tx)? >= max {
+                        return Ok(Admission::Full);
+                    }
+                }
+                tx.prepare_cached(
                     "INSERT INTO as_pending (id_hash, server, client_id, redirect_uri, client_state,
                      code_challenge, resource, scope, csrf_hash, browser_hash, created_at, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -310,7 +372,8 @@ impl AsStore {
                     now,
                     row.expires_at
                 ])?;
-                Ok(())
+                tx.commit()?;
+                Ok(Admission::Admitted)
             })
             .await
     }
@@ -568,6 +631,7 @@ impl AsStore {
                 insert_pair(
                     &tx, &grant_id, &family_id, &client_id, &resource, &pair, now,
                 )?;
+                client_used(&tx, server, &client_id, now)?;
                 tx.commit()?;
                 Ok(true)
             })
@@ -643,6 +707,7 @@ impl AsStore {
                     &pair,
                     now,
                 )?;
+                client_used(&tx, server, &client_id, now)?;
                 tx.commit()?;
                 Ok(RefreshOutcome::Rotated { grant_id })
             })
@@ -712,7 +777,7 @@ impl AsStore {
             .call(move |conn| {
                 Ok(conn
                     .prepare_cached(
-                        "SELECT t.grant_id, g.account, t.resource, t.token_hash FROM as_tokens t
+                        "SELECT t.grant_id, g.account, t.resource, t.token_hash, t.client_id FROM as_tokens t
                          JOIN as_grants g ON g.grant_id = t.grant_id
                          JOIN as_upstream_accounts a ON a.server = g.server AND a.account = g.account
                          WHERE t.token_hash = ?1 AND t.kind = 'access' AND g.server = ?2
@@ -723,6 +788,7 @@ impl AsStore {
                         Ok(BearerRow {
                             grant_id: r.get(0)?,
                             account: r.get(1)?,
+                            client_id: r.get(4)?,
                             resource: r.get(2)?,
                             token_hash: r.get(3)?,
                         })
@@ -823,12 +889,20 @@ impl AsStore {
             .await
     }
 
-    /// Deletes what can no longer be used: expired pending requests and codes, and tokens past
-    /// their expiry. Returns how many rows went.
+    /// Deletes what can no longer be used: expired pending requests and codes, tokens past their
+    /// expiry, clients that never obtained a token within `unused_client_ttl` seconds of
+    /// registering, clients without a live token whose last token is older than
+    /// `idle_client_ttl` seconds, and grants left with nothing (no token, no unexpired code)
+    /// or whose registered client is gone. Returns how many rows went.
     ///
     /// # Errors
     /// Fails on database errors.
-    pub async fn prune(&self, now: i64) -> Result<usize, StoreError> {
+    pub async fn prune(
+        &self,
+        now: i64,
+        unused_client_ttl: i64,
+        idle_client_ttl: i64,
+    ) -> Result<usize, StoreError> {
         let server = self.server;
         self.store
             .call(move |conn| {
@@ -850,6 +924,37 @@ impl AsStore {
                          (SELECT grant_id FROM as_grants WHERE server = ?1)",
                     )?
                     .execute(params![server, now])?;
+                n += tx
+                    .prepare_cached(
+                        "DELETE FROM as_clients WHERE server = ?1
+                         AND ((last_used_at IS NULL AND created_at <= ?3)
+                           OR (last_used_at IS NOT NULL AND last_used_at <= ?4))
+                         AND NOT EXISTS (SELECT 1 FROM as_pending p WHERE p.server = ?1
+                           AND p.client_id = as_clients.client_id)
+                         AND NOT EXISTS (SELECT 1 FROM as_grants g
+                           JOIN as_tokens t ON t.grant_id = g.grant_id
+                           WHERE g.server = ?1 AND g.client_id = as_clients.client_id
+                             AND t.expires_at > ?2 AND t.revoked_at IS NULL)",
+                    )?
+                    .execute(params![
+                        server,
+                        now,
+                        now.saturating_sub(unused_client_ttl),
+                        now.saturating_sub(idle_client_ttl)
+                    ])?;
+                n += tx
+                    .prepare_cached(
+                        "DELETE FROM as_grants WHERE server = ?1 AND (
+                           (created_at <= ?2 - ?3
+                             AND NOT EXISTS (SELECT 1 FROM as_tokens t
+                               WHERE t.grant_id = as_grants.grant_id)
+                             AND NOT EXISTS (SELECT 1 FROM as_codes c
+                               WHERE c.grant_id = as_grants.grant_id))
+                           OR (client_id NOT LIKE 'http://%' AND client_id NOT LIKE 'https://%'
+                             AND NOT EXISTS (SELECT 1 FROM as_clients c
+                               WHERE c.server = ?1 AND c.client_id = as_grants.client_id)))",
+                    )?
+                    .execute(params![server, now, super::CODE_TTL_SECS])?;
                 tx.commit()?;
                 Ok(n)
             })
@@ -888,6 +993,20 @@ fn grant_is_live(tx: &Transaction<'_>, server: &str, grant_id: &str) -> Result<b
         .query_row(params![grant_id, server], |_| Ok(()))
         .optional()?
         .is_some())
+}
+
+/// Records that `client_id` obtained a token at `now` (no row for metadata-document clients).
+fn client_used(
+    tx: &Transaction<'_>,
+    server: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE as_clients SET last_used_at = ?3 WHERE server = ?1 AND client_id = ?2",
+    )?
+    .execute(params![server, client_id, now])?;
+    Ok(())
 }
 
 fn revoke_grant(tx: &Transaction<'_>, grant_id: &str, now: i64) -> Result<(), StoreError> {
@@ -1076,5 +1195,126 @@ mod tests {
         s.revoke_account("acct", 13).await.unwrap();
         let t3 = s.account_tokens("acct").await.unwrap().unwrap();
         assert!(t3.revoked && t3.access_token.is_none() && t3.refresh_token.is_none());
+    }
+
+    fn client(id: &str, at: i64) -> ClientRow {
+        ClientRow {
+            client_id: id.into(),
+            secret_hash: None,
+            auth_method: "none".into(),
+            client_name: None,
+            redirect_uris: vec!["http://127.0.0.1/cb".into()],
+            metadata: "{}".into(),
+            created_at: at,
+        }
+    }
+
+    async fn clients(s: &AsStore) -> Vec<String> {
+        s.store
+            .call(|c| {
+                let mut stmt = c.prepare("SELECT client_id FROM as_clients ORDER BY client_id")?;
+                let ids = stmt
+                    .query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(ids)
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn clients_are_capped_and_unused_or_idle_ones_expire() {
+        let s = AsStore::new(Store::open_in_memory().unwrap(), "notion");
+        let t0 = 100_000;
+        assert_eq!(
+            s.insert_client(client("a", t0), 2).await.unwrap(),
+            Admission::Admitted
+        );
+        assert_eq!(
+            s.insert_client(client("b", t0), 2).await.unwrap(),
+            Admission::Admitted
+        );
+        assert_eq!(
+            s.insert_client(client("c", t0 + 1), 2).await.unwrap(),
+            Admission::Full
+        );
+        // At the cap, clients unused for longer than an authorization takes make room.
+        let later = t0 + super::super::PENDING_TTL_SECS + 1;
+        assert_eq!(
+            s.insert_client(client("c", later), 2).await.unwrap(),
+            Admission::Admitted
+        );
+        assert_eq!(clients(&s).await, vec!["c"]);
+
+        // "c1" obtains tokens; "d" never does.
+        granted(&s, later).await;
+        s.insert_client(client("c1", later), 10).await.unwrap();
+        s.insert_client(client("d", later), 10).await.unwrap();
+        let code = crate::servers::auth::secrets::hash("code");
+        assert!(matches!(
+            s.redeem_code(code, later).await.unwrap(),
+            CodeOutcome::Fresh(_)
+        ));
+        assert!(
+            s.issue_tokens(
+                "g1".into(),
+                "c1".into(),
+                "http://x/mcp".into(),
+                "f".into(),
+                pair("1", later),
+                later
+            )
+            .await
+            .unwrap()
+        );
+        // A day on, unused "c" and "d" go; "c1" stays while its refresh token lives.
+        let day = later + 86_400;
+        s.prune(day, 86_400, 30 * 86_400).await.unwrap();
+        assert_eq!(clients(&s).await, vec!["c1"]);
+        // Once its tokens have lapsed and it has been idle long enough, it goes with its grant.
+        let idle = later + 31 * 86_400;
+        s.prune(idle, 86_400, 30 * 86_400).await.unwrap();
+        assert!(clients(&s).await.is_empty());
+        let grants: i64 = s
+            .store
+            .call(|c| Ok(c.query_row("SELECT COUNT(*) FROM as_grants", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(grants, 0);
+    }
+
+    #[tokio::test]
+    async fn pending_authorizations_are_capped() {
+        let s = AsStore::new(Store::open_in_memory().unwrap(), "notion");
+        let pending = |id: &str, expires_at: i64| PendingRow {
+            id_hash: crate::servers::auth::secrets::hash(id),
+            client_id: "c".into(),
+            redirect_uri: "http://127.0.0.1/cb".into(),
+            client_state: None,
+            code_challenge: "x".into(),
+            resource: "r".into(),
+            scope: None,
+            csrf_hash: vec![1],
+            browser_hash: vec![2],
+            upstream_verifier: None,
+            expires_at,
+        };
+        assert_eq!(
+            s.insert_pending(pending("1", 50), 10, 2).await.unwrap(),
+            Admission::Admitted
+        );
+        assert_eq!(
+            s.insert_pending(pending("2", 500), 10, 2).await.unwrap(),
+            Admission::Admitted
+        );
+        assert_eq!(
+            s.insert_pending(pending("3", 500), 20, 2).await.unwrap(),
+            Admission::Full
+        );
+        // Once one has expired, it makes room.
+        assert_eq!(
+            s.insert_pending(pending("3", 500), 60, 2).await.unwrap(),
+            Admission::Admitted
+        );
     }
 }
