@@ -153,6 +153,7 @@ async fn a_registration_flood_is_bounded_in_rows_and_bytes() {
     let flood = client_from("127.0.0.1");
     let url = format!("{}/register", d.notion.base);
     let body = registration(3 * 1024);
+    let started = std::time::Instant::now();
     let statuses: Vec<(u16, bool)> = futures::stream::iter(0..1000)
         .map(|_| {
             let request = flood.post(&url).json(&body);
@@ -166,8 +167,10 @@ async fn a_registration_flood_is_bounded_in_rows_and_bytes() {
         .await;
     let created = statuses.iter().filter(|(s, _)| *s == 201).count();
     let limited = statuses.iter().filter(|(s, _)| *s == 429).count();
+    // A burst of 20, and one more per 3 s of the flood as the bucket refills.
+    let allowed = 21 + usize::try_from(started.elapsed().as_secs() / 3).unwrap();
     assert!(
-        (1..=20).contains(&created),
+        (1..=allowed).contains(&created),
         "{created} registrations accepted"
     );
     assert_eq!(
@@ -261,6 +264,7 @@ async fn an_authorization_flood_is_bounded() {
     assert!(crate::deployment::location(&r).contains("error=invalid_request"));
     assert_eq!(rows(&d.database, "as_pending", "notion"), 0);
     let before = database_bytes(&d.database);
+    let started = std::time::Instant::now();
     let statuses: Vec<u16> = futures::stream::iter(0..1000)
         .map(|_| {
             let (request, _) = client.request();
@@ -270,10 +274,12 @@ async fn an_authorization_flood_is_bounded() {
         .buffer_unordered(32)
         .collect()
         .await;
+    // A burst of 60, and one more per second of the flood as the bucket refills.
+    let allowed = 61 + usize::try_from(started.elapsed().as_secs()).unwrap();
     let shown = statuses.iter().filter(|s| **s == 200).count();
-    assert!(shown <= 60, "{shown} consent pages");
+    assert!(shown <= allowed, "{shown} consent pages");
     assert_eq!(statuses.iter().filter(|s| **s == 429).count() + shown, 1000);
-    assert!(rows(&d.database, "as_pending", "notion") <= 60);
+    assert!(rows(&d.database, "as_pending", "notion") <= i64::try_from(allowed).unwrap());
     let grown = database_bytes(&d.database).saturating_sub(before);
     assert!(grown < 2 << 20, "the database grew by {grown} bytes");
 }
