@@ -25,8 +25,8 @@ pub mod app;
 pub mod channels;
 pub mod cli;
 pub mod config;
-pub mod display;
-pub mod http;
+pub(crate) mod display;
+pub(crate) mod http;
 pub mod llm;
 pub mod mcp;
 pub mod ops;
@@ -35,5 +35,5 @@ pub mod servers;
 pub mod store;
 pub mod telemetry;
 
-pub mod principal;
+pub(crate) mod principal;
 pub use principal::Principal;

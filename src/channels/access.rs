@@ -70,14 +70,8 @@ impl Access {
         }
     }
 
-    /// The configured policy.
-    #[must_use]
-    pub fn policy(&self) -> Policy {
-        self.policy
-    }
-
     /// The pairing book this policy reads.
-    #[must_use]
+    #[cfg(test)]
     pub fn pairing(&self) -> &Pairing {
         &self.pairing
     }

@@ -135,7 +135,7 @@ impl Confirmations {
     }
 
     /// How many confirmations are waiting.
-    #[must_use]
+    #[cfg(test)]
     pub fn waiting(&self) -> usize {
         self.pending.lock().len()
     }

@@ -18,16 +18,16 @@
 //! - [`confirm`]: confirmations of destructive tools answered with buttons;
 //! - [`commands`]: the chat commands (`/help`, `/status`, `/connect`, ...) and their replies.
 
-pub mod access;
-pub mod approved;
-pub mod commands;
-pub mod confirm;
-pub mod console;
+pub(crate) mod access;
+pub(crate) mod approved;
+pub(crate) mod commands;
+pub(crate) mod confirm;
+pub(crate) mod console;
 pub mod engine;
 pub mod pairing;
-pub mod rate_limit;
-pub mod reply;
-pub mod sessions;
+pub(crate) mod rate_limit;
+pub(crate) mod reply;
+pub(crate) mod sessions;
 pub mod slack;
 pub mod stream;
 pub mod telegram;

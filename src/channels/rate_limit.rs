@@ -102,12 +102,6 @@ impl RateLimiter {
         }
         RateDecision::Limited { notify }
     }
-
-    /// How many senders are remembered now.
-    #[must_use]
-    pub fn tracked(&self) -> usize {
-        self.buckets.lock().len()
-    }
 }
 
 #[cfg(test)]

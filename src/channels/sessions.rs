@@ -133,7 +133,7 @@ where
     }
 
     /// Whether `key` has a turn running or waiting.
-    #[must_use]
+    #[cfg(test)]
     pub fn is_busy(&self, key: &K) -> bool {
         self.slots.lock().get(key).is_some_and(|s| s.busy)
     }

@@ -6,10 +6,10 @@
 //! `_file` become paths, read with [`read_secret`] by the component that needs them.
 
 mod error;
-pub mod keep_alive;
-pub mod limits;
+pub(crate) mod keep_alive;
+pub(crate) mod limits;
 mod raw;
-pub mod secret;
+pub(crate) mod secret;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

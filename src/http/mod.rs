@@ -5,8 +5,8 @@
 //! with a header-read timeout, an idle timeout and a connection cap ([`listener`]), until the
 //! shutdown token fires, then drains. [`page`] renders the HTML pages shown to people.
 
-pub mod listener;
-pub mod page;
+pub(crate) mod listener;
+pub(crate) mod page;
 
 use std::sync::Arc;
 use std::time::Duration;

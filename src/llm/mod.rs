@@ -8,7 +8,7 @@ mod lines;
 pub mod ollama;
 pub mod openai;
 mod reply;
-pub mod slots;
+pub(crate) mod slots;
 mod sse;
 mod transport;
 mod types;

@@ -5,9 +5,9 @@
 //! through [`accounts::AccountLinks`], which the OAuth client implements.
 
 pub mod accounts;
-pub mod catalog;
+pub(crate) mod catalog;
 mod http;
-pub mod listing;
+pub(crate) mod listing;
 pub mod oauth;
 mod output;
 pub mod pool;

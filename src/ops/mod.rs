@@ -1,8 +1,8 @@
 //! Operator commands: `check-config`, `doctor`, `backup`, `route`, `connections` and friends.
 
-pub mod backup;
-pub mod check_config;
-pub mod connections;
-pub mod doctor;
-pub mod pairing;
+pub(crate) mod backup;
+pub(crate) mod check_config;
+pub(crate) mod connections;
+pub(crate) mod doctor;
+pub(crate) mod pairing;
 pub mod route;

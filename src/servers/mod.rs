@@ -6,9 +6,9 @@
 //! that rmcp hands them and call the upstream API with the grant's upstream access token.
 
 pub mod auth;
-pub mod kind;
-pub mod metrics;
-pub mod run;
+pub(crate) mod kind;
+pub(crate) mod metrics;
+pub(crate) mod run;
 
 pub use kind::ServerKind;
 
@@ -58,5 +58,5 @@ pub struct Grant {
 pub mod gcal;
 pub mod notion;
 pub mod tool_server;
-pub mod tooling;
-pub mod upstream_http;
+pub(crate) mod tooling;
+pub(crate) mod upstream_http;

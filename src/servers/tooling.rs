@@ -142,14 +142,6 @@ impl ToolOutput {
         Self { text, structured }
     }
 
-    /// A plain-text answer.
-    pub fn text(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            structured: None,
-        }
-    }
-
     /// A text answer that also carries structured content.
     pub fn text_with(text: impl Into<String>, structured: Value) -> Self {
         Self {
@@ -163,11 +155,6 @@ impl ToolOutput {
         let mut result = CallToolResult::success(vec![ContentBlock::text(self.text)]);
         result.structured_content = self.structured;
         result
-    }
-
-    /// The text the model sees.
-    pub fn text_content(&self) -> &str {
-        &self.text
     }
 }
 

@@ -10,10 +10,10 @@
 //! owns its tables (see [`migrations`]); secrets inside rows are sealed with [`seal::Sealer`]. A
 //! second thread checkpoints the write-ahead log so that operations never wait for it.
 
-pub mod audit;
-pub mod backup;
-pub mod conversation;
-pub mod history;
+pub(crate) mod audit;
+pub(crate) mod backup;
+pub(crate) mod conversation;
+pub(crate) mod history;
 mod migrations;
 mod recent;
 pub mod seal;

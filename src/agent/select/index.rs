@@ -203,12 +203,6 @@ impl Query {
         }
     }
 
-    /// Whether the query has no terms.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
     /// Whether the message is about something the catalog's services do not do: it names other
     /// services' things (the weather, a flight) at least as often as things the catalog knows,
     /// or it is a general question. Names the catalog cannot know do not count either way.
@@ -391,18 +385,6 @@ impl Index {
             })
             .map(|v| v.server.clone())
             .collect()
-    }
-
-    /// The number of indexed tools.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.docs.len()
-    }
-
-    /// Whether the index is empty.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
     }
 
     fn knows(&self, term: &str) -> bool {

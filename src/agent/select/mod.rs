@@ -19,13 +19,13 @@
 //! Sticky sets and the last messages of each conversation are kept in memory, bounded to
 //! [`MAX_CONVERSATIONS`] conversations; after a restart a conversation starts a fresh set.
 
-pub mod domain;
-pub mod embed;
-pub mod index;
-pub mod lexicon;
-pub mod rank;
-pub mod sticky;
-pub mod text;
+pub(crate) mod domain;
+pub(crate) mod embed;
+pub(crate) mod index;
+pub(crate) mod lexicon;
+pub(crate) mod rank;
+pub(crate) mod sticky;
+pub(crate) mod text;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -17,7 +17,7 @@
 
 mod platform;
 mod sink;
-pub mod texts;
+pub(crate) mod texts;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;

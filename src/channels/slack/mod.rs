@@ -11,10 +11,10 @@
 
 pub mod api;
 pub mod events;
-pub mod mrkdwn;
-pub mod platform;
+pub(crate) mod mrkdwn;
+pub(crate) mod platform;
 pub mod socket;
-pub mod surface;
+pub(crate) mod surface;
 
 use std::time::Duration;
 

@@ -21,7 +21,7 @@
 //! - `updates`: what an update means to the engine.
 
 pub mod format;
-pub mod platform;
+pub(crate) mod platform;
 pub mod surface;
 mod updates;
 

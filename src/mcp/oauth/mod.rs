@@ -37,10 +37,10 @@
 //! protected-resource metadata here ([`discovery`]), stored with the registration, and each
 //! manager is built for it.
 
-pub mod callback;
+pub(crate) mod callback;
 mod discovery;
-pub mod link_page;
-pub mod store;
+pub(crate) mod link_page;
+pub(crate) mod store;
 
 use std::collections::HashMap;
 use std::sync::Arc;

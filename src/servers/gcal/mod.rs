@@ -4,7 +4,7 @@
 mod api;
 mod catalog;
 mod handlers;
-pub mod params;
+pub(crate) mod params;
 mod time;
 
 pub use api::GcalApi;

@@ -4,8 +4,8 @@
 mod api;
 mod catalog;
 mod handlers;
-pub mod markdown;
-pub mod params;
+pub(crate) mod markdown;
+pub(crate) mod params;
 mod slim;
 
 pub use api::{NOTION_VERSION, NotionApi, normalize_id};
