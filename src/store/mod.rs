@@ -132,12 +132,22 @@ impl Checkpointer {
         std::thread::Builder::new()
             .name("store-checkpoint".into())
             .spawn(move || {
+                // A failure is logged once, not on every attempt, until a checkpoint succeeds.
+                let mut failing = false;
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(CHECKPOINT_EVERY)
                 {
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
-                        tracing::warn!(error = %e, "write-ahead log checkpoint failed");
+                    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        Err(e) if !failing => {
+                            tracing::warn!(error = %e, "write-ahead log checkpoint failed; retrying quietly until it succeeds");
+                            failing = true;
+                        }
+                        Err(_) => {}
+                        Ok(()) if failing => {
+                            tracing::info!("write-ahead log checkpoints succeed again");
+                            failing = false;
+                        }
+                        Ok(()) => {}
                     }
                 }
             })
@@ -149,11 +159,34 @@ impl Checkpointer {
     }
 }
 
+/// Commits one write (the schema version, unchanged), so that a database that can be read but
+/// not written fails at start rather than on the first thing a person does.
+fn check_writable(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let probe = || -> rusqlite::Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let written = conn
+            .pragma_update(None, "user_version", version)
+            .and_then(|()| conn.execute_batch("COMMIT"));
+        if written.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        written
+    };
+    probe().map_err(|e| StoreError::Open {
+        path: path.to_path_buf(),
+        reason: format!(
+            "it cannot be written ({e}); make the file, its -wal and -shm files and its folder writable by the user mcp-gateway runs as"
+        ),
+    })
+}
+
 impl Store {
     /// Opens (creating it and its folder when missing) and migrates the database at `path`.
     ///
     /// # Errors
-    /// Fails when the file cannot be created or opened, or was written by a newer version.
+    /// Fails when the file cannot be created, opened or written, or was written by a newer
+    /// version.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let open_err = |reason: String| StoreError::Open {
             path: path.to_path_buf(),
@@ -180,6 +213,9 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::apply(&mut conn, path)?;
+        if path != Path::new(":memory:") {
+            check_writable(&conn, path)?;
+        }
         let checkpointer = if path == Path::new(":memory:") {
             None
         } else {
@@ -414,6 +450,25 @@ pub fn now_unix() -> i64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// A database that opens but cannot be written is refused with what to fix (the file is
+    /// opened read-only here, as SQLite does by itself with a file it may not write).
+    #[test]
+    fn a_database_that_cannot_be_written_is_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.db");
+        drop(Store::open(&path).unwrap());
+        let writable = Connection::open(&path).unwrap();
+        check_writable(&writable, &path).unwrap();
+        let read_only =
+            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let err = check_writable(&read_only, &path).unwrap_err().to_string();
+        assert!(err.contains("cannot be written"), "{err}");
+        assert!(
+            err.contains("writable by the user mcp-gateway runs as"),
+            "{err}"
+        );
+    }
 
     /// Holds the connection thread until the returned sender is dropped, so that the writes
     /// queued meanwhile run as one group.
