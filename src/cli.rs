@@ -100,10 +100,28 @@ pub fn main(cli: Cli) -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error with each of its causes, stating each once: a cause whose text the message so far
+/// already holds (an error that prints its source, and then the source itself), or that only
+/// restates the error it caused (an error code before the same words), is left out.
+#[must_use]
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    let mut previous = text.clone();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) && !cause.contains(&previous) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        previous = cause;
+    }
+    text
 }
 
 /// Loads the configuration named on the command line; without one, and without
@@ -156,5 +174,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::GcalMcp(args) => {
             run_server(crate::servers::ServerKind::Gcal, &cli.global, &args).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A corrupt database's error names "malformed" once, though three errors in the chain each
+    /// print it; a cause no message holds yet is still added.
+    #[test]
+    fn an_error_states_each_cause_once() {
+        let sqlite = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            Some("database disk image is malformed".into()),
+        );
+        let error =
+            anyhow::Error::new(crate::store::StoreError::from(sqlite)).context("[store].path");
+        let text = describe(&error);
+        assert_eq!(text.matches("malformed").count(), 1, "{text}");
+        assert!(text.starts_with("[store].path: database error:"), "{text}");
+
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such thing");
+        let text = describe(&anyhow::Error::new(io).context("reading x"));
+        assert_eq!(text, "reading x: no such thing");
     }
 }
