@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use prometheus_client::registry::Registry;
@@ -62,6 +63,11 @@ impl Gateway {
     pub fn build(config: Config, create_key: bool) -> anyhow::Result<Self> {
         let sealer = Sealer::load(&config.store.seal_key_file, create_key)
             .context("[store].seal_key_file")?;
+        crate::store::seal::check_key_exposure(
+            &config.store.seal_key_file,
+            config.store.allow_readable_seal_key,
+        )
+        .context("[store].seal_key_file")?;
         let store = Store::open(&config.store.path).context("[store].path")?;
         let model: Arc<dyn ChatModel> =
             Arc::from(llm::from_config(&config.model).context("[model]")?);
@@ -152,20 +158,31 @@ const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// cancelled (the command line cancels it on SIGTERM or Ctrl-C), then a bounded drain.
 ///
 /// # Errors
-/// Fails when the gateway cannot be built or its address cannot be bound.
+/// Fails when the gateway cannot be built or its address cannot be bound. A chat channel that
+/// stops with an error stops the process, which then exits with [`ExitCode::FAILURE`].
 pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     let gateway = Gateway::build(config, false)?;
-    let tasks = spawn_gateway(&gateway, &shutdown).await?;
+    let (tasks, failed) = spawn_gateway(&gateway, &shutdown).await?;
     shutdown.cancelled().await;
     drain(tasks).await;
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(&failed))
 }
 
-/// Starts the gateway's HTTP surface and every configured channel.
+/// [`ExitCode::FAILURE`] once a chat channel has stopped with an error.
+fn exit_code(failed: &AtomicBool) -> ExitCode {
+    if failed.load(Ordering::Acquire) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Starts the gateway's HTTP surface and every configured channel; the flag is set when a
+/// channel stopped with an error (which also cancels `shutdown`).
 async fn spawn_gateway(
     gateway: &Gateway,
     shutdown: &CancellationToken,
-) -> anyhow::Result<tokio::task::JoinSet<()>> {
+) -> anyhow::Result<(tokio::task::JoinSet<()>, Arc<AtomicBool>)> {
     let config = &gateway.config;
     let listener = crate::http::bind(config.http.listen, "[http].listen").await?;
     let limits = config.http.limits;
@@ -191,6 +208,7 @@ async fn spawn_gateway(
         gateway.agent.metrics().clone(),
         &config.servers,
     );
+    let failed = Arc::new(AtomicBool::new(false));
     for channel in channels {
         let name = channel.name();
         let options = ChannelOptions {
@@ -199,14 +217,16 @@ async fn spawn_gateway(
         };
         let run = channel.run(shared.clone(), options, shutdown.child_token());
         let stop = shutdown.clone();
+        let failed = Arc::clone(&failed);
         tasks.spawn(async move {
             if let Err(e) = run.await {
                 tracing::error!(channel = name, error = %e, "a chat channel stopped");
+                failed.store(true, Ordering::Release);
                 stop.cancel();
             }
         });
     }
-    Ok(tasks)
+    Ok((tasks, failed))
 }
 
 /// `mcp-gateway up`: the gateway (its HTTP surface, the configured channels and a console chat
@@ -223,7 +243,7 @@ pub async fn up(config: Config, shutdown: CancellationToken) -> anyhow::Result<E
     use crate::servers::ServerKind;
     let gateway = Gateway::build(config, true)?;
     let config = Arc::clone(&gateway.config);
-    let mut tasks = spawn_gateway(&gateway, &shutdown).await?;
+    let (mut tasks, failed) = spawn_gateway(&gateway, &shutdown).await?;
     for kind in [ServerKind::Notion, ServerKind::Gcal] {
         let auth =
             match crate::servers::run::authorization_server(kind, &config, gateway.store.clone()) {
@@ -278,7 +298,7 @@ pub async fn up(config: Config, shutdown: CancellationToken) -> anyhow::Result<E
     });
     shutdown.cancelled().await;
     drain(tasks).await;
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(&failed))
 }
 
 /// Waits for tasks to finish, up to [`DRAIN_TIMEOUT`].

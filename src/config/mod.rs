@@ -3,7 +3,8 @@
 //! [`Config::load`] reads the file, rejects unknown keys, resolves relative paths against the file's
 //! folder, fills in defaults and checks every value, collecting all problems so that
 //! `check-config` can report them at once. Secret values are never held here: keys ending in
-//! `_file` become paths, read with [`read_secret`] by the component that needs them.
+//! `_file` become paths, read with [`read_secret`] by the component that needs them; validation
+//! reads each once to report a missing, empty or unreadable file as a problem.
 
 mod error;
 pub(crate) mod keep_alive;
@@ -85,6 +86,9 @@ pub struct StoreConfig {
     pub path: PathBuf,
     /// The file holding this component's 32-byte seal key.
     pub seal_key_file: PathBuf,
+    /// Whether `serve`, `up`, `chat` and the MCP servers accept a seal key file that every user
+    /// may read (`allow_readable_seal_key`); they refuse one by default.
+    pub allow_readable_seal_key: bool,
 }
 
 /// How the agent picks the tools it offers each turn.
@@ -572,17 +576,12 @@ impl Validator {
         }
     }
 
-    /// A `*_file` secret: resolved and required to exist.
+    /// A `*_file` secret: resolved and required to be a readable regular file that holds a
+    /// secret (the value read is dropped; the component that needs it reads it again).
     fn secret_file(&mut self, key: &str, value: Option<String>, default: &str) -> PathBuf {
         let path = self.path(value.as_deref().unwrap_or(default));
-        if !path.is_file() {
-            self.problem(
-                key,
-                format!(
-                    "file {} does not exist; create it with the secret as its only content",
-                    path.display()
-                ),
-            );
+        if let Err(e) = read_secret(&path) {
+            self.problem(key, e.to_string());
         }
         path
     }
@@ -655,6 +654,7 @@ impl Validator {
                     .as_deref()
                     .unwrap_or("secrets/seal.key"),
             ),
+            allow_readable_seal_key: raw.store.allow_readable_seal_key.unwrap_or(false),
         };
         let agent = self.agent(raw.agent);
         let servers = self.servers(raw.servers);

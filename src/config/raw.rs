@@ -59,6 +59,7 @@ pub(crate) enum RawKeepAlive {
 pub(crate) struct RawStore {
     pub path: Option<String>,
     pub seal_key_file: Option<String>,
+    pub allow_readable_seal_key: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

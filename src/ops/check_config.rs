@@ -3,6 +3,26 @@
 use std::process::ExitCode;
 
 use crate::config::{Config, ConfigError};
+use crate::store::seal::{KeyExposure, key_exposure};
+
+/// What to say when users other than its owner may read the seal key file; `None` when only the
+/// owner may.
+#[must_use]
+pub fn seal_key_warning(config: &Config) -> Option<String> {
+    let path = config.store.seal_key_file.display();
+    match key_exposure(&config.store.seal_key_file)? {
+        KeyExposure::Private => None,
+        KeyExposure::Group => Some(format!(
+            "[store].seal_key_file {path} may be read by its group; run `chmod 600 {path}` unless that group is this service's alone"
+        )),
+        KeyExposure::World if config.store.allow_readable_seal_key => Some(format!(
+            "[store].seal_key_file {path} may be read by every user of this machine (accepted because [store].allow_readable_seal_key = true); run `chmod 600 {path}`"
+        )),
+        KeyExposure::World => Some(format!(
+            "[store].seal_key_file {path} may be read by every user of this machine, so `serve`, `up`, `chat` and the MCP servers refuse it; run `chmod 600 {path}`"
+        )),
+    }
+}
 
 /// Reports on the configuration as it loaded: prints `ok`, or every problem one per line.
 #[must_use]
@@ -15,6 +35,9 @@ pub fn run(loaded: Result<Config, ConfigError>) -> ExitCode {
                     "note: [store].seal_key_file {} does not exist yet; `chat` and `up` create it, other subcommands need it",
                     config.store.seal_key_file.display()
                 );
+            }
+            if let Some(warning) = seal_key_warning(&config) {
+                println!("warning: {warning}");
             }
             ExitCode::SUCCESS
         }

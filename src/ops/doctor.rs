@@ -103,11 +103,18 @@ pub async fn checks(config: &Config) -> Vec<Check> {
         ))),
         Err(e) => out.push(Check::fail(format!("database: {e}"))),
     }
+    let refused = !config.store.allow_readable_seal_key
+        && crate::store::seal::key_exposure(&config.store.seal_key_file)
+            == Some(crate::store::seal::KeyExposure::World);
     out.push(if config.store.seal_key_file.is_file() {
-        Check::pass(format!(
-            "seal key {} exists",
-            config.store.seal_key_file.display()
-        ))
+        match crate::ops::check_config::seal_key_warning(config) {
+            None => Check::pass(format!(
+                "seal key {} exists",
+                config.store.seal_key_file.display()
+            )),
+            Some(warning) if refused => Check::fail(warning),
+            Some(warning) => Check::pass(format!("seal key exists; warning: {warning}")),
+        }
     } else {
         Check::fail(format!(
             "seal key {} is missing; `chat` and `up` create it, or write 64 hex characters there",

@@ -87,6 +87,10 @@ pub fn authorization_server(
     store: Store,
 ) -> Result<AuthServer, ServerError> {
     let sealer = Sealer::load(&config.store.seal_key_file, false)?;
+    crate::store::seal::check_key_exposure(
+        &config.store.seal_key_file,
+        config.store.allow_readable_seal_key,
+    )?;
     let credentials = credentials(kind, config)?;
     Ok(AuthServer::new(
         kind,

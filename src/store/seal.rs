@@ -3,7 +3,9 @@
 //! A sealed value is `version (1 byte) || nonce (24 bytes) || ciphertext+tag`. The caller passes
 //! the row's identity (for example `oauth_tokens|telegram:42|notion`) as associated data, so a
 //! ciphertext copied into another row fails to open. The key is 32 bytes read from a file written
-//! as 64 hex characters (raw 32 bytes are accepted too).
+//! as 64 hex characters (raw 32 bytes are accepted too); only a regular file is read, and never
+//! more than [`MAX_KEY_FILE_BYTES`]. [`key_exposure`] tells whether users other than the owner may
+//! read the file, which the serving subcommands refuse ([`check_key_exposure`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,9 +14,13 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 
+use crate::config::secret::{SecretError, read_bounded};
+
 /// The format version written in the first byte of every sealed value.
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
+/// The most bytes read from a key file: 64 hex characters with room for whitespace around them.
+pub const MAX_KEY_FILE_BYTES: u64 = 256;
 
 /// Why a key could not be loaded or a value could not be sealed or opened.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +41,14 @@ pub enum SealError {
     /// The key file holds something other than a 32-byte key.
     #[error("seal key file {0} must hold 32 bytes written as 64 hex characters")]
     BadKey(PathBuf),
+    /// Something other than a readable regular file is at the key's path.
+    #[error("seal key: {0}")]
+    Unreadable(SecretError),
+    /// Every user of the machine may read the key file.
+    #[error(
+        "seal key file {0} may be read by every user of this machine; run `chmod 600 {0}` (or set [store].allow_readable_seal_key = true to accept it)"
+    )]
+    WorldReadable(PathBuf),
     /// The value was sealed under another key, for another row, or was altered.
     #[error("a sealed value could not be opened (wrong key, moved between rows, or altered)")]
     Open,
@@ -71,20 +85,19 @@ impl Sealer {
             path: path.to_path_buf(),
             reason: e.to_string(),
         };
-        match std::fs::read(path) {
+        match read_bounded(path, MAX_KEY_FILE_BYTES) {
             Ok(bytes) => Ok(Self::from_key(
                 &parse_key(&bytes).ok_or_else(|| SealError::BadKey(path.to_path_buf()))?,
             )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+            Err(SecretError::Missing(_)) if create => {
                 let mut key = [0u8; 32];
                 rand::rng().fill_bytes(&mut key);
                 write_key_file(path, &key).map_err(key_err)?;
                 Ok(Self::from_key(&key))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(SealError::MissingKey(path.to_path_buf()))
-            }
-            Err(e) => Err(key_err(e)),
+            Err(SecretError::Missing(_)) => Err(SealError::MissingKey(path.to_path_buf())),
+            Err(SecretError::Invalid { .. }) => Err(SealError::BadKey(path.to_path_buf())),
+            Err(e) => Err(SealError::Unreadable(e)),
         }
     }
 
@@ -142,6 +155,64 @@ impl Sealer {
     /// Fails as [`Sealer::open`] does, or when the plaintext is not UTF-8.
     pub fn open_str(&self, aad: &str, sealed: &[u8]) -> Result<String, SealError> {
         String::from_utf8(self.open(aad, sealed)?).map_err(|_| SealError::Open)
+    }
+}
+
+/// Who besides the key file's owner may read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyExposure {
+    /// Only the owner.
+    Private,
+    /// The file's group too (as a Kubernetes Secret volume with mode 0440 leaves it for the pod's
+    /// `fsGroup`).
+    Group,
+    /// Every user of the machine.
+    World,
+}
+
+/// Who besides its owner may read the key file at `path` (following symlinks); `None` when it
+/// cannot be told (no such file, or not a Unix system).
+#[must_use]
+pub fn key_exposure(path: &Path) -> Option<KeyExposure> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        Some(if mode & 0o004 != 0 {
+            KeyExposure::World
+        } else if mode & 0o040 != 0 {
+            KeyExposure::Group
+        } else {
+            KeyExposure::Private
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// What the serving subcommands do about the key file's permissions: a key every user may read
+/// is refused unless `allow_readable` (`[store].allow_readable_seal_key`); one its group may read
+/// is logged as a warning once.
+///
+/// # Errors
+/// [`SealError::WorldReadable`] for a key every user may read, unless allowed.
+pub fn check_key_exposure(path: &Path, allow_readable: bool) -> Result<(), SealError> {
+    match key_exposure(path) {
+        Some(KeyExposure::World) if !allow_readable => {
+            Err(SealError::WorldReadable(path.to_path_buf()))
+        }
+        Some(KeyExposure::World) => {
+            tracing::warn!(path = %path.display(), "the seal key file may be read by every user (allowed by [store].allow_readable_seal_key)");
+            Ok(())
+        }
+        Some(KeyExposure::Group) => {
+            tracing::warn!(path = %path.display(), "the seal key file may be read by its group; chmod 600 it unless the group is this service's alone");
+            Ok(())
+        }
+        Some(KeyExposure::Private) | None => Ok(()),
     }
 }
 
@@ -232,5 +303,41 @@ mod tests {
             let mode = std::fs::metadata(&missing).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn endless_or_irregular_key_files_are_refused_and_readable_ones_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let zero = dir.path().join("zero.key");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let err = Sealer::load(&zero, false).unwrap_err().to_string();
+        assert!(err.contains("is a device, not a regular file"), "{err}");
+        let err = Sealer::load(dir.path(), true).unwrap_err().to_string();
+        assert!(err.contains("is a directory, not a regular file"), "{err}");
+        let long = dir.path().join("long.key");
+        std::fs::write(&long, "ab".repeat(1000)).unwrap();
+        assert!(matches!(
+            Sealer::load(&long, false),
+            Err(SealError::BadKey(_))
+        ));
+
+        let key = dir.path().join("seal.key");
+        std::fs::write(&key, "ab".repeat(32)).unwrap();
+        let chmod = |mode| {
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        chmod(0o600);
+        assert_eq!(key_exposure(&key), Some(KeyExposure::Private));
+        assert!(check_key_exposure(&key, false).is_ok());
+        chmod(0o640);
+        assert_eq!(key_exposure(&key), Some(KeyExposure::Group));
+        assert!(check_key_exposure(&key, false).is_ok());
+        chmod(0o644);
+        assert_eq!(key_exposure(&key), Some(KeyExposure::World));
+        let err = check_key_exposure(&key, false).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+        assert!(check_key_exposure(&key, true).is_ok());
     }
 }

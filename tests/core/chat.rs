@@ -294,6 +294,7 @@ async fn doctor_reports_every_dependency() {
     ));
     std::fs::create_dir_all(setup.path("secrets")).unwrap();
     std::fs::write(setup.path("secrets/seal.key"), "ab".repeat(32)).unwrap();
+    private(&setup.path("secrets/seal.key"));
     let out = setup.run(&["doctor"], "").await;
     let text = stdout(&out);
     assert!(out.status.success(), "{text}");
@@ -334,4 +335,10 @@ async fn destructive_tools_are_confirmed_on_the_console() {
             assert!(content.contains("declined"), "{content}");
         }
     }
+}
+
+/// Makes `path` readable by its owner alone, as a seal key must be.
+fn private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
 }

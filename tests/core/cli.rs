@@ -80,3 +80,102 @@ async fn backup_writes_a_dated_copy() {
     mcp_gateway::store::Store::open(std::path::Path::new(printed.trim()))
         .expect("the backup opens");
 }
+
+/// A secret file that is empty, a folder or a named pipe is a `check-config` error saying what is
+/// there (each cause once), and `serve` exits non-zero on it instead of starting.
+#[tokio::test]
+async fn unusable_secret_files_are_errors_and_stop_serve() {
+    let setup = Setup::new(
+        "[store]\nseal_key_file = \"seal.key\"\n[channels.telegram]\ntoken_file = \"token\"\npolicy = \"open\"\n",
+    );
+    std::fs::write(setup.path("seal.key"), "ab".repeat(32)).unwrap();
+    private(&setup.path("seal.key"));
+    std::fs::write(setup.path("token"), "\n").unwrap();
+    let out = setup.run(&["check-config"], "").await;
+    assert!(!out.status.success(), "an empty token file is accepted");
+    let err = stderr(&out);
+    assert!(err.contains("[channels.telegram].token_file"), "{err}");
+    assert_eq!(err.matches("is empty").count(), 1, "{err}");
+    let out = setup.run(&["serve"], "").await;
+    assert!(
+        !out.status.success(),
+        "serve exits 0 on an empty token file"
+    );
+    assert_eq!(
+        stderr(&out).matches("is empty").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::remove_file(setup.path("token")).unwrap();
+    std::fs::create_dir(setup.path("token")).unwrap();
+    let err = stderr(&setup.run(&["check-config"], "").await);
+    assert!(err.contains("is a directory, not a regular file"), "{err}");
+
+    std::fs::remove_dir(setup.path("token")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(setup.path("token"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let err = stderr(&setup.run(&["check-config"], "").await);
+    assert!(
+        err.contains("is a named pipe (FIFO), not a regular file"),
+        "{err}"
+    );
+    assert!(!err.contains("does not exist"), "{err}");
+}
+
+/// A seal key others may read is a `check-config` warning (and a `doctor` failure when every user
+/// may); `serve` refuses a key every user may read, with the command that fixes it, unless
+/// `[store].allow_readable_seal_key` accepts it.
+#[tokio::test]
+async fn a_readable_seal_key_is_a_warning_and_refused_by_serve() {
+    use std::os::unix::fs::PermissionsExt;
+    let setup = Setup::new(
+        "[model]\nbase_url = \"http://127.0.0.1:9\"\n[store]\nseal_key_file = \"seal.key\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let key = setup.path("seal.key");
+    std::fs::write(&key, "ab".repeat(32)).unwrap();
+    let chmod = |mode| std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode));
+    chmod(0o644).unwrap();
+    let out = setup.run(&["check-config"], "").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("warning: [store].seal_key_file")
+            && text.contains("may be read by every user")
+            && text.contains("chmod 600"),
+        "{text}"
+    );
+    let doctor = stdout(&setup.run(&["doctor"], "").await);
+    assert!(doctor.contains("FAIL [store].seal_key_file"), "{doctor}");
+    let out = setup.run(&["serve"], "").await;
+    assert!(!out.status.success(), "serve accepted a world-readable key");
+    let err = stderr(&out);
+    assert!(err.contains("chmod 600"), "{err}");
+    assert_eq!(err.matches("may be read by every user").count(), 1, "{err}");
+
+    chmod(0o640).unwrap();
+    let text = stdout(&setup.run(&["check-config"], "").await);
+    assert!(text.contains("may be read by its group"), "{text}");
+    chmod(0o600).unwrap();
+    let text = stdout(&setup.run(&["check-config"], "").await);
+    assert!(!text.contains("warning"), "{text}");
+
+    chmod(0o644).unwrap();
+    std::fs::write(
+        &setup.config,
+        "[store]\nseal_key_file = \"seal.key\"\nallow_readable_seal_key = true\n",
+    )
+    .unwrap();
+    let text = stdout(&setup.run(&["check-config"], "").await);
+    assert!(text.contains("accepted because"), "{text}");
+}
+
+/// Makes `path` readable by its owner alone, as a seal key must be.
+fn private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+}

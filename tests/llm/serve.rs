@@ -29,6 +29,7 @@ async fn three_telegram_users_at_once_are_told_their_place() {
     let telegram = FakeTelegram::start(TOKEN).await;
     std::fs::write(dir.path().join("telegram-token"), format!("{TOKEN}\n")).expect("write");
     std::fs::write(dir.path().join("seal.key"), "cd".repeat(32)).expect("write");
+    private(&dir.path().join("seal.key"));
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("address").port()
@@ -81,4 +82,42 @@ async fn three_telegram_users_at_once_are_told_their_place() {
     assert_eq!(ollama.most_waiting(), 0);
     child.start_kill().expect("stop serve");
     let _ = child.wait().await;
+}
+
+/// When Telegram refuses the bot token, `serve` stops and exits non-zero, saying what to do.
+#[tokio::test]
+async fn a_refused_telegram_token_makes_serve_exit_non_zero() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let telegram = FakeTelegram::start(TOKEN).await;
+    std::fs::write(dir.path().join("telegram-token"), "123456:WRONG\n").expect("write");
+    std::fs::write(dir.path().join("seal.key"), "cd".repeat(32)).expect("write");
+    private(&dir.path().join("seal.key"));
+    let config = format!(
+        "[model]\nbase_url = \"http://127.0.0.1:9\"\n[store]\npath = \"gateway.db\"\nseal_key_file = \"seal.key\"\n[http]\nlisten = \"127.0.0.1:0\"\n[channels.telegram]\ntoken_file = \"telegram-token\"\napi_url = \"{}\"\npolicy = \"open\"\n",
+        telegram.url()
+    );
+    let config_path = dir.path().join("gateway.toml");
+    std::fs::write(&config_path, config).expect("write the config");
+    let child = Command::new(env!("CARGO_BIN_EXE_mcp-gateway"))
+        .args(["serve", "--config"])
+        .arg(&config_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start mcp-gateway serve");
+    let out = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("serve stops when its only channel cannot run")
+        .expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "serve exited 0: {err}");
+    assert!(err.contains("Telegram refused the bot token"), "{err}");
+}
+
+/// Makes `path` readable by its owner alone, as a seal key must be.
+fn private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
 }

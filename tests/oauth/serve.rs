@@ -64,6 +64,7 @@ impl Served {
             std::fs::write(dir.path().join(name), content).expect("secret file");
         }
         std::fs::write(dir.path().join("seal.key"), "7a".repeat(32)).expect("key file");
+        private(&dir.path().join("seal.key"));
         let port = free_port();
         let config = format!(
             r#"[model]
@@ -323,4 +324,10 @@ async fn serve_never_posts_a_connect_link_in_a_telegram_group() {
         assert!(!call.text().contains("http"), "{call:?}");
     }
     let _ = served.child.start_kill();
+}
+
+/// Makes `path` readable by its owner alone, as a seal key must be.
+fn private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
 }

@@ -40,6 +40,7 @@ async fn serve_runs_telegram_and_slack_at_once() {
     std::fs::write(dir.path().join("slack-app"), "xapp-1-serve\n").expect("write");
     std::fs::write(dir.path().join("slack-bot"), "xoxb-serve\n").expect("write");
     std::fs::write(dir.path().join("seal.key"), "ab".repeat(32)).expect("write");
+    private(&dir.path().join("seal.key"));
     let port = free_port();
     let config = format!(
         r#"[model]
@@ -161,6 +162,7 @@ async fn serve_stops_when_its_shutdown_is_cancelled() {
     let telegram = FakeTelegram::start(TOKEN).await;
     std::fs::write(dir.path().join("telegram-token"), format!("{TOKEN}\n")).expect("write");
     std::fs::write(dir.path().join("seal.key"), "cd".repeat(32)).expect("write");
+    private(&dir.path().join("seal.key"));
     let port = free_port();
     let config_path = dir.path().join("gateway.toml");
     std::fs::write(
@@ -199,4 +201,10 @@ async fn serve_stops_when_its_shutdown_is_cancelled() {
         .send()
         .await;
     assert!(gone.is_err(), "the HTTP surface is closed: {gone:?}");
+}
+
+/// Makes `path` readable by its owner alone, as a seal key must be.
+fn private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
 }

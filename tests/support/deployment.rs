@@ -80,6 +80,12 @@ impl Deployment {
             std::fs::write(dir.path().join(name), value).expect("write a secret file");
         };
         write("seal.key", &"5e".repeat(32));
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let key = dir.path().join("seal.key");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+                .expect("a private seal key");
+        }
         write("notion-id", NOTION_CLIENT.0);
         write("notion-secret", NOTION_CLIENT.1);
         write("google-id", GOOGLE_CLIENT.0);
