@@ -13,7 +13,10 @@
 //! - [`approved`]: the approved senders, kept in memory and read again every few seconds;
 //! - [`rate_limit`]: a per-sender token bucket with a polite reply;
 //! - [`sessions`]: one ordered work queue per conversation with a cancellable running turn;
-//! - [`stream`]: the streaming editor that shows a growing reply within the platform's limits;
+//! - [`stream`]: the streaming editor that shows a growing reply within the platform's limits,
+//!   with one rule for delivering it (formatted, else plain, else a note);
+//! - [`layout`]: a reply cut into messages, counted as the platform counts, code blocks intact;
+//! - [`pace`]: each chat's budget of sends and edits, shared by every reply in it;
 //! - [`reply`]: the text a finished turn leaves in the chat;
 //! - [`confirm`]: confirmations of destructive tools answered with buttons;
 //! - [`commands`]: the chat commands (`/help`, `/status`, `/connect`, ...) and their replies.
@@ -24,6 +27,8 @@ pub(crate) mod commands;
 pub(crate) mod confirm;
 pub(crate) mod console;
 pub mod engine;
+pub(crate) mod layout;
+pub mod pace;
 pub mod pairing;
 pub(crate) mod rate_limit;
 pub(crate) mod reply;

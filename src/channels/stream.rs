@@ -3,14 +3,28 @@
 //!
 //! A [`StreamEditor`] runs one task per reply. [`StreamEditor::update`] is cheap and synchronous
 //! (the agent calls it for every streamed fragment); the task coalesces updates, so a message is
-//! edited at most once per [`StreamConfig::edit_interval`] and never with unchanged text. A reply
-//! that is complete within [`StreamConfig::settle`] goes out as one formatted message with no
-//! typing indicator and no edits; otherwise the first message goes out once the settle time has
-//! passed and there is text, and the final, formatted version as soon as the reply is complete. A rate-limit answer (`retry_after`) pauses all calls for the chat;
-//! afterwards only the latest text is sent, never the stale one. Transient failures are retried
-//! with exponential backoff. Sends are retried only when the platform certainly did not deliver
-//! the message, so a reply never appears twice. While the assistant works, a typing indicator is
-//! refreshed every [`StreamConfig::typing_interval`].
+//! never edited with unchanged text. A reply that is complete within [`StreamConfig::settle`]
+//! goes out as one formatted message with no typing indicator and no edits; otherwise the first
+//! message goes out once the settle time has passed and there is text, and the final, formatted
+//! version as soon as the reply is complete.
+//!
+//! How often messages change is the chat's budget ([`ChatPace`]), shared by every reply in the
+//! chat: streamed edits are spaced by the platform's interval for the chat (and at least
+//! [`StreamConfig::edit_interval`]) and keep room under its cap for the final text, which goes
+//! out as soon as the cap allows. A rate-limit answer (`retry_after`) pauses all calls of the
+//! reply; afterwards only the latest text is sent, never a stale one. When an edit of the final
+//! text is asked to wait longer than [`StreamConfig::new_message_after`], the final text is sent
+//! as new messages instead, and the messages it replaces are pointed at it once the wait is
+//! over. Transient failures are retried with exponential backoff. Sends are retried only when the
+//! platform certainly did not deliver the message, so a reply never appears twice. While the
+//! assistant works, a typing indicator is refreshed every [`StreamConfig::typing_interval`].
+//!
+//! The text is laid out into messages by [`crate::channels::layout`], counted as the platform
+//! counts it, and every message is formatted on its own from a self-contained piece. One rule
+//! delivers every message of the final text: the formatted body, and when the platform refuses
+//! it for any reason, the plain text; an empty body is never sent; and when a message still
+//! cannot be delivered, the reply ends with a short plain note saying so. Nothing is dropped
+//! without a word.
 //!
 //! The editor talks to the platform through [`ChatSurface`], so Telegram and Slack share it.
 
@@ -23,7 +37,17 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// How a surface measures message length against its limit.
+use crate::channels::layout;
+use crate::channels::pace::ChatPace;
+
+/// The note that ends a reply some part of which could not be delivered.
+pub const UNDELIVERED: &str =
+    "Sorry, I could not show all of this answer here. Ask again, perhaps for a shorter answer.";
+
+/// What a message that an answer's final text replaced says once it may be edited again.
+pub const CONTINUED_BELOW: &str = "(The full answer is in the message below.)";
+
+/// How a platform measures text against its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LengthUnit {
     /// Unicode scalar values.
@@ -33,13 +57,6 @@ pub enum LengthUnit {
 }
 
 impl LengthUnit {
-    fn of_char(self, c: char) -> usize {
-        match self {
-            Self::Chars => 1,
-            Self::Utf16 => c.len_utf16(),
-        }
-    }
-
     /// The length of `text` in this unit.
     #[must_use]
     pub fn measure(self, text: &str) -> usize {
@@ -94,16 +111,27 @@ pub trait ChatSurface: Send + Sync + 'static {
     /// The platform's id of a sent message.
     type MessageId: Clone + Send + Sync + 'static;
 
-    /// The longest message the platform accepts, in [`ChatSurface::unit`].
+    /// The most of its limit the platform lets one message use, as [`ChatSurface::counted`]
+    /// counts.
     fn max_len(&self) -> usize;
 
-    /// How the platform measures message length.
-    fn unit(&self) -> LengthUnit;
+    /// How much of the limit `body` uses, counted as the platform counts it: Telegram counts
+    /// the text it shows once the formatting is parsed, Slack the text as sent, escapes
+    /// included.
+    fn counted(&self, body: Body<'_>) -> usize;
 
-    /// The final, formatted body of a plain-text chunk, or `None` to keep it plain.
-    ///
-    /// The formatted body must not show more characters than the plain chunk.
+    /// The formatted body of a self-contained piece of the model's Markdown, or `None` to keep
+    /// it plain.
     fn format(&self, plain: &str) -> Option<String>;
+
+    /// Whether `piece` can be sent as one message both formatted and as plain text.
+    fn fits(&self, piece: &str) -> bool {
+        let max = self.max_len();
+        self.counted(Body::Plain(piece)) <= max
+            && self
+                .format(piece)
+                .is_none_or(|formatted| self.counted(Body::Formatted(&formatted)) <= max)
+    }
 
     /// Sends a new message.
     async fn send(&self, body: Body<'_>) -> Result<Self::MessageId, SurfaceError>;
@@ -131,6 +159,8 @@ pub struct StreamConfig {
     pub backoff: Duration,
     /// The longest `retry_after` honoured; a longer one is cut to this.
     pub max_retry_after: Duration,
+    /// How long the final text may wait for an edit before it is sent as new messages instead.
+    pub new_message_after: Duration,
 }
 
 impl Default for StreamConfig {
@@ -144,6 +174,7 @@ impl Default for StreamConfig {
             max_attempts: 5,
             backoff: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(300),
+            new_message_after: Duration::from_secs(5),
         }
     }
 }
@@ -157,67 +188,6 @@ pub struct Delivery {
     pub complete: bool,
     /// Whether the final text was shown formatted (as opposed to the plain fallback).
     pub formatted: bool,
-}
-
-/// Splits `text` into chunks of at most `limit` (in `unit`), at paragraph breaks, else line
-/// breaks, else spaces, else anywhere between characters. Whitespace at the cuts is dropped.
-///
-/// Splitting is stable as text grows: every chunk but the last stays the same once the text has
-/// moved past it, so streamed messages never change retroactively.
-#[must_use]
-pub fn split_message(text: &str, limit: usize, unit: LengthUnit) -> Vec<&str> {
-    let limit = limit.max(1);
-    let mut chunks = Vec::new();
-    let mut rest = text.trim_start();
-    loop {
-        // The byte index where `limit` units end, or `None` when the rest fits.
-        let mut used = 0;
-        let mut cut = None;
-        for (i, c) in rest.char_indices() {
-            used += unit.of_char(c);
-            if used > limit {
-                cut = Some(i);
-                break;
-            }
-        }
-        let Some(cut) = cut else {
-            let last = rest.trim_end();
-            if !last.is_empty() {
-                chunks.push(last);
-            }
-            return chunks;
-        };
-        let window = &rest[..cut];
-        let at = break_point(window).unwrap_or(cut);
-        let chunk = rest[..at].trim_end();
-        if !chunk.is_empty() {
-            chunks.push(chunk);
-        }
-        rest = rest[at..].trim_start();
-        if rest.is_empty() {
-            return chunks;
-        }
-    }
-}
-
-/// The best place to cut `window`: after its last paragraph break, line break or space, as long
-/// as that keeps at least a quarter of the window (otherwise a worse kind of break is tried).
-fn break_point(window: &str) -> Option<usize> {
-    let min = window.len() / 4;
-    let good = |i: &usize| *i > min;
-    window
-        .rfind("\n\n")
-        .map(|i| i + 2)
-        .filter(good)
-        .or_else(|| window.rfind('\n').map(|i| i + 1).filter(good))
-        .or_else(|| {
-            window
-                .char_indices()
-                .rev()
-                .find(|(_, c)| c.is_whitespace())
-                .map(|(i, c)| i + c.len_utf8())
-                .filter(good)
-        })
 }
 
 /// What the task reads from the editor handle.
@@ -241,16 +211,27 @@ pub struct StreamEditor {
 }
 
 impl StreamEditor {
-    /// Starts the editor's task for one reply on `surface`, with the typing indicator on.
+    /// Starts the editor's task for one reply on `surface`, with the typing indicator on,
+    /// changing messages within the chat's budget `pace`.
     #[must_use]
-    pub fn start<S: ChatSurface>(surface: Arc<S>, config: StreamConfig) -> Self {
+    pub fn start<S: ChatSurface>(
+        surface: Arc<S>,
+        config: StreamConfig,
+        pace: Arc<ChatPace>,
+    ) -> Self {
         let shared = Arc::new(Mutex::new(Shared {
             working: true,
             ..Shared::default()
         }));
         let wake = Arc::new(Notify::new());
-        let task =
-            tokio::spawn(Pump::new(surface, config, Arc::clone(&shared), Arc::clone(&wake)).run());
+        let pump = Pump::new(
+            surface,
+            config,
+            pace,
+            Arc::clone(&shared),
+            Arc::clone(&wake),
+        );
+        let task = tokio::spawn(pump.run());
         Self {
             shared,
             wake,
@@ -342,7 +323,7 @@ struct Shown<Id> {
 
 /// How one pass over the messages ended.
 enum Pass {
-    /// Every message shows the target.
+    /// Every message shows the target (or was refused for good, as counted in `refused`).
     Done,
     /// Stopped early; try again at the editor's next opportunity.
     Retry,
@@ -354,38 +335,50 @@ enum Pass {
 struct Pump<S: ChatSurface> {
     surface: Arc<S>,
     config: StreamConfig,
+    pace: Arc<ChatPace>,
     shared: Arc<Mutex<Shared>>,
     wake: Arc<Notify>,
     shown: Vec<Shown<S::MessageId>>,
+    /// Messages the final text was sent instead of, to point at it later.
+    replaced: Vec<S::MessageId>,
     /// When the last call that changed messages was made.
     last_change: Option<Instant>,
     /// No call before this (a `retry_after` or a backoff).
     paused_until: Option<Instant>,
+    /// Whether the pause comes from the platform refusing an edit for a while.
+    edits_limited: bool,
     /// Consecutive failed attempts.
     failures: u32,
     next_typing: Instant,
     /// Whether the final text was shown formatted everywhere.
     formatted: bool,
+    /// Messages of the final text the platform refused even as plain text.
+    refused: usize,
 }
 
 impl<S: ChatSurface> Pump<S> {
     fn new(
         surface: Arc<S>,
         config: StreamConfig,
+        pace: Arc<ChatPace>,
         shared: Arc<Mutex<Shared>>,
         wake: Arc<Notify>,
     ) -> Self {
         Self {
             surface,
             config,
+            pace,
             shared,
             wake,
             shown: Vec::new(),
+            replaced: Vec::new(),
             last_change: None,
             paused_until: None,
+            edits_limited: false,
             failures: 0,
             next_typing: Instant::now(),
             formatted: false,
+            refused: 0,
         }
     }
 
@@ -411,6 +404,7 @@ impl<S: ChatSurface> Pump<S> {
                 match delivered {
                     Some((shown, delivery)) if shown == final_text => {
                         if sealed || !delivery.complete {
+                            self.point_replaced();
                             return delivery;
                         }
                         delivered = Some((shown, delivery));
@@ -418,9 +412,6 @@ impl<S: ChatSurface> Pump<S> {
                         self.wake.notified().await;
                     }
                     _ => {
-                        if let Some(until) = paused {
-                            tokio::time::sleep_until(until).await;
-                        }
                         let delivery = self.finish(&final_text).await;
                         delivered = Some((final_text, delivery));
                     }
@@ -429,19 +420,28 @@ impl<S: ChatSurface> Pump<S> {
             }
             let mut wake_at: Option<Instant> = None;
             if version != synced_version && !text.trim().is_empty() {
-                let due = self
-                    .last_change
-                    .map_or(settled_at, |t| t + self.config.edit_interval)
-                    .max(paused.unwrap_or(now));
-                if due <= now {
-                    match self.pass(&text, false).await {
-                        Pass::Done => synced_version = version,
-                        Pass::Retry => {}
-                        Pass::Gone => return self.delivery(false),
+                // The chat's budget, keeping room for the final text's messages.
+                let reserve = self.shown.len().max(1);
+                let budget = self.pace.interim_at(now, 1, reserve);
+                let due = budget.map(|budget| {
+                    self.last_change
+                        .map_or(settled_at, |t| t + self.config.edit_interval)
+                        .max(paused.unwrap_or(now))
+                        .max(budget)
+                });
+                match due {
+                    Some(due) if due <= now => {
+                        match self.pass(&text, false).await {
+                            Pass::Done => synced_version = version,
+                            Pass::Retry => {}
+                            Pass::Gone => return self.delivery(false),
+                        }
+                        continue;
                     }
-                    continue;
+                    Some(due) => wake_at = Some(due),
+                    // No room for streamed edits: the final text will show it all.
+                    None => {}
                 }
-                wake_at = Some(due);
             }
             if working {
                 let due = self.next_typing.max(paused.unwrap_or(now));
@@ -467,25 +467,30 @@ impl<S: ChatSurface> Pump<S> {
         self.next_typing = Instant::now() + self.config.typing_interval;
         match self.surface.typing().await {
             Ok(()) => {}
-            Err(SurfaceError::RetryAfter(d)) => self.pause_for(d),
+            Err(SurfaceError::RetryAfter(d)) => self.pause_for(d, false),
             Err(e) => tracing::debug!(error = %e, "typing indicator failed"),
         }
     }
 
-    fn pause_for(&mut self, wait: Duration) {
+    fn pause_for(&mut self, wait: Duration, edit: bool) {
         let until = Instant::now() + wait.min(self.config.max_retry_after);
+        if self.paused_until.is_none_or(|p| until > p) {
+            self.edits_limited = edit;
+        }
         self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
     }
 
     fn back_off(&mut self) {
         self.failures += 1;
         let factor = 2u32.saturating_pow(self.failures.saturating_sub(1).min(10));
-        self.pause_for(self.config.backoff.saturating_mul(factor));
+        self.pause_for(self.config.backoff.saturating_mul(factor), false);
     }
 
-    /// Shows the final text, formatted, retrying within the configured attempts.
+    /// Shows the final text, formatted, retrying within the configured attempts; ends with a
+    /// plain note when some of it could not be delivered.
     async fn finish(&mut self, text: &str) -> Delivery {
         self.failures = 0;
+        self.refused = 0;
         let text = if text.trim().is_empty() {
             "(no answer)"
         } else {
@@ -493,18 +498,76 @@ impl<S: ChatSurface> Pump<S> {
         };
         loop {
             if let Some(until) = self.paused_until.filter(|t| *t > Instant::now()) {
-                tokio::time::sleep_until(until).await;
+                if self.edits_limited
+                    && until - Instant::now() > self.config.new_message_after
+                    && self.shown.iter().any(|s| s.id.is_some())
+                {
+                    // Editing must wait long: the final text goes out as new messages now.
+                    tracing::info!(
+                        wait = ?(until - Instant::now()),
+                        "edits are refused for a while; sending the answer as a new message"
+                    );
+                    self.replaced
+                        .extend(self.shown.drain(..).filter_map(|s| s.id));
+                    self.paused_until = None;
+                    self.edits_limited = false;
+                } else {
+                    tokio::time::sleep_until(until).await;
+                }
             }
             match self.pass(text, true).await {
-                Pass::Done => return self.delivery(true),
+                Pass::Done if self.refused == 0 => return self.delivery(true),
+                Pass::Done => {
+                    self.note().await;
+                    return self.delivery(false);
+                }
                 Pass::Gone => return self.delivery(false),
                 Pass::Retry if self.failures >= self.config.max_attempts => {
                     tracing::warn!(attempts = self.failures, "gave up delivering a reply");
+                    self.note().await;
                     return self.delivery(false);
                 }
                 Pass::Retry => {}
             }
         }
+    }
+
+    /// Tells the person that some of the reply could not be shown.
+    async fn note(&mut self) {
+        tracing::warn!(
+            refused = self.refused,
+            "a reply could not be delivered in full; telling the person"
+        );
+        if let Some(until) = self.paused_until.filter(|t| *t > Instant::now()) {
+            tokio::time::sleep_until(until).await;
+        }
+        self.pace.take_final().await;
+        if let Err(e) = self.surface.send(Body::Plain(UNDELIVERED)).await {
+            tracing::warn!(error = %e, "could not say that a reply was not delivered");
+        }
+    }
+
+    /// Points the messages the final text was sent instead of at it, once edits are allowed
+    /// again, without holding the turn up.
+    fn point_replaced(&mut self) {
+        if self.replaced.is_empty() {
+            return;
+        }
+        let replaced = std::mem::take(&mut self.replaced);
+        let surface = Arc::clone(&self.surface);
+        let pace = Arc::clone(&self.pace);
+        let until = self.paused_until;
+        tokio::spawn(async move {
+            if let Some(until) = until {
+                tokio::time::sleep_until(until).await;
+            }
+            for id in replaced {
+                pace.take_final().await;
+                if let Err(e) = surface.edit(&id, Body::Plain(CONTINUED_BELOW)).await {
+                    tracing::debug!(error = %e, "could not point a replaced message at the answer");
+                }
+            }
+        });
     }
 
     fn delivery(&self, complete: bool) -> Delivery {
@@ -515,13 +578,22 @@ impl<S: ChatSurface> Pump<S> {
         }
     }
 
-    /// Makes every message show its chunk of `text` (formatted when `last`).
+    /// Makes every message show its piece of `text` (formatted, and within the chat's budget
+    /// for final text, when `last`).
     async fn pass(&mut self, text: &str, last: bool) -> Pass {
         let surface = Arc::clone(&self.surface);
-        let chunks = split_message(text, surface.max_len(), surface.unit());
+        let chunks = layout::split(text, &|piece: &str| surface.fits(piece));
         let mut all_formatted = true;
+        let mut first_change = true;
         for (i, chunk) in chunks.iter().enumerate() {
-            let formatted = if last { surface.format(chunk) } else { None };
+            // An empty body is never sent: a piece that formats to nothing goes out plain.
+            let formatted = if last {
+                surface
+                    .format(chunk)
+                    .filter(|f| surface.counted(Body::Formatted(f)) > 0)
+            } else {
+                None
+            };
             let want_formatted = formatted.is_some();
             if let Some(shown) = self.shown.get(i)
                 && (shown.id.is_none()
@@ -530,6 +602,14 @@ impl<S: ChatSurface> Pump<S> {
                 all_formatted &= shown.formatted || shown.id.is_none();
                 continue;
             }
+            if last {
+                self.pace.take_final().await;
+            } else if first_change {
+                self.pace.record(true);
+            } else {
+                self.pace.record(false);
+            }
+            first_change = false;
             let bodies: Vec<Body<'_>> = match &formatted {
                 Some(f) => vec![Body::Formatted(f), Body::Plain(chunk)],
                 None => vec![Body::Plain(chunk)],
@@ -537,23 +617,27 @@ impl<S: ChatSurface> Pump<S> {
             let mut outcome = Err(SurfaceError::Failed("nothing tried".into()));
             let mut used_formatted = false;
             for body in bodies {
+                let formatted_body = matches!(body, Body::Formatted(_));
+                if !formatted_body && used_formatted && last {
+                    self.pace.take_final().await;
+                }
                 outcome = self.apply(i, body).await;
-                used_formatted = matches!(body, Body::Formatted(_));
+                used_formatted = formatted_body;
                 match &outcome {
-                    Err(SurfaceError::FormatRejected(reason)) => {
-                        tracing::info!(reason = %reason, "formatted reply rejected; sending plain text");
+                    Err(e) if formatted_body && refusal(e) => {
+                        tracing::info!(reason = %e, "formatted reply refused; sending plain text");
                     }
-                    Err(SurfaceError::TooLong) if used_formatted => {}
                     _ => break,
                 }
             }
+            let editing = self.shown.get(i).is_some_and(|s| s.id.is_some());
             match outcome {
                 Ok(id) => {
                     self.failures = 0;
                     self.last_change = Some(Instant::now());
                     let entry = Shown {
                         id,
-                        text: (*chunk).to_owned(),
+                        text: chunk.clone(),
                         formatted: used_formatted,
                     };
                     if let Some(slot) = self.shown.get_mut(i) {
@@ -564,7 +648,7 @@ impl<S: ChatSurface> Pump<S> {
                     all_formatted &= used_formatted;
                 }
                 Err(SurfaceError::RetryAfter(d)) => {
-                    self.pause_for(d);
+                    self.pause_for(d, editing);
                     return Pass::Retry;
                 }
                 Err(SurfaceError::Transient(reason) | SurfaceError::Uncertain(reason)) => {
@@ -576,8 +660,14 @@ impl<S: ChatSurface> Pump<S> {
                     tracing::info!(reason = %reason, "chat can no longer be written to");
                     return Pass::Gone;
                 }
+                Err(e) if last => {
+                    // Refused as plain text too: retrying would be refused the same way.
+                    tracing::warn!(error = %e, "a message of a reply was refused");
+                    self.refused += 1;
+                    all_formatted = false;
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "message update refused");
+                    tracing::debug!(error = %e, "a streamed update was refused");
                     self.back_off();
                     return Pass::Retry;
                 }
@@ -611,6 +701,15 @@ impl<S: ChatSurface> Pump<S> {
     }
 }
 
+/// Whether `error` is the platform refusing a body (rather than a chat gone, a rate limit or a
+/// failure that may pass): plain text may still be accepted.
+fn refusal(error: &SurfaceError) -> bool {
+    matches!(
+        error,
+        SurfaceError::FormatRejected(_) | SurfaceError::TooLong | SurfaceError::Failed(_)
+    )
+}
+
 impl Drop for StreamEditor {
     fn drop(&mut self) {
         // An editor dropped without `finish` (its turn was abandoned) stops at once.
@@ -623,6 +722,7 @@ impl Drop for StreamEditor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::pace::Pace;
 
     /// A chat that records what the editor did to it.
     #[derive(Default)]
@@ -639,8 +739,9 @@ mod tests {
             100
         }
 
-        fn unit(&self) -> LengthUnit {
-            LengthUnit::Chars
+        fn counted(&self, body: Body<'_>) -> usize {
+            let (Body::Plain(text) | Body::Formatted(text)) = body;
+            text.chars().count()
         }
 
         fn format(&self, plain: &str) -> Option<String> {
@@ -688,7 +789,11 @@ mod tests {
     #[tokio::test]
     async fn a_completed_reply_goes_out_before_the_turn_finishes() {
         let surface = Arc::new(Recorder::default());
-        let editor = StreamEditor::start(Arc::clone(&surface), StreamConfig::default());
+        let editor = StreamEditor::start(
+            Arc::clone(&surface),
+            StreamConfig::default(),
+            ChatPace::new(Pace::FREE),
+        );
         editor.update("Hello");
         editor.complete("Hello there");
         // Shown while the turn still runs (the settle time does not hold a finished reply back).
@@ -706,7 +811,11 @@ mod tests {
     #[tokio::test]
     async fn a_completed_reply_is_replaced_when_the_turn_ends_differently() {
         let surface = Arc::new(Recorder::default());
-        let editor = StreamEditor::start(Arc::clone(&surface), StreamConfig::default());
+        let editor = StreamEditor::start(
+            Arc::clone(&surface),
+            StreamConfig::default(),
+            ChatPace::new(Pace::FREE),
+        );
         editor.complete("Answer");
         surface.wait_for(1).await;
         let delivery = editor
@@ -720,57 +829,5 @@ mod tests {
                 r#"edit 1 Formatted("<b>Answer\n\nSorry, it could not be saved.</b>")"#.to_owned(),
             ]
         );
-    }
-
-    #[test]
-    fn short_text_is_one_chunk() {
-        assert_eq!(
-            split_message("  hello \n", 10, LengthUnit::Chars),
-            vec!["hello"]
-        );
-        assert!(split_message("   ", 10, LengthUnit::Chars).is_empty());
-    }
-
-    #[test]
-    fn splits_at_paragraphs_then_lines_then_words() {
-        let text = "aaaa aaaa\n\nbbbb bbbb\ncccc";
-        assert_eq!(
-            split_message(text, 12, LengthUnit::Chars),
-            vec!["aaaa aaaa", "bbbb bbbb", "cccc"]
-        );
-        assert_eq!(
-            split_message("one two three four", 9, LengthUnit::Chars),
-            vec!["one two", "three", "four"]
-        );
-        assert_eq!(
-            split_message("abcdefghij", 4, LengthUnit::Chars),
-            vec!["abcd", "efgh", "ij"]
-        );
-    }
-
-    #[test]
-    fn counts_utf16_and_never_cuts_inside_a_character() {
-        let text = "😀".repeat(5);
-        let chunks = split_message(&text, 4, LengthUnit::Utf16);
-        assert_eq!(chunks, vec!["😀😀", "😀😀", "😀"]);
-        let text = "é".repeat(10);
-        assert!(
-            split_message(&text, 3, LengthUnit::Chars)
-                .iter()
-                .all(|c| c.chars().count() <= 3)
-        );
-    }
-
-    #[test]
-    fn splitting_is_stable_as_text_grows() {
-        let full: String = (0..400).map(|i| format!("word{i} ")).collect::<String>() + "\n\nend";
-        let final_chunks = split_message(&full, 100, LengthUnit::Chars);
-        for n in (1..full.len()).step_by(7) {
-            let prefix = &full[..n];
-            let chunks = split_message(prefix, 100, LengthUnit::Chars);
-            if let Some((_, done)) = chunks.split_last() {
-                assert_eq!(done, &final_chunks[..done.len()], "prefix of {n} bytes");
-            }
-        }
     }
 }

@@ -189,11 +189,12 @@ async fn mention_is_answered_in_its_thread() {
     assert_eq!(asked, "what's up?");
 }
 
-/// A slow reply is streamed: one message, updated several times, ending with the whole text.
+/// A slow reply is streamed: one message, updated several times (streamed updates at least
+/// 1.5 s apart, within Slack's limit on `chat.update`), ending with the whole text.
 #[tokio::test]
 async fn replies_stream_with_updates() {
     let chunks = ["One ", "two ", "three ", "four ", "five."];
-    let model = ScriptedModel::new(vec![Reply::streamed(&chunks, Duration::from_millis(120))]);
+    let model = ScriptedModel::new(vec![Reply::streamed(&chunks, Duration::from_millis(600))]);
     let h = Harness::start(Policy::Open, vec![], model).await;
     h.dm("U1", "count", "5.0");
     h.wait_posts("DU1", 1).await;

@@ -12,8 +12,16 @@
 //! needed the connection is answered in its chat, queued behind their other messages there.
 //!
 //! The platform is a [`Platform`]: a chat identity ([`Chat`]), a surface to write into, buttons,
-//! and how to answer a press. Because a chat can be written into from its identity alone
+//! how to answer a press, and its facts: its limits for a chat ([`Pace`]) and which links it
+//! takes as buttons. Because a chat can be written into from its identity alone
 //! ([`Engine::say`]), messages the gateway sends first need no inbound message.
+//!
+//! Every message the engine sends goes through one door ([`Engine::post`]): nothing empty is
+//! sent, it waits for the chat's budget ([`crate::channels::pace`]), and a link button the
+//! platform would refuse becomes the link written under the text, so a link reaches the person
+//! whatever path sends it (a command, the model's connect link, a scheduled message). A reply's
+//! streamed text follows the editor's rule ([`crate::channels::stream`]): formatted, else plain,
+//! else a short note that it could not be shown.
 
 mod platform;
 mod sink;
@@ -33,6 +41,8 @@ use crate::agent::{Agent, TurnInput};
 use crate::channels::access::{Access, Decision};
 use crate::channels::commands::{self, ChatCommand, Commands, ServerSummary};
 use crate::channels::confirm::{self, Confirmations, Resolution};
+pub use crate::channels::pace::Pace;
+use crate::channels::pace::{ChatPace, Pacer};
 use crate::channels::rate_limit::{RateDecision, RateLimiter, SLOW_DOWN};
 use crate::channels::reply;
 use crate::channels::sessions::{Sessions, Submitted};
@@ -138,6 +148,8 @@ pub struct Engine<P: Platform> {
     stream: StreamConfig,
     confirm_ttl: Duration,
     metrics: Metrics,
+    /// Every chat's budget of sends and edits.
+    pacer: Pacer,
     /// Replies and button presses handled outside the sessions.
     side: TaskTracker,
 }
@@ -180,6 +192,7 @@ impl<P: Platform> Engine<P> {
             stream: options.stream,
             confirm_ttl: options.confirm_ttl,
             metrics,
+            pacer: Pacer::default(),
             side: TaskTracker::new(),
         });
         if let Some(accounts) = &options.accounts {
@@ -206,7 +219,65 @@ impl<P: Platform> Engine<P> {
 
     /// Says `text` in `chat` on its own task, without any message to answer.
     pub fn say(self: &Arc<Self>, chat: &P::Chat, text: String) {
-        self.reply_later(self.platform.surface(chat), text);
+        self.reply_later(chat.clone(), self.platform.surface(chat), text);
+    }
+
+    /// The budget of sends and edits `chat` shares with every reply in it.
+    fn pace(&self, chat: &P::Chat) -> Arc<ChatPace> {
+        self.pacer
+            .chat(&self.platform.pace_scope(chat), self.platform.pace(chat))
+    }
+
+    /// Sends `text` with `buttons` into `chat` through `surface`: the one door every message
+    /// of the engine goes through. Nothing empty is sent; the message waits for the chat's
+    /// budget; and a link button the platform would refuse is left out, with its link written
+    /// under the text instead.
+    ///
+    /// # Errors
+    /// The platform's refusal, as [`Platform::post`] gives it.
+    pub async fn post(
+        &self,
+        chat: &P::Chat,
+        surface: &P::Surface,
+        text: &str,
+        buttons: &[Button],
+    ) -> Result<SentId<P>, SurfaceError> {
+        let mut text = text.trim_end().to_owned();
+        let mut kept = Vec::with_capacity(buttons.len());
+        for button in buttons {
+            match button {
+                Button::Link { url, .. } if !self.platform.takes_link_button(url) => {
+                    text.push('\n');
+                    text.push_str(url);
+                }
+                other => kept.push(other.clone()),
+            }
+        }
+        if text.trim().is_empty() {
+            return Err(SurfaceError::Failed("an empty message is not sent".into()));
+        }
+        self.pace(chat).take_final().await;
+        let sent = self.platform.post(surface, &text, &kept).await;
+        if let Err(SurfaceError::FormatRejected(reason)) = &sent
+            && kept.iter().any(|b| matches!(b, Button::Link { .. }))
+        {
+            // The platform refused a link button after all: the links go under the text.
+            tracing::info!(channel = P::NAMES.name, reason = %reason, "a link button was refused; sending the link as text");
+            let mut plain = text.clone();
+            let mut rest = Vec::new();
+            for button in kept {
+                match button {
+                    Button::Link { url, .. } => {
+                        plain.push('\n');
+                        plain.push_str(&url);
+                    }
+                    other => rest.push(other),
+                }
+            }
+            self.pace(chat).take_final().await;
+            return self.platform.post(surface, &plain, &rest).await;
+        }
+        sent
     }
 
     /// Waits (up to `grace`) for running replies to finish once shutdown was requested.
@@ -231,59 +302,61 @@ impl<P: Platform> Engine<P> {
         let principal = &incoming.sender.principal;
         if let RateDecision::Limited { notify } = self.limiter.check(principal) {
             if notify {
-                self.reply_later(incoming.surface, SLOW_DOWN.to_owned());
+                self.reply_later(incoming.chat, incoming.surface, SLOW_DOWN.to_owned());
             }
             return;
         }
         let key = (incoming.chat.clone(), principal.clone());
         if incoming.command == Some(ChatCommand::Stop) && self.sessions.stop(&key) {
-            self.reply_later(incoming.surface, commands::STOPPED.to_owned());
+            self.reply_later(
+                incoming.chat,
+                incoming.surface,
+                commands::STOPPED.to_owned(),
+            );
             return;
         }
         let surface = incoming.surface.clone();
+        let chat = incoming.chat.clone();
         let this = Arc::clone(self);
         let submitted = self.sessions.submit(
             key,
             Box::new(move |cancel| Box::pin(async move { this.handle(incoming, cancel).await })),
         );
         if submitted == Submitted::Busy {
-            self.reply_later(surface, commands::BUSY.to_owned());
+            self.reply_later(chat, surface, commands::BUSY.to_owned());
         }
     }
 
     /// Sends a short reply on its own task.
-    fn reply_later(self: &Arc<Self>, surface: P::Surface, text: String) {
+    fn reply_later(self: &Arc<Self>, chat: P::Chat, surface: P::Surface, text: String) {
         let this = Arc::clone(self);
         self.side
-            .spawn(async move { this.reply(&surface, &text).await });
+            .spawn(async move { this.reply(&chat, &surface, &text).await });
     }
 
     /// Sends a short plain reply.
-    async fn reply(&self, surface: &P::Surface, text: &str) {
-        match self.platform.post(surface, text, &[]).await {
+    async fn reply(&self, chat: &P::Chat, surface: &P::Surface, text: &str) {
+        match self.post(chat, surface, text, &[]).await {
             Ok(_) => self.count("out"),
             Err(e) => tracing::warn!(channel = P::NAMES.name, error = %e, "could not send a reply"),
         }
     }
 
-    /// Sends `text` with a button opening `url`; where the platform refuses the button, the
-    /// link is written under the text instead. `false` when nothing could be sent.
-    async fn post_link(&self, surface: &P::Surface, text: &str, label: &str, url: &str) -> bool {
+    /// Sends `text` with a button opening `url` (or the link under the text, where the
+    /// platform would refuse the button). `false` when nothing could be sent.
+    async fn post_link(
+        &self,
+        chat: &P::Chat,
+        surface: &P::Surface,
+        text: &str,
+        label: &str,
+        url: &str,
+    ) -> bool {
         let button = [Button::Link {
             label: label.to_owned(),
             url: url.to_owned(),
         }];
-        let sent = match self.platform.post(surface, text, &button).await {
-            Err(SurfaceError::Gone(reason)) => Err(SurfaceError::Gone(reason)),
-            Err(e) => {
-                tracing::debug!(channel = P::NAMES.name, error = %e, "a link button was refused; sending the link as text");
-                self.platform
-                    .post(surface, &format!("{text}\n{url}"), &[])
-                    .await
-            }
-            Ok(id) => Ok(id),
-        };
-        match sent {
+        match self.post(chat, surface, text, &button).await {
             Ok(_) => {
                 self.count("out");
                 true
@@ -304,7 +377,7 @@ impl<P: Platform> Engine<P> {
             text,
             command,
         } = incoming;
-        if !self.admitted(&sender, &surface).await {
+        if !self.admitted(&sender, &chat, &surface).await {
             return;
         }
         if let Some(command) = command {
@@ -320,13 +393,13 @@ impl<P: Platform> Engine<P> {
                 self.turn(asker, &chat, surface, &text, &cancel).await;
             }
             // A message with no text at all (a photo, a sticker) in a chat with the bot alone.
-            None if chat.is_private() => self.reply(&surface, texts::TEXT_ONLY).await,
+            None if chat.is_private() => self.reply(&chat, &surface, texts::TEXT_ONLY).await,
             _ => {}
         }
     }
 
     /// Whether `sender` may talk to the assistant; when not, tells them what they can do.
-    async fn admitted(&self, sender: &Sender, surface: &P::Surface) -> bool {
+    async fn admitted(&self, sender: &Sender, chat: &P::Chat, surface: &P::Surface) -> bool {
         let decision = match self.access.decide(&sender.principal, &sender.display).await {
             Ok(d) => d,
             Err(e) => {
@@ -340,12 +413,12 @@ impl<P: Platform> Engine<P> {
                 if fresh {
                     tracing::info!(principal = %sender.principal, "new sender asked for access; approve with `mcp-gateway pairing approve CODE`");
                 }
-                self.reply(surface, &texts::pairing(&code)).await;
+                self.reply(chat, surface, &texts::pairing(&code)).await;
                 false
             }
             Decision::Denied { notify } => {
                 if notify {
-                    self.reply(surface, &texts::denied(P::NAMES.title, &sender.id))
+                    self.reply(chat, surface, &texts::denied(P::NAMES.title, &sender.id))
                         .await;
                 }
                 false
@@ -362,7 +435,7 @@ impl<P: Platform> Engine<P> {
         surface: &P::Surface,
     ) {
         if *command == ChatCommand::Stop {
-            self.reply(surface, commands::NOTHING_TO_STOP).await;
+            self.reply(chat, surface, commands::NOTHING_TO_STOP).await;
             return;
         }
         let reply = self
@@ -378,7 +451,7 @@ impl<P: Platform> Engine<P> {
                 self.offer_link(surface, asker, chat, &link.server, &link.url, &reply.text)
                     .await;
             }
-            None => self.reply(surface, &reply.text).await,
+            None => self.reply(chat, surface, &reply.text).await,
         }
     }
 
@@ -401,13 +474,13 @@ impl<P: Platform> Engine<P> {
         };
         let label = format!("Connect {server}");
         if chat.is_private() {
-            self.post_link(surface, text, &label, &link).await;
+            self.post_link(chat, surface, text, &label, &link).await;
             return;
         }
         let sent = match self.platform.direct_chat(asker.principal) {
             Some(direct) => {
-                let direct = self.platform.surface(&direct);
-                self.post_link(&direct, text, &label, &link).await
+                let surface = self.platform.surface(&direct);
+                self.post_link(&direct, &surface, text, &label, &link).await
             }
             None => false,
         };
@@ -426,7 +499,7 @@ impl<P: Platform> Engine<P> {
                 server,
             )
         };
-        self.reply(surface, &note).await;
+        self.reply(chat, surface, &note).await;
     }
 
     /// Runs one agent turn on `text`, streaming the reply into `surface`.
@@ -440,10 +513,10 @@ impl<P: Platform> Engine<P> {
     ) {
         let (text, cut) = texts::cap_input(text);
         if cut {
-            self.reply(&surface, &texts::cut()).await;
+            self.reply(chat, &surface, &texts::cut()).await;
         }
         let surface = Arc::new(surface);
-        let editor = StreamEditor::start(Arc::clone(&surface), self.stream);
+        let editor = StreamEditor::start(Arc::clone(&surface), self.stream, self.pace(chat));
         let key = chat.key();
         let principal = asker.principal;
         let sink = EngineSink {
@@ -523,7 +596,7 @@ impl<P: Platform> Engine<P> {
             key,
             Box::new(move |cancel| {
                 Box::pin(async move {
-                    this.reply(&surface, &said).await;
+                    this.reply(&chat, &surface, &said).await;
                     let asker = Asker {
                         principal: &principal,
                         who: &who,

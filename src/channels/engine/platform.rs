@@ -13,6 +13,7 @@ use async_trait::async_trait;
 
 use crate::Principal;
 use crate::channels::commands::ChatCommand;
+use crate::channels::pace::Pace;
 use crate::channels::stream::{ChatSurface, SurfaceError};
 
 /// Where a conversation happens on a platform, as a value: a Telegram chat, a Slack direct
@@ -115,6 +116,21 @@ pub trait Platform: Send + Sync + Sized + 'static {
 
     /// A surface writing into `chat` without replying to any message.
     fn surface(&self, chat: &Self::Chat) -> Self::Surface;
+
+    /// The platform's limits on changing what `chat` shows.
+    fn pace(&self, chat: &Self::Chat) -> Pace;
+
+    /// What the limits of [`Platform::pace`] are counted over: the chat itself, unless the
+    /// platform counts more widely.
+    fn pace_scope(&self, chat: &Self::Chat) -> String {
+        chat.key()
+    }
+
+    /// Whether the platform takes `url` as a link button. It is asked before every link button
+    /// is sent; a link it does not take is written under the text instead.
+    fn takes_link_button(&self, url: &str) -> bool {
+        url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+    }
 
     /// The chat in which the bot talks to `principal` alone, when the platform can address it
     /// without the person writing there first (writing may still be refused).

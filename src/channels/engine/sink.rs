@@ -39,8 +39,7 @@ impl<P: Platform> TurnSink for EngineSink<'_, P> {
         if let Activity::Queued { place } = activity
             && let Err(e) = self
                 .engine
-                .platform
-                .post(self.surface, &queue_notice(place), &[])
+                .post(self.chat, self.surface, &queue_notice(place), &[])
                 .await
         {
             tracing::debug!(error = %e, "could not say the place in line");
@@ -66,8 +65,7 @@ impl<P: Platform> TurnSink for EngineSink<'_, P> {
             },
         ];
         let message = match engine
-            .platform
-            .post(self.surface, &question, &buttons)
+            .post(self.chat, self.surface, &question, &buttons)
             .await
         {
             Ok(id) => id,
@@ -79,6 +77,7 @@ impl<P: Platform> TurnSink for EngineSink<'_, P> {
         };
         let answer = ticket.wait(engine.confirm_ttl, self.cancel).await;
         let decided = format!("{question}\n\n{}", texts::confirm_outcome(answer));
+        engine.pace(self.chat).take_final().await;
         if let Err(e) = engine
             .platform
             .settle(self.surface, &message, &decided)

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::channels::pairing::Pairing;
-use crate::channels::stream::{Body, ChatSurface, LengthUnit};
+use crate::channels::stream::{Body, ChatSurface};
 use crate::config::{Config, ToolSelection};
 use crate::llm::{ChatModel, ChatOutcome, ChatRequest, DeltaSink, ModelError, ToolCall};
 use crate::mcp::accounts::{AccountError, PendingMessage};
@@ -122,8 +122,9 @@ impl ChatSurface for Surface {
         4000
     }
 
-    fn unit(&self) -> LengthUnit {
-        LengthUnit::Chars
+    fn counted(&self, body: Body<'_>) -> usize {
+        let (Body::Plain(text) | Body::Formatted(text)) = body;
+        text.chars().count()
     }
 
     fn format(&self, _plain: &str) -> Option<String> {
@@ -174,6 +175,10 @@ impl Platform for Recorder {
             room: chat.0,
             log: Arc::clone(&self.log),
         }
+    }
+
+    fn pace(&self, _chat: &Room) -> Pace {
+        Pace::FREE
     }
 
     fn direct_chat(&self, principal: &Principal) -> Option<Room> {

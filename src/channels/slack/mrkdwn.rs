@@ -10,7 +10,9 @@ pub fn escape(text: &str) -> String {
 
 /// Converts common Markdown to mrkdwn: `**bold**` → `*bold*`, `__bold__` → `*bold*`,
 /// `[text](url)` → `<url|text>`, `# Heading` → `*Heading*`, `~~x~~` → `~x~`; code spans and fenced
-/// blocks are kept as they are. Text is escaped first, so the result is safe to send.
+/// blocks are kept as they are (a fence without the language, which Slack would show as code,
+/// and closed at the end when the text leaves it open). Text is escaped first, so the result is
+/// safe to send.
 #[must_use]
 pub fn from_markdown(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len());
@@ -21,7 +23,7 @@ pub fn from_markdown(markdown: &str) -> String {
         }
         if line.trim_start().starts_with("```") {
             in_fence = !in_fence;
-            out.push_str(&escape(line));
+            out.push_str("```");
             continue;
         }
         if in_fence {
@@ -43,6 +45,9 @@ pub fn from_markdown(markdown: &str) -> String {
         } else {
             out.push_str(&inline(line));
         }
+    }
+    if in_fence {
+        out.push_str("\n```");
     }
     out
 }
@@ -104,6 +109,11 @@ mod tests {
         assert_eq!(from_markdown("a < b & c"), "a &lt; b &amp; c");
         assert_eq!(from_markdown("`**x**` **y**"), "`**x**` *y*");
         assert_eq!(from_markdown("```\n**raw**\n```"), "```\n**raw**\n```");
+        assert_eq!(
+            from_markdown("```python\nif a < b: __init__()\n```\n**after**"),
+            "```\nif a &lt; b: __init__()\n```\n*after*"
+        );
+        assert_eq!(from_markdown("```\nopen"), "```\nopen\n```");
         assert_eq!(from_markdown("[bad](javascript:x)"), "[bad](javascript:x)");
     }
 }

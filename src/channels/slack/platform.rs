@@ -14,10 +14,18 @@ use super::surface::SlackSurface;
 use crate::Principal;
 use crate::channels::commands;
 use crate::channels::engine::{
-    Button, Chat, Event, Incoming, Names, Platform, Press, Sender, Tone,
+    Button, Chat, Event, Incoming, Names, Pace, Platform, Press, Sender, Tone,
 };
 use crate::channels::stream::{Body, ChatSurface, SurfaceError};
 use crate::display::sanitize;
+
+/// Slack counts `chat.update` per workspace (Tier 3: about 50 a minute), so streamed edits in
+/// all conversations together come at least 1.5 s apart, leaving room for final text; posting
+/// (about one message a second per channel, bursts allowed) is not held back.
+const WORKSPACE: Pace = Pace {
+    interim: std::time::Duration::from_millis(1_500),
+    cap: None,
+};
 
 /// A Slack conversation: a direct message channel, or a thread in a channel.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -131,6 +139,14 @@ impl Platform for Slack {
 
     fn surface(&self, chat: &SlackChat) -> SlackSurface {
         SlackSurface::new(self.api.clone(), chat.channel.clone(), chat.thread.clone())
+    }
+
+    fn pace(&self, _chat: &SlackChat) -> Pace {
+        WORKSPACE
+    }
+
+    fn pace_scope(&self, _chat: &SlackChat) -> String {
+        "workspace".to_owned()
     }
 
     /// Posting to a person's user id reaches their direct message with the bot.

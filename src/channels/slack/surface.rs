@@ -8,7 +8,9 @@ use super::api::{PostedMessage, SlackApi, SlackError};
 use super::mrkdwn;
 use crate::channels::stream::{Body, ChatSurface, LengthUnit, SurfaceError};
 
-/// The longest message text sent in one message; Slack shows up to about 4,000 characters well.
+/// The longest text sent in one message, counted as sent (escapes included): Slack cuts a
+/// posted text over 4,000 characters into several messages and refuses an update that long
+/// (`msg_too_long`); a little room is kept.
 pub const MAX_MESSAGE_CHARS: usize = 3_900;
 
 /// Where replies go: a channel, and the thread in it when there is one.
@@ -101,8 +103,8 @@ impl ChatSurface for SlackSurface {
         MAX_MESSAGE_CHARS
     }
 
-    fn unit(&self) -> LengthUnit {
-        LengthUnit::Chars
+    fn counted(&self, body: Body<'_>) -> usize {
+        LengthUnit::Chars.measure(&text_of(body))
     }
 
     fn format(&self, plain: &str) -> Option<String> {

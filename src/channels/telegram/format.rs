@@ -2,16 +2,73 @@
 //!
 //! Telegram's HTML mode needs only `<`, `>` and `&` escaped and accepts a small set of tags, so
 //! it is the forgiving choice for model output. Bold (`**x**`, `__x__`), italics (`*x*`, `_x_`),
-//! strike-through (`~~x~~`), inline code, fenced code blocks (with a language), links to
-//! `http(s)`/`tg`/`mailto` URLs and `#` headings (shown bold) are converted; everything else is
-//! shown as written. The output is always well formed: every tag opened is closed, and an
-//! unclosed marker or fence is shown as text (a fence is closed at the end). The visible text is
-//! never longer than the input, so a chunk that fits Telegram's limit as plain text still fits.
+//! strike-through (`~~x~~`), inline code, fenced code blocks (with a language), links and `#`
+//! headings (shown bold) are converted; everything else is shown as written. The output is
+//! always well formed: every tag opened is closed, and an unclosed marker or fence is shown as
+//! text (a fence is closed at the end). The visible text is never longer than the input, so a
+//! chunk that fits Telegram's limit as plain text still fits.
+//!
+//! Telegram drops a text link it does not take without a word, showing only its label: a link
+//! to a host without a dot (`localhost`, a single-label cluster name) and a `mailto:` link. Such
+//! links are written out (`Grafana (http://localhost:3000)`), by the same rule
+//! ([`takes_url`]) that decides which links may be buttons.
 
 use std::fmt::Write as _;
 
 /// How deep bold and italics may nest.
 const MAX_DEPTH: usize = 4;
+
+/// Whether Telegram takes `url` as a link button or a text link: `http` or `https` to a host
+/// with a dot in it or an IP address. TDLib's link check refuses any other host ("Wrong HTTP
+/// URL") and any other scheme ("Unsupported URL protocol").
+#[must_use]
+pub fn takes_url(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return false;
+    }
+    match parsed.host() {
+        Some(url::Host::Domain(host)) => host.trim_end_matches('.').contains('.'),
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => true,
+        None => false,
+    }
+}
+
+/// How many UTF-16 code units of `html` Telegram shows once it has parsed the tags and
+/// entities this module writes (its length limit counts these).
+#[must_use]
+pub fn visible_len(html: &str) -> usize {
+    let mut count = 0;
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '<' => match rest.find('>') {
+                Some(end) => rest = &rest[end + 1..],
+                None => return count + rest.encode_utf16().count(),
+            },
+            '&' => {
+                let end = rest[..rest.len().min(10)].find(';');
+                match end {
+                    Some(end) => {
+                        count += 1;
+                        rest = &rest[end + 1..];
+                    }
+                    None => {
+                        count += 1;
+                        rest = &rest[1..];
+                    }
+                }
+            }
+            c => {
+                count += c.len_utf16();
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    count
+}
 
 /// Escapes `<`, `>` and `&` for Telegram HTML.
 #[must_use]
@@ -198,7 +255,8 @@ fn closing(body: &str, marker: &str) -> Option<usize> {
     None
 }
 
-/// `[text](url)` for safe URL schemes.
+/// `[text](url)` for safe URL schemes; a link Telegram would drop is written out after its
+/// label.
 fn link(out: &mut String, rest: &str, depth: usize) -> Option<usize> {
     let close = rest.find("](")?;
     let label = &rest[1..close];
@@ -215,11 +273,21 @@ fn link(out: &mut String, rest: &str, depth: usize) -> Option<usize> {
     if !safe || url.contains(char::is_whitespace) || url.contains('"') {
         return None;
     }
-    out.push_str("<a href=\"");
-    push_escaped(out, url);
-    out.push_str("\">");
-    inline(out, label, depth + 1);
-    out.push_str("</a>");
+    if takes_url(url) || lower.starts_with("tg://") {
+        out.push_str("<a href=\"");
+        push_escaped(out, url);
+        out.push_str("\">");
+        inline(out, label, depth + 1);
+        out.push_str("</a>");
+    } else {
+        inline(out, label, depth + 1);
+        let address = url.get(7..).filter(|_| lower.starts_with("mailto:"));
+        if address != Some(label) {
+            out.push_str(" (");
+            push_escaped(out, url);
+            out.push(')');
+        }
+    }
     Some(url_start + url_len + 1)
 }
 
@@ -259,6 +327,38 @@ mod tests {
             "see <a href=\"https://x.io/a?b=1&amp;c=2\">docs</a>"
         );
         assert_eq!(markdown_to_html("# Title\ntext"), "<b>Title</b>\ntext");
+    }
+
+    #[test]
+    fn writes_out_links_telegram_would_drop() {
+        assert_eq!(
+            markdown_to_html("[Grafana](http://localhost:3000) and [docs](https://x.io)"),
+            "Grafana (http://localhost:3000) and <a href=\"https://x.io\">docs</a>"
+        );
+        assert_eq!(
+            markdown_to_html("[mail me](mailto:a@b.co) or [a@b.co](mailto:a@b.co)"),
+            "mail me (mailto:a@b.co) or a@b.co"
+        );
+        assert_eq!(
+            markdown_to_html("[svc](http://grafana:3000/d?a=1&b=2)"),
+            "svc (http://grafana:3000/d?a=1&amp;b=2)"
+        );
+        assert!(takes_url("http://127.0.0.1:8080/x"));
+        assert!(takes_url("http://[::1]:8080/x"));
+        assert!(takes_url("https://gw.example/connect/1"));
+        assert!(!takes_url("http://localhost:8000/connect"));
+        assert!(!takes_url("http://notion-mcp:8000/"));
+        assert!(!takes_url("mailto:a@b.co"));
+        assert!(!takes_url("ftp://files.example/x"));
+    }
+
+    #[test]
+    fn counts_what_telegram_shows() {
+        assert_eq!(visible_len("<b>a &lt; b</b>"), 5);
+        assert_eq!(visible_len("<pre></pre>"), 0);
+        assert_eq!(visible_len("😀"), 2);
+        let html = markdown_to_html("**x** `a<b>` [l](https://x.io) & done");
+        assert_eq!(visible_len(&html), "x a<b> l & done".encode_utf16().count());
     }
 
     #[test]

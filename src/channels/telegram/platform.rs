@@ -12,9 +12,10 @@ use teloxide::types::{
 use tokio_util::sync::CancellationToken;
 
 use super::BotIdentity;
+use super::format::takes_url;
 use super::surface::{BotApi, TelegramSurface, redact};
 use crate::Principal;
-use crate::channels::engine::{Button, Chat, Names, Platform};
+use crate::channels::engine::{Button, Chat, Names, Pace, Platform};
 use crate::channels::stream::{Body, SurfaceError};
 
 /// A Telegram chat: a private chat (its id is the person's user id) or a group.
@@ -36,6 +37,21 @@ impl Chat for TelegramChat {
     }
 }
 
+/// A private chat: Telegram asks for no more than about one message a second, allowing short
+/// bursts, so streamed edits come a second apart and final text is not held back.
+const PRIVATE: Pace = Pace {
+    interim: Duration::from_secs(1),
+    cap: None,
+};
+
+/// A group: Telegram allows about 20 messages and 20 edits a minute, and answers more with
+/// `retry_after` of 30 s and longer; the gateway keeps all of them together under 20, with
+/// streamed edits at least four seconds apart.
+const GROUP: Pace = Pace {
+    interim: Duration::from_secs(4),
+    cap: Some((20, Duration::from_secs(60))),
+};
+
 /// The Bot API as the engine uses it.
 #[derive(Debug, Clone)]
 pub struct Telegram {
@@ -55,6 +71,14 @@ impl Platform for Telegram {
 
     fn surface(&self, chat: &TelegramChat) -> TelegramSurface {
         TelegramSurface::new(self.api.clone(), ChatId(chat.0), None, None)
+    }
+
+    fn pace(&self, chat: &TelegramChat) -> Pace {
+        if chat.is_private() { PRIVATE } else { GROUP }
+    }
+
+    fn takes_link_button(&self, url: &str) -> bool {
+        takes_url(url)
     }
 
     /// A person's private chat with the bot has their user id; the bot can write there once
@@ -138,8 +162,8 @@ fn user_id(principal: &Principal) -> Option<i64> {
     principal.as_str().strip_prefix("telegram:")?.parse().ok()
 }
 
-/// One row of inline buttons, or `None` for no buttons. A link Telegram would refuse (it takes
-/// only `http` and `https` URLs) is refused here already.
+/// One row of inline buttons, or `None` for no buttons. A link Telegram would refuse (see
+/// [`takes_url`]) is refused here already.
 fn keyboard(buttons: &[Button]) -> Result<Option<InlineKeyboardMarkup>, SurfaceError> {
     if buttons.is_empty() {
         return Ok(None);
@@ -152,10 +176,12 @@ fn keyboard(buttons: &[Button]) -> Result<Option<InlineKeyboardMarkup>, SurfaceE
             }
             Button::Link { label, url } => url::Url::parse(url)
                 .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .filter(|_| takes_url(url))
                 .map(|u| InlineKeyboardButton::url(label.clone(), u))
                 .ok_or_else(|| {
-                    SurfaceError::FormatRejected("Telegram opens only http and https links".into())
+                    SurfaceError::FormatRejected(
+                        "Telegram takes only http and https links to hosts with a dot".into(),
+                    )
                 }),
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -181,6 +207,7 @@ mod tests {
             Ok(Some(_))
         ));
         assert!(keyboard(&[link("javascript:alert(1)")]).is_err());
+        assert!(keyboard(&[link("http://localhost:8000/connect")]).is_err());
         assert!(keyboard(&[link("not a url")]).is_err());
         assert!(matches!(keyboard(&[]), Ok(None)));
         let choice = Button::Callback {

@@ -18,7 +18,8 @@ use tokio::sync::Semaphore;
 use super::format;
 use crate::channels::stream::{Body, ChatSurface, LengthUnit, SurfaceError};
 
-/// Telegram's limit on one message's text, in UTF-16 code units after entity parsing.
+/// Telegram's limit on one message's text, in UTF-16 code units of the text it shows once the
+/// formatting is parsed.
 pub const MAX_MESSAGE_LEN: usize = 4096;
 
 /// The most Bot API calls about chats in flight at once. teloxide reaches Telegram over
@@ -209,8 +210,11 @@ impl ChatSurface for TelegramSurface {
         MAX_MESSAGE_LEN
     }
 
-    fn unit(&self) -> LengthUnit {
-        LengthUnit::Utf16
+    fn counted(&self, body: Body<'_>) -> usize {
+        match body {
+            Body::Plain(text) => LengthUnit::Utf16.measure(text),
+            Body::Formatted(html) => format::visible_len(html),
+        }
     }
 
     fn format(&self, plain: &str) -> Option<String> {
@@ -277,6 +281,10 @@ fn classify_api(api: ApiError) -> SurfaceError {
         | ApiError::CantTalkWithBots
         | ApiError::NotEnoughRightsToPostMessages => SurfaceError::Gone(api.to_string()),
         ApiError::Unknown(text) if is_server_trouble(&text) => SurfaceError::Transient(text),
+        // "inline keyboard button URL '…' is invalid: Wrong HTTP URL"
+        ApiError::Unknown(text) if text.contains("button URL") => {
+            SurfaceError::FormatRejected(redact(&text))
+        }
         other => SurfaceError::Failed(redact(&other.to_string())),
     }
 }
