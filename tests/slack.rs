@@ -12,6 +12,7 @@ mod scripted_agent;
 
 mod slack {
     mod channel;
+    mod rules;
     mod serve;
     mod transport;
 }

@@ -15,16 +15,17 @@ use mcp_gateway::telemetry::metrics::Metrics;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::fake_slack::FakeSlack;
+use crate::fake_slack::{FakeSlack, slack_text};
 use crate::scripted_agent::{FakeTools, Reply, ScriptedModel, agent};
 
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
-struct Harness {
-    fake: FakeSlack,
-    store: Store,
-    model: Arc<ScriptedModel>,
-    tools: Arc<FakeTools>,
+/// The Slack channel running against the fake, with its parts reachable.
+pub(crate) struct Harness {
+    pub(crate) fake: FakeSlack,
+    pub(crate) store: Store,
+    pub(crate) model: Arc<ScriptedModel>,
+    pub(crate) tools: Arc<FakeTools>,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<Result<(), SlackChannelError>>>,
     _dir: tempfile::TempDir,
@@ -40,11 +41,15 @@ impl Drop for Harness {
 }
 
 impl Harness {
-    async fn start(policy: Policy, allow_from: Vec<&str>, model: Arc<ScriptedModel>) -> Self {
+    pub(crate) async fn start(
+        policy: Policy,
+        allow_from: Vec<&str>,
+        model: Arc<ScriptedModel>,
+    ) -> Self {
         Self::build(policy, allow_from, model, Vec::new(), None).await
     }
 
-    async fn build(
+    pub(crate) async fn build(
         policy: Policy,
         allow_from: Vec<&str>,
         model: Arc<ScriptedModel>,
@@ -98,11 +103,17 @@ impl Harness {
         }
     }
 
-    fn dm(&self, user: &str, text: &str, ts: &str) {
-        self.fake.push_event("T1", json!({"type": "message", "channel_type": "im", "user": user, "channel": format!("D{user}"), "text": text, "ts": ts}));
+    /// `user` types `text` in their direct message with the bot.
+    pub(crate) fn dm(&self, user: &str, text: &str, ts: &str) {
+        self.fake.push_event("T1", json!({"type": "message", "channel_type": "im", "user": user, "channel": format!("D{user}"), "text": slack_text(text), "ts": ts}));
     }
 
-    fn posts_to(&self, channel: &str) -> Vec<Value> {
+    /// `user` mentions the bot in `channel`, typing `text` after the mention.
+    pub(crate) fn mention(&self, user: &str, channel: &str, text: &str, ts: &str) {
+        self.fake.push_event("T1", json!({"type": "app_mention", "user": user, "channel": channel, "text": format!("<@UBOT> {}", slack_text(text)), "ts": ts}));
+    }
+
+    pub(crate) fn posts_to(&self, channel: &str) -> Vec<Value> {
         self.fake
             .calls_of("chat.postMessage")
             .into_iter()
@@ -111,7 +122,7 @@ impl Harness {
             .collect()
     }
 
-    async fn wait_posts(&self, channel: &str, n: usize) -> Vec<Value> {
+    pub(crate) async fn wait_posts(&self, channel: &str, n: usize) -> Vec<Value> {
         let ok = self
             .fake
             .wait_for(WAIT, |f| {
@@ -182,7 +193,7 @@ async fn mention_is_answered_in_its_thread() {
         ScriptedModel::new(vec![Reply::text("Here you go.")]),
     )
     .await;
-    h.fake.push_event("T1", json!({"type": "app_mention", "user": "U1", "channel": "C9", "text": "<@UBOT> what's up?", "ts": "77.0001"}));
+    h.mention("U1", "C9", "what's up?", "77.0001");
     let posts = h.wait_posts("C9", 1).await;
     assert_eq!(posts[0]["thread_ts"], "77.0001");
     let asked = h.model.requests()[0].last().unwrap().content.clone();
@@ -209,8 +220,9 @@ async fn replies_stream_with_updates() {
         h.fake.calls()
     );
     assert_eq!(h.posts_to("DU1").len(), 1, "one message, not one per chunk");
+    let updates = h.fake.calls_of("chat.update");
     assert!(
-        h.fake.calls_of("chat.update").len() >= 2,
+        updates.len() >= 2,
         "expected several updates: {:?}",
         h.fake.calls()
     );
@@ -352,7 +364,7 @@ async fn every_envelope_is_acknowledged_in_time() {
 }
 
 /// Account links that hand out a recognisable page per person.
-struct Links;
+pub(crate) struct Links;
 
 #[async_trait::async_trait]
 impl AccountLinks for Links {
@@ -378,9 +390,9 @@ impl AccountLinks for Links {
 
 /// `!connect` in a channel sends the link to the person's direct message and says so in the
 /// thread; the channel never sees a link. The link is the page naming the person.
-#[tokio::test]
-async fn connect_in_a_channel_sends_the_link_directly() {
-    let notion = ServerConfig {
+/// A server people connect with OAuth.
+pub(crate) fn notion() -> ServerConfig {
+    ServerConfig {
         name: "notion".into(),
         url: "http://127.0.0.1:9/mcp".parse().unwrap(),
         auth: ServerAuth::OAuth,
@@ -389,16 +401,20 @@ async fn connect_in_a_channel_sends_the_link_directly() {
         core_tools: Vec::new(),
         keywords: Vec::new(),
         timeout: None,
-    };
+    }
+}
+
+#[tokio::test]
+async fn connect_in_a_channel_sends_the_link_directly() {
     let h = Harness::build(
         Policy::Open,
         Vec::new(),
         ScriptedModel::new(vec![]),
-        vec![notion],
+        vec![notion()],
         Some(Arc::new(Links)),
     )
     .await;
-    h.fake.push_event("T1", json!({"type": "app_mention", "user": "U5", "channel": "C9", "text": "<@UBOT> !connect notion", "ts": "90.0001"}));
+    h.mention("U5", "C9", "!connect notion", "90.0001");
     let direct = h.wait_posts("U5", 1).await;
     assert!(
         direct[0]

@@ -19,6 +19,10 @@ pub enum Frame {
     Envelope {
         /// The id to send back in the acknowledgement.
         envelope_id: String,
+        /// The id of the event it carries (`Ev…`), the same in every delivery of that event.
+        event_id: Option<String>,
+        /// How many times Slack delivered it before (`retry_attempt`; 0 the first time).
+        retry_attempt: u32,
         /// What it carries.
         inbound: Option<Inbound>,
     },
@@ -37,8 +41,9 @@ pub enum Inbound {
         user: String,
         /// The channel (a `D…` id for direct messages).
         channel: String,
-        /// The message's text.
-        text: String,
+        /// The message's text as Slack delivered it (escaped, with `<…>` references); `None`
+        /// when it has none (a file shared without a comment).
+        text: Option<String>,
         /// The message's own timestamp id.
         ts: String,
         /// The thread it belongs to, when it is a reply.
@@ -90,8 +95,14 @@ pub fn parse_frame(text: &str) -> Frame {
                     "interactive" => parse_action(&payload),
                     _ => None,
                 };
+                let retry_attempt = value
+                    .get("retry_attempt")
+                    .and_then(Value::as_u64)
+                    .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
                 Frame::Envelope {
                     envelope_id,
+                    event_id: text_of(&payload, "event_id"),
+                    retry_attempt,
                     inbound,
                 }
             }
@@ -101,11 +112,18 @@ pub fn parse_frame(text: &str) -> Frame {
     }
 }
 
+/// Message subtypes a person makes with text of their own: a file shared with a comment, a
+/// thread reply also sent to the channel, `/me`. Every other subtype (edits, deletions, joins,
+/// bot messages) is not a message to answer.
+const PERSON_SUBTYPES: &[&str] = &["file_share", "thread_broadcast", "me_message"];
+
 fn parse_event(payload: &Value) -> Option<Inbound> {
     let event = payload.get("event")?;
     let kind = event.get("type").and_then(Value::as_str)?;
-    // Edits, deletions, bot messages and joins carry a subtype; only plain messages are answered.
-    if event.get("subtype").is_some() || event.get("bot_id").is_some() {
+    let person_made = event
+        .get("subtype")
+        .is_none_or(|s| s.as_str().is_some_and(|s| PERSON_SUBTYPES.contains(&s)));
+    if !person_made || event.get("bot_id").is_some() {
         return None;
     }
     let mention = match kind {
@@ -118,18 +136,22 @@ fn parse_event(payload: &Value) -> Option<Inbound> {
         team,
         user: text_of(event, "user")?,
         channel: text_of(event, "channel")?,
-        text: text_of(event, "text").unwrap_or_default(),
+        text: text_of(event, "text").filter(|t| !t.trim().is_empty()),
         ts: text_of(event, "ts")?,
         thread_ts: text_of(event, "thread_ts"),
         mention,
     })
 }
 
+/// A press of a button that carries a value. A link button carries none: Slack still sends an
+/// interaction payload when it is clicked (the browser opens the link), and it is only
+/// acknowledged.
 fn parse_action(payload: &Value) -> Option<Inbound> {
     if payload.get("type").and_then(Value::as_str) != Some("block_actions") {
         return None;
     }
     let action = payload.get("actions")?.as_array()?.first()?;
+    let value = text_of(action, "value")?;
     let user = payload.get("user")?;
     let team = payload
         .get("team")
@@ -148,7 +170,7 @@ fn parse_action(payload: &Value) -> Option<Inbound> {
                     .and_then(|c| text_of(c, "message_ts"))
             })?,
         action_id: text_of(action, "action_id")?,
-        value: text_of(action, "value").unwrap_or_default(),
+        value,
     })
 }
 
@@ -189,6 +211,7 @@ mod tests {
         let Frame::Envelope {
             envelope_id,
             inbound: Some(Inbound::Message { user, mention, .. }),
+            ..
         } = parse_frame(dm)
         else {
             panic!("not a message");
@@ -213,7 +236,7 @@ mod tests {
         };
         assert!(mention);
         assert_eq!(thread_ts.as_deref(), Some("1.0"));
-        assert_eq!(strip_mention(&text, "UB"), "hello");
+        assert_eq!(strip_mention(&text.unwrap_or_default(), "UB"), "hello");
     }
 
     #[test]
@@ -223,9 +246,50 @@ mod tests {
             parse_frame(edit),
             Frame::Envelope {
                 envelope_id: "e3".into(),
+                event_id: None,
+                retry_attempt: 0,
                 inbound: None
             }
         );
+    }
+
+    #[test]
+    fn files_shared_with_a_comment_are_messages() {
+        let shared = r#"{"envelope_id":"e5","type":"events_api","retry_attempt":2,"retry_reason":"timeout","payload":{"team_id":"T1","event_id":"Ev9","event":{"type":"message","subtype":"file_share","channel_type":"im","user":"U1","channel":"D1","text":"what is in this?","ts":"1.1","files":[{"id":"F1"}]}}}"#;
+        let Frame::Envelope {
+            event_id,
+            retry_attempt,
+            inbound: Some(Inbound::Message { text, .. }),
+            ..
+        } = parse_frame(shared)
+        else {
+            panic!("not a message");
+        };
+        assert_eq!(text.as_deref(), Some("what is in this?"));
+        assert_eq!((event_id.as_deref(), retry_attempt), (Some("Ev9"), 2));
+        let bare = shared.replace("what is in this?", "");
+        let Frame::Envelope {
+            inbound: Some(Inbound::Message { text, .. }),
+            ..
+        } = parse_frame(&bare)
+        else {
+            panic!("not a message");
+        };
+        assert_eq!(text, None);
+        let joined = shared.replace("file_share", "channel_join");
+        assert!(matches!(
+            parse_frame(&joined),
+            Frame::Envelope { inbound: None, .. }
+        ));
+    }
+
+    #[test]
+    fn link_button_presses_are_only_acknowledged() {
+        let press = r#"{"envelope_id":"e6","type":"interactive","payload":{"type":"block_actions","user":{"id":"U1","team_id":"T1"},"team":{"id":"T1"},"channel":{"id":"D1"},"message":{"ts":"5.5"},"actions":[{"action_id":"link_0","type":"button","url":"https://example.com"}]}}"#;
+        assert!(matches!(
+            parse_frame(press),
+            Frame::Envelope { inbound: None, .. }
+        ));
     }
 
     #[test]

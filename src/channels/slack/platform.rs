@@ -85,11 +85,17 @@ impl Slack {
                 if user == self.bot_user {
                     return None;
                 }
-                let text = strip_mention(&text, &self.bot_user);
-                let normalised = text
-                    .strip_prefix('!')
-                    .map_or_else(|| text.clone(), |rest| format!("/{rest}"));
-                let command = commands::parse(&normalised, None);
+                // What the person typed: the bot's own mention taken out, Slack's escapes and
+                // references undone.
+                let text = text
+                    .map(|t| mrkdwn::typed(&strip_mention(&t, &self.bot_user)))
+                    .filter(|t| !t.trim().is_empty());
+                let command = text.as_deref().and_then(|text| {
+                    let normalised = text
+                        .strip_prefix('!')
+                        .map_or_else(|| text.to_owned(), |rest| format!("/{rest}"));
+                    commands::parse(&normalised, None)
+                });
                 // A mention is answered in its thread; a direct message in the conversation.
                 let chat = SlackChat {
                     channel,
@@ -105,7 +111,7 @@ impl Slack {
                         display: user.clone(),
                         id: user,
                     },
-                    text: Some(text),
+                    text,
                     command,
                 }))
             }
