@@ -280,7 +280,22 @@ fn cut_line(line: Line<'_>, more: bool, fits: &dyn Fn(&str) -> bool) -> (String,
         return (render(&[line], more), None);
     }
     let mut at = bounds[good - 1];
-    if let Some(space) = text[..at].rfind(' ').filter(|s| *s * 4 > at) {
+    // At a space, preferably one outside a link's `[label](address)`.
+    let spaces = || {
+        text[..at]
+            .char_indices()
+            .rev()
+            .filter(|(i, c)| *c == ' ' && *i * 4 > at)
+            .map(|(i, _)| i)
+    };
+    let balanced = |head: &str| {
+        head.matches('[').count() == head.matches(']').count()
+            && head.matches('(').count() == head.matches(')').count()
+    };
+    if let Some(space) = spaces()
+        .find(|i| balanced(&text[..*i]))
+        .or_else(|| spaces().next())
+    {
         at = space + 1;
     }
     let (head, tail) = text.split_at(at);
@@ -322,6 +337,19 @@ mod tests {
         assert_eq!(
             split("abcdefghij", &chars_at_most(4)),
             vec!["abcd", "efgh", "ij"]
+        );
+    }
+
+    #[test]
+    fn prefers_not_to_cut_inside_a_link() {
+        let text = "see [the doc](https://x.io/a) and [one more](https://x.io/b) please";
+        let pieces = split(text, &chars_at_most(45));
+        assert_eq!(
+            pieces,
+            vec![
+                "see [the doc](https://x.io/a) and",
+                "[one more](https://x.io/b) please"
+            ]
         );
     }
 
