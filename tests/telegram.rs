@@ -14,6 +14,8 @@ mod buttons;
 mod common;
 #[path = "telegram/links.rs"]
 mod links;
+#[path = "telegram/rules.rs"]
+mod rules;
 #[path = "telegram/sessions.rs"]
 mod sessions;
 #[path = "telegram/streaming.rs"]

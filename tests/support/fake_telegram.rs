@@ -9,7 +9,21 @@
 //! checks: text length (4096 UTF-16 units after entity parsing), HTML well-formedness,
 //! "message is not modified", unknown messages, and that a bot cannot write first to a user who
 //! never started a private chat with it (403, "Forbidden: bot can't initiate conversation with a
-//! user"). It records every call with the time it arrived,
+//! user").
+//!
+//! It keeps Telegram's stricter rules too, by default:
+//! - "message text is empty" when the visible text of a send or an edit is empty (`<pre></pre>`);
+//! - a group takes at most 20 messages and edits a minute; more are answered with 429 and a
+//!   `retry_after` of at least 30 s, as Telegram answers in groups;
+//! - an inline keyboard URL must be `http(s)` to a host with a dot or an IP literal, or `tg://`
+//!   ("Bad Request: inline keyboard button URL '…' is invalid: Wrong HTTP URL", or
+//!   "Unsupported URL protocol"), as TDLib's link check decides;
+//! - a text link (`<a href>`) to a host without a dot or to `mailto:` is dropped without a word:
+//!   the label shows, the address is lost ([`FakeTelegram::message_links`] has the links kept);
+//! - the links' addresses together may hold about 9,500 characters ("Bad Request:
+//!   ENTITIES_TOO_LONG").
+//!
+//! It records every call with the time it arrived,
 //! can answer the next call of a method with an injected error (a 429 with `retry_after`), and
 //! stops when dropped.
 
@@ -36,6 +50,14 @@ pub const BOT_ID: u64 = 4_242_424_242;
 pub const BOT_USERNAME: &str = "test_gateway_bot";
 /// Telegram's limit on one message's text.
 pub const MAX_TEXT: usize = 4096;
+/// Messages and edits a group takes within [`GROUP_WINDOW`].
+pub const GROUP_LIMIT: usize = 20;
+/// The window [`GROUP_LIMIT`] counts over.
+pub const GROUP_WINDOW: Duration = Duration::from_secs(60);
+/// The shortest `retry_after` a group's limit is answered with.
+pub const GROUP_RETRY_AFTER: u64 = 30;
+/// About how many characters the addresses of one message's links may hold together.
+pub const MAX_LINKS_SIZE: usize = 9_500;
 
 /// One recorded API call.
 #[derive(Debug, Clone)]
@@ -97,6 +119,8 @@ struct Stored {
     /// The raw text and parse mode as last sent, to detect "not modified".
     raw: (String, Option<String>),
     markup: Option<Value>,
+    /// The text links Telegram kept: (label, address).
+    links: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -115,6 +139,8 @@ struct Inner {
     peers: HashSet<SocketAddr>,
     /// Users who have a private chat with the bot (they wrote to it there).
     started: HashSet<i64>,
+    /// When each group's recent messages and edits were accepted, oldest first.
+    group_changes: HashMap<i64, VecDeque<Instant>>,
 }
 
 struct Shared {
@@ -269,6 +295,18 @@ impl FakeTelegram {
             .messages
             .get(&(chat, message_id))
             .map(|m| m.text.clone())
+    }
+
+    /// The text links of a message the bot sent that Telegram kept: (label, address).
+    #[must_use]
+    pub fn message_links(&self, chat: i64, message_id: i64) -> Vec<(String, String)> {
+        self.shared
+            .inner
+            .lock()
+            .messages
+            .get(&(chat, message_id))
+            .map(|m| m.links.clone())
+            .unwrap_or_default()
     }
 
     /// The inline keyboard of a message the bot sent.
@@ -565,8 +603,28 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> (Response, bool) {
         "deletewebhook" | "setmycommands" | "answercallbackquery" | "sendchataction" => {
             (ok(json!(true)), true)
         }
-        "sendmessage" => send_message(inner, body),
-        "editmessagetext" => edit_message_text(inner, body),
+        "sendmessage" | "editmessagetext" => {
+            let chat = body["chat_id"].as_i64().unwrap_or_default();
+            if let Some(refused) = group_limit(inner, chat) {
+                return (refused, false);
+            }
+            if let Some(refused) = check_keyboard(body) {
+                return (refused, false);
+            }
+            let (response, accepted) = if method == "sendmessage" {
+                send_message(inner, body)
+            } else {
+                edit_message_text(inner, body)
+            };
+            if accepted && chat < 0 {
+                inner
+                    .group_changes
+                    .entry(chat)
+                    .or_default()
+                    .push_back(Instant::now());
+            }
+            (response, accepted)
+        }
         "editmessagereplymarkup" => {
             let (Some(chat), Some(id)) = (body["chat_id"].as_i64(), body["message_id"].as_i64())
             else {
@@ -579,6 +637,9 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> (Response, bool) {
                     false,
                 );
             };
+            if let Some(refused) = check_keyboard(body) {
+                return (refused, false);
+            }
             let Some(stored) = inner.messages.get_mut(&(chat, id)) else {
                 return (
                     err(400, "Bad Request: message to edit not found", None),
@@ -609,25 +670,10 @@ fn send_message(inner: &mut Inner, body: &Value) -> (Response, bool) {
     }
     let raw = body["text"].as_str().unwrap_or_default().to_owned();
     let mode = body["parse_mode"].as_str().map(str::to_owned);
-    let visible = match visible_text(&raw, mode.as_deref()) {
-        Ok(v) => v,
-        Err(e) => {
-            return (
-                err(
-                    400,
-                    &format!("Bad Request: can't parse entities: {e}"),
-                    None,
-                ),
-                false,
-            );
-        }
+    let (visible, links) = match parse_text(&raw, mode.as_deref(), "message is too long") {
+        Ok(parsed) => parsed,
+        Err(refused) => return (err(400, &refused, None), false),
     };
-    if visible.trim().is_empty() {
-        return (err(400, "Bad Request: message text is empty", None), false);
-    }
-    if visible.encode_utf16().count() > MAX_TEXT {
-        return (err(400, "Bad Request: message is too long", None), false);
-    }
     let id = inner.next_message_id;
     inner.next_message_id += 1;
     inner.messages.insert(
@@ -636,6 +682,7 @@ fn send_message(inner: &mut Inner, body: &Value) -> (Response, bool) {
             text: visible.clone(),
             raw: (raw, mode),
             markup: body.get("reply_markup").cloned(),
+            links,
         },
     );
     (ok(sent_message(chat, id, &visible)), true)
@@ -654,22 +701,10 @@ fn edit_message_text(inner: &mut Inner, body: &Value) -> (Response, bool) {
     };
     let raw = body["text"].as_str().unwrap_or_default().to_owned();
     let mode = body["parse_mode"].as_str().map(str::to_owned);
-    let visible = match visible_text(&raw, mode.as_deref()) {
-        Ok(v) => v,
-        Err(e) => {
-            return (
-                err(
-                    400,
-                    &format!("Bad Request: can't parse entities: {e}"),
-                    None,
-                ),
-                false,
-            );
-        }
+    let (visible, links) = match parse_text(&raw, mode.as_deref(), "MESSAGE_TOO_LONG") {
+        Ok(parsed) => parsed,
+        Err(refused) => return (err(400, &refused, None), false),
     };
-    if visible.encode_utf16().count() > MAX_TEXT {
-        return (err(400, "Bad Request: MESSAGE_TOO_LONG", None), false);
-    }
     let markup = body.get("reply_markup").cloned();
     let Some(stored) = inner.messages.get_mut(&(chat, id)) else {
         return (
@@ -691,6 +726,7 @@ fn edit_message_text(inner: &mut Inner, body: &Value) -> (Response, bool) {
         text: visible.clone(),
         raw: (raw, mode),
         markup,
+        links,
     };
     (ok(sent_message(chat, id, &visible)), true)
 }
@@ -707,13 +743,108 @@ fn sent_message(chat: i64, id: i64, text: &str) -> Value {
     m
 }
 
-/// The text a user sees, checking HTML as strictly as Telegram does.
-fn visible_text(raw: &str, mode: Option<&str>) -> Result<String, String> {
-    match mode {
-        None => Ok(raw.to_owned()),
+/// A 429 when `chat` is a group that had its fill of messages and edits this minute.
+fn group_limit(inner: &mut Inner, chat: i64) -> Option<Response> {
+    if chat >= 0 {
+        return None;
+    }
+    let now = Instant::now();
+    let recent = inner.group_changes.entry(chat).or_default();
+    while recent
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= GROUP_WINDOW)
+    {
+        recent.pop_front();
+    }
+    if recent.len() < GROUP_LIMIT {
+        return None;
+    }
+    let room = recent.front().map_or(Duration::ZERO, |t| {
+        GROUP_WINDOW.saturating_sub(now.duration_since(*t))
+    });
+    let wait = (room.as_secs() + 1).max(GROUP_RETRY_AFTER);
+    Some(err(
+        429,
+        &format!("Too Many Requests: retry after {wait}"),
+        Some(wait),
+    ))
+}
+
+/// Whether Telegram's link check takes `url`: `http(s)` to a host with a dot or an IP literal
+/// ("Wrong HTTP URL" otherwise), or `tg://`; any other scheme is "Unsupported URL protocol".
+fn check_url(url: &str) -> Result<(), &'static str> {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("tg://") {
+        return Ok(());
+    }
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        return Err(if lower.contains("://") || lower.starts_with("mailto:") {
+            "Unsupported URL protocol"
+        } else {
+            "Wrong HTTP URL"
+        });
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.starts_with('[') {
+        return Ok(());
+    }
+    let host = host.split(':').next().unwrap_or_default();
+    if host.contains('.') {
+        Ok(())
+    } else {
+        Err("Wrong HTTP URL")
+    }
+}
+
+/// A 400 when an inline keyboard button's URL is one Telegram refuses.
+fn check_keyboard(body: &Value) -> Option<Response> {
+    let rows = body.pointer("/reply_markup/inline_keyboard")?.as_array()?;
+    for button in rows.iter().filter_map(Value::as_array).flatten() {
+        if let Some(url) = button.get("url").and_then(Value::as_str)
+            && let Err(why) = check_url(url)
+        {
+            return Some(err(
+                400,
+                &format!("Bad Request: inline keyboard button URL '{url}' is invalid: {why}"),
+                None,
+            ));
+        }
+    }
+    None
+}
+
+/// The text a user sees and the links kept, or the description of Telegram's refusal (a 400):
+/// markup it cannot parse, an empty text, a text too long (`too_long`, which differs between
+/// sending and editing), or links too long together.
+fn parse_text(
+    raw: &str,
+    mode: Option<&str>,
+    too_long: &str,
+) -> Result<(String, Vec<(String, String)>), String> {
+    let parsed = match mode {
+        None => Ok((raw.to_owned(), Vec::new())),
         Some("HTML") => parse_html(raw),
         Some(other) => Err(format!("unsupported parse mode {other}")),
+    };
+    let (visible, links) = parsed.map_err(|e| format!("Bad Request: can't parse entities: {e}"))?;
+    if visible.trim().is_empty() {
+        return Err("Bad Request: message text is empty".into());
     }
+    if visible.encode_utf16().count() > MAX_TEXT {
+        return Err(format!("Bad Request: {too_long}"));
+    }
+    if links.iter().map(|(_, url)| url.len()).sum::<usize>() > MAX_LINKS_SIZE {
+        return Err("Bad Request: ENTITIES_TOO_LONG".into());
+    }
+    let kept = links
+        .into_iter()
+        .filter(|(_, url)| check_url(url).is_ok())
+        .collect();
+    Ok((visible, kept))
 }
 
 const TAGS: &[&str] = &[
@@ -735,8 +866,13 @@ const TAGS: &[&str] = &[
     "tg-emoji",
 ];
 
-fn parse_html(raw: &str) -> Result<String, String> {
+/// The visible text of Telegram HTML and its text links (label, address), checking the markup as
+/// strictly as Telegram does.
+fn parse_html(raw: &str) -> Result<(String, Vec<(String, String)>), String> {
     let mut out = String::new();
+    let mut links = Vec::new();
+    // Open links: where their label starts in `out`, and their address.
+    let mut open_links: Vec<(usize, String)> = Vec::new();
     let mut stack: Vec<String> = Vec::new();
     let mut rest = raw;
     while let Some(c) = rest.chars().next() {
@@ -749,13 +885,23 @@ fn parse_html(raw: &str) -> Result<String, String> {
                         Some(open) if open == name.trim() => {}
                         _ => return Err(format!("Unexpected end tag {name}")),
                     }
+                    if name.trim() == "a"
+                        && let Some((start, url)) = open_links.pop()
+                    {
+                        links.push((out[start..].to_owned(), url));
+                    }
                 } else {
                     let name = tag.split_whitespace().next().unwrap_or_default();
                     if !TAGS.contains(&name) {
                         return Err(format!("Unsupported start tag \"{name}\""));
                     }
-                    if name == "a" && !tag.contains("href=\"") {
-                        return Err("a tag without href".into());
+                    if name == "a" {
+                        let href = tag
+                            .split_once("href=\"")
+                            .and_then(|(_, rest)| rest.split_once('"'))
+                            .map(|(href, _)| decode_entities(href))
+                            .ok_or("a tag without href")?;
+                        open_links.push((out.len(), href));
                     }
                     stack.push(name.to_owned());
                 }
@@ -795,5 +941,14 @@ fn parse_html(raw: &str) -> Result<String, String> {
             "Can't find end tag corresponding to start tag \"{open}\""
         ));
     }
-    Ok(out)
+    Ok((out, links))
+}
+
+/// An attribute's value with the entities Telegram decodes in it.
+fn decode_entities(value: &str) -> String {
+    value
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
 }

@@ -24,6 +24,9 @@ const GROUP: i64 = -100_777;
 #[derive(Default)]
 struct Links {
     pages: Mutex<Vec<(String, String, String)>>,
+    /// Whether the gateway's public address is `localhost` (a host Telegram takes no button
+    /// for).
+    local: bool,
 }
 
 #[async_trait]
@@ -42,7 +45,12 @@ impl AccountLinks for Links {
     fn present_link(&self, url: &str, server: &str, who: &str) -> String {
         let mut pages = self.pages.lock();
         pages.push((url.to_owned(), server.to_owned(), who.to_owned()));
-        format!("https://gw.example/connect/page{}", pages.len())
+        let base = if self.local {
+            "http://localhost:18789"
+        } else {
+            "https://gw.example"
+        };
+        format!("{base}/connect/page{}", pages.len())
     }
 
     async fn disconnect(&self, _: &Principal, _: &str) -> Result<bool, AccountError> {
@@ -192,5 +200,44 @@ async fn connect_in_a_private_chat_shows_the_page_there() {
             .contains("https://gw.example/connect/page1")
     );
     assert_eq!(links.pages.lock()[0].2, "Telegram user @user79 (id 79)");
+    h.stop().await;
+}
+
+/// With the gateway on `localhost`, Telegram refuses a button to the page ("Wrong HTTP URL"):
+/// `/connect` still gives the person the link, written out.
+#[tokio::test]
+async fn connect_with_a_localhost_gateway_gives_a_usable_link() {
+    let links = Arc::new(Links {
+        local: true,
+        ..Links::default()
+    });
+    let h = harness(Arc::clone(&links)).await;
+    h.fake.push_private(80, "/connect notion");
+    let calls = h
+        .fake
+        .wait_for("the link", WAIT, |calls| {
+            calls.iter().any(|c| c.chat() == Some(80) && c.ok)
+        })
+        .await;
+    let sent = calls
+        .iter()
+        .find(|c| c.chat() == Some(80) && c.ok)
+        .expect("a message");
+    assert!(
+        sent.text().contains("http://localhost:18789/connect/page1"),
+        "the link is in the text: {}",
+        sent.body
+    );
+    assert!(
+        !sent.body["reply_markup"].to_string().contains("localhost"),
+        "no button Telegram would refuse: {}",
+        sent.body
+    );
+    let id = h.fake.messages_in(80)[0];
+    assert!(
+        h.fake
+            .message_text(80, id)
+            .is_some_and(|t| t.contains("http://localhost:18789/connect/page1"))
+    );
     h.stop().await;
 }
