@@ -172,3 +172,67 @@ async fn a_redelivered_event_is_answered_once() {
     assert_eq!(h.model.calls(), 1, "one turn");
     assert_eq!(h.posts_to("DU4").len(), 1, "one answer");
 }
+
+/// A 3,700-character code answer full of `<`, `>` and `&` grows past Slack's 4,000 characters
+/// once escaped; it arrives in messages Slack neither splits nor refuses, each a closed code
+/// block, and reads back as written.
+#[tokio::test]
+async fn a_long_code_answer_arrives_complete_and_literal() {
+    let lines: Vec<String> = (0..128)
+        .map(|i| format!("if a<b && c>d: x_{i:03} = a*b*c"))
+        .collect();
+    let code = lines.join("\n");
+    assert!(code.len() >= 3_700, "{}", code.len());
+    let answer = format!("Here:\n```python\n{code}\n```\nDone.");
+    let h = Harness::start(
+        Policy::Open,
+        vec![],
+        ScriptedModel::new(vec![Reply::text(&answer)]),
+    )
+    .await;
+    h.dm("U6", "the code please", "6.1");
+    let shown = || -> Vec<String> {
+        h.fake
+            .posted()
+            .iter()
+            .filter(|(channel, _, _)| channel == "DU6")
+            .filter_map(|(_, ts, _)| h.fake.message_text("DU6", ts))
+            .collect()
+    };
+    assert!(
+        h.fake
+            .wait_for(WAIT, |_| shown()
+                .last()
+                .is_some_and(|t| t.ends_with("Done.")))
+            .await,
+        "{:?}",
+        h.fake.calls()
+    );
+    let texts = shown();
+    assert!(texts.len() >= 2, "{texts:#?}");
+    assert_eq!(h.fake.split_posts(), 0, "Slack never had to split a post");
+    let refused: Vec<_> = h
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            c.method == "chat.update"
+                && c.body["text"]
+                    .as_str()
+                    .is_some_and(|t| t.chars().count() > 4_000)
+        })
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    for text in &texts {
+        assert!(text.chars().count() <= 4_000);
+        assert_eq!(text.matches("```").count() % 2, 0, "a closed block: {text}");
+    }
+    let read_back = texts
+        .join("\n")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    for line in &lines {
+        assert!(read_back.contains(line.as_str()), "{line} as written");
+    }
+}
