@@ -23,3 +23,5 @@ mod notion_tools;
 mod oauth;
 #[path = "servers/peers.rs"]
 mod peers;
+#[path = "servers/startup.rs"]
+mod startup;

@@ -6,9 +6,10 @@
 //! queued one behind the other share one transaction (group commit), each inside a savepoint of
 //! its own, and each caller hears back only once that transaction is committed: under a burst
 //! the cost of committing is paid once for many writes. Several processes (the gateway and both
-//! MCP servers) may open the same file; WAL and a busy timeout let them share it. Each component
-//! owns its tables (see [`migrations`]); secrets inside rows are sealed with [`seal::Sealer`]. A
-//! second thread checkpoints the write-ahead log so that operations never wait for it.
+//! MCP servers) may open the same file, a new one too, at the same moment; WAL, a busy timeout
+//! and migrations that run one process at a time let them share it. Each component owns its
+//! tables (see [`migrations`]); secrets inside rows are sealed with [`seal::Sealer`]. A second
+//! thread checkpoints the write-ahead log so that operations never wait for it.
 
 pub(crate) mod audit;
 pub(crate) mod backup;
@@ -181,6 +182,37 @@ fn check_writable(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     })
 }
 
+/// How long to wait between two attempts to switch a new database to WAL.
+const WAL_RETRY: Duration = Duration::from_millis(10);
+
+/// Puts the database in WAL mode, waiting (up to [`BUSY_TIMEOUT`]) while another connection is
+/// doing the same. Switching a new database to WAL reads its header and then takes the write
+/// lock; when two processes do it at once, each holds the read lock the other needs, and SQLite
+/// answers "database is locked" at once instead of calling the busy handler (which would
+/// deadlock). Trying again after the other one finished finds the file in WAL mode already.
+fn use_wal(conn: &Connection) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(WAL_RETRY);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Whether `error` is SQLite's "database is locked" (or busy) answer.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 impl Store {
     /// Opens (creating it and its folder when missing) and migrates the database at `path`.
     ///
@@ -209,7 +241,7 @@ impl Store {
 
     fn prepare(mut conn: Connection, path: &Path) -> Result<Self, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        use_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::apply(&mut conn, path)?;
@@ -485,6 +517,29 @@ pub(crate) mod tests {
         });
         running.recv().unwrap();
         release
+    }
+
+    #[test]
+    fn a_new_database_opened_by_several_connections_at_once_opens_for_all() {
+        // As when the gateway and both MCP servers start together on an empty volume.
+        for round in 0..100 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("new.db");
+            let start = Arc::new(std::sync::Barrier::new(6));
+            let openers: Vec<_> = (0..6)
+                .map(|_| {
+                    let (path, start) = (path.clone(), Arc::clone(&start));
+                    std::thread::spawn(move || {
+                        start.wait();
+                        Store::open(&path).map(|_| ())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let opened = opener.join().unwrap();
+                assert!(opened.is_ok(), "round {round}: {opened:?}");
+            }
+        }
     }
 
     async fn rows(store: &Store) -> Vec<String> {
