@@ -3,12 +3,13 @@
 //! Notion API that answers every API call after a fixed added latency.
 //!
 //! Each server runs as its own process: ours is the real `mcp-gateway notion-mcp` binary with its
-//! default logging, reached with a bearer obtained through the whole OAuth flow (registration,
-//! PKCE, consent, the fake's Notion OAuth, callback, token); the npm server runs with
-//! `--transport http`, its own bearer (`--auth-token`), `NOTION_TOKEN` for the fake and
-//! `BASE_URL` pointing its OpenAPI base URL at the fake. rmcp's streamable HTTP client (the same
-//! client the gateway uses, one TCP connection per request) calls `search` on ours and
-//! `API-post-search` on theirs with the same arguments; each call makes exactly one
+//! default logging and no request budget (`requests_per_second = 0`: the fake does not rate-limit
+//! and the npm server does not pace its requests), reached with a bearer obtained through the
+//! whole OAuth flow (registration, PKCE, consent, the fake's Notion OAuth, callback, token); the
+//! npm server runs with `--transport http`, its own bearer (`--auth-token`), `NOTION_TOKEN` for
+//! the fake and `BASE_URL` pointing its OpenAPI base URL at the fake. rmcp's streamable HTTP
+//! client (the same client the gateway uses, one TCP connection per request) calls `search` on
+//! ours and `API-post-search` on theirs with the same arguments; each call makes exactly one
 //! `POST /v1/search` upstream.
 //!
 //! Every call carries a unique `start_cursor`, which both servers pass through to the fake
@@ -203,6 +204,10 @@ client_secret_file = "notion-secret"
 api_url = "{api}"
 authorize_url = "{authorize}"
 token_url = "{token}"
+# The fake does not rate-limit, and the npm server does not pace its requests: the budget of
+# three requests per second per connected account is lifted so the figures are the server's
+# own cost, not the budget's spacing.
+requests_per_second = 0
 "#,
         authorize = fake.authorize_url(),
         token = fake.token_url(),

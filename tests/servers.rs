@@ -17,6 +17,8 @@ mod gcal_tools;
 mod hardening;
 #[path = "servers/listing.rs"]
 mod listing;
+#[path = "servers/notion_limits.rs"]
+mod notion_limits;
 #[path = "servers/notion_tools.rs"]
 mod notion_tools;
 #[path = "servers/oauth.rs"]

@@ -260,6 +260,12 @@ pub struct McpServerConfig {
     pub listener: ListenerLimits,
     /// What the authorization server keeps and lets one client or address do.
     pub limits: AuthLimits,
+    /// The most upstream requests per second, on average, made for one connected account
+    /// (`requests_per_second`; 0 for no budget of our own).
+    pub requests_per_second: u32,
+    /// How long one tool call may work, waiting out rate limits included, before it answers
+    /// with what it has (`tool_timeout_secs`).
+    pub tool_timeout: Duration,
 }
 
 impl McpServerConfig {
@@ -1061,6 +1067,15 @@ impl Validator {
                 raw.max_connections,
             ),
             limits,
+            requests_per_second: u32::try_from(self.int(
+                &k("requests_per_second"),
+                raw.requests_per_second,
+                d.requests_per_second,
+                0,
+                1000,
+            ))
+            .unwrap_or(0),
+            tool_timeout: self.secs(&k("tool_timeout_secs"), raw.tool_timeout_secs, 50, 3600),
         }
     }
 
@@ -1210,6 +1225,9 @@ struct McpDefaults {
     api_url: &'static str,
     authorize_url: &'static str,
     token_url: &'static str,
+    /// Notion allows a connection about three requests per second; Google's per-user quotas
+    /// are per minute and answered with errors that are retried, so it gets no budget.
+    requests_per_second: i64,
 }
 
 const NOTION_DEFAULTS: McpDefaults = McpDefaults {
@@ -1219,6 +1237,7 @@ const NOTION_DEFAULTS: McpDefaults = McpDefaults {
     api_url: "https://api.notion.com",
     authorize_url: "https://api.notion.com/v1/oauth/authorize",
     token_url: "https://api.notion.com/v1/oauth/token",
+    requests_per_second: 3,
 };
 
 const GCAL_DEFAULTS: McpDefaults = McpDefaults {
@@ -1228,6 +1247,7 @@ const GCAL_DEFAULTS: McpDefaults = McpDefaults {
     api_url: "https://www.googleapis.com/calendar/v3",
     authorize_url: "https://accounts.google.com/o/oauth2/v2/auth",
     token_url: "https://oauth2.googleapis.com/token",
+    requests_per_second: 0,
 };
 
 #[cfg(test)]

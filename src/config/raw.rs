@@ -157,4 +157,6 @@ pub(crate) struct RawMcpServer {
     pub max_sessions_per_account: Option<i64>,
     pub max_sessions_per_client: Option<i64>,
     pub max_sessions_per_grant: Option<i64>,
+    pub requests_per_second: Option<i64>,
+    pub tool_timeout_secs: Option<i64>,
 }

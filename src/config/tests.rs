@@ -305,3 +305,29 @@ fn limits_have_safe_defaults_and_are_checked() {
         "{err}"
     );
 }
+
+#[test]
+fn mcp_servers_budget_their_upstream_requests() {
+    let c = parse("").expect("defaults");
+    // Notion allows a connection about three requests per second; Google gets no budget.
+    assert_eq!(c.notion_mcp.requests_per_second, 3);
+    assert_eq!(c.gcal_mcp.requests_per_second, 0);
+    assert_eq!(c.notion_mcp.tool_timeout, Duration::from_secs(50));
+    let dir = tempfile::tempdir().expect("temporary folder");
+    for name in ["id", "secret"] {
+        std::fs::write(dir.path().join(name), name).expect("write a secret file");
+    }
+    let section = "[notion_mcp]\nclient_id_file = \"id\"\nclient_secret_file = \"secret\"\n";
+    let file = dir.path().join("gw.toml");
+    let c = Config::parse(
+        &format!("{section}requests_per_second = 0\ntool_timeout_secs = 20\n"),
+        &file,
+    )
+    .expect("valid");
+    assert_eq!(c.notion_mcp.requests_per_second, 0);
+    assert_eq!(c.notion_mcp.tool_timeout, Duration::from_secs(20));
+    let err = Config::parse(&format!("{section}requests_per_second = -1\n"), &file)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[notion_mcp].requests_per_second"), "{err}");
+}

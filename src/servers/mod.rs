@@ -57,6 +57,10 @@ pub struct Grant {
 
 pub mod gcal;
 pub mod notion;
+mod request_budget;
 pub mod tool_server;
 pub(crate) mod tooling;
 pub(crate) mod upstream_http;
+
+/// The bounds every upstream call of a tool call obeys (its deadline among them).
+pub use upstream_http::Limits as UpstreamLimits;

@@ -214,23 +214,27 @@ pub fn app(
     shutdown: CancellationToken,
 ) -> Result<Router, ServerError> {
     let http = upstream_http_client()?;
-    let api_url = kind.config(config).api_url.clone();
-    Ok(match kind {
-        ServerKind::Notion => router(
-            auth,
-            super::tool_server::ToolServer::new(super::tool_server::ToolSet::Notion(
-                super::notion::NotionApi::new(api_url, http),
-            )),
-            shutdown,
+    let section = kind.config(config);
+    let limits = super::upstream_http::Limits {
+        call_deadline: section.tool_timeout,
+        ..super::upstream_http::Limits::default()
+    };
+    let api_url = section.api_url.clone();
+    let set = match kind {
+        ServerKind::Notion => super::tool_server::ToolSet::Notion(
+            super::notion::NotionApi::with_limits(api_url, http, limits)
+                .with_budget(section.requests_per_second),
         ),
-        ServerKind::Gcal => router(
-            auth,
-            super::tool_server::ToolServer::new(super::tool_server::ToolSet::Gcal(
-                super::gcal::GcalApi::new(api_url, http),
-            )),
-            shutdown,
+        ServerKind::Gcal => super::tool_server::ToolSet::Gcal(
+            super::gcal::GcalApi::with_limits(api_url, http, limits)
+                .with_budget(section.requests_per_second),
         ),
-    })
+    };
+    Ok(router(
+        auth,
+        super::tool_server::ToolServer::new(set),
+        shutdown,
+    ))
 }
 
 /// Runs the server of `kind` until `shutdown` is cancelled.

@@ -1,7 +1,11 @@
 //! Calls to an upstream REST API (Notion, Google Calendar) on behalf of one [`Grant`]: the bearer
-//! comes from the grant, a 401 refreshes the token and retries once, a 429 waits out a bounded
-//! `Retry-After` and retries once, and response bodies are size-bounded and parsed without panics.
+//! comes from the grant, a 401 refreshes the token and retries once, and a rate-limited answer
+//! (429, or Google's 403 `rateLimitExceeded`/`userRateLimitExceeded`) is waited out and retried
+//! for as long as the tool call's deadline allows: `Retry-After` when the upstream gives one,
+//! else exponential backoff with jitter. An optional [`RequestBudget`] spaces the requests made
+//! for one account. Response bodies are size-bounded and parsed without panics.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -9,25 +13,36 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
+use super::request_budget::RequestBudget;
 use super::{Grant, UpstreamAuthError};
+
+/// Google's reasons for a 403 that means "slow down", retried like a 429.
+const RATE_LIMIT_REASONS: [&str; 2] = ["rateLimitExceeded", "userRateLimitExceeded"];
+/// The longest backoff between two retries when the upstream names no wait.
+const MAX_BACKOFF: Duration = Duration::from_secs(32);
 
 /// Bounds applied to every upstream call.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// The largest response body read, in bytes.
     pub max_body_bytes: usize,
-    /// The longest `Retry-After` waited before the single retry of a rate-limited call.
-    pub max_retry_after: Duration,
     /// The deadline of one HTTP exchange.
     pub request_timeout: Duration,
+    /// How long one tool call may work, waits for rate limits included, before it answers
+    /// with what it has.
+    pub call_deadline: Duration,
+    /// The first backoff after a rate-limited answer without `Retry-After`; each retry doubles
+    /// it (up to 32 s), plus up to as much again of random jitter.
+    pub backoff_base: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: 8 * 1024 * 1024,
-            max_retry_after: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            call_deadline: Duration::from_secs(50),
+            backoff_base: Duration::from_secs(1),
         }
     }
 }
@@ -50,7 +65,8 @@ pub enum UpstreamError {
          the account, then try again."
     )]
     StillUnauthorized,
-    /// The upstream rate-limited the call beyond what is waited for here.
+    /// The upstream rate-limited the call (or the account's request budget was spent) beyond
+    /// the call's deadline.
     #[error("the upstream API is rate limiting requests; wait {0} seconds and try again.")]
     RateLimited(u64),
     /// The upstream answered with an error status.
@@ -142,6 +158,7 @@ pub struct UpstreamClient {
     http: reqwest::Client,
     headers: HeaderMap,
     limits: Limits,
+    budget: Option<Arc<RequestBudget>>,
 }
 
 impl UpstreamClient {
@@ -152,7 +169,21 @@ impl UpstreamClient {
             http,
             headers,
             limits,
+            budget: None,
         }
+    }
+
+    /// The same client, spacing the requests of each account to `per_second` on average
+    /// (none when 0).
+    #[must_use]
+    pub fn with_budget(mut self, per_second: u32) -> Self {
+        self.budget = (per_second > 0).then(|| Arc::new(RequestBudget::per_second(per_second)));
+        self
+    }
+
+    /// The deadline of a tool call starting now.
+    pub fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.limits.call_deadline
     }
 
     /// The URL of `segments` under the base URL, each segment percent-encoded.
@@ -170,18 +201,30 @@ impl UpstreamClient {
         Ok(url)
     }
 
-    /// Sends `request` with the grant's bearer, handling 401 (refresh, retry once) and 429
-    /// (bounded wait, retry once). Returns the parsed JSON body (`Null` for an empty body).
+    /// Sends `request` with the grant's bearer before `deadline`, handling 401 (refresh, retry
+    /// once) and rate limits (wait and retry while the deadline allows). Returns the parsed JSON
+    /// body (`Null` for an empty body).
+    ///
+    /// # Errors
+    /// [`UpstreamError::RateLimited`] when the wait for a rate limit or the account's budget
+    /// would pass the deadline; the upstream's own error otherwise.
     pub async fn call(
         &self,
         grant: &Grant,
         request: &UpstreamRequest,
+        deadline: tokio::time::Instant,
     ) -> Result<Value, UpstreamError> {
         let mut token = grant.tokens.access_token().await?;
         let mut refreshed = false;
-        let mut waited = false;
+        let mut retries = 0u32;
         loop {
-            let response = self.send_once(&token, request).await?;
+            if let Some(budget) = &self.budget {
+                budget
+                    .acquire(&grant.account, deadline)
+                    .await
+                    .map_err(|over| UpstreamError::RateLimited(over.wait.as_secs().max(1)))?;
+            }
+            let response = self.send_once(&token, request, deadline).await?;
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED {
                 if refreshed {
@@ -192,24 +235,30 @@ impl UpstreamClient {
                 token = grant.tokens.refresh_after_rejection(&token).await?;
                 continue;
             }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                let wait = retry_after(response.headers());
-                if waited || wait > self.limits.max_retry_after {
-                    return Err(UpstreamError::RateLimited(wait.as_secs().max(1)));
-                }
-                waited = true;
-                tracing::debug!(
-                    wait_ms = wait.as_millis() as u64,
-                    "upstream answered 429; waiting"
-                );
-                tokio::time::sleep(wait).await;
-                continue;
-            }
+            let asked_wait = retry_after(response.headers());
             let body = read_bounded(response, self.limits.max_body_bytes).await?;
             if status.is_success() {
                 return parse_body(&body);
             }
-            return Err(status_error(status, &body));
+            let error = status_error(status, &body);
+            if !is_rate_limited(&error) {
+                return Err(error);
+            }
+            let wait = asked_wait.unwrap_or_else(|| backoff(self.limits.backoff_base, retries));
+            let resume = tokio::time::Instant::now() + wait;
+            if let Some(budget) = &self.budget {
+                budget.hold_off(&grant.account, resume);
+            }
+            if resume >= deadline {
+                return Err(UpstreamError::RateLimited(wait.as_secs().max(1)));
+            }
+            retries += 1;
+            tracing::debug!(
+                status = status.as_u16(),
+                wait_ms = wait.as_millis() as u64,
+                "upstream is rate limiting; waiting"
+            );
+            tokio::time::sleep_until(resume).await;
         }
     }
 
@@ -217,15 +266,22 @@ impl UpstreamClient {
         &self,
         token: &SecretString,
         request: &UpstreamRequest,
+        deadline: tokio::time::Instant,
     ) -> Result<reqwest::Response, UpstreamError> {
         let url = self.url(&request.segments)?;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Err(UpstreamError::Transport(
+                "the tool call ran out of time before this request".into(),
+            ));
+        }
         let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
             .map_err(|_| UpstreamError::AuthUnavailable("the stored token is malformed".into()))?;
         bearer.set_sensitive(true);
         let mut builder = self
             .http
             .request(request.method.clone(), url)
-            .timeout(self.limits.request_timeout)
+            .timeout(self.limits.request_timeout.min(left))
             .headers(self.headers.clone())
             .header(header::AUTHORIZATION, bearer)
             .header(header::ACCEPT, "application/json");
@@ -252,29 +308,48 @@ impl UpstreamClient {
     }
 }
 
-/// The wait a 429 asks for: `Retry-After` in seconds (or an HTTP date's distance), else 1 s.
-fn retry_after(headers: &HeaderMap) -> Duration {
-    let Some(value) = headers
+/// Whether `error` asks to slow down: a 429, or a 403 whose reason is one of Google's rate
+/// limits (not its daily or usage quotas, which waiting a little does not lift).
+fn is_rate_limited(error: &UpstreamError) -> bool {
+    match error {
+        UpstreamError::Status { status: 429, .. } => true,
+        UpstreamError::Status {
+            status: 403, code, ..
+        } => RATE_LIMIT_REASONS.contains(&code.as_str()),
+        _ => false,
+    }
+}
+
+/// The backoff before retry number `retry` (from 0): `base` doubled each time up to 32 s, plus
+/// a random jitter of up to as much again, so that calls waiting together do not return
+/// together.
+fn backoff(base: Duration, retry: u32) -> Duration {
+    let step = base.saturating_mul(1u32 << retry.min(16)).min(MAX_BACKOFF);
+    let jitter = step.mul_f64(rand::random::<f64>());
+    step + jitter
+}
+
+/// The wait a rate-limited answer asks for: `Retry-After` in seconds (or an HTTP date's
+/// distance); `None` when it names none.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
         .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Duration::from_secs(1);
-    };
-    let value = value.trim();
+        .and_then(|v| v.to_str().ok())?
+        .trim();
     if let Ok(seconds) = value.parse::<u64>() {
-        return Duration::from_secs(seconds);
+        return Some(Duration::from_secs(seconds.min(86_400)));
     }
     if let Ok(secs) = value.parse::<f64>()
         && secs.is_finite()
         && secs >= 0.0
     {
-        return Duration::from_secs_f64(secs.min(86_400.0));
+        return Some(Duration::from_secs_f64(secs.min(86_400.0)));
     }
     if let Ok(date) = chrono::DateTime::parse_from_rfc2822(value) {
         let delta = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
-        return delta.to_std().unwrap_or(Duration::ZERO);
+        return Some(delta.to_std().unwrap_or(Duration::ZERO));
     }
-    Duration::from_secs(1)
+    None
 }
 
 /// Reads at most `limit` bytes of the body, failing when there is more.
@@ -411,12 +486,38 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), Duration::from_secs(1));
+        assert_eq!(retry_after(&h), None);
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("3"));
-        assert_eq!(retry_after(&h), Duration::from_secs(3));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("0.5"));
-        assert_eq!(retry_after(&h), Duration::from_millis(500));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(500)));
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("junk"));
-        assert_eq!(retry_after(&h), Duration::from_secs(1));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let base = Duration::from_secs(1);
+        for retry in 0..4 {
+            let wait = backoff(base, retry);
+            let step = Duration::from_secs(1 << retry);
+            assert!(wait >= step && wait <= step * 2, "{retry}: {wait:?}");
+        }
+        assert!(backoff(base, 40) <= MAX_BACKOFF * 2);
+    }
+
+    #[test]
+    fn only_rate_limits_are_retried() {
+        let status = |status: u16, code: &str| UpstreamError::Status {
+            status,
+            code: code.into(),
+            message: String::new(),
+        };
+        assert!(is_rate_limited(&status(429, "rate_limited")));
+        assert!(is_rate_limited(&status(403, "rateLimitExceeded")));
+        assert!(is_rate_limited(&status(403, "userRateLimitExceeded")));
+        assert!(!is_rate_limited(&status(403, "dailyLimitExceeded")));
+        assert!(!is_rate_limited(&status(403, "quotaExceeded")));
+        assert!(!is_rate_limited(&status(403, "forbidden")));
     }
 }

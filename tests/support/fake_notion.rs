@@ -1,14 +1,29 @@
-//! A wire-faithful fake of the Notion REST API (version 2025-09-03 subset used by the Notion
-//! tools) and of Notion's OAuth endpoints, on 127.0.0.1:0, stopped when dropped.
+//! A wire-faithful fake of the Notion REST API (the subset the Notion tools use, under
+//! `Notion-Version` 2025-09-03 and 2026-03-11) and of Notion's OAuth endpoints, on 127.0.0.1:0,
+//! stopped when dropped.
 //!
-//! API: `Notion-Version` is required (400 `missing_version`); the bearer must be a token marked
-//! valid (401 `unauthorized` otherwise); lists paginate with opaque cursors; search matches titles
-//! case-insensitively and skips trashed objects; unknown ids answer 404 `object_not_found`.
+//! API: `Notion-Version` is required (400 `missing_version`) and must be a version the fake knows
+//! (400 `validation_error`); the bearer must be a token marked valid (401 `unauthorized`
+//! otherwise); lists paginate with opaque cursors; search matches titles case-insensitively and
+//! skips trashed objects; unknown ids answer 404 `object_not_found`.
+//!
+//! Strict like Notion, by default: the documented request limits answer 400 `validation_error`
+//! with Notion's message shape (`body failed validation: body.children[0]...`): a rich-text item's
+//! `text.content` over 2,000 UTF-16 units, a link over 2,000 characters, a rich-text array over
+//! 100 items, a `children` array over 100 blocks, children on a block nested more than two levels
+//! below the request's top-level blocks, more than 1,000 blocks in one request, a body over 500 KB.
+//! What a version does not know is refused too: the `position` object of Append block children
+//! exists only from 2026-03-11 and its `after` string only before; `archived` is refused in
+//! 2026-03-11 requests (answers carry only `in_trash`, which every version has). A rate limit per token (a bucket of `burst` requests refilled
+//! at `per_second`) is off unless [`FakeNotion::set_rate_limit`] turns it on; over it, calls get
+//! 429 `rate_limited` with an integer `Retry-After`.
+//!
 //! Faults on demand: a 429 with `Retry-After`, any status, or a malformed JSON body for the next
-//! API calls, and a fixed latency added to every API call (for benchmarks), with each call's
-//! service time recorded. OAuth: `GET /v1/oauth/authorize` redirects straight back to `redirect_uri` with
-//! `code` and `state`; `POST /v1/oauth/token` takes HTTP Basic client credentials and a JSON body
-//! (`authorization_code` / `refresh_token`), rotates refresh tokens and answers like Notion.
+//! API calls (or the next call to a given path), and a fixed latency added to every API call (for
+//! benchmarks), with each call's service time recorded. OAuth: `GET /v1/oauth/authorize` redirects
+//! straight back to `redirect_uri` with `code` and `state`; `POST /v1/oauth/token` takes HTTP Basic
+//! client credentials and a JSON body (`authorization_code` / `refresh_token`), rotates refresh
+//! tokens and answers like Notion.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
@@ -57,6 +72,24 @@ pub struct Served {
     pub service: Duration,
 }
 
+/// The API versions the fake answers.
+pub const VERSIONS: [&str; 2] = ["2025-09-03", "2026-03-11"];
+
+/// Notion's request limits.
+const MAX_TEXT_UNITS: usize = 2000;
+const MAX_URL_CHARS: usize = 2000;
+const MAX_ARRAY: usize = 100;
+const MAX_NESTING: usize = 2;
+const MAX_BLOCKS: usize = 1000;
+const MAX_BODY_BYTES: usize = 500_000;
+
+/// A token bucket per bearer token.
+#[derive(Clone, Copy, Debug)]
+struct RateLimit {
+    per_second: f64,
+    burst: f64,
+}
+
 #[derive(Default)]
 struct Store {
     tokens: HashMap<String, TokenState>,
@@ -71,6 +104,10 @@ struct Store {
     templates: HashMap<String, Vec<Value>>,
     next_id: u64,
     faults: VecDeque<Fault>,
+    path_faults: Vec<(String, String, usize, Fault)>,
+    rate_limit: Option<RateLimit>,
+    buckets: HashMap<String, (f64, Instant)>,
+    rate_limited: usize,
     calls: Vec<(String, String)>,
     authorizations: Vec<String>,
     versions: Vec<Option<String>>,
@@ -304,6 +341,33 @@ impl FakeNotion {
         self.store.lock().faults.push_back(fault);
     }
 
+    /// Answers the next `method` call whose path ends with `path_end` with `fault`.
+    pub fn fail_next(&self, method: &str, path_end: &str, fault: Fault) {
+        self.fail_after(method, path_end, 0, fault);
+    }
+
+    /// Lets `skip` calls of `method` whose path ends with `path_end` through, then answers the
+    /// next one with `fault`.
+    pub fn fail_after(&self, method: &str, path_end: &str, skip: usize, fault: Fault) {
+        self.store
+            .lock()
+            .path_faults
+            .push((method.to_owned(), path_end.to_owned(), skip, fault));
+    }
+
+    /// Limits every token to `per_second` API calls on average, in bursts of up to `burst`;
+    /// calls over it get 429 `rate_limited` with `Retry-After`.
+    pub fn set_rate_limit(&self, per_second: f64, burst: f64) {
+        let mut s = self.store.lock();
+        s.rate_limit = Some(RateLimit { per_second, burst });
+        s.buckets.clear();
+    }
+
+    /// The calls answered 429 by the rate limit so far.
+    pub fn rate_limited(&self) -> usize {
+        self.store.lock().rate_limited
+    }
+
     /// The number of API calls received (OAuth calls not included).
     pub fn calls(&self) -> usize {
         self.store.lock().calls.len()
@@ -354,7 +418,7 @@ impl FakeNotion {
             None => json!({"type": "workspace", "workspace": true}),
         };
         let page = json!({"object": "page", "id": id, "created_time": now(), "last_edited_time": now(),
-            "parent": parent, "in_trash": false, "archived": false, "icon": null, "cover": null,
+            "parent": parent, "in_trash": false, "icon": null, "cover": null,
             "url": format!("https://www.notion.so/{}", id.replace('-', "")),
             "properties": {"title": {"id": "title", "type": "title", "title": rt(title)}}});
         s.pages.insert(id.clone(), page);
@@ -401,7 +465,8 @@ impl FakeNotion {
         self.store.lock().pages.get(id).cloned()
     }
 
-    /// The child block objects of `parent`, in order.
+    /// The child block objects of `parent` that are not in the trash, in order (what the API
+    /// lists).
     pub fn children(&self, parent: &str) -> Vec<Value> {
         let s = self.store.lock();
         s.children
@@ -409,9 +474,38 @@ impl FakeNotion {
             .map(|ids| {
                 ids.iter()
                     .filter_map(|i| s.blocks.get(i).cloned())
+                    .filter(|b| b["in_trash"] != true)
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The blocks under `parent` that are not in the trash, as `(depth, type, plain text)` in
+    /// reading order, every level (what reading the page back finds).
+    pub fn outline(&self, parent: &str) -> Vec<(usize, String, String)> {
+        fn walk(
+            fake: &FakeNotion,
+            parent: &str,
+            depth: usize,
+            out: &mut Vec<(usize, String, String)>,
+        ) {
+            for b in fake.children(parent) {
+                let kind = b["type"].as_str().unwrap_or("").to_owned();
+                let text: String = b[&kind]["rich_text"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|i| i["plain_text"].as_str())
+                    .collect();
+                out.push((depth, kind, text));
+                if let Some(id) = b["id"].as_str() {
+                    walk(fake, id, depth + 1, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, parent, 0, &mut out);
+        out
     }
 
     /// The comments stored.
@@ -450,7 +544,7 @@ fn append_blocks(
             .unwrap_or_default();
         let block = json!({"object": "block", "id": id, "parent": {"type": "block_id", "block_id": parent},
             "created_time": now(), "last_edited_time": now(), "has_children": !nested.is_empty(),
-            "in_trash": false, "archived": false, "type": kind, kind.clone(): body});
+            "in_trash": false, "type": kind, kind.clone(): body});
         s.blocks.insert(id.clone(), block);
         if !nested.is_empty() {
             append_blocks(s, &id, &nested, None);
@@ -545,36 +639,240 @@ fn respond(
     if s.tokens.get(token) != Some(&TokenState::Valid) {
         return error(401, "unauthorized", "API token is invalid.");
     }
-    if version.is_none() {
+    let Some(version) = version else {
         return error(
             400,
             "missing_version",
             "Notion-Version header failed validation.",
         );
+    };
+    if !VERSIONS.contains(&version.as_str()) {
+        return error(
+            400,
+            "validation_error",
+            &format!(
+                "Notion-Version header failed validation: `{version}` is not one of {}.",
+                VERSIONS.join(", ")
+            ),
+        );
+    }
+    if let Some(limit) = s.rate_limit {
+        let now = Instant::now();
+        let (tokens, at) = s.buckets.get(token).copied().unwrap_or((limit.burst, now));
+        let tokens =
+            (tokens + now.duration_since(at).as_secs_f64() * limit.per_second).min(limit.burst);
+        if tokens < 1.0 {
+            s.buckets.insert(token.to_owned(), (tokens, now));
+            s.rate_limited += 1;
+            let wait = ((1.0 - tokens) / limit.per_second).ceil().max(1.0) as u64;
+            return rate_limited(wait);
+        }
+        s.buckets.insert(token.to_owned(), (tokens - 1.0, now));
+    }
+    let m = method.as_str();
+    if let Some(at) = s
+        .path_faults
+        .iter()
+        .position(|(fm, end, _, _)| fm == m && path.ends_with(end.as_str()))
+    {
+        if s.path_faults[at].2 == 0 {
+            let (_, _, _, fault) = s.path_faults.remove(at);
+            return fault_response(fault);
+        }
+        s.path_faults[at].2 -= 1;
     }
     if let Some(fault) = s.faults.pop_front() {
-        return match fault {
-            Fault::RateLimited(secs) => {
-                let mut r = error(
-                    429,
-                    "rate_limited",
-                    "You have been rated limited. Please try again in a few minutes.",
-                );
-                r.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    secs.to_string().parse().expect("header"),
-                );
-                r
-            }
-            Fault::Status(status, code) => error(status, code, "injected failure"),
-            Fault::Malformed => (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                "{\"object\": \"page\", \"id\": ",
-            )
-                .into_response(),
-        };
+        return fault_response(fault);
     }
+    if body.len() > MAX_BODY_BYTES {
+        return error(
+            400,
+            "validation_error",
+            &format!(
+                "Request body too large: {} bytes, more than the {MAX_BODY_BYTES} bytes allowed.",
+                body.len()
+            ),
+        );
+    }
+    if let Err(message) = check_version_fields(&json_body, &version) {
+        return error(400, "validation_error", &message);
+    }
+    if let Err(message) = check_rich_text(&json_body, "body") {
+        return error(
+            400,
+            "validation_error",
+            &format!("body failed validation: {message}"),
+        );
+    }
+    route(&mut s, m, &path, &query, &json_body)
+}
+
+/// A 429 as Notion sends it.
+fn rate_limited(wait: u64) -> Response {
+    let mut r = error(
+        429,
+        "rate_limited",
+        "You have been rate limited. Please try again in a few minutes.",
+    );
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        wait.to_string().parse().expect("header"),
+    );
+    r
+}
+
+fn fault_response(fault: Fault) -> Response {
+    match fault {
+        Fault::RateLimited(secs) => rate_limited(secs),
+        Fault::Status(status, code) => error(status, code, "injected failure"),
+        Fault::Malformed => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"object\": \"page\", \"id\": ",
+        )
+            .into_response(),
+    }
+}
+
+/// Refuses what `version` does not know: `position` before 2026-03-11, `after` and `archived`
+/// from it on.
+fn check_version_fields(body: &Value, version: &str) -> Result<(), String> {
+    let Some(obj) = body.as_object() else {
+        return Ok(());
+    };
+    let gone: &[&str] = if version == "2026-03-11" {
+        &["after", "archived"]
+    } else {
+        &["position"]
+    };
+    match gone.iter().find(|k| obj.contains_key(**k)) {
+        Some(key) => Err(format!(
+            "body failed validation: body.{key} should be not present, instead was `{}`.",
+            obj[*key]
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The UTF-16 length Notion counts.
+fn units(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// Checks every rich-text array in `value` (under `rich_text`, `title`, `caption`,
+/// `description`, and table `cells`): at most 100 items, each `text.content` at most 2,000 UTF-16
+/// units and its link at most 2,000 characters.
+fn check_rich_text(value: &Value, path: &str) -> Result<(), String> {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                let here = format!("{path}.{key}");
+                if matches!(
+                    key.as_str(),
+                    "rich_text" | "title" | "caption" | "description"
+                ) && let Some(items) = v.as_array()
+                {
+                    check_items(items, &here)?;
+                } else if key == "cells"
+                    && let Some(cells) = v.as_array()
+                {
+                    for (i, cell) in cells.iter().enumerate() {
+                        if let Some(items) = cell.as_array() {
+                            check_items(items, &format!("{here}[{i}]"))?;
+                        }
+                    }
+                } else {
+                    check_rich_text(v, &here)?;
+                }
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                check_rich_text(v, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_items(items: &[Value], path: &str) -> Result<(), String> {
+    if items.len() > MAX_ARRAY {
+        return Err(format!(
+            "{path}.length should be ≤ `{MAX_ARRAY}`, instead was `{}`.",
+            items.len()
+        ));
+    }
+    for (i, item) in items.iter().enumerate() {
+        if let Some(text) = item.pointer("/text/content").and_then(Value::as_str)
+            && units(text) > MAX_TEXT_UNITS
+        {
+            return Err(format!(
+                "{path}[{i}].text.content.length should be ≤ `{MAX_TEXT_UNITS}`, instead was `{}`.",
+                units(text)
+            ));
+        }
+        if let Some(url) = item.pointer("/text/link/url").and_then(Value::as_str)
+            && url.chars().count() > MAX_URL_CHARS
+        {
+            return Err(format!(
+                "{path}[{i}].text.link.url.length should be ≤ `{MAX_URL_CHARS}`, instead was `{}`.",
+                url.chars().count()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a request's `children`: at most 100 per array, children only down to two levels below
+/// the top-level blocks, at most 1,000 blocks in all.
+fn check_children(children: &[Value]) -> Result<(), String> {
+    fn walk(blocks: &[Value], path: &str, level: usize, total: &mut usize) -> Result<(), String> {
+        if blocks.len() > MAX_ARRAY {
+            return Err(format!(
+                "{path}.length should be ≤ `{MAX_ARRAY}`, instead was `{}`.",
+                blocks.len()
+            ));
+        }
+        for (i, b) in blocks.iter().enumerate() {
+            *total += 1;
+            let kind = b["type"].as_str().unwrap_or("");
+            if let Some(nested) = b.get(kind).and_then(|x| x.get("children")) {
+                let here = format!("{path}[{i}].{kind}.children");
+                if level >= MAX_NESTING {
+                    return Err(format!(
+                        "{here} should be not present, instead was `{nested}`."
+                    ));
+                }
+                walk(
+                    nested.as_array().map_or(&[][..], Vec::as_slice),
+                    &here,
+                    level + 1,
+                    total,
+                )?;
+            }
+        }
+        Ok(())
+    }
+    let mut total = 0;
+    walk(children, "body.children", 0, &mut total)?;
+    if total > MAX_BLOCKS {
+        return Err(format!(
+            "body.children holds {total} blocks in all; a request may hold at most {MAX_BLOCKS}."
+        ));
+    }
+    Ok(())
+}
+
+/// The API's answer to one call that passed the checks.
+fn route(
+    s: &mut Store,
+    m: &str,
+    path: &str,
+    query: &HashMap<String, String>,
+    json_body: &Value,
+) -> Response {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let size = json_body
         .get("page_size")
@@ -585,7 +883,6 @@ fn respond(
         .and_then(Value::as_str)
         .map(str::to_owned)
         .or_else(|| query.get("start_cursor").cloned());
-    let m = method.as_str();
     match (m, segments.as_slice()) {
         ("POST", ["v1", "search"]) => {
             let q = json_body
@@ -645,7 +942,7 @@ fn respond(
                 .cloned()
                 .unwrap_or_default();
             let mut page = json!({"object": "page", "id": id, "created_time": now(), "last_edited_time": now(),
-                "parent": parent, "in_trash": false, "archived": false,
+                "parent": parent, "in_trash": false,
                 "icon": json_body.get("icon").cloned().unwrap_or(Value::Null),
                 "cover": json_body.get("cover").cloned().unwrap_or(Value::Null),
                 "url": format!("https://www.notion.so/{}", id.replace('-', "")),
@@ -654,15 +951,15 @@ fn respond(
                 page["properties"]["title"] = json!({"id": "title", "type": "title", "title": []});
             }
             if let Some(children) = json_body.get("children").and_then(Value::as_array) {
-                if children.len() > 100 {
+                if let Err(message) = check_children(children) {
                     return error(
                         400,
                         "validation_error",
-                        "body.children.length should be ≤ `100`.",
+                        &format!("body failed validation: {message}"),
                     );
                 }
                 let children = children.clone();
-                append_blocks(&mut s, &id, &children, None);
+                append_blocks(s, &id, &children, None);
             }
             s.pages.insert(id, page.clone());
             ok(page)
@@ -718,7 +1015,6 @@ fn respond(
             let page = s.pages.get_mut(&id).expect("checked");
             if let Some(t) = json_body.get("in_trash").and_then(Value::as_bool) {
                 page["in_trash"] = Value::Bool(t);
-                page["archived"] = Value::Bool(t);
             }
             for key in ["icon", "cover"] {
                 if let Some(v) = json_body.get(key) {
@@ -958,24 +1254,57 @@ fn respond(
             else {
                 return error(400, "validation_error", "body.children should be defined.");
             };
-            if children.len() > 100 {
+            if let Err(message) = check_children(&children) {
                 return error(
                     400,
                     "validation_error",
-                    "body.children.length should be ≤ `100`.",
+                    &format!("body failed validation: {message}"),
                 );
             }
-            let after = match json_body.pointer("/position/type").and_then(Value::as_str) {
-                Some("start") => Some(None),
-                Some("after_block") => Some(
-                    json_body
+            // `position` (2026-03-11) or `after` (2025-09-03; the version check refused the
+            // other one already).
+            let after = match (
+                json_body.pointer("/position/type").and_then(Value::as_str),
+                json_body.get("after").and_then(Value::as_str),
+            ) {
+                (Some("start"), _) => Some(None),
+                (Some("after_block"), _) => {
+                    match json_body
                         .pointer("/position/after_block/id")
                         .and_then(Value::as_str)
-                        .map(str::to_owned),
-                ),
-                _ => None,
+                    {
+                        Some(a) => Some(Some(a.to_owned())),
+                        None => {
+                            return error(
+                                400,
+                                "validation_error",
+                                "body failed validation: body.position.after_block.id should be defined, instead was `undefined`.",
+                            );
+                        }
+                    }
+                }
+                (Some("end") | None, None) => None,
+                (None, Some(a)) => Some(Some(a.to_owned())),
+                (Some(other), _) => {
+                    return error(
+                        400,
+                        "validation_error",
+                        &format!(
+                            "body failed validation: body.position.type should be one of \"after_block\", \"start\", \"end\", instead was `{other}`."
+                        ),
+                    );
+                }
             };
-            let ids = append_blocks(&mut s, &id, &children, after);
+            if let Some(Some(anchor)) = &after
+                && !s.children.get(&id).is_some_and(|c| c.contains(anchor))
+            {
+                return error(
+                    400,
+                    "validation_error",
+                    &format!("Block {anchor} is not a child of {id}."),
+                );
+            }
+            let ids = append_blocks(s, &id, &children, after);
             let results: Vec<Value> = ids
                 .iter()
                 .filter_map(|i| s.blocks.get(i).cloned())
@@ -1006,7 +1335,6 @@ fn respond(
         ("DELETE", ["v1", "blocks", id]) => match s.blocks.get_mut(*id) {
             Some(b) => {
                 b["in_trash"] = Value::Bool(true);
-                b["archived"] = Value::Bool(true);
                 ok(b.clone())
             }
             None => error(404, "object_not_found", "Could not find block."),

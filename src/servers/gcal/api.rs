@@ -28,13 +28,28 @@ impl GcalApi {
         }
     }
 
-    /// Sends `request` (paths relative to the API root, e.g. `["calendars", id, "events"]`).
-    pub async fn call(
+    /// The same client, sending at most `per_second` requests per second on average for each
+    /// connected account (no budget when 0).
+    #[must_use]
+    pub fn with_budget(mut self, per_second: u32) -> Self {
+        self.client = self.client.with_budget(per_second);
+        self
+    }
+
+    /// The deadline of a tool call starting now.
+    pub(crate) fn deadline(&self) -> tokio::time::Instant {
+        self.client.deadline()
+    }
+
+    /// Sends `request` (paths relative to the API root, e.g. `["calendars", id, "events"]`)
+    /// before `deadline`.
+    pub(crate) async fn call(
         &self,
         grant: &Grant,
         request: &UpstreamRequest,
+        deadline: tokio::time::Instant,
     ) -> Result<Value, UpstreamError> {
-        self.client.call(grant, request).await
+        self.client.call(grant, request, deadline).await
     }
 }
 

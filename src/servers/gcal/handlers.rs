@@ -239,6 +239,8 @@ impl<'a> From<&'a NewEvent> for EventFields<'a> {
 pub(super) struct Call<'a> {
     api: &'a GcalApi,
     grant: &'a Grant,
+    /// When the call must answer.
+    deadline: tokio::time::Instant,
     /// The person's time zone, fetched at most once per call.
     home: tokio::sync::OnceCell<chrono_tz::Tz>,
 }
@@ -249,6 +251,7 @@ impl<'a> Call<'a> {
         Self {
             api,
             grant,
+            deadline: api.deadline(),
             home: tokio::sync::OnceCell::new(),
         }
     }
@@ -262,7 +265,7 @@ impl Call<'_> {
         find: &str,
     ) -> Result<Value, ToolFailure> {
         self.api
-            .call(self.grant, &request)
+            .call(self.grant, &request, self.deadline)
             .await
             .map_err(|e| explain(e, what, find))
     }

@@ -8,8 +8,10 @@ use crate::servers::Grant;
 use crate::servers::tooling::ToolFailure;
 use crate::servers::upstream_http::{Limits, UpstreamClient, UpstreamError, UpstreamRequest};
 
-/// The Notion API version sent on every call.
-pub const NOTION_VERSION: &str = "2025-09-03";
+/// The Notion API version sent on every call: 2026-03-11, the first with the `position` object
+/// of Append block children (before it, only an `after` block id); every other parameter the
+/// tools send is the same in both.
+pub const NOTION_VERSION: &str = "2026-03-11";
 
 /// A Notion REST client rooted at the configured API URL (e.g. `https://api.notion.com`).
 #[derive(Clone, Debug)]
@@ -32,13 +34,28 @@ impl NotionApi {
         }
     }
 
-    /// Sends `request` (paths relative to the API root, e.g. `["v1", "pages", id]`).
-    pub async fn call(
+    /// The same client, sending at most `per_second` requests per second on average for each
+    /// connected account (no budget when 0).
+    #[must_use]
+    pub fn with_budget(mut self, per_second: u32) -> Self {
+        self.client = self.client.with_budget(per_second);
+        self
+    }
+
+    /// The deadline of a tool call starting now.
+    pub(crate) fn deadline(&self) -> tokio::time::Instant {
+        self.client.deadline()
+    }
+
+    /// Sends `request` (paths relative to the API root, e.g. `["v1", "pages", id]`) before
+    /// `deadline`.
+    pub(crate) async fn call(
         &self,
         grant: &Grant,
         request: &UpstreamRequest,
+        deadline: tokio::time::Instant,
     ) -> Result<Value, UpstreamError> {
-        self.client.call(grant, request).await
+        self.client.call(grant, request, deadline).await
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use rmcp::model::Tool;
 
 use super::api::NotionApi;
-use super::handlers::Call;
+use super::call::Call;
 use super::params::*;
 use crate::servers::tooling::{ToolSpec, tool_table};
 

@@ -1,34 +1,23 @@
 //! What each Notion tool does: builds the REST calls, walks pagination and block trees, and
 //! shapes the answers.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use http::Method;
 use serde_json::{Map, Value, json};
 
-use super::api::{NotionApi, explain, normalize_id};
+use super::api::{explain, normalize_id};
+use super::call::{Call, segs};
+use super::content::WriteFailure;
 use super::markdown::{self, BlockTree};
 use super::params::*;
-use super::slim;
-use crate::servers::Grant;
+use super::{request_limits, slim};
 use crate::servers::tooling::{ToolFailure, ToolOutput, ToolResult, page_size, require_id};
 use crate::servers::upstream_http::{UpstreamError, UpstreamRequest};
 
-/// Blocks per append request (Notion's limit).
-const BLOCKS_PER_REQUEST: usize = 100;
 /// The most blocks `get_page_content` reads.
 const MAX_CONTENT_BLOCKS: usize = 2000;
 
 fn id(what: &str, raw: &str) -> Result<String, ToolFailure> {
     require_id(what, raw, "give the id returned by the search tool").map(normalize_id)
-}
-
-fn segs(parts: &[&str]) -> Vec<String> {
-    std::iter::once("v1")
-        .chain(parts.iter().copied())
-        .map(str::to_owned)
-        .collect()
 }
 
 fn icon_value(icon: &str) -> Value {
@@ -78,34 +67,7 @@ fn blocks_from(
     }
 }
 
-/// One tool call: the API client and the grant it acts for.
-pub(super) struct Call<'a> {
-    api: &'a NotionApi,
-    grant: &'a Grant,
-}
-
-type TreeFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Vec<BlockTree>, UpstreamError>> + Send + 'a>>;
-
-impl<'a> Call<'a> {
-    /// The context of one call to `api` for `grant`.
-    pub(super) fn new(api: &'a NotionApi, grant: &'a Grant) -> Self {
-        Self { api, grant }
-    }
-}
-
 impl Call<'_> {
-    async fn send(&self, request: UpstreamRequest, what: &str) -> Result<Value, ToolFailure> {
-        self.api
-            .call(self.grant, &request)
-            .await
-            .map_err(|e| explain(e, what))
-    }
-
-    async fn get(&self, parts: &[&str], what: &str) -> Result<Value, ToolFailure> {
-        self.send(UpstreamRequest::get(segs(parts)), what).await
-    }
-
     pub(super) async fn search(&self, p: SearchParams) -> ToolResult {
         let mut body = list_body(p.start_cursor, p.page_size);
         put(&mut body, "query", p.query.map(Value::String));
@@ -154,74 +116,15 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::page(&v)))
     }
 
-    fn fetch_tree<'a>(
-        &'a self,
-        block_id: String,
-        depth: u32,
-        budget: &'a mut usize,
-    ) -> TreeFuture<'a> {
-        Box::pin(async move {
-            let mut out = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let request = UpstreamRequest::get(segs(&["blocks", &block_id, "children"]))
-                    .query("page_size", 100)
-                    .query_opt("start_cursor", cursor.as_ref());
-                let v = self.api.call(self.grant, &request).await?;
-                for b in v
-                    .get("results")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if *budget == 0 {
-                        return Ok(out);
-                    }
-                    *budget -= 1;
-                    out.push(BlockTree {
-                        block: b.clone(),
-                        children: Vec::new(),
-                    });
-                }
-                cursor = v
-                    .get("next_cursor")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .filter(|_| v.get("has_more").and_then(Value::as_bool) == Some(true));
-                if cursor.is_none() {
-                    break;
-                }
-            }
-            if depth > 1 {
-                for tree in &mut out {
-                    let kind = tree.block.get("type").and_then(Value::as_str).unwrap_or("");
-                    let nested = tree.block.get("has_children").and_then(Value::as_bool)
-                        == Some(true)
-                        && !matches!(kind, "child_page" | "child_database");
-                    if let (true, Some(child_id)) =
-                        (nested, tree.block.get("id").and_then(Value::as_str))
-                    {
-                        if *budget == 0 {
-                            break;
-                        }
-                        let child_id = child_id.to_owned();
-                        tree.children = self.fetch_tree(child_id, depth - 1, budget).await?;
-                    }
-                }
-            }
-            Ok(out)
-        })
-    }
-
     pub(super) async fn get_page_content(&self, p: GetPageContentParams) -> ToolResult {
         let page_id = id("page_id", &p.page_id)?;
         let depth = p.max_depth.unwrap_or(3).clamp(1, 10);
-        let mut budget = MAX_CONTENT_BLOCKS;
-        let trees = self
-            .fetch_tree(page_id.clone(), depth, &mut budget)
-            .await
-            .map_err(|e| explain(e, "page"))?;
-        let truncated = budget == 0;
+        let reading = self
+            .read_tree(&page_id, depth, MAX_CONTENT_BLOCKS, "page")
+            .await?;
+        let complete = reading.missing.is_empty();
+        let truncated = reading.cut || !complete;
+        let note = reading.missing_note();
         if p.format.unwrap_or_default() == ContentFormat::Blocks {
             fn to_json(trees: &[BlockTree]) -> Value {
                 Value::Array(
@@ -239,21 +142,30 @@ impl Call<'_> {
                         .collect(),
                 )
             }
-            return Ok(ToolOutput::json(
-                json!({"page_id": page_id, "blocks": to_json(&trees), "truncated": truncated}),
-            ));
+            let mut out = json!({"page_id": page_id, "blocks": to_json(&reading.trees), "truncated": truncated});
+            if let (Some(note), Some(obj)) = (note, out.as_object_mut()) {
+                obj.insert("missing".into(), reading.missing_json());
+                obj.insert("note".into(), Value::from(note));
+            }
+            return Ok(ToolOutput::json(out));
         }
-        let mut text = if trees.is_empty() {
+        let mut text = if reading.trees.is_empty() {
             "(the page has no content)\n".to_owned()
         } else {
-            markdown::render(&trees)
+            markdown::render(&reading.trees)
         };
-        if truncated {
+        if reading.cut {
             text.push_str(&format!(
                 "\n[content cut after {MAX_CONTENT_BLOCKS} blocks; read further parts with get_block_children]\n"
             ));
         }
-        let structured = json!({"page_id": page_id, "markdown": text, "truncated": truncated});
+        if let Some(note) = &note {
+            text.push_str(&format!("\n{note}\n"));
+        }
+        let mut structured = json!({"page_id": page_id, "markdown": text, "truncated": truncated});
+        if let (false, Some(obj)) = (complete, structured.as_object_mut()) {
+            obj.insert("missing".into(), reading.missing_json());
+        }
         Ok(ToolOutput::text_with(text, structured))
     }
 
@@ -278,6 +190,7 @@ impl Call<'_> {
             .call(
                 self.grant,
                 &UpstreamRequest::get(segs(&["databases", database_id])),
+                self.deadline,
             )
             .await
         {
@@ -410,78 +323,8 @@ impl Call<'_> {
         Ok(ToolOutput::json(slim::user(&v)))
     }
 
-    /// Appends `blocks` to `block_id` in requests of at most 100, keeping their order; returns
-    /// the ids of the new top-level blocks and the number of requests.
-    async fn append_chunks(
-        &self,
-        block_id: &str,
-        blocks: Vec<Value>,
-        position: Position,
-        after: Option<String>,
-    ) -> Result<(Vec<String>, usize), ToolFailure> {
-        let mut ids = Vec::new();
-        let mut requests = 0;
-        let mut anchor = after;
-        let mut first = true;
-        for chunk in blocks.chunks(BLOCKS_PER_REQUEST) {
-            let mut body = Map::new();
-            body.insert("children".into(), Value::Array(chunk.to_vec()));
-            let pos = match (position, &anchor, first) {
-                (Position::End, _, _) => None,
-                (Position::Start, _, true) => Some(json!({"type": "start"})),
-                (_, Some(a), _) => Some(json!({"type": "after_block", "after_block": {"id": a}})),
-                (_, None, _) => None,
-            };
-            put(&mut body, "position", pos);
-            let v = self
-                .send(
-                    UpstreamRequest::new(Method::PATCH, segs(&["blocks", block_id, "children"]))
-                        .json(Value::Object(body)),
-                    "page or block",
-                )
-                .await
-                .map_err(|e| {
-                    if ids.is_empty() {
-                        e
-                    } else {
-                        ToolFailure::new(format!(
-                            "{e} ({} blocks were added before the failure; do not add them again)",
-                            ids.len()
-                        ))
-                    }
-                })?;
-            requests += 1;
-            first = false;
-            let new_ids: Vec<String> = v
-                .get("results")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|b| b.get("id").and_then(Value::as_str).map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            // The API answers with the appended blocks; should it answer with all the parent's
-            // children, the appended ones are found next to the anchor (or at the end).
-            let appended = if new_ids.len() <= chunk.len() {
-                new_ids
-            } else {
-                pick_appended(
-                    &new_ids,
-                    chunk.len(),
-                    position,
-                    anchor.as_deref(),
-                    requests == 1,
-                )
-            };
-            anchor = appended.last().cloned().or(anchor);
-            ids.extend(appended);
-        }
-        Ok((ids, requests))
-    }
-
     pub(super) async fn create_page(&self, p: CreatePageParams) -> ToolResult {
-        let mut blocks = blocks_from(p.markdown.as_deref(), p.children)?;
+        let blocks = blocks_from(p.markdown.as_deref(), p.children)?;
         let given = [
             &p.parent.page_id,
             &p.parent.data_source_id,
@@ -532,12 +375,20 @@ impl Call<'_> {
         put(&mut body, "icon", p.icon.as_deref().map(icon_value));
         put(&mut body, "cover", p.cover.as_deref().map(cover_value));
         put(&mut body, "template", p.template);
-        let rest = if blocks.len() > BLOCKS_PER_REQUEST {
-            blocks.split_off(BLOCKS_PER_REQUEST)
-        } else {
-            Vec::new()
-        };
-        let first_count = blocks.len();
+        // The leading blocks that fit the first request whole go with the page itself; the
+        // rest is appended once the page exists.
+        let mut blocks = request_limits::fit_blocks(blocks);
+        let whole = request_limits::batches(blocks.clone())
+            .into_iter()
+            .next()
+            .map_or(0, |first| {
+                first
+                    .later
+                    .first()
+                    .map_or(first.blocks.len(), |(index, _)| *index)
+            });
+        let rest = blocks.split_off(whole);
+        let mut added: usize = blocks.iter().map(request_limits::count).sum();
         if !blocks.is_empty() {
             body.insert("children".into(), Value::Array(blocks));
         }
@@ -547,17 +398,23 @@ impl Call<'_> {
                 "parent",
             )
             .await?;
-        let mut added = first_count;
         if !rest.is_empty() {
             let page_id = page
                 .get("id")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            let (ids, _) = self.append_chunks(&page_id, rest, Position::End, None).await.map_err(|e| {
-                ToolFailure::new(format!("the page was created (id {page_id}) but adding the rest of its content failed: {e}"))
-            })?;
-            added += ids.len();
+            let written = self
+                .write_blocks(&page_id, rest, Position::End, None)
+                .await
+                .map_err(|WriteFailure { written, failure }| {
+                    ToolFailure::new(format!(
+                        "the page was created (id {page_id}) with {} blocks, but adding the rest of its content \
+                         failed after {} more: {failure}",
+                        added, written.blocks
+                    ))
+                })?;
+            added += written.blocks;
         }
         let mut out = slim::page(&page);
         if let Some(obj) = out.as_object_mut() {
@@ -584,12 +441,22 @@ impl Call<'_> {
             }
             _ => None,
         };
-        let total = blocks.len();
-        let (ids, requests) = self
-            .append_chunks(&block_id, blocks, position, after)
-            .await?;
+        let written = self
+            .write_blocks(&block_id, blocks, position, after)
+            .await
+            .map_err(|WriteFailure { written, failure }| {
+                if written.blocks == 0 {
+                    failure
+                } else {
+                    ToolFailure::new(format!(
+                        "{failure} ({} blocks were added before the failure; do not add them again)",
+                        written.blocks
+                    ))
+                }
+            })?;
         Ok(ToolOutput::json(json!({
-            "block_id": block_id, "blocks_added": total, "requests": requests, "new_block_ids": ids,
+            "block_id": block_id, "blocks_added": written.blocks, "requests": written.requests,
+            "new_block_ids": written.ids,
         })))
     }
 
@@ -853,24 +720,8 @@ impl Call<'_> {
             ));
         }
         let blocks = markdown::markdown_to_blocks(&p.markdown);
-        self.send(
-            UpstreamRequest::new(Method::PATCH, segs(&["pages", &page_id]))
-                .json(json!({"erase_content": true})),
-            "page",
-        )
-        .await?;
-        let total = blocks.len();
-        let (_, requests) = self
-            .append_chunks(&page_id, blocks, Position::End, None)
-            .await
-            .map_err(|e| {
-                ToolFailure::new(format!(
-                    "the old content was erased but writing the new content failed: {e}"
-                ))
-            })?;
-        Ok(ToolOutput::json(
-            json!({"page_id": page_id, "blocks_written": total, "requests": requests}),
-        ))
+        let out = self.replace_content(&page_id, blocks).await?;
+        Ok(ToolOutput::json(out))
     }
 
     pub(super) async fn delete_block(&self, p: BlockIdParams) -> ToolResult {
@@ -882,25 +733,5 @@ impl Call<'_> {
             )
             .await?;
         Ok(ToolOutput::json(slim::block(&v)))
-    }
-}
-
-/// The ids of the blocks one append request added, out of the children list the API answered.
-fn pick_appended(
-    results: &[String],
-    count: usize,
-    position: Position,
-    anchor: Option<&str>,
-    first: bool,
-) -> Vec<String> {
-    let start = match (position, anchor) {
-        (Position::Start, _) if first => Some(0),
-        (Position::End, _) => None,
-        (_, Some(a)) => results.iter().position(|id| id == a).map(|i| i + 1),
-        _ => None,
-    };
-    match start {
-        Some(s) => results.iter().skip(s).take(count).cloned().collect(),
-        None => results.iter().rev().take(count).rev().cloned().collect(),
     }
 }

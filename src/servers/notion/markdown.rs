@@ -3,10 +3,10 @@
 
 use serde_json::{Map, Value, json};
 
-/// The longest `text.content` Notion accepts in one rich-text item.
-const MAX_TEXT: usize = 2000;
-/// Nesting levels below a top-level block that one request may carry.
-const MAX_NEST: usize = 2;
+use super::request_limits::{MAX_TEXT_UNITS, MAX_URL_CHARS, split_utf16};
+
+/// The deepest list nesting kept; items indented deeper join the deepest list.
+const MAX_LIST_DEPTH: usize = 20;
 
 /// A block with the children fetched for it.
 #[derive(Clone, Debug, Default)]
@@ -319,8 +319,8 @@ fn render_table(tree: &BlockTree, indent: &str, out: &mut String) {
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-/// Converts Markdown into Notion block objects (at most two levels of nesting below each
-/// top-level block, as one API request allows).
+/// Converts Markdown into Notion block objects, lists nested as deep as they are written (up to
+/// 20 levels). The blocks may exceed what one API request carries; the writer splits them.
 pub fn markdown_to_blocks(markdown: &str) -> Vec<Value> {
     let lines: Vec<&str> = markdown.lines().collect();
     let mut blocks: Vec<Value> = Vec::new();
@@ -369,21 +369,14 @@ pub fn markdown_to_blocks(markdown: &str) -> Vec<Value> {
                 list_stack.pop();
             }
             let path = match list_stack.last() {
-                Some((_, parent)) if parent.len() <= MAX_NEST => {
+                Some((_, parent)) if parent.len() < MAX_LIST_DEPTH => {
                     let parent = parent.clone();
                     push_child(&mut blocks, &parent, block)
                 }
                 Some((_, parent)) => {
-                    // Too deep for one request: becomes a sibling of the deepest allowed level.
-                    let mut sibling = parent.clone();
-                    sibling.pop();
-                    if sibling.is_empty() {
-                        blocks.push(block);
-                        vec![blocks.len() - 1]
-                    } else {
-                        let up: Vec<usize> = sibling[..sibling.len() - 1].to_vec();
-                        push_child(&mut blocks, &up, block)
-                    }
+                    // Deeper than kept: a sibling of the deepest level.
+                    let up: Vec<usize> = parent[..parent.len() - 1].to_vec();
+                    push_child(&mut blocks, &up, block)
                 }
                 None => {
                     blocks.push(block);
@@ -561,7 +554,8 @@ fn image(line: &str) -> Option<(&str, &str)> {
     let rest = line.strip_prefix("![")?;
     let (alt, rest) = rest.split_once("](")?;
     let url = rest.strip_suffix(')')?;
-    (is_link(url) && !url.contains(' ')).then_some((alt, url))
+    (is_link(url) && !url.contains(' ') && url.chars().count() <= MAX_URL_CHARS)
+        .then_some((alt, url))
 }
 
 fn is_link(url: &str) -> bool {
@@ -644,13 +638,13 @@ struct Annotations {
     code: bool,
 }
 
+/// Appends `text` as rich-text items of at most 2,000 UTF-16 units each (Notion counts
+/// `text.content` in UTF-16 units, so an emoji counts twice).
 fn push_text(items: &mut Vec<Value>, text: &str, ann: Annotations, link: Option<&str>) {
     if text.is_empty() {
         return;
     }
-    let chars: Vec<char> = text.chars().collect();
-    for chunk in chars.chunks(MAX_TEXT) {
-        let content: String = chunk.iter().collect();
+    for content in split_utf16(text, MAX_TEXT_UNITS) {
         let mut item = Map::new();
         item.insert("type".into(), Value::from("text"));
         let link_value = link.map_or(Value::Null, |url| json!({"url": url}));
@@ -748,7 +742,7 @@ fn link_at(text: &str) -> Option<(&str, &str, &str)> {
     let after = text.get(close + 2..)?;
     let end = after.find(')')?;
     let url = after.get(..end)?;
-    if !is_link(url) || url.contains(' ') {
+    if !is_link(url) || url.contains(' ') || url.chars().count() > MAX_URL_CHARS {
         return None;
     }
     Some((label, url, after.get(end + 1..).unwrap_or("")))

@@ -1,11 +1,15 @@
-//! The Notion MCP server's tools: 30 tools over the Notion REST API (version 2025-09-03), each
-//! call made with the upstream token of the request's [`Grant`](crate::servers::Grant).
+//! The Notion MCP server's tools: 30 tools over the Notion REST API (version 2026-03-11), each
+//! call made with the upstream token of the request's [`Grant`](crate::servers::Grant), within
+//! Notion's request limits ([`request_limits`]) and rate limits.
 
 mod api;
+mod call;
 mod catalog;
+mod content;
 mod handlers;
 pub(crate) mod markdown;
 pub(crate) mod params;
+mod request_limits;
 mod slim;
 
 pub use api::{NOTION_VERSION, NotionApi, normalize_id};
