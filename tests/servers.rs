@@ -11,6 +11,8 @@ mod fake_notion;
 mod common;
 #[path = "support/deployment.rs"]
 mod deployment;
+#[path = "servers/gcal_limits.rs"]
+mod gcal_limits;
 #[path = "servers/gcal_tools.rs"]
 mod gcal_tools;
 #[path = "servers/hardening.rs"]

@@ -3,9 +3,21 @@
 //!
 //! API (under `/calendar/v3`): the `primary` alias, a time-window filter (overlap of [start,end)
 //! with [timeMin,timeMax)), `q` substring search, `singleEvents=true` expansion of
-//! `RRULE:FREQ=DAILY|WEEKLY;COUNT=n` (instance ids `<id>_<yyyymmddThhmmssZ>`), `orderBy=startTime`
+//! `RRULE:FREQ=DAILY|WEEKLY;COUNT=n` (instance ids `<id>_<yyyymmddThhmmssZ>`; repeated on the wall
+//! clock of the event's `timeZone`, so daylight-saving changes keep the hour), `orderBy=startTime`
 //! without `singleEvents` → 400, deleted events → 410, quickAdd (the text becomes an all-day event
 //! on 2026-11-25 titled with it), freeBusy, colors; Google's error envelope.
+//!
+//! Strict like Google, by default: a repeating event whose timed start or end has no `timeZone`
+//! is refused (400 "Missing time zone definition for start time.") on insert, update and patch;
+//! more than 5 override reminders, or reminder minutes outside 0..=40320, are refused (the events
+//! reference's limits; Google's exact wording for these is not documented, so the fake answers
+//! with its generic 400 `invalid` envelope quoting the reference); `calendars.clear` clears only
+//! the primary calendar (the reference: "Clears a primary calendar"); a free/busy window that is
+//! empty (400 `timeRangeEmpty`) or longer than 90 days (400 `timeRangeTooLong`) is refused.
+//! Faults on demand include Google's usage-limit errors (403 `rateLimitExceeded`,
+//! `userRateLimitExceeded`, `dailyLimitExceeded`, `quotaExceeded` in the `usageLimits` domain).
+//!
 //! OAuth: `GET /o/oauth2/v2/auth` redirects straight back with `code`, `state` and `scope`;
 //! `POST /token` (form body) handles `authorization_code` (PKCE S256 checked when a challenge was
 //! sent) and `refresh_token`; `refresh_token` is returned only on the first grant per client;
@@ -36,6 +48,9 @@ pub const PRIMARY: &str = "me@example.com";
 pub enum Fault {
     /// 429 with this `Retry-After` (seconds).
     RateLimited(u64),
+    /// This status with Google's `usageLimits` error of this reason (`rateLimitExceeded`,
+    /// `userRateLimitExceeded`, `dailyLimitExceeded`, `quotaExceeded`) and its real message.
+    UsageLimit(u16, &'static str),
     /// This status with a Google error body of this reason.
     Status(u16, &'static str),
     /// 200 with a body that is not JSON.
@@ -81,13 +96,72 @@ impl Drop for FakeGoogle {
 }
 
 fn error(status: u16, reason: &str, message: &str) -> Response {
+    error_in("global", status, reason, message)
+}
+
+/// Google's error envelope with the error's domain.
+fn error_in(domain: &str, status: u16, reason: &str, message: &str) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         code,
         axum::Json(json!({"error": {"code": status, "message": message,
-        "errors": [{"domain": "global", "reason": reason, "message": message}]}})),
+        "errors": [{"domain": domain, "reason": reason, "message": message}]}})),
     )
         .into_response()
+}
+
+/// The message Google sends with a usage-limit reason.
+fn usage_message(reason: &str) -> &'static str {
+    match reason {
+        "rateLimitExceeded" => "Rate Limit Exceeded",
+        "userRateLimitExceeded" => "User Rate Limit Exceeded",
+        "dailyLimitExceeded" => "Daily Limit Exceeded",
+        "quotaExceeded" => "Calendar usage limits exceeded.",
+        _ => "Usage limit exceeded",
+    }
+}
+
+/// The longest free/busy window the fake answers.
+const MAX_FREE_BUSY_DAYS: i64 = 90;
+
+/// What Google refuses in an event it is to store: a repeating event without a time zone on a
+/// timed start or end, more than 5 override reminders, reminder minutes outside 0..=40320.
+fn check_event(e: &Value) -> Option<Response> {
+    let repeats = e["recurrence"].as_array().is_some_and(|r| !r.is_empty());
+    if repeats {
+        for key in ["start", "end"] {
+            let t = &e[key];
+            let zoned = t["timeZone"].as_str().is_some_and(|z| !z.is_empty());
+            if t.get("dateTime").is_some() && !zoned {
+                return Some(error(
+                    400,
+                    "badRequest",
+                    &format!("Missing time zone definition for {key} time."),
+                ));
+            }
+        }
+    }
+    if let Some(overrides) = e.pointer("/reminders/overrides").and_then(Value::as_array) {
+        if overrides.len() > 5 {
+            return Some(error(
+                400,
+                "invalid",
+                "The maximum number of override reminders is 5.",
+            ));
+        }
+        if overrides.iter().any(|r| {
+            r["minutes"]
+                .as_i64()
+                .is_none_or(|m| !(0..=40_320).contains(&m))
+        }) {
+            return Some(error(
+                400,
+                "invalid",
+                "Reminder minutes must be between 0 and 40320 (4 weeks in minutes).",
+            ));
+        }
+    }
+    None
 }
 
 fn parse_time(v: &Value) -> Option<DateTime<FixedOffset>> {
@@ -128,10 +202,21 @@ fn expand(e: &Value) -> Vec<Value> {
     let (Some(start), Some(end)) = (parse_time(&e["start"]), parse_time(&e["end"])) else {
         return vec![e.clone()];
     };
+    let zone: Option<chrono_tz::Tz> = e["start"]["timeZone"].as_str().and_then(|z| z.parse().ok());
+    // The n-th occurrence: on the wall clock of the event's zone when it has one.
+    let nth = |base: DateTime<FixedOffset>, i: i32| match zone {
+        Some(tz) => {
+            let local = base.with_timezone(&tz).naive_local() + step * i;
+            chrono::TimeZone::from_local_datetime(&tz, &local)
+                .earliest()
+                .map_or(base + step * i, |t| t.fixed_offset())
+        }
+        None => base + step * i,
+    };
     (0..count)
         .map(|i| {
-            let s = start + step * i;
-            let en = end + step * i;
+            let s = nth(start, i);
+            let en = nth(end, i);
             let mut inst = e.clone();
             let stamp = s.with_timezone(&chrono::Utc).format("%Y%m%dT%H%M%SZ");
             inst["id"] = Value::from(format!("{}_{stamp}", e["id"].as_str().unwrap_or("")));
@@ -139,6 +224,10 @@ fn expand(e: &Value) -> Vec<Value> {
             inst["originalStartTime"] = json!({"dateTime": s.to_rfc3339()});
             inst["start"] = json!({"dateTime": s.to_rfc3339()});
             inst["end"] = json!({"dateTime": en.to_rfc3339()});
+            if let Some(tz) = zone {
+                inst["start"]["timeZone"] = Value::from(tz.name());
+                inst["end"]["timeZone"] = Value::from(tz.name());
+            }
             if let Some(o) = inst.as_object_mut() {
                 o.remove("recurrence");
             }
@@ -315,8 +404,16 @@ async fn handle(
     }
     if let Some(fault) = s.faults.pop_front() {
         return match fault {
+            Fault::UsageLimit(status, reason) => {
+                error_in("usageLimits", status, reason, usage_message(reason))
+            }
             Fault::RateLimited(secs) => {
-                let mut r = error(429, "rateLimitExceeded", "Rate Limit Exceeded");
+                let mut r = error_in(
+                    "usageLimits",
+                    429,
+                    "rateLimitExceeded",
+                    "Rate Limit Exceeded",
+                );
                 r.headers_mut().insert(
                     header::RETRY_AFTER,
                     secs.to_string().parse().expect("header"),
@@ -382,6 +479,9 @@ async fn handle(
         }
         ("POST", ["calendars", id, "clear"]) => {
             let id = cal_id(id);
+            if id != PRIMARY {
+                return error(400, "invalid", "Only a primary calendar can be cleared.");
+            }
             s.events.remove(&id);
             StatusCode::NO_CONTENT.into_response()
         }
@@ -449,6 +549,9 @@ async fn handle(
             if parse_time(&json_body["start"]).is_none() || parse_time(&json_body["end"]).is_none() {
                 return error(400, "required", "Missing start or end time.");
             }
+            if let Some(refused) = check_event(&json_body) {
+                return refused;
+            }
             drop(s);
             let event_id = FakeRef(store.clone()).insert(&id, json_body.clone());
             let mut s = store.lock();
@@ -461,8 +564,19 @@ async fn handle(
         }
         ("GET", ["calendars", id, "events", ev, "instances"]) => {
             let id = cal_id(id);
+            let min = query.get("timeMin").and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            let max = query.get("timeMax").and_then(|t| DateTime::parse_from_rfc3339(t).ok());
             match s.events.get(&id).and_then(|l| l.iter().find(|e| e["id"] == *ev)) {
-                Some(e) => axum::Json(json!({"kind": "calendar#events", "items": expand(e)})).into_response(),
+                Some(e) => {
+                    let items: Vec<Value> = expand(e)
+                        .into_iter()
+                        .filter(|i| {
+                            let (Some(st), Some(en)) = (parse_time(&i["start"]), parse_time(&i["end"])) else { return true };
+                            min.is_none_or(|m| en > m) && max.is_none_or(|m| st < m)
+                        })
+                        .collect();
+                    axum::Json(json!({"kind": "calendar#events", "items": items})).into_response()
+                }
                 None => error(404, "notFound", "Not Found"),
             }
         }
@@ -492,13 +606,21 @@ async fn handle(
             match m {
                 "GET" => axum::Json(e.clone()).into_response(),
                 "PATCH" => {
+                    let mut patched = e.clone();
                     for (k, v) in json_body.as_object().into_iter().flatten() {
-                        e[k] = v.clone();
+                        patched[k] = v.clone();
                     }
+                    if let Some(refused) = check_event(&patched) {
+                        return refused;
+                    }
+                    *e = patched;
                     e["updated"] = Value::from("2026-11-24T10:00:01.000Z");
                     axum::Json(e.clone()).into_response()
                 }
                 "PUT" => {
+                    if let Some(refused) = check_event(&json_body) {
+                        return refused;
+                    }
                     let keep = e["id"].clone();
                     *e = json_body.clone();
                     e["id"] = keep;
@@ -518,6 +640,12 @@ async fn handle(
             let (Some(min), Some(max)) = (min, max) else {
                 return error(400, "badRequest", "Bad Request");
             };
+            if max <= min {
+                return error_in("calendar", 400, "timeRangeEmpty", "The specified time range is empty.");
+            }
+            if max - min > ChronoDuration::days(MAX_FREE_BUSY_DAYS) {
+                return error_in("calendar", 400, "timeRangeTooLong", "The requested time range is too long.");
+            }
             let mut calendars = serde_json::Map::new();
             for item in json_body["items"].as_array().into_iter().flatten() {
                 let raw = item["id"].as_str().unwrap_or("");

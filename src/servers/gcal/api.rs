@@ -53,49 +53,61 @@ impl GcalApi {
     }
 }
 
-/// The guidance for a failed call about `what` (e.g. "event"); `find` names the tool that
-/// lists valid ids.
+/// The guidance for a failed call about `what` (e.g. "event"), by the status and Google's own
+/// reason; `find` names the tool that lists valid ids.
 pub fn explain(error: UpstreamError, what: &str, find: &str) -> ToolFailure {
-    match &error {
-        UpstreamError::Status { status: 404, .. } => ToolFailure::new(format!(
-            "{what} not found: check the id with {find} and call again."
-        )),
-        UpstreamError::Status { status: 410, .. } => ToolFailure::new(format!(
-            "this {what} was already deleted; nothing left to do."
-        )),
-        UpstreamError::Status {
-            status: 403,
-            code,
-            message,
-        } if code.contains("ateLimit") || code == "quotaExceeded" => ToolFailure::new(format!(
-            "Google Calendar is rate limiting ({message}); wait a minute and try again."
-        )),
-        UpstreamError::Status {
-            status: 403,
-            message,
-            ..
-        } => ToolFailure::new(format!(
-            "no permission for this {what} ({message}); the person may only have read access to that calendar."
-        )),
-        UpstreamError::Status {
-            status: 400,
-            code,
-            message,
-        } => ToolFailure::new(format!(
-            "Google Calendar rejected the request ({code}: {message}). Fix the arguments and call again."
-        )),
-        UpstreamError::Status {
-            status: 409,
-            message,
-            ..
-        } => ToolFailure::new(format!(
-            "conflict ({message}); the {what} already exists or was changed meanwhile."
-        )),
-        UpstreamError::Status { status, code, .. } if *status >= 500 => ToolFailure::new(format!(
-            "Google Calendar is having trouble ({status} {code}); try again in a little while."
-        )),
-        _ => ToolFailure::new(format!("Google Calendar: {error}")),
-    }
+    let UpstreamError::Status {
+        status,
+        code,
+        message,
+    } = &error
+    else {
+        return ToolFailure::new(format!("Google Calendar: {error}"));
+    };
+    let reason = code.as_str();
+    ToolFailure::new(match (*status, reason) {
+        (404, _) => format!("{what} not found: check the id with {find} and call again."),
+        (410, _) => format!("this {what} was already deleted; nothing left to do."),
+        (403 | 429, "rateLimitExceeded" | "userRateLimitExceeded") | (429, _) => format!(
+            "Google Calendar is rate limiting this account ({reason}: {message}) and did not recover in time; \
+             wait a minute and try again."
+        ),
+        (403, "dailyLimitExceeded") => format!(
+            "Google Calendar's daily request quota for this server is used up ({reason}: {message}). It resets at \
+             midnight Pacific time; tell the person it cannot be done before then (the operator can raise the \
+             quota in the Google Cloud console). Do not retry now."
+        ),
+        (403, "quotaExceeded") => format!(
+            "Google Calendar's usage limits for this person's calendar were reached ({reason}: {message}): too \
+             many events, calendars or invitations in a short time. Google lifts them after a while, sometimes \
+             hours; tell the person, and do not retry now."
+        ),
+        (403, "requiredAccessLevel") => format!(
+            "the person has no write access to this calendar ({reason}: {message}); they can only read it. Use \
+             a calendar whose access_role (list_calendars) is owner or writer."
+        ),
+        (403, "forbiddenForNonOrganizer") => format!(
+            "only the organizer can change this {what} ({reason}: {message}); the person can answer the \
+             invitation with respond_to_event instead."
+        ),
+        (403, _) => format!(
+            "no permission for this {what} ({reason}: {message}); the person may only have read access to that \
+             calendar."
+        ),
+        (400, _) => format!(
+            "Google Calendar rejected the request ({reason}: {message}). Fix the arguments and call again."
+        ),
+        (409, _) => format!(
+            "conflict ({reason}: {message}); the {what} already exists or was changed meanwhile."
+        ),
+        (412, _) => format!(
+            "the {what} changed since it was read ({reason}); read it again and repeat the change."
+        ),
+        (s, _) if s >= 500 => format!(
+            "Google Calendar is having trouble ({s} {reason}); try again in a little while."
+        ),
+        _ => format!("Google Calendar: {error}"),
+    })
 }
 
 /// The calendar id to use: the given one, trimmed, or `primary`.

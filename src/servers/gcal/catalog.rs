@@ -76,7 +76,8 @@ static TOOLS: LazyLock<Vec<ToolSpec<GcalApi>>> = LazyLock::new(|| {
             "Delete a secondary calendar and all its events. The primary calendar cannot be deleted.";
 
         clear_calendar(ClearCalendarParams), "Clear calendar", Delete,
-            "Delete every event of a calendar. Requires confirm: true. Only use when explicitly asked.";
+            "Delete every event of the person's primary calendar. Requires confirm: true. Only use when explicitly \
+             asked.";
     }
 });
 

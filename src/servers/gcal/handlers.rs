@@ -176,6 +176,7 @@ fn event_body(body: &mut Map<String, Value>, e: EventFields<'_>) -> Result<(), T
         body.insert("recurrence".into(), Value::Array(lines));
     }
     if let Some(reminders) = e.reminders {
+        check_reminders(reminders)?;
         let overrides: Vec<Value> = reminders
             .iter()
             .map(
@@ -199,6 +200,63 @@ fn event_body(body: &mut Map<String, Value>, e: EventFields<'_>) -> Result<(), T
             "conferenceData".into(),
             json!({"createRequest": {"requestId": request_id, "conferenceSolutionKey": {"type": "hangoutsMeet"}}}),
         );
+    }
+    Ok(())
+}
+
+/// The longest free/busy window Google answers, in days.
+const MAX_FREE_BUSY_DAYS: i64 = 90;
+
+/// Checks that a free/busy window (RFC 3339 bounds) is not empty and not longer than Google
+/// answers.
+fn check_free_busy_window(time_min: &str, time_max: &str) -> Result<(), ToolFailure> {
+    let (Some(min), Some(max)) = (time::with_offset(time_min), time::with_offset(time_max)) else {
+        return Ok(());
+    };
+    if max <= min {
+        return Err(ToolFailure::new(
+            "time_max is not after time_min: the free/busy window is empty; give an end after the start.",
+        ));
+    }
+    if max - min > chrono::Duration::days(MAX_FREE_BUSY_DAYS) {
+        return Err(ToolFailure::new(format!(
+            "the free/busy window is {} days long, but Google Calendar answers at most {MAX_FREE_BUSY_DAYS} days \
+             at a time; ask for {MAX_FREE_BUSY_DAYS} days or less (several calls for a longer span).",
+            (max - min).num_days()
+        )));
+    }
+    Ok(())
+}
+
+/// Google's limits on an event's reminders.
+const MAX_REMINDERS: usize = 5;
+/// The earliest a reminder may fire: four weeks before the start, in minutes.
+const MAX_REMINDER_MINUTES: u32 = 40_320;
+
+/// Checks reminders against what Google accepts.
+fn check_reminders(reminders: &[Reminder]) -> Result<(), ToolFailure> {
+    if reminders.len() > MAX_REMINDERS {
+        return Err(ToolFailure::new(format!(
+            "{} reminders given, but Google Calendar allows at most {MAX_REMINDERS} per event; keep the {MAX_REMINDERS} \
+             that matter most.",
+            reminders.len()
+        )));
+    }
+    if let Some(r) = reminders.iter().find(|r| r.minutes > MAX_REMINDER_MINUTES) {
+        return Err(ToolFailure::new(format!(
+            "a reminder {} minutes before the start is too early: Google Calendar allows 0 to {MAX_REMINDER_MINUTES} \
+             minutes (4 weeks).",
+            r.minutes
+        )));
+    }
+    if let Some(method) = reminders
+        .iter()
+        .filter_map(|r| r.method.as_deref())
+        .find(|m| !matches!(*m, "popup" | "email"))
+    {
+        return Err(ToolFailure::new(format!(
+            "reminder method `{method}` is not one Google Calendar knows: use popup or email."
+        )));
     }
     Ok(())
 }
@@ -316,16 +374,31 @@ impl Call<'_> {
         self.zone_for(given, needed).await
     }
 
-    /// The zone for event times: as [`Call::zone_for`], needed when `start` or `end` is a
-    /// local time (all-day dates need none).
+    /// The zone for event times: the `given` one; else the person's when `start` or `end` is a
+    /// local time (all-day dates need none); else, for a `repeating` event whose times carry
+    /// only an offset, the zone that offset stands for ([`time::zone_for_offset`]), since
+    /// Google repeats an event in a named zone and refuses a repeating event without one.
     async fn event_zone(
         &self,
         given: Option<&str>,
         start: Option<&str>,
         end: Option<&str>,
+        repeating: bool,
     ) -> Result<Option<&'static str>, ToolFailure> {
-        let needed = [start, end].into_iter().flatten().any(time::is_local_time);
-        Ok(self.zone_for(given, needed).await?.map(|z| z.name()))
+        let local = [start, end].into_iter().flatten().any(time::is_local_time);
+        if let Some(zone) = self.zone_for(given, local).await? {
+            return Ok(Some(zone.name()));
+        }
+        let Some(at) = [start, end]
+            .into_iter()
+            .flatten()
+            .find_map(time::with_offset)
+            .filter(|_| repeating)
+        else {
+            return Ok(None);
+        };
+        let home = self.home_zone().await?;
+        Ok(Some(time::zone_for_offset(at, home).name()))
     }
 
     /// The window bounds `(timeMin, timeMax)`, local ones read in `tz`.
@@ -497,9 +570,12 @@ impl Call<'_> {
                 [Some(&p.time_min), Some(&p.time_max)],
             )
             .await?;
+        let time_min = window_time("time_min", &p.time_min, tz)?;
+        let time_max = window_time("time_max", &p.time_max, tz)?;
+        check_free_busy_window(&time_min, &time_max)?;
         let mut body = json!({
-            "timeMin": window_time("time_min", &p.time_min, tz)?,
-            "timeMax": window_time("time_max", &p.time_max, tz)?,
+            "timeMin": time_min,
+            "timeMax": time_max,
             "items": ids.iter().map(|id| json!({"id": id.trim()})).collect::<Vec<_>>(),
         });
         if let (Some(tz), Some(obj)) = (tz, body.as_object_mut()) {
@@ -571,8 +647,14 @@ impl Call<'_> {
         if e.summary.trim().is_empty() {
             return Err(ToolFailure::new("summary (the event title) is empty."));
         }
+        let repeating = e.recurrence.as_ref().is_some_and(|r| !r.is_empty());
         let zone = self
-            .event_zone(e.time_zone.as_deref(), Some(&e.start), Some(&e.end))
+            .event_zone(
+                e.time_zone.as_deref(),
+                Some(&e.start),
+                Some(&e.end),
+                repeating,
+            )
             .await?;
         let mut fields = EventFields::from(e);
         fields.time_zone = zone;
@@ -698,8 +780,41 @@ impl Call<'_> {
     pub(super) async fn update_event(&self, p: UpdateEventParams) -> ToolResult {
         let cal = calendar(p.calendar_id.as_deref());
         let id = event_id(&p.event_id)?;
+        // Whether the event repeats after the change decides whether its times need a zone;
+        // the stored event tells when the call does not say.
+        let new_rule = p.recurrence.as_ref().map(|r| !r.is_empty());
+        let offset_only = [p.start.as_deref(), p.end.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|t| time::with_offset(t).is_some());
+        let zone_given = p.time_zone.as_deref().is_some_and(|z| !z.trim().is_empty());
+        let current =
+            if new_rule == Some(true) || (new_rule.is_none() && offset_only && !zone_given) {
+                Some(
+                    self.send(
+                        UpstreamRequest::get(["calendars", &cal, "events", &id]),
+                        "event",
+                        "list_events",
+                    )
+                    .await?,
+                )
+            } else {
+                None
+            };
+        let repeating = new_rule.unwrap_or_else(|| {
+            current
+                .as_ref()
+                .and_then(|e| e.get("recurrence"))
+                .and_then(Value::as_array)
+                .is_some_and(|r| !r.is_empty())
+        });
         let zone = self
-            .event_zone(p.time_zone.as_deref(), p.start.as_deref(), p.end.as_deref())
+            .event_zone(
+                p.time_zone.as_deref(),
+                p.start.as_deref(),
+                p.end.as_deref(),
+                repeating,
+            )
             .await?;
         let mut body = Map::new();
         event_body(
@@ -723,6 +838,9 @@ impl Call<'_> {
                 "nothing to change: give at least one field to update.",
             ));
         }
+        if let (true, Some(current)) = (repeating, &current) {
+            self.zone_kept_times(&mut body, current, zone).await?;
+        }
         let request = UpstreamRequest::new(Method::PATCH, ["calendars", &cal, "events", &id])
             .query_opt("sendUpdates", p.send_updates.map(SendUpdates::as_str))
             .query_opt(
@@ -732,6 +850,41 @@ impl Call<'_> {
             .json(Value::Object(body));
         let v = self.send(request, "event", "list_events").await?;
         Ok(ToolOutput::json(slim_event(&v)))
+    }
+
+    /// Gives the start and end an event keeps through an update (those `body` does not set) the
+    /// time zone a repeating event needs, when they have none: `zone`, else the zone of their
+    /// offset.
+    async fn zone_kept_times(
+        &self,
+        body: &mut Map<String, Value>,
+        current: &Value,
+        zone: Option<&'static str>,
+    ) -> Result<(), ToolFailure> {
+        for key in ["start", "end"] {
+            if body.contains_key(key) {
+                continue;
+            }
+            let Some(kept) = current.get(key) else {
+                continue;
+            };
+            let Some(date_time) = kept.get("dateTime").and_then(Value::as_str) else {
+                continue;
+            };
+            if kept.get("timeZone").is_some_and(|z| !z.is_null()) {
+                continue;
+            }
+            let name = match (zone, time::with_offset(date_time)) {
+                (Some(z), _) => z,
+                (None, Some(at)) => time::zone_for_offset(at, self.home_zone().await?).name(),
+                (None, None) => continue,
+            };
+            body.insert(
+                key.to_owned(),
+                json!({"dateTime": date_time, "timeZone": name}),
+            );
+        }
+        Ok(())
     }
 
     pub(super) async fn replace_event(&self, p: ReplaceEventParams) -> ToolResult {
@@ -816,6 +969,23 @@ impl Call<'_> {
     pub(super) async fn clear_calendar(&self, p: ClearCalendarParams) -> ToolResult {
         let cal =
             require_id("calendar_id", &p.calendar_id, "take it from list_calendars")?.to_owned();
+        // Google clears only a primary calendar; another one is refused before anything is asked.
+        if !cal.eq_ignore_ascii_case("primary") {
+            let entry = self
+                .send(
+                    UpstreamRequest::get(["users", "me", "calendarList", &cal]),
+                    "calendar",
+                    "list_calendars",
+                )
+                .await?;
+            if entry.get("primary").and_then(Value::as_bool) != Some(true) {
+                return Err(ToolFailure::new(format!(
+                    "`{cal}` is not the person's primary calendar, and Google Calendar can clear only the primary \
+                     one. To empty a secondary calendar, delete its events with delete_event, or delete the whole \
+                     calendar with delete_calendar (after asking the person)."
+                )));
+            }
+        }
         if p.confirm != Some(true) {
             return Err(ToolFailure::new(
                 "clear_calendar deletes every event of the calendar and needs confirm: true. Ask the person first; \

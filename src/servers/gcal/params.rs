@@ -66,7 +66,7 @@ impl Response {
 pub struct Reminder {
     /// `popup` (default) or `email`.
     pub method: Option<String>,
-    /// Minutes before the start.
+    /// Minutes before the start, 0 to 40320 (4 weeks).
     pub minutes: u32,
 }
 
@@ -171,7 +171,7 @@ pub struct FreeBusyParams {
     pub calendar_ids: Option<Vec<String>>,
     /// Start of the window: a date, a local time (the person's time zone) or RFC3339.
     pub time_min: String,
-    /// End of the window: a date, a local time or RFC3339.
+    /// End of the window, at most 90 days after its start: a date, a local time or RFC3339.
     pub time_max: String,
     /// IANA time zone for local bounds and the answer; default: the person's.
     pub time_zone: Option<String>,
@@ -200,9 +200,9 @@ pub struct NewEvent {
     pub location: Option<String>,
     /// Guest email addresses.
     pub attendees: Option<Vec<String>>,
-    /// RRULE lines, e.g. ["RRULE:FREQ=WEEKLY;COUNT=5"].
+    /// RRULE lines, e.g. ["RRULE:FREQ=WEEKLY;COUNT=5"], repeated in time_zone (default: the person's).
     pub recurrence: Option<Vec<String>>,
-    /// Reminders; omit to use the calendar's defaults.
+    /// At most 5 reminders; omit to use the calendar's defaults.
     pub reminders: Option<Vec<Reminder>>,
     /// An event color id from list_colors.
     pub color_id: Option<String>,
@@ -295,7 +295,7 @@ pub struct UpdateEventParams {
     pub attendees: Option<Vec<String>>,
     /// New RRULE lines.
     pub recurrence: Option<Vec<String>>,
-    /// New reminders.
+    /// New reminders (at most 5).
     pub reminders: Option<Vec<Reminder>>,
     /// A new color id.
     pub color_id: Option<String>,
@@ -352,7 +352,7 @@ pub struct DeleteCalendarParams {
 /// Arguments of `clear_calendar`.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ClearCalendarParams {
-    /// The calendar whose events are all deleted.
+    /// The person's primary calendar ("primary" or its id); no other calendar can be cleared.
     pub calendar_id: String,
     /// Must be true: confirms that every event of the calendar is to be deleted.
     pub confirm: Option<bool>,

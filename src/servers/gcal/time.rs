@@ -41,6 +41,40 @@ pub fn is_local_time(raw: &str) -> bool {
     DateTime::parse_from_rfc3339(s).is_err() && naive(s).is_some()
 }
 
+/// The time `raw` names when it is RFC 3339 with an offset.
+#[must_use]
+pub fn with_offset(raw: &str) -> Option<DateTime<chrono::FixedOffset>> {
+    DateTime::parse_from_rfc3339(raw.trim()).ok()
+}
+
+/// The time zone a time written only with an offset is repeated in: `home` (the person's zone)
+/// when it has that very offset at that instant, so that a weekly 09:00 stays 09:00 across
+/// daylight-saving changes; else the fixed zone of that offset (`Etc/GMT-1` is UTC+01:00); else
+/// UTC for offsets that are not whole hours, which expands a recurrence to the same instants.
+#[must_use]
+pub fn zone_for_offset(at: DateTime<chrono::FixedOffset>, home: Tz) -> Tz {
+    let offset = at.offset().local_minus_utc();
+    if at.with_timezone(&home).offset().fix().local_minus_utc() == offset {
+        return home;
+    }
+    if offset == 0 {
+        return Tz::UTC;
+    }
+    if offset % 3600 == 0 {
+        let hours = offset / 3600;
+        // The sign of the Etc zones is inverted: Etc/GMT-1 is one hour ahead of UTC.
+        let name = format!(
+            "Etc/GMT{}{}",
+            if hours > 0 { '-' } else { '+' },
+            hours.abs()
+        );
+        if let Ok(tz) = name.parse::<Tz>() {
+            return tz;
+        }
+    }
+    Tz::UTC
+}
+
 fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
@@ -276,6 +310,36 @@ mod tests {
         assert!(!is_local("garbage"));
         assert!(is_local_time("2026-11-25 09:00"));
         assert!(!is_local_time("2026-11-25"));
+    }
+
+    #[test]
+    fn offsets_get_a_zone_to_repeat_in() {
+        let at = |s: &str| with_offset(s).unwrap();
+        let berlin = chrono_tz::Europe::Berlin;
+        // The person's own zone when it has that offset then (winter and summer).
+        assert_eq!(
+            zone_for_offset(at("2026-12-07T09:00:00+01:00"), berlin),
+            berlin
+        );
+        assert_eq!(
+            zone_for_offset(at("2026-07-06T09:00:00+02:00"), berlin),
+            berlin
+        );
+        // Another offset: the fixed zone of that offset.
+        assert_eq!(
+            zone_for_offset(at("2026-12-07T09:00:00-05:00"), berlin).name(),
+            "Etc/GMT+5"
+        );
+        assert_eq!(
+            zone_for_offset(at("2026-12-07T09:00:00+01:00"), chrono_tz::Asia::Tokyo).name(),
+            "Etc/GMT-1"
+        );
+        assert_eq!(zone_for_offset(at("2026-12-07T09:00:00Z"), berlin), Tz::UTC);
+        assert_eq!(
+            zone_for_offset(at("2026-12-07T09:00:00+05:30"), berlin),
+            Tz::UTC
+        );
+        assert!(with_offset("2026-12-07T09:00").is_none());
     }
 
     #[test]
