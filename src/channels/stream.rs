@@ -729,6 +729,20 @@ mod tests {
     struct Recorder {
         calls: Mutex<Vec<String>>,
         changed: Notify,
+        /// Bodies holding this are refused, formatted or plain.
+        refuse: Option<&'static str>,
+    }
+
+    impl Recorder {
+        fn refused(&self, body: Body<'_>) -> Result<(), SurfaceError> {
+            let (Body::Plain(text) | Body::Formatted(text)) = body;
+            match self.refuse {
+                Some(word) if text.contains(word) => {
+                    Err(SurfaceError::Failed("Bad Request: refused".into()))
+                }
+                _ => Ok(()),
+            }
+        }
     }
 
     #[async_trait]
@@ -751,6 +765,7 @@ mod tests {
         async fn send(&self, body: Body<'_>) -> Result<usize, SurfaceError> {
             let mut calls = self.calls.lock();
             calls.push(format!("send {body:?}"));
+            self.refused(body)?;
             let id = calls.len();
             drop(calls);
             self.changed.notify_waiters();
@@ -759,6 +774,7 @@ mod tests {
 
         async fn edit(&self, id: &usize, body: Body<'_>) -> Result<(), SurfaceError> {
             self.calls.lock().push(format!("edit {id} {body:?}"));
+            self.refused(body)?;
             self.changed.notify_waiters();
             Ok(())
         }
@@ -828,6 +844,30 @@ mod tests {
                 r#"send Formatted("<b>Answer</b>")"#.to_owned(),
                 r#"edit 1 Formatted("<b>Answer\n\nSorry, it could not be saved.</b>")"#.to_owned(),
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_refused_formatted_and_plain_ends_the_reply_with_a_note() {
+        let surface = Arc::new(Recorder {
+            refuse: Some("forbidden"),
+            ..Recorder::default()
+        });
+        let editor = StreamEditor::start(
+            Arc::clone(&surface),
+            StreamConfig::default(),
+            ChatPace::new(Pace::FREE),
+        );
+        let delivery = editor.finish("a forbidden word").await;
+        assert!(!delivery.complete);
+        assert_eq!(
+            surface.calls.lock().clone(),
+            vec![
+                r#"send Formatted("<b>a forbidden word</b>")"#.to_owned(),
+                r#"send Plain("a forbidden word")"#.to_owned(),
+                format!("send Plain({UNDELIVERED:?})"),
+            ],
+            "tried formatted, then plain, then said so; never again"
         );
     }
 }

@@ -236,3 +236,50 @@ async fn a_localhost_link_in_an_answer_shows_its_url() {
     );
     h.stop().await;
 }
+
+/// When Telegram asks to wait a long time before the next edit, the final text does not wait:
+/// it goes out as a new message at once.
+#[tokio::test]
+async fn the_final_text_does_not_wait_out_a_long_retry_after() {
+    const CHAT: i64 = 44;
+    let h = Harness::start(
+        Policy::Open,
+        vec![],
+        ScriptedModel::new(vec![Reply::streamed(
+            &["First part.", " Second part."],
+            Duration::from_millis(1_500),
+        )]),
+    )
+    .await;
+    h.fake.push_private(CHAT as u64, "go");
+    h.fake
+        .wait_for("the first part", WAIT, |calls| {
+            calls
+                .iter()
+                .any(|c| c.chat() == Some(CHAT) && c.ok && c.text() == "First part.")
+        })
+        .await;
+    h.fake.fail_next_with_retry_after("editMessageText", 120);
+    let limited = Instant::now();
+    h.fake
+        .wait_for("the whole answer", WAIT, |_| {
+            shown(&h, CHAT)
+                .iter()
+                .any(|t| t == "First part. Second part.")
+        })
+        .await;
+    assert!(
+        limited.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        limited.elapsed()
+    );
+    assert!(
+        h.fake
+            .text_calls(CHAT)
+            .iter()
+            .any(|c| !c.ok && c.method == "editmessagetext"),
+        "the edit was limited"
+    );
+    assert_eq!(h.fake.messages_in(CHAT).len(), 2, "a new message");
+    h.stop().await;
+}
