@@ -200,6 +200,8 @@ struct Shared {
     /// Whether `finished` can no longer change ([`StreamEditor::finish`] was called).
     sealed: bool,
     working: bool,
+    /// Whether the typing indicator should be shown again now rather than at its next refresh.
+    typing_now: bool,
 }
 
 /// Shows one growing reply; see the module documentation.
@@ -256,6 +258,17 @@ impl StreamEditor {
         let mut s = self.shared.lock();
         if s.working != working {
             s.working = working;
+            drop(s);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Shows the typing indicator again at once, while the assistant works: a message the bot
+    /// sent in between (such as a place in line) clears it in the person's app.
+    pub fn renew_typing(&self) {
+        let mut s = self.shared.lock();
+        if s.working {
+            s.typing_now = true;
             drop(s);
             self.wake.notify_one();
         }
@@ -391,7 +404,10 @@ impl<S: ChatSurface> Pump<S> {
         loop {
             let now = Instant::now();
             let (text, version, finished, sealed, working) = {
-                let s = self.shared.lock();
+                let mut s = self.shared.lock();
+                if std::mem::take(&mut s.typing_now) && s.working {
+                    self.next_typing = now;
+                }
                 let text = if s.finished.is_some() {
                     String::new()
                 } else {
@@ -781,6 +797,7 @@ mod tests {
 
         async fn typing(&self) -> Result<(), SurfaceError> {
             self.calls.lock().push("typing".into());
+            self.changed.notify_waiters();
             Ok(())
         }
     }
@@ -822,6 +839,26 @@ mod tests {
             1,
             "nothing more for the same text"
         );
+    }
+
+    /// The typing indicator, refreshed every four seconds, comes back at once when renewed
+    /// (after a message of the bot's cleared it), and not while the assistant waits.
+    #[tokio::test]
+    async fn renewed_typing_shows_at_once() {
+        let surface = Arc::new(Recorder::default());
+        let editor = StreamEditor::start(
+            Arc::clone(&surface),
+            StreamConfig::default(),
+            ChatPace::new(Pace::FREE),
+        );
+        assert_eq!(surface.wait_for(1).await, ["typing"]);
+        editor.renew_typing();
+        let again = tokio::time::timeout(Duration::from_secs(1), surface.wait_for(2)).await;
+        assert_eq!(again.expect("typing again at once"), ["typing", "typing"]);
+        editor.set_working(false);
+        editor.renew_typing();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(surface.calls.lock().len(), 2, "no typing while waiting");
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
 //! `mcp-gateway serve` with Telegram in front of a one-slot model server: three people writing
-//! at once are all answered, and the two who wait are told their place in their chat.
+//! at once are all answered, and the two who wait are told their place in their chat while the
+//! typing indicator goes on.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -70,11 +71,23 @@ async fn three_telegram_users_at_once_are_told_their_place() {
             .find(|c| c.is_text() && c.ok && c.is_html() && c.chat() == Some(chat))
             .expect("a final reply");
         assert_eq!(last.text(), format!("You said: hello from {user}"));
-        if calls
+        let notice = calls
             .iter()
-            .any(|c| c.chat() == Some(chat) && c.text().contains("in line"))
-        {
+            .position(|c| c.chat() == Some(chat) && c.text().contains("in line"));
+        if let Some(notice) = notice {
             told += 1;
+            // The notice clears the typing indicator in the person's app; it comes back while
+            // the turn still waits.
+            let answer = calls
+                .iter()
+                .position(|c| c.chat() == Some(chat) && c.text() == last.text())
+                .expect("the answer");
+            assert!(
+                calls[notice..answer]
+                    .iter()
+                    .any(|c| c.method == "sendchataction" && c.chat() == Some(chat)),
+                "typing again after the notice in chat {chat}"
+            );
         }
     }
     assert_eq!(told, 2, "the two who waited were told their place");

@@ -36,13 +36,17 @@ impl<P: Platform> TurnSink for EngineSink<'_, P> {
 
     async fn activity(&self, activity: Activity) {
         self.editor.set_working(true);
-        if let Activity::Queued { place } = activity
-            && let Err(e) = self
+        if let Activity::Queued { place } = activity {
+            match self
                 .engine
                 .post(self.chat, self.surface, &queue_notice(place), &[])
                 .await
-        {
-            tracing::debug!(error = %e, "could not say the place in line");
+            {
+                // The notice clears the typing indicator in the person's app; the turn still
+                // waits, so it comes back at once.
+                Ok(_) => self.editor.renew_typing(),
+                Err(e) => tracing::debug!(error = %e, "could not say the place in line"),
+            }
         }
     }
 
