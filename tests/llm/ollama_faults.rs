@@ -94,6 +94,55 @@ async fn ollama_down_is_unreachable_at_once() {
     ));
 }
 
+/// Connecting has its own short limit: a server whose listen queue is full (it accepts nothing
+/// more, so the kernel drops new connection attempts) is reported unreachable after the connect
+/// timeout, naming it, even though the first output may take a minute.
+#[tokio::test]
+async fn connecting_has_its_own_limit() {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let listener = socket.listen(0).expect("listen");
+    let addr = listener.local_addr().expect("address");
+    // Fill the listen queue, which is never accepted from, with connections of our own.
+    let mut parked = Vec::new();
+    for _ in 0..4 {
+        match tokio::time::timeout(
+            Duration::from_millis(300),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => parked.push(stream),
+            _ => break,
+        }
+    }
+    let mut config = model_config(Provider::Ollama, &format!("http://{addr}"));
+    config.connect_timeout = Duration::from_millis(400);
+    config.first_byte_timeout = Duration::from_secs(60);
+    config.idle_timeout = Duration::from_secs(60);
+    let model = OllamaClient::new(&config).expect("client builds");
+    let started = Instant::now();
+    let (outcome, _) = chat(&model, &[Message::user("x")], &[]).await;
+    let waited = started.elapsed();
+    let error = outcome.expect_err("no connection");
+    assert!(
+        matches!(&error, ModelError::Unreachable { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("[model].connect_timeout_secs"),
+        "{error}"
+    );
+    assert!(
+        waited >= Duration::from_millis(400) && waited < Duration::from_secs(5),
+        "took {waited:?}"
+    );
+    drop(parked);
+    drop(listener);
+}
+
 /// A stream that stops sending fails after the idle timeout, keeping what came before.
 #[tokio::test]
 async fn idle_timeout_between_lines() {
