@@ -268,6 +268,59 @@ async fn four_big_tool_results_keep_the_question() {
     );
 }
 
+/// The worst a turn brings: every round eight calls, each with a 16,000-character result, until
+/// the rounds run out. Before every request the whole prompt is fitted again, so the server
+/// never drops a message from the front, and every request still holds the question and the
+/// latest round's calls.
+#[tokio::test]
+async fn every_round_of_a_tool_heavy_turn_keeps_the_question() {
+    let question = "Which of my trip notes mention Lisbon?";
+    let rounds = AtomicUsize::new(0);
+    let fake = FakeOllama::start(move |request| {
+        if request.get("tools").is_none() {
+            return Reply::text("Several of them do.");
+        }
+        let round = rounds.fetch_add(1, Ordering::SeqCst);
+        Reply::tool_calls(
+            (1..=8)
+                .map(|i| {
+                    (
+                        "notion_search",
+                        json!({"query": format!("Lisbon round {round} part {i}")}),
+                    )
+                })
+                .collect(),
+        )
+    })
+    .await;
+    let notes = Notes::new(search_result(16_000));
+    let (agent, _dir) = agent(&fake, notes.clone(), |_| {});
+    let sink = Recorder::default();
+    let outcome = turn(&agent, &Principal::console("ann"), question, &sink).await;
+    assert_eq!(outcome.reply, "Several of them do.");
+    let seen = fake.seen();
+    assert!(seen.len() >= 4, "several rounds ran: {}", seen.len());
+    assert!(notes.calls.load(Ordering::SeqCst) >= 24);
+    for (n, request) in seen.iter().enumerate() {
+        assert_eq!(
+            request.dropped, 0,
+            "request {n} lost messages from the front"
+        );
+        assert!(request.tokens <= 16_384, "request {n}: {}", request.tokens);
+        assert!(
+            request.prompt.contains(question),
+            "request {n} lost the question"
+        );
+    }
+    let last = &seen[seen.len() - 1];
+    let latest_round = seen.len() - 2;
+    assert!(
+        last.prompt
+            .contains(&format!("Lisbon round {latest_round} part 8")),
+        "the latest round's calls are there"
+    );
+}
+
 /// A thinking model (qwen3) is asked not to think, so it answers at once.
 #[tokio::test]
 async fn a_thinking_model_gets_think_false() {
