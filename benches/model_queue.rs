@@ -7,7 +7,8 @@
 //! allowed to think. Each burst, three people send a message at the same instant; each turn is
 //! one tool round (a search on an in-process tool) and an answer: two model requests. The
 //! gateway runs with the shipped defaults except the request timeout, scaled down like the
-//! rest: `request_timeout_secs = 2`.
+//! rest: `request_timeout_secs = 2`; a second series lets the model think (`think = true`), so
+//! every request takes the longer time.
 //!
 //! Reported: per turn, from the message to the outcome, p50/p95/max over all bursts; turns that
 //! failed (and why); how many people were told their place in line; the most requests that
@@ -55,7 +56,7 @@ struct Sink {
 impl TurnSink for Sink {
     fn progress(&self, _: &str) {}
     async fn activity(&self, activity: Activity) {
-        if format!("{activity:?}").starts_with("Queued") {
+        if matches!(activity, Activity::Queued { .. }) {
             *self.told.lock() += 1;
         }
     }
@@ -115,6 +116,18 @@ fn main() {
 }
 
 async fn bench() {
+    println!(
+        "{PEOPLE} people at once x {BURSTS} bursts, one slot, {} ms per request (+{} ms thinking when allowed), 2 model requests per turn",
+        REQUEST_TIME.as_millis(),
+        THINKING_TIME.as_millis()
+    );
+    series("shipped defaults (think = false)", "").await;
+    series("think = true", "think = true\n").await;
+}
+
+/// Runs every burst against a fresh fake and agent configured with the defaults plus `extra`
+/// (lines of `[model]`), and prints the figures under `label`.
+async fn series(label: &str, extra: &str) {
     let fake = FakeOllama::start(|request: &Value| {
         let last = request["messages"]
             .as_array()
@@ -136,7 +149,7 @@ async fn bench() {
 
     let dir = tempfile::tempdir().expect("temporary folder");
     let text = format!(
-        "[model]\nbase_url = \"{}\"\nname = \"qwen3:8b\"\nrequest_timeout_secs = 2\n",
+        "[model]\nbase_url = \"{}\"\nname = \"qwen3:8b\"\nrequest_timeout_secs = 2\n{extra}",
         fake.url()
     );
     let config = Config::parse(&text, &dir.path().join("bench.toml")).expect("configuration");
@@ -188,33 +201,29 @@ async fn bench() {
     }
     latencies.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "{PEOPLE} people at once x {BURSTS} bursts, one slot, {} ms per request (+{} ms thinking when allowed), 2 model requests per turn",
-        REQUEST_TIME.as_millis(),
-        THINKING_TIME.as_millis()
-    );
+    println!("{label}:");
     if latencies.is_empty() {
-        println!("turn latency: no turn was answered");
+        println!("  turn latency: no turn was answered");
     } else {
         println!(
-            "turn latency: p50 {:>6.0} ms  p95 {:>6.0} ms  max {:>6.0} ms  ({} answered)",
+            "  turn latency: p50 {:>6.0} ms  p95 {:>6.0} ms  max {:>6.0} ms  ({} answered)",
             ms(percentile(&latencies, 0.50)),
             ms(percentile(&latencies, 0.95)),
             ms(latencies[latencies.len() - 1]),
             latencies.len()
         );
     }
-    println!("failed turns: {} of {}", failures.len(), PEOPLE * BURSTS);
+    println!("  failed turns: {} of {}", failures.len(), PEOPLE * BURSTS);
     let mut reasons = failures.clone();
     reasons.sort();
     reasons.dedup();
     for reason in reasons {
         let n = failures.iter().filter(|f| **f == reason).count();
-        println!("  {n} x {reason}");
+        println!("    {n} x {reason}");
     }
-    println!("people told their place in line: {told}");
+    println!("  people told their place in line: {told}");
     println!(
-        "most requests waiting at the server without an answer: {}",
+        "  most requests waiting at the server without an answer: {}",
         fake.most_waiting()
     );
 }
