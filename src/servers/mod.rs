@@ -5,7 +5,7 @@
 //! [`Grant`] into the request extensions; tool handlers read it from the `http::request::Parts`
 //! that rmcp hands them and call the upstream API with the grant's upstream access token.
 
-pub mod auth;
+pub(crate) mod auth;
 pub(crate) mod kind;
 pub(crate) mod metrics;
 pub(crate) mod run;

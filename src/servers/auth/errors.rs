@@ -83,12 +83,6 @@ impl OAuthError {
             retry_after: None,
         }
     }
-
-    /// The error code.
-    #[must_use]
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
 }
 
 impl IntoResponse for OAuthError {

@@ -14,26 +14,26 @@
 //!
 //! [`bearer`] guards `/mcp` and hands each request its [`crate::servers::Grant`].
 
-pub mod account;
-pub mod authorize;
-pub mod bearer;
-pub mod callback;
-pub mod client;
-pub mod client_auth;
-pub mod client_doc;
-pub mod consent;
-pub mod errors;
-pub mod metadata;
-pub mod params;
-pub mod rate_limit;
-pub mod redirect;
-pub mod register;
-pub mod revoke;
-pub mod secrets;
-pub mod sessions;
-pub mod store;
-pub mod token;
-pub mod upstream;
+pub(crate) mod account;
+pub(crate) mod authorize;
+pub(crate) mod bearer;
+pub(crate) mod callback;
+pub(crate) mod client;
+pub(crate) mod client_auth;
+pub(crate) mod client_doc;
+pub(crate) mod consent;
+pub(crate) mod errors;
+pub(crate) mod metadata;
+pub(crate) mod params;
+pub(crate) mod rate_limit;
+pub(crate) mod redirect;
+pub(crate) mod register;
+pub(crate) mod revoke;
+pub(crate) mod secrets;
+pub(crate) mod sessions;
+pub(crate) mod store;
+pub(crate) mod token;
+pub(crate) mod upstream;
 
 use std::collections::HashMap;
 use std::sync::Arc;

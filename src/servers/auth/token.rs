@@ -183,7 +183,7 @@ async fn refresh_grant(
         .await
         .map_err(|e| store_failed(auth, &e))?;
     match outcome {
-        RefreshOutcome::Rotated { .. } => {
+        RefreshOutcome::Rotated => {
             auth.metrics().token_issued("refresh_token");
             Ok(answer)
         }
