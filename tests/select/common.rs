@@ -87,12 +87,17 @@ impl Setup {
 
     /// Runs `mcp-gateway route --config <file> --catalog <fixtures> [args...]`; returns stdout.
     pub async fn route(&self, args: &[&str]) -> String {
+        self.route_with(&catalog_dir(), args).await
+    }
+
+    /// Runs `mcp-gateway route --config <file> --catalog <dir> [args...]`; returns stdout.
+    pub async fn route_with(&self, dir: &Path, args: &[&str]) -> String {
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-gateway"))
             .arg("route")
             .arg("--config")
             .arg(&self.file)
             .arg("--catalog")
-            .arg(catalog_dir())
+            .arg(dir)
             .args(args)
             .env_remove("MCP_GATEWAY_CONFIG")
             .kill_on_drop(true)

@@ -1,6 +1,7 @@
-//! `route` prints what a real turn offers; `"all"`, small talk and the readable list.
+//! `route` prints what a real turn offers; `"all"`, small talk and the readable list; a saved
+//! listing keeps only what a live one keeps.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::common::{FixtureTools, Setup, names, turn};
 use crate::fake_ollama::{FakeOllama, Reply};
@@ -120,4 +121,44 @@ async fn one_server_offers_its_search_for_an_unknown_name() {
     assert_eq!(sent, Value::Array(printed));
     let small_talk = setup.route_json("thanks!").await;
     assert_eq!(small_talk.len(), 1, "only find_tools for small talk");
+}
+
+/// A saved `tools/list` goes through a live listing's rules: a tool whose input schema is over
+/// the size bound, whose name the model APIs refuse, that repeats an earlier name or that the
+/// server's `deny_tools` excludes is not offered, and a long description is cut.
+#[tokio::test]
+async fn a_saved_listing_keeps_what_a_live_listing_keeps() {
+    let ollama = FakeOllama::scripted(Vec::new()).await;
+    let setup = Setup::with_servers(&ollama, "", "tool_selection = \"all\"", &["notion"]);
+    let text = std::fs::read_to_string(&setup.file).expect("read config");
+    std::fs::write(&setup.file, format!("{text}deny_tools = [\"secret\"]\n")).expect("config");
+    let schema = |description: String| json!({"type": "object", "properties": {"q": {"type": "string", "description": description}}});
+    let tool = |name: &str, description: &str, schema: Value| json!({"name": name, "description": description, "inputSchema": schema});
+    let listing = json!({"tools": [
+        tool("search", "Find pages.", schema("Words.".into())),
+        tool("huge", "Too large.", schema("x".repeat(70 * 1024))),
+        tool("bad name", "Refused by the model APIs.", schema("Words.".into())),
+        tool("search", "Again.", schema("Words.".into())),
+        tool("secret", "Denied.", schema("Words.".into())),
+        tool("long", &"é".repeat(3000), schema("Words.".into())),
+    ]});
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("notion.json"), listing.to_string()).expect("listing");
+    let text = setup.route_with(dir.path(), &["--json", "hi"]).await;
+    let printed: Value = serde_json::from_str(text.trim()).expect("route --json prints JSON");
+    let printed = printed["tools"].as_array().cloned().expect("a tools array");
+    let names: Vec<&str> = printed
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["notion_search", "notion_long"]);
+    assert_eq!(printed[0]["function"]["description"], "Find pages.");
+    let long = printed[1]["function"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        long,
+        "é".repeat(2048),
+        "cut to 4096 bytes on a character boundary"
+    );
 }
