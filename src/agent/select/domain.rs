@@ -105,6 +105,11 @@ pub fn decide(
         .zip(&things)
         .map(|(v, e)| e + tuning.name_evidence * named(&v.server))
         .collect();
+    // A general question gets no service, even one it names ("how do I share my google
+    // calendar"); what other services do gets none unless a server is named as well.
+    if query.general {
+        return Vec::new();
+    }
     let any_named = servers.iter().any(|v| named(&v.server) >= 1.0);
     if !any_named && query.elsewhere() {
         return Vec::new();

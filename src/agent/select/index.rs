@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
+use super::general;
 use super::lexicon::{self, Intent, Kind};
 use super::text::{self, allowed_edits, edit_distance, stem};
 use crate::mcp::CatalogTool;
@@ -163,7 +164,8 @@ pub struct Query {
     pub named: Vec<(String, f32)>,
     /// What the message's verbs ask for: to find or to add something.
     pub intents: Vec<Intent>,
-    /// Whether the message opens like a general question ("how do I ...", "explain ...").
+    /// Whether the message is a general question rather than a request ([`general`]: how-to,
+    /// what something is, advice, arithmetic on dates, writing help, the assistant itself).
     pub general: bool,
 }
 
@@ -387,6 +389,15 @@ impl Index {
             .collect()
     }
 
+    /// Whether `word` (lower case) is a configured server's name or a word of one of its keywords.
+    fn names_server(&self, word: &str) -> bool {
+        self.servers.iter().any(|v| {
+            v.names
+                .iter()
+                .any(|phrase| phrase.iter().any(|w| w == word))
+        })
+    }
+
     fn knows(&self, term: &str) -> bool {
         self.df.contains_key(term)
     }
@@ -401,8 +412,25 @@ impl Index {
     /// payload) at [`PAYLOAD_WEIGHT`] and not towards the explained share.
     #[must_use]
     pub fn query(&self, message: &str) -> Query {
+        // An email address points at someone; its words (a mail provider) name nothing.
+        let addresses = message
+            .split_whitespace()
+            .any(|w| w.contains('@') && w.contains('.'));
+        let message: String = message
+            .split_inclusive(char::is_whitespace)
+            .filter(|w| !(w.contains('@') && w.contains('.')))
+            .collect();
+        let message = message.as_str();
         let (frame, payload) = text::frame_and_payload(message);
         let mut query = Query::default();
+        let signs = general::Signs {
+            payload: !text::words(&payload).is_empty(),
+            pointer: addresses
+                || message.contains("http")
+                || message.contains("www.")
+                || text::words(message).iter().any(|w| text::is_identifier(w)),
+        };
+        query.general = general::general(&frame, signs, |w| self.names_server(w)).is_some();
         self.add_text(&mut query, &frame, 1.0, true);
         self.add_text(&mut query, &payload, PAYLOAD_WEIGHT, false);
         query.payload_words = text::words(&payload)
@@ -418,7 +446,6 @@ impl Index {
             for server in self.named_servers(&words) {
                 query.name(&server, 1.0);
             }
-            query.general = lexicon::is_general_question(message);
         }
         let mut previous_number = false;
         // The two words before this one, to tell "my reading list" (a thing) from "list" (a verb).

@@ -7,11 +7,11 @@
 //! tools of a server that already won. The table is vocabulary, not a list of phrases: it does
 //! not know any particular server's tool names.
 //!
-//! Three smaller tables help decide whether a message is a request at all: words that name what
-//! other services do ([`is_elsewhere`]: the weather, a flight, music), the openings of general
-//! questions ([`is_general_question`]: "how do I", "explain"), and the verbs that ask to find or
-//! add something ([`intent`]), which make a request of a message whose object is a name the
-//! catalog cannot know ("search for Bars Probe").
+//! Smaller tables help decide whether a message is a request at all: words that name what other
+//! services do ([`is_elsewhere`]: the weather, a flight, music) and other apps, and the verbs that
+//! ask to find or add something ([`intent`]), which make a request of a message whose object is a
+//! name the catalog cannot know ("search for Bars Probe"). General questions are told apart by
+//! their shape in [`super::general`].
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -664,32 +664,6 @@ const OTHER_APPS: &[&str] = &[
     "siri",
 ];
 
-/// Openings of general questions and requests for writing that a model answers itself.
-const GENERAL_QUESTIONS: &[&str] = &[
-    "explain",
-    "translate",
-    "convert",
-    "calculate",
-    "define",
-    "remind me how",
-    "remind me why",
-    "what is a",
-    "what is an",
-    "whats a",
-    "whats an",
-    "what does it mean",
-    "how do i",
-    "how do you",
-    "how does",
-    "how to",
-    "how long should",
-    "why",
-    "write me a",
-    "who was",
-    "who won",
-    "can you explain",
-];
-
 /// What a request verb asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
@@ -750,31 +724,6 @@ pub fn spelling(word: &str) -> Option<&'static str> {
         .iter()
         .find(|(other, _)| *other == word)
         .map(|(_, catalog)| *catalog)
-}
-
-/// Words after the opening of a question that make it about the person's own things ("how many
-/// meetings do I have", "why is my calendar empty").
-const PERSONAL: &[&str] = &[
-    "my", "our", "mine", "ours", "i have", "do i", "am i", "ive got",
-];
-
-/// Whether `frame` (lower case, as from [`super::text::frame_and_payload`]) opens like a general
-/// question or a request for writing, such as "how do I boil an egg" or "explain ...", and the
-/// rest is not about the person's own things.
-#[must_use]
-pub fn is_general_question(frame: &str) -> bool {
-    let words = super::text::words(frame).join(" ");
-    GENERAL_QUESTIONS.iter().any(|q| {
-        let rest = if words == *q {
-            ""
-        } else if let Some(rest) = words.strip_prefix(&format!("{q} ")) {
-            rest
-        } else {
-            return false;
-        };
-        let rest = format!(" {rest} ");
-        !PERSONAL.iter().any(|p| rest.contains(&format!(" {p} ")))
-    })
 }
 
 /// The request a verb (lower case, unstemmed or stemmed) makes, if it is one of [`INTENTS`].
@@ -873,14 +822,6 @@ mod tests {
         assert!(is_elsewhere("weather") && is_other_app("spotify"));
         assert_eq!(spelling("calender"), Some("calendar"));
         assert!(!is_elsewhere("meeting") && !is_elsewhere("page"));
-        assert!(is_general_question("how do i boil an egg"));
-        assert!(is_general_question("explain how indexes work"));
-        assert!(!is_general_question("hows my week"));
-        assert!(!is_general_question("whats on thurs"));
-        assert!(!is_general_question(
-            "how many meetings do i have this week"
-        ));
-        assert!(!is_general_question("why is my calendar empty"));
         assert_eq!(intent("searching"), Some(Intent::Find));
         assert_eq!(intent("add"), Some(Intent::Add));
         assert_eq!(intent("tell"), None);

@@ -21,6 +21,7 @@
 
 pub(crate) mod domain;
 pub(crate) mod embed;
+pub(crate) mod general;
 pub(crate) mod index;
 pub(crate) mod lexicon;
 pub(crate) mod rank;

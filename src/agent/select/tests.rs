@@ -201,8 +201,8 @@ async fn one_calendar_server_hears_its_own_words() {
     );
 }
 
-/// Names the catalog cannot know do not count against a request; other services, other apps
-/// and general questions do, unless a server is named.
+/// Names the catalog cannot know do not count against a request; other services and other apps
+/// do, unless a server is named; general questions do even when they name a server.
 #[tokio::test]
 async fn unknown_names_are_neutral_and_other_services_are_not() {
     let (config, catalog) = setup("");
@@ -237,6 +237,14 @@ async fn unknown_names_are_neutral_and_other_services_are_not() {
         assert!(offered.is_empty(), "{message:?}: {offered:?}");
     }
     let offered = names(&selector, "y", &catalog, "how do I share a page in notion").await;
+    assert!(offered.is_empty(), "a how-to question: {offered:?}");
+    let offered = names(
+        &selector,
+        "z",
+        &catalog,
+        "open the Bars Probe page in notion",
+    )
+    .await;
     assert!(
         offered.iter().all(|n| n.starts_with("notion_")) && !offered.is_empty(),
         "a named server is asked for: {offered:?}"
