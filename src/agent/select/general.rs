@@ -513,6 +513,10 @@ mod tests {
             "is the 5th of jan free for a day trip",
             "can you add lunch with sam on friday",
             "what is the date today",
+            "tell me about my day",
+            "rewrite the whole About me page with this: Hi, I'm Jana.",
+            "thanks, now add lunch with sam on friday",
+            "what does the project brief say about deadlines",
         ] {
             assert_eq!(kind(request), None, "{request}");
         }

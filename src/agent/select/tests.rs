@@ -308,3 +308,45 @@ async fn keywords_name_their_server() {
         "{offered:?}"
     );
 }
+
+/// General questions that speak of the services' things get no tools, with one server or both,
+/// while requests that look like them keep theirs.
+#[tokio::test]
+async fn general_questions_get_no_tools_and_look_alike_requests_do() {
+    for only in ["", "gcal", "notion"] {
+        let (config, catalog) = if only.is_empty() {
+            setup("")
+        } else {
+            setup_only(only)
+        };
+        let selector = ToolSelector::new(&config.agent, &config.servers);
+        for (i, message) in [
+            "3pm PST in CET?",
+            "how many days from 2026-12-09 to 2027-03-01",
+            "tips for running a 15 min standup that doesnt drag",
+            "draft an agenda for a 1h kickoff with a new client",
+            "how do i share my google calendar with my partner",
+            "whats the difference between a notion database and a page",
+            "do you keep my data or is it gone after the chat?",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let offered = names(&selector, &format!("g{i}"), &catalog, message).await;
+            assert!(offered.is_empty(), "{only:?} {message:?}: {offered:?}");
+        }
+    }
+    let (config, catalog) = setup_only("gcal");
+    let selector = ToolSelector::new(&config.agent, &config.servers);
+    for (i, message) in [
+        "schedule a call with marta.kowalski@gmail.com on 2026-12-09 at 14:00 for 45 min",
+        "how many days until my vacation",
+        "what's on my calendar at 3pm PST tomorrow",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let offered = names(&selector, &format!("r{i}"), &catalog, message).await;
+        assert!(!offered.is_empty(), "{message:?}");
+    }
+}
