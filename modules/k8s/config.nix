@@ -1,9 +1,12 @@
 # The configuration files of the three processes (the Interface contract's TOML) and the system
 # prompt, rendered from the settings. Paths are absolute: the database on the `token-db` volume,
 # secrets from each component's own Secret mounted under /run/secrets/<component>. Keys that only
-# optional settings need (admins, more servers, alerting) are written only when those are set.
+# optional settings need (admins, more servers, alerting) are written only when those are set, and
+# admins and alerting only when the gateway reads them (`gatewayReads`).
 { lib, cfg }:
 let
+  writesAdmins = cfg.gatewayReads.admins;
+  writesAlerting = cfg.alerting.enable && cfg.gatewayReads.alerting;
   h = import ./helpers.nix { inherit lib; };
   dbPath = "/var/lib/mcp-gateway/mcp-gateway.db";
   secret = component: key: "/run/secrets/${component}/${key}";
@@ -12,7 +15,7 @@ let
     [channels.${name}]
     ${extra}policy = "${c.policy}"
     allow_from = ${h.toTomlList c.allowFrom}
-  '' + lib.optionalString (c.admins != [ ]) ''
+  '' + lib.optionalString (writesAdmins && c.admins != [ ]) ''
     admins = ${h.toTomlList c.admins}
   '');
   # A `[[servers]]` entry of `settings.servers`.
@@ -44,7 +47,7 @@ let
   '';
 in
 {
-  inherit dbPath;
+  inherit dbPath writesAlerting;
   files = {
     "gateway.toml" = ''
       [model]
@@ -91,7 +94,7 @@ in
       app_token_file = "${secret "gateway" "slack-app-token"}"
       bot_token_file = "${secret "gateway" "slack-bot-token"}"
     ''
-    + lib.optionalString cfg.alerting.enable ''
+    + lib.optionalString writesAlerting ''
 
       [alerting]
       webhook_token_file = "${secret "gateway" "alertmanager-token"}"

@@ -2,12 +2,13 @@
 # DNS for all; Traefik and Prometheus into our HTTP ports; the gateway to Ollama and the MCP
 # servers; the model pull Job to Ollama; HTTPS out to the public internet for the gateway
 # (Telegram, Slack), the MCP servers (Notion, Google) and Ollama (model registry). Each server of
-# `servers` gets a policy for the gateway's traffic to it; with `alerting`, the monitoring
-# namespace's Alertmanager may post to the gateway.
+# `servers` gets a policy for the gateway's traffic to it; with `alerting` (and a gateway that reads
+# it), the monitoring namespace's Alertmanager may post to the gateway.
 { config, lib, ... }:
 let
   cfg = config.mcpGateway;
   h = import ./helpers.nix { inherit lib; };
+  inherit (import ./config.nix { inherit lib cfg; }) writesAlerting;
   pods = name: { podSelector.matchLabels."app.kubernetes.io/name" = name; };
   traefik = {
     namespaceSelector.matchLabels."kubernetes.io/metadata.name" = "kube-system";
@@ -66,7 +67,7 @@ let
 in
 {
   kubernetes.resources.networkPolicies = lib.mapAttrs' (name: s: lib.nameValuePair "gateway-to-${name}" (serverPolicy name s)) cfg.servers
-  // lib.optionalAttrs cfg.alerting.enable {
+  // lib.optionalAttrs writesAlerting {
     # Alertmanager's webhook (POST /alertmanager); the public Ingress routes only /oauth here.
     gateway-from-alertmanager = policy "gateway" {
       policyTypes = [ "Ingress" ];

@@ -181,7 +181,8 @@ in
         description = ''
           Numeric Telegram user ids of the admins (`[channels.telegram].admins`): each gets every new
           pairing request with Approve and Deny buttons, `/status`, and the alerts when `alerting`
-          is on; admins may always talk to the assistant. Written only when not empty.
+          is on; admins may always talk to the assistant. Written only when not empty, and only
+          when the gateway reads the key (`gatewayReads.admins`).
         '';
       };
     };
@@ -193,7 +194,7 @@ in
         type = types.listOf (types.strMatching "[UW][A-Z0-9]+");
         default = [ ];
         example = [ "U0123ABCD" ];
-        description = "Slack user ids of the admins (`[channels.slack].admins`), as for Telegram. Written only when not empty.";
+        description = "Slack user ids of the admins (`[channels.slack].admins`), as for Telegram. Written only when not empty and `gatewayReads.admins`.";
       };
     };
   };
@@ -232,6 +233,31 @@ in
     '';
   };
 
+  # Keys of the contract that a gateway refuses when it does not know them (check-config, and
+  # every process at start, reject unknown keys): written only when the gateway image reads them.
+  gatewayReads = {
+    admins = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Whether the gateway image reads `[channels.telegram].admins` and `[channels.slack].admins`.
+        `channels.*.admins` are written into its configuration only when this is true; a gateway
+        that does not know the key would refuse the whole file and not start. The default is what
+        the gateway built from this source tree reads (tests/appliance/run.sh checks the two agree).
+      '';
+    };
+    alerting = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Whether the gateway image reads `[alerting]` and serves `POST /alertmanager`. With
+        `alerting.enable`, the section, the NetworkPolicy `gateway-from-alertmanager` and (NixOS
+        module) Alertmanager's receiver are rendered only when this is true. The default is what
+        the gateway built from this source tree reads (tests/appliance/run.sh checks the two agree).
+      '';
+    };
+  };
+
   alerting.enable = mkOption {
     type = types.bool;
     default = false;
@@ -240,7 +266,8 @@ in
       gateway reads the bearer token from the `alertmanager-token` key of its Secret and accepts
       `POST /alertmanager`, and a NetworkPolicy lets the monitoring namespace's Alertmanager reach
       it (the public Ingress never routes that path). The NixOS module adds the receiver to
-      kube-prometheus-stack.
+      kube-prometheus-stack. All of this needs a gateway that reads `[alerting]`
+      (`gatewayReads.alerting`); without one nothing is rendered.
     '';
   };
 

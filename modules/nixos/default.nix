@@ -20,6 +20,9 @@ let
   };
   s = cfg.secrets;
   st = cfg.settings;
+  # Alertmanager's receiver, its token and the gateway's `[alerting]` come only with a gateway
+  # that reads `[alerting]`.
+  alertsToGateway = st.alerting.enable && st.gatewayReads.alerting;
 
   # The Traefik certificate resolver that `tls.mode = "acme"` configures.
   acmeResolver = "letsencrypt";
@@ -32,10 +35,10 @@ let
       "telegram-bot-token" = s.gateway.telegramBotTokenFile;
       "slack-app-token" = s.gateway.slackAppTokenFile;
       "slack-bot-token" = s.gateway.slackBotTokenFile;
-      "alertmanager-token" = if st.alerting.enable then s.gateway.alertmanagerTokenFile else null;
+      "alertmanager-token" = if alertsToGateway then s.gateway.alertmanagerTokenFile else null;
     } // lib.mapAttrs' (name: file: lib.nameValuePair "server-${name}-token" file) s.gateway.serverTokenFiles;
     # Alertmanager's copy of the webhook's bearer token, in the monitoring namespace.
-    alertmanager-gateway-token = lib.optionalAttrs (st.alerting.enable && cfg.monitoring.enable) {
+    alertmanager-gateway-token = lib.optionalAttrs (alertsToGateway && cfg.monitoring.enable) {
       token = s.gateway.alertmanagerTokenFile;
     };
     notion-mcp = {
@@ -399,6 +402,12 @@ in
           }
         ];
 
+      warnings =
+        lib.optional (admins != [ ] && !st.gatewayReads.admins)
+          "services.mcp-gateway.settings.channels.*.admins are not written into the gateway's configuration: its image does not read [channels.*].admins (settings.gatewayReads.admins is false), so admins get no pairing requests, /status or alerts"
+        ++ lib.optional (st.alerting.enable && !st.gatewayReads.alerting)
+          "services.mcp-gateway.settings.alerting.enable has no effect: the gateway image does not read [alerting] (settings.gatewayReads.alerting is false), so Alertmanager keeps no receiver and alerts reach no one";
+
       services.mcp-gateway.settings = {
         timeZone = mkIf (config.time.timeZone != null) (mkDefault config.time.timeZone);
         gpu.enable = mkDefault cfg.gpu.enable;
@@ -492,10 +501,11 @@ in
             };
             alertmanager = lib.recursiveUpdate {
               alertmanagerSpec.storage.volumeClaimTemplate.spec = claim mon.alertmanager.storageGiB;
-            } (lib.optionalAttrs st.alerting.enable alertmanagerToGateway);
-            # k3s runs the controller manager, scheduler, proxy and etcd inside its one process and
-            # does not expose their metrics separately: scraping them only fails, and their
-            # "down" alerts would fire from the first day.
+            } (lib.optionalAttrs alertsToGateway alertmanagerToGateway);
+            # k3s runs the controller manager, scheduler and proxy inside its own process, serving
+            # their metrics on 127.0.0.1 only, and there are no pods for the chart's Services
+            # to select; a single server keeps its state in SQLite (kine), not etcd. Scraping them
+            # finds no targets, and their "down" alerts (absent `up`) would fire from the first day.
             kubeControllerManager.enabled = false;
             kubeScheduler.enabled = false;
             kubeProxy.enabled = false;

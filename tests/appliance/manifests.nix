@@ -24,11 +24,15 @@ let
   gatewayToml = objects: (named "ConfigMap" "mcp-gateway-config" objects).data."gateway.toml";
   policyNames = objects: map (o: o.metadata.name) (builtins.filter (o: o.kind == "NetworkPolicy") objects);
   example = render (import ../../modules/k8s/examples/more-servers.nix);
-  operated = render {
+  operatedSettings = {
     channels.telegram.admins = [ 42 7 ];
     channels.slack = { enable = true; admins = [ "U0123ABCD" ]; };
     alerting.enable = true;
   };
+  # For a gateway image that reads `admins` and `[alerting]`.
+  operated = render (operatedSettings // { gatewayReads = { admins = true; alerting = true; }; });
+  # For a gateway image that reads neither.
+  operatedNotRead = render (operatedSettings // { gatewayReads = { admins = false; alerting = false; }; });
   onePort = servers: (lib.head (named "NetworkPolicy" "gateway-to-s" (render { inherit servers; })).spec.egress).ports;
   # A render that fails evaluation (a settings error) gives false.
   renders = settings: (builtins.tryEval (builtins.deepSeq (gatewayToml (render settings)) true)).success;
@@ -112,6 +116,15 @@ in
         (lib.hasInfix "allow_from = []\nadmins = [\"U0123ABCD\"]\n" (gatewayToml operated))
       ];
       expected = [ true true ];
+    };
+    # A gateway that does not read the keys would refuse the file: nothing of them is rendered.
+    testAdminsAndAlertingOnlyForAGatewayThatReadsThem = {
+      expr = [
+        (map (k: lib.hasInfix k (gatewayToml operatedNotRead)) [ "admins" "[alerting]" "alertmanager" ])
+        (named "NetworkPolicy" "gateway-from-alertmanager" operatedNotRead)
+        (lib.hasInfix "[channels.slack]\n" (gatewayToml operatedNotRead))
+      ];
+      expected = [ [ false false false ] null true ];
     };
     testAlertingRendered = {
       expr = [

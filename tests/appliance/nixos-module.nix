@@ -80,23 +80,46 @@ let
       };
     }
   ];
+  alertingSecrets = secrets // { gateway = secrets.gateway // { alertmanagerTokenFile = "/run/secrets/am-token"; }; };
+  # A gateway image that reads `[alerting]` and `admins`.
   alerting = eval [
     {
       services.mcp-gateway = base // {
-        settings = { alerting.enable = true; channels.telegram.admins = [ 42 ]; };
-        secrets = secrets // { gateway = secrets.gateway // { alertmanagerTokenFile = "/run/secrets/am-token"; }; };
+        settings = {
+          alerting.enable = true;
+          channels.telegram.admins = [ 42 ];
+          gatewayReads = { alerting = true; admins = true; };
+        };
+        secrets = alertingSecrets;
+      };
+    }
+  ];
+  # The same settings for a gateway image that reads neither.
+  alertingNotRead = eval [
+    {
+      services.mcp-gateway = base // {
+        settings = {
+          alerting.enable = true;
+          channels.telegram.admins = [ 42 ];
+          gatewayReads = { alerting = false; admins = false; };
+        };
+        secrets = alertingSecrets;
       };
     }
   ];
   alertingNoAdmin = eval [
     {
       services.mcp-gateway = base // {
-        settings.alerting.enable = true;
-        secrets = secrets // { gateway = secrets.gateway // { alertmanagerTokenFile = "/run/secrets/am-token"; }; };
+        settings = { alerting.enable = true; gatewayReads.alerting = true; };
+        secrets = alertingSecrets;
       };
     }
   ];
   alertingScript = alerting.systemd.services.mcp-gateway-secrets.script;
+  notReadWarnings = [
+    "services.mcp-gateway.settings.channels.*.admins are not written into the gateway's configuration: its image does not read [channels.*].admins (settings.gatewayReads.admins is false), so admins get no pairing requests, /status or alerts"
+    "services.mcp-gateway.settings.alerting.enable has no effect: the gateway image does not read [alerting] (settings.gatewayReads.alerting is false), so Alertmanager keeps no receiver and alerts reach no one"
+  ];
   githubServer = { github = { url = "https://api.githubcopilot.com/mcp/"; auth = "bearer"; }; wiki.url = "http://wiki:8080/mcp"; };
   moreServers = eval [
     {
@@ -111,6 +134,7 @@ let
     {
       services.mcp-gateway = base // {
         settings.channels = { telegram.admins = [ 42 ]; slack = { enable = true; admins = [ "U0123ABCD" ]; }; };
+        settings.gatewayReads.admins = false;
         secrets = secrets // { gateway = secrets.gateway // { slackAppTokenFile = "/run/secrets/xapp"; slackBotTokenFile = "/run/secrets/xoxb"; }; };
       };
     }
@@ -261,6 +285,7 @@ in
     testAlertmanagerReceiverIsTheGateway = {
       expr = with (kpsValues alerting).alertmanager; [
         (failedAssertions alerting)
+        alerting.warnings
         (rendered alerting).alerting.enable
         alertmanagerSpec.secrets
         alertmanagerSpec.storage.volumeClaimTemplate.spec.resources.requests.storage
@@ -269,6 +294,7 @@ in
         config.receivers
       ];
       expected = [
+        [ ]
         [ ]
         true
         [ "alertmanager-gateway-token" ]
@@ -303,13 +329,31 @@ in
       ];
       expected = [ true true true true ];
     };
+    # A gateway that does not read `[alerting]` gets no token, and Alertmanager no receiver.
+    testAlertingWaitsForAGatewayThatReadsIt = {
+      expr = [
+        (failedAssertions alertingNotRead)
+        alertingNotRead.warnings
+        (lib.attrNames (kpsValues alertingNotRead).alertmanager)
+        (lib.hasInfix "alertmanager" alertingNotRead.systemd.services.mcp-gateway-secrets.script)
+        (rendered alertingNotRead).gatewayReads
+        gpuHost.warnings
+      ];
+      expected = [ [ ] notReadWarnings [ "alertmanagerSpec" ] false { admins = false; alerting = false; } [ ] ];
+    };
     testAlertingNeedsAnAdmin = {
       expr = failedAssertions alertingNoAdmin;
       expected = [ "services.mcp-gateway.settings.alerting.enable needs monitoring.enable, secrets.gateway.alertmanagerTokenFile and at least one admin of an enabled channel (settings.channels.*.admins): alerts go to the admins" ];
     };
     testAdminsReachTheRender = {
-      expr = with (rendered admins).channels; [ telegram.admins slack.admins (failedAssertions admins) (rendered gpuHost).channels.telegram.admins ];
-      expected = [ [ 42 ] [ "U0123ABCD" ] [ ] [ ] ];
+      expr = with (rendered admins).channels; [
+        telegram.admins
+        slack.admins
+        (failedAssertions admins)
+        admins.warnings
+        (rendered gpuHost).channels.telegram.admins
+      ];
+      expected = [ [ 42 ] [ "U0123ABCD" ] [ ] [ (lib.head notReadWarnings) ] [ ] ];
     };
     testServerTokensFromFiles = {
       expr = [

@@ -13,7 +13,8 @@
 #     (manifests.nix);
 #  7. k8s-generated/ equals a fresh offline render, and so do its example overlays
 #     (k8s-generated/examples/NAME from modules/k8s/examples/NAME.nix), whose full objects also
-#     validate, pass the policy and check-config.
+#     validate, pass the policy and check-config; the settings' `gatewayReads` defaults agree
+#     with what check-config accepts.
 # 4-7 need nix-instantiate and two source trees: kubenix at the revision flake.lock pins and
 # nixpkgs' lib, from KUBENIX_SRC and NIXPKGS_LIB, else unpacked from the snapshots in
 # ../shared/nix-sources/ (beside the repository) into a temporary folder.
@@ -171,6 +172,46 @@ if $have_nix && [ -n "$kubenix" ] && [ -n "$nixlib" ]; then
     fi
     rm -rf "$work"
   done
+  # gatewayReads' defaults agree with the gateway built here: each optional key, rendered as for
+  # a gateway that reads it, passes check-config exactly when the default says the gateway reads
+  # it, and a refusal names the key as unknown (any other refusal is a rendering fault).
+  if [ -n "${binary:-}" ]; then
+    for key in admins alerting; do
+      case $key in
+        admins) uses='channels.telegram.admins = [ 42 ]; channels.slack = { enable = true; admins = [ "U0123ABCD" ]; };' ;;
+        alerting) uses='alerting.enable = true;' ;;
+      esac
+      work=$(mktemp -d)
+      default=$(nix-instantiate --eval --strict \
+        --expr "(import ./modules/k8s/settings.nix { lib = import $nixlib/lib; }).gatewayReads.$key.default" 2>/dev/null)
+      if ! nix-instantiate --eval --strict --json nix/manifests.nix --arg lib "import $nixlib/lib" \
+        --arg kubenixSrc "$kubenix" --arg settings "{ $uses gatewayReads.$key = true; }" \
+        >"$work/objects.json" 2>"$work/err"; then
+        echo "FAIL: gatewayReads.$key: the settings do not render: $(grep -v build-users-group "$work/err")" >&2
+        status=1
+      elif "$python" tests/appliance/rendered_config.py "$binary" --objects "$work/objects.json" >"$work/out"; then
+        if [ "$default" = true ]; then
+          echo "gatewayReads.$key: the gateway reads it, as the default says"
+        else
+          echo "FAIL: the gateway reads the key of gatewayReads.$key now: set its default in modules/k8s/settings.nix to true, re-render (nix/render-manifests.sh) and say so in docs/deployment.md" >&2
+          status=1
+        fi
+      elif grep -q "unknown field \`$key\`" "$work/out"; then
+        if [ "$default" = false ]; then
+          echo "gatewayReads.$key: the gateway does not read it, as the default says (so it is not written)"
+        else
+          echo "FAIL: gatewayReads.$key defaults to true, but check-config refuses the key:" >&2
+          cat "$work/out" >&2
+          status=1
+        fi
+      else
+        echo "FAIL: gatewayReads.$key: check-config refuses the rendered configuration for another reason:" >&2
+        cat "$work/out" >&2
+        status=1
+      fi
+      rm -rf "$work"
+    done
+  fi
 else
   echo "NOT RUN: set KUBENIX_SRC (a hall/kubenix checkout) and NIXPKGS_LIB to compare; the flake check manifests-in-sync does it with the pinned inputs"
 fi
