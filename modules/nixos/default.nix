@@ -385,6 +385,10 @@ in
             message = "services.mcp-gateway.settings.alerting.enable needs monitoring.enable, secrets.gateway.alertmanagerTokenFile and at least one admin of an enabled channel (settings.channels.*.admins): alerts go to the admins";
           }
           {
+            assertion = !alertsToGateway || st.gatewayReads.admins;
+            message = "services.mcp-gateway.settings.gatewayReads.alerting needs gatewayReads.admins: the gateway sends alerts to the admins, who must be written into its configuration";
+          }
+          {
             assertion = lib.sort lib.lessThan (lib.attrNames s.gateway.serverTokenFiles) == bearerServers;
             message = "services.mcp-gateway.secrets.gateway.serverTokenFiles must name exactly the settings.servers with auth = \"bearer\" (${toString bearerServers})";
           }

@@ -110,7 +110,19 @@ let
   alertingNoAdmin = eval [
     {
       services.mcp-gateway = base // {
-        settings = { alerting.enable = true; gatewayReads.alerting = true; };
+        settings = { alerting.enable = true; gatewayReads = { alerting = true; admins = true; }; };
+        secrets = alertingSecrets;
+      };
+    }
+  ];
+  alertingWithoutAdmins = eval [
+    {
+      services.mcp-gateway = base // {
+        settings = {
+          alerting.enable = true;
+          channels.telegram.admins = [ 42 ];
+          gatewayReads = { alerting = true; admins = false; };
+        };
         secrets = alertingSecrets;
       };
     }
@@ -342,8 +354,11 @@ in
       expected = [ [ ] notReadWarnings [ "alertmanagerSpec" ] false { admins = false; alerting = false; } [ ] ];
     };
     testAlertingNeedsAnAdmin = {
-      expr = failedAssertions alertingNoAdmin;
-      expected = [ "services.mcp-gateway.settings.alerting.enable needs monitoring.enable, secrets.gateway.alertmanagerTokenFile and at least one admin of an enabled channel (settings.channels.*.admins): alerts go to the admins" ];
+      expr = [ (failedAssertions alertingNoAdmin) (failedAssertions alertingWithoutAdmins) ];
+      expected = [
+        [ "services.mcp-gateway.settings.alerting.enable needs monitoring.enable, secrets.gateway.alertmanagerTokenFile and at least one admin of an enabled channel (settings.channels.*.admins): alerts go to the admins" ]
+        [ "services.mcp-gateway.settings.gatewayReads.alerting needs gatewayReads.admins: the gateway sends alerts to the admins, who must be written into its configuration" ]
+      ];
     };
     testAdminsReachTheRender = {
       expr = with (rendered admins).channels; [
