@@ -28,7 +28,7 @@ pub(crate) mod confirm;
 pub(crate) mod console;
 pub mod engine;
 pub(crate) mod layout;
-pub mod pace;
+pub(crate) mod pace;
 pub mod pairing;
 pub(crate) mod rate_limit;
 pub(crate) mod reply;

@@ -70,14 +70,6 @@ pub fn visible_len(html: &str) -> usize {
     count
 }
 
-/// Escapes `<`, `>` and `&` for Telegram HTML.
-#[must_use]
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    push_escaped(&mut out, text);
-    out
-}
-
 fn push_escaped(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {

@@ -20,7 +20,7 @@
 //! - [`platform`]: Telegram as the engine's platform: chats, buttons, button presses.
 //! - `updates`: what an update means to the engine.
 
-pub mod format;
+pub(crate) mod format;
 pub(crate) mod platform;
 pub mod surface;
 mod updates;
