@@ -1,6 +1,8 @@
 //! The Slack channel against a fake Slack (Web API + Socket Mode WebSocket), with an in-process
 //! scripted model and tool host; and `serve` running Telegram and Slack at once.
 
+#[path = "support/chat_fixtures.rs"]
+mod chat_fixtures;
 #[path = "support/fake_ollama.rs"]
 mod fake_ollama;
 #[path = "support/fake_slack.rs"]

@@ -1,6 +1,8 @@
 //! The Telegram channel against a fake Bot API (teloxide pointed at it through `api_url`), with an
 //! in-process scripted model and tool host.
 
+#[path = "support/chat_fixtures.rs"]
+mod chat_fixtures;
 #[path = "support/fake_telegram.rs"]
 mod fake_telegram;
 #[path = "support/scripted_agent.rs"]

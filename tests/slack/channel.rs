@@ -8,13 +8,14 @@ use mcp_gateway::channels::engine::{ChannelOptions, Shared};
 use mcp_gateway::channels::pairing::Pairing;
 use mcp_gateway::channels::slack::{SlackChannelError, run};
 use mcp_gateway::channels::stream::StreamConfig;
-use mcp_gateway::config::{Policy, ServerAuth, ServerConfig, SlackConfig};
+use mcp_gateway::config::{Policy, ServerConfig, SlackConfig};
 use mcp_gateway::mcp::accounts::{AccountError, AccountLinks};
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::chat_fixtures::{code_in, notion};
 use crate::fake_slack::{FakeSlack, slack_text};
 use crate::scripted_agent::{FakeTools, Reply, ScriptedModel, agent};
 
@@ -140,17 +141,6 @@ impl Harness {
         );
         self.posts_to(channel)
     }
-}
-
-fn code_in(text: &str) -> String {
-    text.split_whitespace()
-        .find(|w| {
-            w.len() == 8
-                && w.chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        })
-        .unwrap_or_else(|| panic!("no code in {text:?}"))
-        .to_owned()
 }
 
 /// An unknown sender gets a pairing code and no model call; after approval they are answered.
@@ -390,20 +380,6 @@ impl AccountLinks for Links {
 
 /// `!connect` in a channel sends the link to the person's direct message and says so in the
 /// thread; the channel never sees a link. The link is the page naming the person.
-/// A server people connect with OAuth.
-pub(crate) fn notion() -> ServerConfig {
-    ServerConfig {
-        name: "notion".into(),
-        url: "http://127.0.0.1:9/mcp".parse().unwrap(),
-        auth: ServerAuth::OAuth,
-        allow_tools: None,
-        deny_tools: Vec::new(),
-        core_tools: Vec::new(),
-        keywords: Vec::new(),
-        timeout: None,
-    }
-}
-
 #[tokio::test]
 async fn connect_in_a_channel_sends_the_link_directly() {
     let h = Harness::build(

@@ -8,7 +8,8 @@ use std::time::Duration;
 use mcp_gateway::config::Policy;
 use serde_json::json;
 
-use super::channel::{Harness, Links, WAIT, notion};
+use super::channel::{Harness, Links, WAIT};
+use crate::chat_fixtures::notion;
 use crate::fake_slack::slack_text;
 use crate::scripted_agent::{Reply, ScriptedModel};
 

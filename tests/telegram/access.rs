@@ -3,20 +3,9 @@
 use mcp_gateway::channels::pairing::Pairing;
 use mcp_gateway::config::Policy;
 
+use crate::chat_fixtures::code_in;
 use crate::common::{Harness, WAIT};
 use crate::scripted_agent::ScriptedModel;
-
-/// Finds the eight-character code in a pairing reply.
-fn code_in(text: &str) -> String {
-    text.split_whitespace()
-        .find(|w| {
-            w.len() == 8
-                && w.chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        })
-        .unwrap_or_else(|| panic!("no code in {text:?}"))
-        .to_owned()
-}
 
 /// An unknown sender under `pairing` gets a code and nothing else (no model call, no typing);
 /// once the operator approves the code, the same sender is answered.

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use mcp_gateway::Principal;
 use mcp_gateway::channels::engine::ChannelOptions;
-use mcp_gateway::config::{Policy, ServerAuth, ServerConfig};
+use mcp_gateway::config::Policy;
 use mcp_gateway::mcp::accounts::{AccountError, AccountLinks};
 use parking_lot::Mutex;
 use serde_json::Value;
 
+use crate::chat_fixtures::notion;
 use crate::common::{Harness, WAIT, fast_stream};
 use crate::fake_telegram::{BOT_USERNAME, Call};
 use crate::scripted_agent::ScriptedModel;
@@ -59,19 +60,6 @@ impl AccountLinks for Links {
 
     async fn connected(&self, _: &Principal) -> Result<Vec<String>, AccountError> {
         Ok(Vec::new())
-    }
-}
-
-fn notion() -> ServerConfig {
-    ServerConfig {
-        name: "notion".into(),
-        url: "http://127.0.0.1:9/mcp".parse().expect("URL"),
-        auth: ServerAuth::OAuth,
-        allow_tools: None,
-        deny_tools: Vec::new(),
-        core_tools: Vec::new(),
-        keywords: Vec::new(),
-        timeout: None,
     }
 }
 
