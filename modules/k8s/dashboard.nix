@@ -1,5 +1,7 @@
-# The Grafana dashboard of the gateway's metrics (names from src/telemetry/metrics.rs).
-{ }:
+# The Grafana dashboard of the gateway's metrics (names from src/telemetry/metrics.rs), and of
+# each process's own: memory, CPU, open files and version (the `process_*` metrics and
+# `mcp_gateway_build_info` of the contract) of the gateway and both MCP servers in `namespace`.
+{ namespace }:
 let
   panel = id: title: x: y: unit: targets: {
     inherit id title;
@@ -12,6 +14,8 @@ let
   q = expr: legendFormat: { inherit expr legendFormat; };
   quantile = phi: metric: by:
     "histogram_quantile(${phi}, sum by (le${by}) (rate(${metric}_bucket[5m])))";
+  # Our three processes; Prometheus names each target's job after its Service.
+  ours = ''{namespace="${namespace}", job=~"gateway|notion-mcp|gcal-mcp"}'';
 in
 {
   title = "mcp-gateway";
@@ -56,5 +60,26 @@ in
     (panel 8 "Rate-limited messages" 12 24 "short" [
       (q "sum by (channel) (increase(mcp_gateway_rate_limited_total[1h]))" "{{channel}}")
     ])
+    (panel 9 "Resident memory" 0 32 "bytes" [
+      (q "process_resident_memory_bytes${ours}" "{{job}}")
+    ])
+    (panel 10 "CPU (cores)" 12 32 "short" [
+      (q "rate(process_cpu_seconds_total${ours}[5m])" "{{job}}")
+    ])
+    (panel 11 "Open file descriptors" 0 40 "short" [
+      (q "process_open_fds${ours}" "{{job}}")
+    ])
+    # One line per process: its version and how long it has run.
+    ((panel 12 "Version and uptime" 12 40 "s" [
+      (q "(time() - max by (job) (process_start_time_seconds${ours})) * on (job) group_left (version) max by (job, version) (mcp_gateway_build_info${ours})" "{{job}} {{version}}")
+    ]) // {
+      type = "stat";
+      options = {
+        reduceOptions = { calcs = [ "lastNotNull" ]; fields = ""; values = false; };
+        textMode = "value_and_name";
+        colorMode = "none";
+        graphMode = "none";
+      };
+    })
   ];
 }

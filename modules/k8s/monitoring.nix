@@ -24,7 +24,7 @@ let
     annotations.summary = summary;
   };
   ns = cfg.namespace;
-  dashboard = import ./dashboard.nix { };
+  dashboard = import ./dashboard.nix { namespace = ns; };
 in
 {
   kubernetes.resources = lib.mkIf cfg.monitoring.enable {

@@ -22,6 +22,9 @@ let
     map (e: lib.nameValuePair e.name e.value) (lib.head (named "Deployment" "ollama" objects).spec.template.spec.containers).env
   );
   gatewayToml = objects: (named "ConfigMap" "mcp-gateway-config" objects).data."gateway.toml";
+  dashboard = objects: builtins.fromJSON (named "ConfigMap" "mcp-gateway-dashboard" objects).data."mcp-gateway.json";
+  dashboardExprs = objects: lib.concatMap (p: map (t: t.expr) p.targets) (dashboard objects).panels;
+  otherNamespace = render { namespace = "assistant"; };
   policyNames = objects: map (o: o.metadata.name) (builtins.filter (o: o.kind == "NetworkPolicy") objects);
   example = render (import ../../modules/k8s/examples/more-servers.nix);
   operatedSettings = {
@@ -52,6 +55,24 @@ in
         "ServiceMonitor/gateway"
         "ServiceMonitor/gcal-mcp"
         "ServiceMonitor/notion-mcp"
+      ];
+    };
+    # Memory, CPU, open files and version of our three processes, in our namespace only (other
+    # exporters have process_* metrics too).
+    testDashboardShowsOurProcesses = {
+      expr = [
+        (map (p: p.title) (lib.drop 8 (dashboard defaults).panels))
+        (lib.filter (lib.hasInfix "process_resident_memory_bytes") (dashboardExprs defaults))
+        (lib.all (e: !(lib.hasInfix "process_" e) || lib.hasInfix ''{namespace="mcp-gateway", job=~"gateway|notion-mcp|gcal-mcp"}'' e) (dashboardExprs defaults))
+        (lib.any (lib.hasInfix "mcp_gateway_build_info{namespace=\"assistant\"") (dashboardExprs otherNamespace))
+        (map (m: lib.any (lib.hasInfix m) (dashboardExprs defaults)) [ "process_cpu_seconds_total" "process_open_fds" "process_start_time_seconds" ])
+      ];
+      expected = [
+        [ "Resident memory" "CPU (cores)" "Open file descriptors" "Version and uptime" ]
+        [ ''process_resident_memory_bytes{namespace="mcp-gateway", job=~"gateway|notion-mcp|gcal-mcp"}'' ]
+        true
+        true
+        [ true true true ]
       ];
     };
     testNoMonitoringObjectsWithoutMonitoring = {
