@@ -23,6 +23,11 @@ let
   # Alertmanager's receiver, its token and the gateway's `[alerting]` come only with a gateway
   # that reads `[alerting]`.
   alertsToGateway = st.alerting.enable && st.gatewayReads.alerting;
+  # The webhook's bearer token: the operator's file, else one the module generates on the host
+  # the first time it is needed and keeps (only Alertmanager and the gateway ever use it).
+  generatedAlertmanagerToken = "/var/lib/mcp-gateway/alertmanager-token";
+  generatesAlertmanagerToken = alertsToGateway && s.gateway.alertmanagerTokenFile == null;
+  alertmanagerToken = if s.gateway.alertmanagerTokenFile != null then s.gateway.alertmanagerTokenFile else generatedAlertmanagerToken;
 
   # The Traefik certificate resolver that `tls.mode = "acme"` configures.
   acmeResolver = "letsencrypt";
@@ -35,11 +40,11 @@ let
       "telegram-bot-token" = s.gateway.telegramBotTokenFile;
       "slack-app-token" = s.gateway.slackAppTokenFile;
       "slack-bot-token" = s.gateway.slackBotTokenFile;
-      "alertmanager-token" = if alertsToGateway then s.gateway.alertmanagerTokenFile else null;
+      "alertmanager-token" = if alertsToGateway then alertmanagerToken else null;
     } // lib.mapAttrs' (name: file: lib.nameValuePair "server-${name}-token" file) s.gateway.serverTokenFiles;
     # Alertmanager's copy of the webhook's bearer token, in the monitoring namespace.
     alertmanager-gateway-token = lib.optionalAttrs (alertsToGateway && cfg.monitoring.enable) {
-      token = s.gateway.alertmanagerTokenFile;
+      token = alertmanagerToken;
     };
     notion-mcp = {
       "seal.key" = s.notionMcp.sealKeyFile;
@@ -109,6 +114,14 @@ let
     umask 077
     mkdir -p "$(dirname ${secretsManifest})"
     tmp=$(mktemp "${secretsManifest}.XXXXXX")
+    trap 'rm -f "$tmp"' EXIT
+  ''
+  + lib.optionalString generatesAlertmanagerToken ''
+    if [ ! -s ${generatedAlertmanagerToken} ]; then
+      mkdir -p -m 0700 "$(dirname ${generatedAlertmanagerToken})"
+      od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >${generatedAlertmanagerToken}.new
+      mv ${generatedAlertmanagerToken}.new ${generatedAlertmanagerToken}
+    fi
   ''
   + lib.concatStrings (lib.mapAttrsToList (name: keys: ''
     {
@@ -245,7 +258,11 @@ in
         telegramBotTokenFile = secretOption "the Telegram bot token";
         slackAppTokenFile = secretOption "the Slack app-level token (xapp-)";
         slackBotTokenFile = secretOption "the Slack bot token (xoxb-)";
-        alertmanagerTokenFile = secretOption "the bearer token Alertmanager sends to the gateway's `/alertmanager` (`settings.alerting.enable`; any long random string: `openssl rand -hex 32`)";
+        alertmanagerTokenFile = mkOption {
+          type = secretPath;
+          default = null;
+          description = "Absolute path of a file on the host holding the bearer token Alertmanager sends to the gateway's `/alertmanager` (`settings.alerting.enable`; any long random string: `openssl rand -hex 32`). Null: the module generates one (32 random bytes, hex) at `${generatedAlertmanagerToken}` the first time it is needed and keeps it.";
+        };
         serverTokenFiles = mkOption {
           type = types.attrsOf (types.strMatching "/.*");
           default = { };
@@ -381,8 +398,8 @@ in
             message = "services.mcp-gateway.settings.monitoring.enable must follow services.mcp-gateway.monitoring.enable (the ServiceMonitors and PrometheusRules need the monitoring stack's CRDs)";
           }
           {
-            assertion = !st.alerting.enable || (cfg.monitoring.enable && s.gateway.alertmanagerTokenFile != null && admins != [ ]);
-            message = "services.mcp-gateway.settings.alerting.enable needs monitoring.enable, secrets.gateway.alertmanagerTokenFile and at least one admin of an enabled channel (settings.channels.*.admins): alerts go to the admins";
+            assertion = !st.alerting.enable || (cfg.monitoring.enable && admins != [ ]);
+            message = "services.mcp-gateway.settings.alerting.enable needs monitoring.enable and at least one admin of an enabled channel (settings.channels.*.admins): alerts go to the admins";
           }
           {
             assertion = !alertsToGateway || st.gatewayReads.admins;

@@ -1,6 +1,7 @@
 # Unit tests of modules/nixos: its logic evaluated over nixos-stubs.nix with `lib` only.
 #   nix-instantiate --eval --strict --json tests/appliance/nixos-module.nix \
 #     --arg lib "import <nixpkgs-lib>/lib" -A failures        # [] when every test passes
+# `secretScripts` are the secrets service's scripts for tests/appliance/secrets_script.py.
 { lib }:
 let
   fakeDrv = name: extra: {
@@ -128,6 +129,19 @@ let
     }
   ];
   alertingScript = alerting.systemd.services.mcp-gateway-secrets.script;
+  # No token file: the module generates one.
+  alertingGeneratedToken = eval [
+    {
+      services.mcp-gateway = base // {
+        settings = {
+          alerting.enable = true;
+          channels.telegram.admins = [ 42 ];
+          gatewayReads = { alerting = true; admins = true; };
+        };
+      };
+    }
+  ];
+  generatedTokenScript = alertingGeneratedToken.systemd.services.mcp-gateway-secrets.script;
   notReadWarnings = [
     "services.mcp-gateway.settings.channels.*.admins are not written into the gateway's configuration: its image does not read [channels.*].admins (settings.gatewayReads.admins is false), so admins get no pairing requests, /status or alerts"
     "services.mcp-gateway.settings.alerting.enable has no effect: the gateway image does not read [alerting] (settings.gatewayReads.alerting is false), so Alertmanager keeps no receiver and alerts reach no one"
@@ -185,6 +199,14 @@ let
 in
 {
   k3s = gpuHost.services.k3s;
+  # The scripts of mcp-gateway-secrets.service, run in a temporary root by secrets_script.py.
+  secretScripts = {
+    default = secretScript;
+    alerting = alertingScript;
+    generatedToken = generatedTokenScript;
+    tlsFiles = tlsScript;
+    moreServers = moreServers.systemd.services.mcp-gateway-secrets.script;
+  };
   failures = lib.runTests {
     testK3sServer = { expr = [ gpuHost.services.k3s.enable gpuHost.services.k3s.role ]; expected = [ true "server" ]; };
     testTraefikKept = {
@@ -341,6 +363,22 @@ in
       ];
       expected = [ true true true true ];
     };
+    # Without a file, the token is generated once on the host (kept when it exists), before
+    # both Secrets read it.
+    testAlertingTokenGenerated = {
+      expr = [
+        (failedAssertions alertingGeneratedToken)
+        (map (n: lib.hasInfix n generatedTokenScript) [
+          "if [ ! -s /var/lib/mcp-gateway/alertmanager-token ]; then"
+          "od -An -tx1 -N32 /dev/urandom | tr -d ' \\n' >/var/lib/mcp-gateway/alertmanager-token.new"
+          "alertmanager-token \"$(base64 -w0 < /var/lib/mcp-gateway/alertmanager-token)\""
+          "\\n' token \"$(base64 -w0 < /var/lib/mcp-gateway/alertmanager-token)\""
+        ])
+        (lib.hasInfix "/dev/urandom" alertingScript)
+        (lib.hasInfix "/dev/urandom" secretScript)
+      ];
+      expected = [ [ ] [ true true true true ] false false ];
+    };
     # A gateway that does not read `[alerting]` gets no token, and Alertmanager no receiver.
     testAlertingWaitsForAGatewayThatReadsIt = {
       expr = [
@@ -356,7 +394,7 @@ in
     testAlertingNeedsAnAdmin = {
       expr = [ (failedAssertions alertingNoAdmin) (failedAssertions alertingWithoutAdmins) ];
       expected = [
-        [ "services.mcp-gateway.settings.alerting.enable needs monitoring.enable, secrets.gateway.alertmanagerTokenFile and at least one admin of an enabled channel (settings.channels.*.admins): alerts go to the admins" ]
+        [ "services.mcp-gateway.settings.alerting.enable needs monitoring.enable and at least one admin of an enabled channel (settings.channels.*.admins): alerts go to the admins" ]
         [ "services.mcp-gateway.settings.gatewayReads.alerting needs gatewayReads.admins: the gateway sends alerts to the admins, who must be written into its configuration" ]
       ];
     };

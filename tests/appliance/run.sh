@@ -9,8 +9,8 @@
 #     kubenix's narHash is the NAR hash of the kubenix source;
 #  5. the flake's build code (flake-checks.nix): toolchain >= rust-version, every embedded file in
 #     the crane source, no cargo flag twice, one unfree definition;
-#  6. the NixOS module unit tests (nixos-module.nix) and the rendered objects' unit tests
-#     (manifests.nix);
+#  6. the NixOS module unit tests (nixos-module.nix), its secrets service's scripts run in a
+#     temporary root (secrets_script.py), and the rendered objects' unit tests (manifests.nix);
 #  7. k8s-generated/ equals a fresh offline render, and so do its example overlays
 #     (k8s-generated/examples/NAME from modules/k8s/examples/NAME.nix), whose full objects also
 #     validate, pass the policy and check-config; the settings' `gatewayReads` defaults agree
@@ -135,6 +135,13 @@ elif [ -z "$nixlib" ]; then
 else
   nix_tests "flake build code unit tests" tests/appliance/flake-checks.nix --arg lib "import $nixlib/lib"
   nix_tests "NixOS module unit tests" tests/appliance/nixos-module.nix --arg lib "import $nixlib/lib"
+  if scripts=$(nix-instantiate --eval --strict --json tests/appliance/nixos-module.nix \
+    --arg lib "import $nixlib/lib" -A secretScripts 2>/dev/null); then
+    "$python" tests/appliance/secrets_script.py <<<"$scripts" || status=1
+  else
+    echo "FAIL: the secrets service's scripts do not evaluate" >&2
+    status=1
+  fi
   if [ -n "$kubenix" ]; then
     nix_tests "rendered objects unit tests" tests/appliance/manifests.nix --arg lib "import $nixlib/lib" --arg kubenixSrc "$kubenix"
   else
