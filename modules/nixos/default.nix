@@ -182,6 +182,9 @@ let
             {
               url = "http://gateway.${st.namespace}.svc:18789/alertmanager";
               send_resolved = true;
+              # A short message per group: at most 20 alerts in full, the rest counted
+              # (`truncatedAlerts` in the payload).
+              max_alerts = 20;
               http_config.authorization = {
                 type = "Bearer";
                 credentials_file = "/etc/alertmanager/secrets/alertmanager-gateway-token/token";

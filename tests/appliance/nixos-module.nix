@@ -346,6 +346,7 @@ in
               {
                 url = "http://gateway.mcp-gateway.svc:18789/alertmanager";
                 send_resolved = true;
+                max_alerts = 20;
                 http_config.authorization = { type = "Bearer"; credentials_file = "/etc/alertmanager/secrets/alertmanager-gateway-token/token"; };
               }
             ];
