@@ -149,24 +149,36 @@ impl ChatPace {
 /// Every chat's budget on one platform.
 #[derive(Debug, Default)]
 pub struct Pacer {
-    chats: Mutex<HashMap<String, Arc<ChatPace>>>,
+    chats: Mutex<Chats>,
 }
 
-/// How many chats are kept before idle ones are dropped.
+#[derive(Debug, Default)]
+struct Chats {
+    by_scope: HashMap<String, Arc<ChatPace>>,
+    /// How many chats are kept before idle ones are dropped: at least [`KEPT`], and twice what
+    /// was left the last time, so dropping costs little however many chats are busy.
+    prune_at: usize,
+}
+
+/// How many chats are kept at least before idle ones are dropped.
 const KEPT: usize = 256;
 
 impl Pacer {
     /// The budget of the chat (or the scope a platform's limits apply to) named `scope`.
     pub fn chat(&self, scope: &str, pace: Pace) -> Arc<ChatPace> {
         let mut chats = self.chats.lock();
-        if chats.len() >= KEPT {
-            chats.retain(|_, chat| Arc::strong_count(chat) > 1 || !chat.idle());
+        if let Some(chat) = chats.by_scope.get(scope) {
+            return Arc::clone(chat);
         }
-        Arc::clone(
+        if chats.by_scope.len() >= chats.prune_at.max(KEPT) {
             chats
-                .entry(scope.to_owned())
-                .or_insert_with(|| ChatPace::new(pace)),
-        )
+                .by_scope
+                .retain(|_, chat| Arc::strong_count(chat) > 1 || !chat.idle());
+            chats.prune_at = chats.by_scope.len() * 2;
+        }
+        let chat = ChatPace::new(pace);
+        chats.by_scope.insert(scope.to_owned(), Arc::clone(&chat));
+        chat
     }
 }
 
@@ -228,5 +240,26 @@ mod tests {
         }
         assert_eq!(chat.interim_at(Instant::now(), 5, 5), Some(Instant::now()));
         assert_eq!(chat.final_at(), Instant::now());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_chats_are_dropped_and_busy_ones_kept() {
+        let pacer = Pacer::default();
+        let busy = pacer.chat("busy", GROUP);
+        busy.record(false);
+        for i in 0..KEPT {
+            let _ = pacer.chat(&format!("idle-{i}"), Pace::FREE);
+        }
+        let _ = pacer.chat("one more", Pace::FREE);
+        let kept = pacer.chats.lock().by_scope.len();
+        assert!(kept < 10, "{kept} chats kept");
+        drop(busy);
+        let again = pacer.chat("busy", GROUP);
+        assert!(
+            again
+                .interim_at(Instant::now(), 1, 19)
+                .is_some_and(|t| t > Instant::now()),
+            "the busy chat kept its budget"
+        );
     }
 }
