@@ -283,3 +283,36 @@ async fn the_final_text_does_not_wait_out_a_long_retry_after() {
     assert_eq!(h.fake.messages_in(CHAT).len(), 2, "a new message");
     h.stop().await;
 }
+
+/// Telegram refuses formatted messages for more than bad markup (here `ENTITIES_TOO_LONG`); any
+/// refusal of the formatted message is answered by sending the same text plain, and the
+/// person gets the answer.
+#[tokio::test]
+async fn any_refusal_of_a_formatted_message_falls_back_to_plain_text() {
+    const CHAT: i64 = 45;
+    let h = Harness::start(
+        Policy::Open,
+        vec![],
+        ScriptedModel::new(vec![Reply::text(
+            "**Bold** and [a link](https://x.example/a).",
+        )]),
+    )
+    .await;
+    h.fake
+        .fail_next("sendMessage", 400, "Bad Request: ENTITIES_TOO_LONG");
+    h.fake.push_private(CHAT as u64, "hi");
+    h.fake
+        .wait_for("the plain answer", WAIT, |calls| {
+            calls
+                .iter()
+                .any(|c| c.chat() == Some(CHAT) && c.ok && c.is_text())
+        })
+        .await;
+    let calls = h.fake.text_calls(CHAT);
+    assert!(!calls[0].ok && calls[0].is_html(), "{calls:?}");
+    let sent = calls.iter().find(|c| c.ok).expect("a message");
+    assert!(!sent.is_html(), "{sent:?}");
+    assert_eq!(sent.text(), "**Bold** and [a link](https://x.example/a).");
+    assert_eq!(h.fake.messages_in(CHAT).len(), 1);
+    h.stop().await;
+}
