@@ -65,7 +65,7 @@ impl Gateway {
             .context("[store].seal_key_file")?;
         crate::store::seal::check_key_exposure(
             &config.store.seal_key_file,
-            config.store.allow_readable_seal_key,
+            crate::store::seal::KeyReaders::of(&config.store),
         )
         .context("[store].seal_key_file")?;
         let store = Store::open(&config.store.path).context("[store].path")?;

@@ -37,6 +37,8 @@ let
     [store]
     path = "${dbPath}"
     seal_key_file = "${secret component "seal.key"}"
+    # The secret volume is mounted 0440 for the pod's own group.
+    seal_key_group_readable = true
 
     [${section}]
     listen = "0.0.0.0:${toString port}"
@@ -65,6 +67,8 @@ in
       [store]
       path = "${dbPath}"
       seal_key_file = "${secret "gateway" "seal.key"}"
+      # The secret volume is mounted 0440 for the pod's own group.
+      seal_key_group_readable = true
 
       [agent]
       system_prompt_file = "/etc/mcp-gateway/soul.md"

@@ -89,6 +89,9 @@ pub struct StoreConfig {
     /// Whether `serve`, `up`, `chat` and the MCP servers accept a seal key file that every user
     /// may read (`allow_readable_seal_key`); they refuse one by default.
     pub allow_readable_seal_key: bool,
+    /// Whether they accept a seal key file its group may read, that group being this service's
+    /// alone (`seal_key_group_readable`); they refuse one by default.
+    pub seal_key_group_readable: bool,
 }
 
 /// How the agent picks the tools it offers each turn.
@@ -661,6 +664,7 @@ impl Validator {
                     .unwrap_or("secrets/seal.key"),
             ),
             allow_readable_seal_key: raw.store.allow_readable_seal_key.unwrap_or(false),
+            seal_key_group_readable: raw.store.seal_key_group_readable.unwrap_or(false),
         };
         let agent = self.agent(raw.agent);
         let servers = self.servers(raw.servers);

@@ -60,6 +60,7 @@ pub(crate) struct RawStore {
     pub path: Option<String>,
     pub seal_key_file: Option<String>,
     pub allow_readable_seal_key: Option<bool>,
+    pub seal_key_group_readable: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -3,19 +3,24 @@
 use std::process::ExitCode;
 
 use crate::config::{Config, ConfigError};
-use crate::store::seal::{KeyExposure, key_exposure};
+use crate::store::seal::{KeyExposure, KeyReaders, key_exposure};
 
 /// What to say when users other than its owner may read the seal key file; `None` when only the
 /// owner may.
 #[must_use]
 pub fn seal_key_warning(config: &Config) -> Option<String> {
     let path = config.store.seal_key_file.display();
-    match key_exposure(&config.store.seal_key_file)? {
+    let exposure = key_exposure(&config.store.seal_key_file)?;
+    let accepted = exposure.accepted_by(KeyReaders::of(&config.store));
+    match exposure {
         KeyExposure::Private => None,
-        KeyExposure::Group => Some(format!(
-            "[store].seal_key_file {path} may be read by its group; run `chmod 600 {path}` unless that group is this service's alone"
+        KeyExposure::Group if accepted => Some(format!(
+            "[store].seal_key_file {path} may be read by its group (accepted because [store].seal_key_group_readable = true says that group is this service's alone)"
         )),
-        KeyExposure::World if config.store.allow_readable_seal_key => Some(format!(
+        KeyExposure::Group => Some(format!(
+            "[store].seal_key_file {path} may be read by its group, so `serve`, `up`, `chat` and the MCP servers refuse it; run `chmod 600 {path}`, or set [store].seal_key_group_readable = true if that group is this service's alone"
+        )),
+        KeyExposure::World if accepted => Some(format!(
             "[store].seal_key_file {path} may be read by every user of this machine (accepted because [store].allow_readable_seal_key = true); run `chmod 600 {path}`"
         )),
         KeyExposure::World => Some(format!(

@@ -103,9 +103,10 @@ pub async fn checks(config: &Config) -> Vec<Check> {
         ))),
         Err(e) => out.push(Check::fail(format!("database: {e}"))),
     }
-    let refused = !config.store.allow_readable_seal_key
-        && crate::store::seal::key_exposure(&config.store.seal_key_file)
-            == Some(crate::store::seal::KeyExposure::World);
+    let refused =
+        crate::store::seal::key_exposure(&config.store.seal_key_file).is_some_and(|exposure| {
+            !exposure.accepted_by(crate::store::seal::KeyReaders::of(&config.store))
+        });
     out.push(if config.store.seal_key_file.is_file() {
         match crate::ops::check_config::seal_key_warning(config) {
             None => Check::pass(format!(

@@ -89,7 +89,7 @@ pub fn authorization_server(
     let sealer = Sealer::load(&config.store.seal_key_file, false)?;
     crate::store::seal::check_key_exposure(
         &config.store.seal_key_file,
-        config.store.allow_readable_seal_key,
+        crate::store::seal::KeyReaders::of(&config.store),
     )?;
     let credentials = credentials(kind, config)?;
     Ok(AuthServer::new(

@@ -5,7 +5,8 @@
 //! ciphertext copied into another row fails to open. The key is 32 bytes read from a file written
 //! as 64 hex characters (raw 32 bytes are accepted too); only a regular file is read, and never
 //! more than [`MAX_KEY_FILE_BYTES`]. [`key_exposure`] tells whether users other than the owner may
-//! read the file, which the serving subcommands refuse ([`check_key_exposure`]).
+//! read the file; the serving subcommands refuse a key more users may read than `[store]` accepts
+//! ([`check_key_exposure`], [`KeyReaders`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,11 @@ pub enum SealError {
         "seal key file {0} may be read by every user of this machine; run `chmod 600 {0}` (or set [store].allow_readable_seal_key = true to accept it)"
     )]
     WorldReadable(PathBuf),
+    /// Members of the key file's group may read it, and that group is not declared this service's.
+    #[error(
+        "seal key file {0} may be read by its group; run `chmod 600 {0}` (or, when that group is this service's alone, set [store].seal_key_group_readable = true)"
+    )]
+    GroupReadable(PathBuf),
     /// The value was sealed under another key, for another row, or was altered.
     #[error("a sealed value could not be opened (wrong key, moved between rows, or altered)")]
     Open,
@@ -193,26 +199,71 @@ pub fn key_exposure(path: &Path) -> Option<KeyExposure> {
     }
 }
 
-/// What the serving subcommands do about the key file's permissions: a key every user may read
-/// is refused unless `allow_readable` (`[store].allow_readable_seal_key`); one its group may read
-/// is logged as a warning once.
+/// Which readers besides its owner the serving subcommands accept for a key file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyReaders {
+    /// The owner alone (mode 0600 or stricter): the default.
+    Owner,
+    /// The owner and the file's group, declared this service's own (`[store].seal_key_group_readable`),
+    /// as in a Kubernetes secret volume mounted 0440 for the pod's group.
+    Group,
+    /// Anyone (`[store].allow_readable_seal_key`).
+    Anyone,
+}
+
+impl KeyReaders {
+    /// The readers `[store]` accepts: anyone with `allow_readable_seal_key`, the group with
+    /// `seal_key_group_readable`, else the owner alone.
+    #[must_use]
+    pub fn of(store: &crate::config::StoreConfig) -> Self {
+        if store.allow_readable_seal_key {
+            Self::Anyone
+        } else if store.seal_key_group_readable {
+            Self::Group
+        } else {
+            Self::Owner
+        }
+    }
+}
+
+impl KeyExposure {
+    /// Whether a key file with this exposure is accepted when `readers` may read it.
+    #[must_use]
+    pub fn accepted_by(self, readers: KeyReaders) -> bool {
+        match self {
+            Self::Private => true,
+            Self::Group => readers >= KeyReaders::Group,
+            Self::World => readers >= KeyReaders::Anyone,
+        }
+    }
+}
+
+/// What the serving subcommands do about the key file's permissions: a key more users may read
+/// than `readers` allows is refused; an accepted one that others may read is logged once.
 ///
 /// # Errors
-/// [`SealError::WorldReadable`] for a key every user may read, unless allowed.
-pub fn check_key_exposure(path: &Path, allow_readable: bool) -> Result<(), SealError> {
-    match key_exposure(path) {
-        Some(KeyExposure::World) if !allow_readable => {
+/// [`SealError::WorldReadable`] or [`SealError::GroupReadable`] for a key more users may read than
+/// `readers` allows.
+pub fn check_key_exposure(path: &Path, readers: KeyReaders) -> Result<(), SealError> {
+    let Some(exposure) = key_exposure(path) else {
+        return Ok(());
+    };
+    match exposure {
+        KeyExposure::Private => Ok(()),
+        KeyExposure::World if !exposure.accepted_by(readers) => {
             Err(SealError::WorldReadable(path.to_path_buf()))
         }
-        Some(KeyExposure::World) => {
+        KeyExposure::Group if !exposure.accepted_by(readers) => {
+            Err(SealError::GroupReadable(path.to_path_buf()))
+        }
+        KeyExposure::World => {
             tracing::warn!(path = %path.display(), "the seal key file may be read by every user (allowed by [store].allow_readable_seal_key)");
             Ok(())
         }
-        Some(KeyExposure::Group) => {
-            tracing::warn!(path = %path.display(), "the seal key file may be read by its group; chmod 600 it unless the group is this service's alone");
+        KeyExposure::Group => {
+            tracing::info!(path = %path.display(), "the seal key file may be read by its group, declared this service's own by [store].seal_key_group_readable");
             Ok(())
         }
-        Some(KeyExposure::Private) | None => Ok(()),
     }
 }
 
@@ -330,14 +381,27 @@ mod tests {
         };
         chmod(0o600);
         assert_eq!(key_exposure(&key), Some(KeyExposure::Private));
-        assert!(check_key_exposure(&key, false).is_ok());
+        assert!(check_key_exposure(&key, KeyReaders::Owner).is_ok());
         chmod(0o640);
         assert_eq!(key_exposure(&key), Some(KeyExposure::Group));
-        assert!(check_key_exposure(&key, false).is_ok());
+        let err = check_key_exposure(&key, KeyReaders::Owner)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("chmod 600") && err.contains("seal_key_group_readable"),
+            "{err}"
+        );
+        assert!(check_key_exposure(&key, KeyReaders::Group).is_ok());
+        chmod(0o440);
+        assert!(check_key_exposure(&key, KeyReaders::Owner).is_err());
+        assert!(check_key_exposure(&key, KeyReaders::Group).is_ok());
         chmod(0o644);
         assert_eq!(key_exposure(&key), Some(KeyExposure::World));
-        let err = check_key_exposure(&key, false).unwrap_err().to_string();
+        let err = check_key_exposure(&key, KeyReaders::Group)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("chmod 600"), "{err}");
-        assert!(check_key_exposure(&key, true).is_ok());
+        assert!(check_key_exposure(&key, KeyReaders::Owner).is_err());
+        assert!(check_key_exposure(&key, KeyReaders::Anyone).is_ok());
     }
 }

@@ -127,9 +127,10 @@ async fn unusable_secret_files_are_errors_and_stop_serve() {
     assert!(!err.contains("does not exist"), "{err}");
 }
 
-/// A seal key others may read is a `check-config` warning (and a `doctor` failure when every user
-/// may); `serve` refuses a key every user may read, with the command that fixes it, unless
-/// `[store].allow_readable_seal_key` accepts it.
+/// A seal key others may read is a `check-config` warning and a `doctor` failure; `serve` refuses a
+/// key its group or every user may read, with the command that fixes it, unless
+/// `[store].seal_key_group_readable` (the group) or `[store].allow_readable_seal_key` (anyone)
+/// accepts it.
 #[tokio::test]
 async fn a_readable_seal_key_is_a_warning_and_refused_by_serve() {
     use std::os::unix::fs::PermissionsExt;
@@ -159,7 +160,35 @@ async fn a_readable_seal_key_is_a_warning_and_refused_by_serve() {
 
     chmod(0o640).unwrap();
     let text = stdout(&setup.run(&["check-config"], "").await);
-    assert!(text.contains("may be read by its group"), "{text}");
+    assert!(
+        text.contains("may be read by its group") && text.contains("seal_key_group_readable"),
+        "{text}"
+    );
+    let doctor = stdout(&setup.run(&["doctor"], "").await);
+    assert!(doctor.contains("FAIL [store].seal_key_file"), "{doctor}");
+    let out = setup.run(&["serve"], "").await;
+    assert!(!out.status.success(), "serve accepted a group-readable key");
+    let err = stderr(&out);
+    assert_eq!(err.matches("may be read by its group").count(), 1, "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+
+    // Declared the service's own group, a group-readable key is accepted, a world-readable one not.
+    let declared = std::fs::read_to_string(&setup.config)
+        .unwrap()
+        .replace("[store]\n", "[store]\nseal_key_group_readable = true\n");
+    std::fs::write(&setup.config, declared).unwrap();
+    let text = stdout(&setup.run(&["check-config"], "").await);
+    assert!(text.contains("accepted because"), "{text}");
+    let doctor = stdout(&setup.run(&["doctor"], "").await);
+    assert!(!doctor.contains("FAIL [store].seal_key_file"), "{doctor}");
+    chmod(0o644).unwrap();
+    let out = setup.run(&["serve"], "").await;
+    assert!(!out.status.success(), "serve accepted a world-readable key");
+    assert!(
+        stderr(&out).contains("may be read by every user"),
+        "{}",
+        stderr(&out)
+    );
     chmod(0o600).unwrap();
     let text = stdout(&setup.run(&["check-config"], "").await);
     assert!(!text.contains("warning"), "{text}");
