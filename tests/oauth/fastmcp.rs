@@ -38,7 +38,7 @@ impl FastMcp {
             "missing {}: create the venv with `python3 -m venv .venv && .venv/bin/pip install -r requirements.txt` in tests/peers",
             python.display()
         );
-        let child = Command::new(&python)
+        let mut child = Command::new(&python)
             .arg(dir.join("fastmcp_oauth_server.py"))
             .arg("--port")
             .arg(port.to_string())
@@ -50,12 +50,16 @@ impl FastMcp {
             .expect("start the FastMCP server");
         let base = format!("http://127.0.0.1:{port}");
         let metadata = format!("{base}/.well-known/oauth-authorization-server");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        // Importing FastMCP takes seconds on an idle machine and much longer on a loaded one.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         loop {
             if let Ok(r) = reqwest::get(&metadata).await
                 && r.status().is_success()
             {
                 break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the FastMCP server exited before it answered: {status}");
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
