@@ -186,6 +186,12 @@ async fn our_server(fake: &FakeNotion) -> (Target, f64) {
         std::fs::write(dir.path().join(name), value).expect("write a secret file");
     };
     write("seal.key", &"5e".repeat(32));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = dir.path().join("seal.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+            .expect("a private seal key");
+    }
     write("notion-id", NOTION_CLIENT.0);
     write("notion-secret", NOTION_CLIENT.1);
     let port = free_port();
@@ -204,6 +210,10 @@ client_secret_file = "notion-secret"
 api_url = "{api}"
 authorize_url = "{authorize}"
 token_url = "{token}"
+# Every caller opens its own session with the one bearer: the caps on sessions per grant and per
+# account are raised to fit them all.
+max_sessions_per_grant = 256
+max_sessions_per_account = 256
 # The fake does not rate-limit, and the npm server does not pace its requests: the budget of
 # three requests per second per connected account is lifted so the figures are the server's
 # own cost, not the budget's spacing.

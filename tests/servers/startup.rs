@@ -16,11 +16,12 @@ async fn start_together_on_a_new_database(pairs: usize) {
         std::fs::write(dir.path().join(name), value).expect("write a secret file");
     };
     write("seal.key", &"5e".repeat(32));
-    std::fs::set_permissions(
-        dir.path().join("seal.key"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .expect("make the seal key private");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = dir.path().join("seal.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+            .expect("a private seal key");
+    }
     for name in ["notion-id", "notion-secret", "google-id", "google-secret"] {
         write(name, name);
     }

@@ -14,9 +14,10 @@
 //! below the request's top-level blocks, more than 1,000 blocks in one request, a body over 500 KB.
 //! What a version does not know is refused too: the `position` object of Append block children
 //! exists only from 2026-03-11 and its `after` string only before; `archived` is refused in
-//! 2026-03-11 requests (answers carry only `in_trash`, which every version has). A rate limit per token (a bucket of `burst` requests refilled
-//! at `per_second`) is off unless [`FakeNotion::set_rate_limit`] turns it on; over it, calls get
-//! 429 `rate_limited` with an integer `Retry-After`.
+//! 2026-03-11 requests (answers carry only `in_trash`, which every version has). A rate limit
+//! per token (a bucket of `burst` requests refilled at `per_second`) is off unless
+//! [`FakeNotion::set_rate_limit`] turns it on; over it, calls get 429 `rate_limited` with an
+//! integer `Retry-After`.
 //!
 //! Faults on demand: a 429 with `Retry-After`, any status, or a malformed JSON body for the next
 //! API calls (or the next call to a given path), and a fixed latency added to every API call (for
