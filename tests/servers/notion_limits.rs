@@ -218,6 +218,18 @@ async fn the_strict_fake_refuses_what_notion_refuses() {
             .status(),
         400
     );
+    // Three paragraphs of 100 items of 2,000 characters each: every count fits, the 600 KB
+    // body does not.
+    let items: Vec<Value> = (0..100)
+        .map(|_| json!({"type": "text", "text": {"content": "a".repeat(2000)}}))
+        .collect();
+    let heavy: Vec<Value> = (0..3)
+        .map(|_| json!({"type": "paragraph", "paragraph": {"rich_text": items.clone()}}))
+        .collect();
+    let refused = send(json!({"children": heavy})).await.expect("send");
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["code"], "validation_error");
 }
 
 #[tokio::test]
@@ -470,4 +482,58 @@ async fn a_rate_limit_without_our_budget_is_waited_out_within_the_deadline() {
         assert!(md.contains(&format!("inside {i}\n")), "{md}");
     }
     assert!(s.fake.rate_limited() > 0);
+}
+
+#[tokio::test]
+async fn content_over_500_kb_arrives_whole_in_requests_notion_accepts() {
+    let s = setup().await;
+    // One paragraph of 400 lines of 1,000 characters, half of them two bytes long: 400,000
+    // characters and 600 KB, more than one request may carry.
+    let lines: Vec<String> = (0..400)
+        .map(|n| format!("{n:03} {}{}", "é".repeat(500), "x".repeat(496)))
+        .collect();
+    let markdown = lines.join("\n");
+    assert!(markdown.len() > 600_000);
+    let (id, read) = round_trip(&s, &markdown, 1).await;
+    let read_lines: Vec<&str> = read.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(read_lines, lines);
+    // The paragraph continues in further paragraphs, and they went in more than one request,
+    // each within Notion's 500 KB (the fake refuses larger bodies).
+    assert!(s.fake.children(&id).len() > 1);
+    let writes: Vec<usize> = s
+        .fake
+        .bodies()
+        .into_iter()
+        .filter(|(p, _)| p == "/v1/pages" || p.ends_with("/children"))
+        .map(|(_, b)| serde_json::to_vec(&b).map_or(usize::MAX, |v| v.len()))
+        .collect();
+    assert!(writes.len() >= 2, "{writes:?}");
+    assert!(writes.iter().all(|bytes| *bytes <= 500_000), "{writes:?}");
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_ten_seconds_is_waited_out_within_the_deadline() {
+    // Notion may ask for up to 60 s; what fits the call's deadline is waited out.
+    let s = setup_with(0, Duration::from_secs(20)).await;
+    let page = s.fake.seed_page(None, "Alpha");
+    s.fake.push_fault(Fault::RateLimited(11));
+    let client = s.server.client().await;
+    let started = Instant::now();
+    let out = ok_json(&call(&client, "get_page", json!({"page_id": page})).await);
+    assert!(
+        started.elapsed() >= Duration::from_secs(11),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out["id"], page);
+    // One past the deadline is not waited for: the model is told when to try again.
+    s.fake.push_fault(Fault::RateLimited(30));
+    let started = Instant::now();
+    let message = err_text(&call(&client, "get_page", json!({"page_id": page})).await);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(message.contains("wait 30 seconds"), "{message}");
 }
