@@ -8,5 +8,6 @@ mod select {
     mod common;
     mod embeddings;
     mod route;
+    mod schemas;
     mod turns;
 }

@@ -5,17 +5,20 @@
 //! qualified name is not 1-64 characters of `[A-Za-z0-9_-]`, when their input schema is larger
 //! than [`Limits::max_schema_bytes`], or when their name repeats an earlier one. Descriptions and
 //! titles are cut to a bounded length. Tools that the server's `allow_tools`/`deny_tools` exclude
-//! are left out silently. A listing saved as text ([`from_text`], for `route --catalog`) goes
-//! through the same rules, so it yields the tools a turn would be offered.
+//! are left out silently. Each kept tool's input schema is compiled into the subset of JSON
+//! Schema that Ollama's decoder keeps ([`super::schema`]), for every server and either provider.
+//! A listing saved as text ([`from_text`], for `route --catalog`) goes through the same rules,
+//! so it yields the tools a turn would be offered.
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::sync::Arc;
 
 use rmcp::ServiceError;
 use rmcp::model::{ListToolsResult, PaginatedRequestParams, Tool};
 use rmcp::service::{Peer, RoleClient};
 
-use super::CatalogTool;
+use super::{CatalogTool, schema};
 use crate::config::ServerConfig;
 
 /// The most `tools/list` pages read from one server.
@@ -169,6 +172,7 @@ fn accept(
         return None;
     }
     let mut entry = CatalogTool::from_mcp(&server.name, tool);
+    entry.input_schema = Arc::new(schema::compile(&tool.input_schema));
     entry.description = truncate(&entry.description, MAX_DESCRIPTION_BYTES);
     entry.title = entry.title.map(|t| truncate(&t, MAX_TITLE_BYTES));
     Some(entry)

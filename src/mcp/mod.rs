@@ -11,6 +11,7 @@ pub(crate) mod listing;
 pub mod oauth;
 mod output;
 pub mod pool;
+pub mod schema;
 mod session;
 
 use async_trait::async_trait;

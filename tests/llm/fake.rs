@@ -534,3 +534,70 @@ async fn stops_when_dropped() {
         .await;
     assert!(result.is_err_and(|e| e.is_connect()));
 }
+
+/// The model sees tools as Ollama decodes them: a property keeps only `anyOf`, `type`, `items`,
+/// `description` and `enum` in 0.12.11 (`properties` from 0.13.5, `required` from 0.20), and
+/// `$ref`, `oneOf`, `format`, bounds and defaults are gone; what is dropped is reported.
+#[tokio::test]
+async fn tools_reach_the_model_as_ollama_decodes_them() {
+    use crate::fake_ollama::decode::{self, Fields};
+
+    let ollama = FakeOllama::scripted(vec![Reply::text("ok")]).await;
+    let sent = json!({"type": "function", "function": {"name": "find", "description": "Find.",
+    "parameters": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "$defs": {"Dir": {"oneOf": [{"const": "asc"}, {"const": "desc"}]}},
+        "properties": {
+            "dir": {"anyOf": [{"$ref": "#/$defs/Dir"}, {"type": "null"}], "description": "Order."},
+            "limit": {"type": "integer", "minimum": 1, "default": 5, "format": "uint32"},
+            "where": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"], "additionalProperties": false}
+        },
+        "required": ["dir"]
+    }}});
+    let mut body = ask("qwen2.5:7b", "hi");
+    body["tools"] = json!([sent.clone()]);
+    body["stream"] = json!(false);
+    let response = post(format!("{}/api/chat", ollama.url()), body).await;
+    assert_eq!(response.status(), 200);
+    let seen = &ollama.seen()[0].tools[0];
+    let properties = &seen["parameters"]["properties"];
+    assert_eq!(
+        properties["dir"],
+        json!({"anyOf": [{}, {"type": "null"}], "description": "Order."})
+    );
+    assert_eq!(properties["limit"], json!({"type": "integer"}));
+    assert_eq!(properties["where"], json!({"type": "object"}));
+    assert!(
+        ollama.seen()[0]
+            .prompt
+            .contains("\"limit\":{\"type\":\"integer\"}")
+    );
+    assert_eq!(
+        decode::property(
+            &sent["function"]["parameters"]["properties"]["where"],
+            Fields::V0_20
+        ),
+        json!({"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]})
+    );
+    let losses = decode::losses(&sent, Fields::V0_20);
+    for expected in [
+        "find.dir: no type",
+        "find.dir|0: `$ref` dropped",
+        "find.dir|0: no type",
+        "find.limit: `minimum` dropped",
+        "find.limit: `default` dropped",
+        "find.limit: `format` dropped",
+        "find.where: `additionalProperties` dropped",
+        "find: `$defs` left in what the model sees",
+    ] {
+        assert!(
+            losses.iter().any(|l| l == expected),
+            "{expected} in {losses:?}"
+        );
+    }
+    assert!(
+        !losses.iter().any(|l| l.contains("$schema")),
+        "$schema may go: {losses:?}"
+    );
+}

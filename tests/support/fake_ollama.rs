@@ -24,6 +24,9 @@
 //!   400.
 //! - **The qwen rendering of calls.** An assistant message with text renders its text only; its
 //!   tool calls render only when it has none.
+//! - **Tool decoding.** `tools` are decoded into Ollama's Go types before the template renders
+//!   them ([`decode`]): a property keeps only the keys its version's `api.ToolProperty` names,
+//!   and [`Seen::tools`] shows what is left.
 //! - **The tool parser.** Generated text goes through Ollama's parser: text before `<tool_call>`
 //!   is content; after it only well-formed calls to tools offered in this request come out, and
 //!   everything else is swallowed.
@@ -39,6 +42,8 @@
 //! still streaming; turn [`FakeOllama::set_recording`] off in benchmarks to keep memory flat.
 #![allow(dead_code)]
 
+#[path = "fake_ollama/decode.rs"]
+pub mod decode;
 #[path = "fake_ollama/prompt.rs"]
 pub mod prompt;
 #[path = "fake_ollama/tools.rs"]
@@ -114,6 +119,9 @@ pub struct Seen {
     pub dropped: usize,
     /// Whether the model thought before answering.
     pub thought: bool,
+    /// The tools' functions as Ollama decoded them ([`decode::function`] with the fields of
+    /// 0.12.11): what the template rendered.
+    pub tools: Vec<Value>,
     /// When the request got its slot, after waiting for others.
     pub slot_at: Instant,
 }
@@ -1291,6 +1299,11 @@ async fn chat(
             num_ctx,
             dropped,
             thought: think == Some(true),
+            tools: input
+                .tools
+                .iter()
+                .map(|t| decode::function(t, decode::Fields::V0_12))
+                .collect(),
             slot_at,
         });
     }

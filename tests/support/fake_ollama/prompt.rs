@@ -11,6 +11,8 @@
 
 use serde_json::{Map, Value};
 
+use super::decode;
+
 /// A chat message as Ollama decodes it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Msg {
@@ -58,7 +60,7 @@ pub fn render(template: Template, messages: &[Msg], tools: &[Value], think: Thin
             out.push_str("\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>");
             for tool in tools {
                 out.push_str("\n{\"type\": \"function\", \"function\": ");
-                out.push_str(&go_json(&ollama_function(tool)));
+                out.push_str(&go_json(&decode::function(tool, decode::Fields::V0_12)));
                 out.push('}');
             }
             out.push_str("\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>");
@@ -140,97 +142,6 @@ fn collate(messages: &[Msg]) -> (String, Vec<Msg>) {
         }
     }
     (system.join("\n\n"), out)
-}
-
-/// A tool as Ollama 0.12.11 decodes it into `api.Tool` and encodes it again for the template:
-/// `name`, `description`, and `parameters` with `type`, `$defs`, `items`, `required` and
-/// `properties`, each property keeping only `anyOf`, `type`, `items`, `description`, `enum`.
-fn ollama_function(tool: &Value) -> Value {
-    let function = tool.get("function").cloned().unwrap_or(Value::Null);
-    let mut out = Map::new();
-    out.insert(
-        "name".into(),
-        function.get("name").cloned().unwrap_or(Value::from("")),
-    );
-    if let Some(Value::String(d)) = function.get("description")
-        && !d.is_empty()
-    {
-        out.insert("description".into(), Value::from(d.clone()));
-    }
-    let parameters = function.get("parameters").cloned().unwrap_or(Value::Null);
-    let mut p = Map::new();
-    p.insert(
-        "type".into(),
-        parameters.get("type").cloned().unwrap_or(Value::from("")),
-    );
-    for key in ["$defs", "items"] {
-        if let Some(v) = parameters.get(key).filter(|v| !v.is_null()) {
-            p.insert(key.into(), v.clone());
-        }
-    }
-    if let Some(Value::Array(required)) = parameters.get("required")
-        && !required.is_empty()
-    {
-        p.insert("required".into(), Value::Array(required.clone()));
-    }
-    let properties: Map<String, Value> = parameters
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|props| {
-            props
-                .iter()
-                .map(|(k, v)| (k.clone(), ollama_property(v)))
-                .collect()
-        })
-        .unwrap_or_default();
-    p.insert(
-        "properties".into(),
-        if properties.is_empty() && parameters.get("properties").is_none() {
-            Value::Null
-        } else {
-            Value::Object(properties)
-        },
-    );
-    out.insert("parameters".into(), Value::Object(p));
-    Value::Object(out)
-}
-
-fn ollama_property(property: &Value) -> Value {
-    let mut out = Map::new();
-    if let Some(Value::Array(any)) = property.get("anyOf")
-        && !any.is_empty()
-    {
-        out.insert(
-            "anyOf".into(),
-            Value::Array(any.iter().map(ollama_property).collect()),
-        );
-    }
-    match property.get("type") {
-        Some(Value::Array(types)) if types.len() == 1 => {
-            out.insert("type".into(), types[0].clone());
-        }
-        Some(Value::Array(types)) if !types.is_empty() => {
-            out.insert("type".into(), Value::Array(types.clone()));
-        }
-        Some(Value::String(t)) => {
-            out.insert("type".into(), Value::from(t.clone()));
-        }
-        _ => {}
-    }
-    if let Some(items) = property.get("items").filter(|v| !v.is_null()) {
-        out.insert("items".into(), items.clone());
-    }
-    if let Some(Value::String(d)) = property.get("description")
-        && !d.is_empty()
-    {
-        out.insert("description".into(), Value::from(d.clone()));
-    }
-    if let Some(Value::Array(e)) = property.get("enum")
-        && !e.is_empty()
-    {
-        out.insert("enum".into(), Value::Array(e.clone()));
-    }
-    Value::Object(out)
 }
 
 /// JSON as Go's `encoding/json` writes it: compact, object keys sorted (serde_json's maps are
