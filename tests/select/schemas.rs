@@ -1,12 +1,15 @@
 //! What the model sees of the tools: every offered schema decoded the way Ollama decodes it
 //! (the fake's [`decode`]) keeps its types, enums, fields and required lists, for the Notion and
-//! Calendar tools and for third-party servers' schemas.
+//! Calendar tools and for third-party servers' schemas; and all of them fit the byte budget.
 
 use serde_json::{Value, json};
 
 use super::common::{FixtureTools, Setup, turn};
 use crate::fake_ollama::decode::{self, Fields};
 use crate::fake_ollama::{FakeOllama, Reply};
+
+/// The most bytes all 50 Notion and Calendar tools may take as `route --json` prints them.
+const ALL_TOOLS_BUDGET: usize = 30_000;
 
 /// The decoded function named `name` among `tools`.
 fn decoded<'a>(tools: &'a [Value], name: &str) -> &'a Value {
@@ -298,4 +301,19 @@ async fn third_party_schemas_reach_the_model_whole() {
         "{text}"
     );
     assert!(!text.contains("$ref"), "{text}");
+}
+
+/// All 50 tools as `route --json` prints them (compact JSON) fit the budget.
+#[tokio::test]
+async fn all_fifty_tools_fit_the_byte_budget() {
+    let ollama = FakeOllama::scripted(Vec::new()).await;
+    let setup = Setup::new(&ollama, "", "tool_selection = \"all\"");
+    let text = setup.route(&["--json", "anything"]).await;
+    let printed: Value = serde_json::from_str(text.trim()).expect("JSON");
+    assert_eq!(printed["tools"].as_array().map(Vec::len), Some(50));
+    let bytes = text.trim().len();
+    assert!(
+        bytes <= ALL_TOOLS_BUDGET,
+        "all 50 tools take {bytes} bytes (at most {ALL_TOOLS_BUDGET})"
+    );
 }

@@ -15,7 +15,7 @@ static TOOLS: LazyLock<Vec<ToolSpec<NotionApi>>> = LazyLock::new(|| {
     tool_table! { Call;
         search(SearchParams), "Search Notion", Read,
             "Find Notion pages and data sources (database tables) by title. Start here to get the id of a \
-             page or database the person mentions. Returns ids, titles, URLs and a next_cursor when more exist.";
+             page or database the person mentions.";
 
         get_page(GetPageParams), "Get page properties", Read,
             "Read a page's properties (title, status, dates, ...) and metadata, not its body. Use \
@@ -38,8 +38,7 @@ static TOOLS: LazyLock<Vec<ToolSpec<NotionApi>>> = LazyLock::new(|| {
              filtering rows or creating a row.";
 
         query_database(QueryDatabaseParams), "Query database rows", Read,
-            "List the rows (pages) of a database, optionally filtered and sorted. Accepts a database id or \
-             a data source id.";
+            "List the rows (pages) of a database, optionally filtered and sorted.";
 
         query_data_source(QueryDataSourceParams), "Query data source rows", Read,
             "List the rows (pages) of one data source, optionally filtered, sorted, or from the trash.";
@@ -51,8 +50,8 @@ static TOOLS: LazyLock<Vec<ToolSpec<NotionApi>>> = LazyLock::new(|| {
             "Read one block (paragraph, heading, to-do, ...) as a Notion block object.";
 
         get_block_children(BlockListParams), "List block children", Read,
-            "List the child blocks of a page or block as Notion block objects, one level, with ids (needed \
-             for update_block, delete_block or inserting after a block).";
+            "List the child blocks of a page or block, one level, with their ids (for update_block, \
+             delete_block or adding after a block).";
 
         list_comments(BlockListParams), "List comments", Read,
             "List the comments on a page or block, with their discussion ids for replies.";
@@ -68,7 +67,7 @@ static TOOLS: LazyLock<Vec<ToolSpec<NotionApi>>> = LazyLock::new(|| {
 
         create_page(CreatePageParams), "Create page", Write,
             "Create a page under a page, or a row in a database/data source, with a title and a body written \
-             in Markdown. Returns the new page's id and URL.";
+             in Markdown.";
 
         append_block_children(AppendParams), "Add content to a page", Write,
             "Add content (Markdown) to the end or start of a page, or after a given block. Existing content \
@@ -87,8 +86,7 @@ static TOOLS: LazyLock<Vec<ToolSpec<NotionApi>>> = LazyLock::new(|| {
             "Bring a page back from the trash (undoes archive_page).";
 
         update_page(UpdatePageParams), "Update page properties", Update,
-            "Change a page's title, properties (status, dates, ...), icon or cover. Does not change the \
-             body; use append_block_children or update_block for that.";
+            "Change a page's title, properties (status, dates, ...), icon or cover; not its body.";
 
         move_page(MovePageParams), "Move page", Update,
             "Move a page under another page or into a data source.";

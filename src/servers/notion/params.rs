@@ -8,57 +8,61 @@ use serde_json::{Map, Value};
 /// What `search` looks for.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(inline)]
 pub enum ObjectType {
-    /// Pages only.
+    /// only pages
     Page,
-    /// Data sources (the tables inside databases) only.
+    /// only data sources (database tables)
     DataSource,
 }
 
 /// Sort order by last edit time.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(inline)]
 pub enum SortDirection {
-    /// Oldest first.
+    /// oldest first
     Ascending,
-    /// Newest first.
+    /// newest first
     Descending,
 }
 
 /// How `get_page_content` returns the content.
 #[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[schemars(inline)]
 pub enum ContentFormat {
-    /// Markdown text (default).
+    /// Markdown text (default)
     #[default]
     Markdown,
-    /// Notion block objects as JSON.
+    /// Notion block objects
     Blocks,
 }
 
 /// Where appended blocks go.
 #[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[schemars(inline)]
 pub enum Position {
-    /// After the existing children (default).
+    /// after the existing content (default)
     #[default]
     End,
-    /// Before the existing children.
+    /// before it
     Start,
-    /// After the block named by `after_block_id`.
+    /// after the block after_block_id
     AfterBlock,
 }
 
 /// Arguments of `search`.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchParams {
-    /// Words to find in page and data source titles; omit to list recently edited items.
+    /// Words in page and data source titles; omit to list recent items.
     pub query: Option<String>,
-    /// Restrict results to pages or to data sources.
+    /// One kind of result.
     pub object_type: Option<ObjectType>,
-    /// Sort by last edit time.
+    /// Order by last edit.
     pub sort_direction: Option<SortDirection>,
-    /// The `next_cursor` of a previous call, to get the next page of results.
+    /// The last next_cursor.
     pub start_cursor: Option<String>,
     /// Results per page, 1 to 100 (default 20).
     pub page_size: Option<u32>,
@@ -67,14 +71,14 @@ pub struct SearchParams {
 /// Arguments naming one page.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PageIdParams {
-    /// The page id (a UUID, with or without dashes), as returned by `search`.
+    /// Page id from search.
     pub page_id: String,
 }
 
 /// Arguments of `get_page`.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetPageParams {
-    /// The page id (a UUID, with or without dashes), as returned by `search`.
+    /// Page id from search.
     pub page_id: String,
     /// Only return these property ids.
     pub filter_properties: Option<Vec<String>>,
@@ -83,11 +87,11 @@ pub struct GetPageParams {
 /// Arguments of `get_page_content`.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetPageContentParams {
-    /// The page (or block) id whose content to read.
+    /// The page (or block) id.
     pub page_id: String,
-    /// How deep to follow nested blocks (toggles, sub-lists), 1 to 10 (default 3).
+    /// How deep to read nested blocks, 1 to 10 (default 3).
     pub max_depth: Option<u32>,
-    /// `markdown` (default) or `blocks` (raw Notion blocks).
+    /// Output format.
     pub format: Option<ContentFormat>,
 }
 
@@ -96,9 +100,9 @@ pub struct GetPageContentParams {
 pub struct GetPagePropertyParams {
     /// The page id.
     pub page_id: String,
-    /// The property id (from `get_page`'s `properties.<name>.id`).
+    /// The property id, from get_page's properties.<name>.id.
     pub property_id: String,
-    /// The `next_cursor` of a previous call.
+    /// The last next_cursor.
     pub start_cursor: Option<String>,
     /// Items per page, 1 to 100.
     pub page_size: Option<u32>,
@@ -114,7 +118,7 @@ pub struct DatabaseIdParams {
 /// Arguments naming one data source.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DataSourceIdParams {
-    /// The data source id (from `get_database`'s `data_sources`, or `search`).
+    /// Data source id from get_database or search.
     pub data_source_id: String,
 }
 
@@ -123,11 +127,11 @@ pub struct DataSourceIdParams {
 pub struct QueryDatabaseParams {
     /// The database id (or one of its data source ids).
     pub database_id: String,
-    /// A Notion filter object, e.g. {"property":"Status","select":{"equals":"Done"}}.
+    /// A filter object, e.g. {"property":"Status","select":{"equals":"Done"}}.
     pub filter: Option<Value>,
-    /// Notion sort objects, e.g. [{"property":"Due","direction":"ascending"}].
+    /// Sort objects, e.g. [{"property":"Due","direction":"ascending"}].
     pub sorts: Option<Vec<Value>>,
-    /// The `next_cursor` of a previous call.
+    /// The last next_cursor.
     pub start_cursor: Option<String>,
     /// Rows per page, 1 to 100 (default 20).
     pub page_size: Option<u32>,
@@ -140,11 +144,11 @@ pub struct QueryDatabaseParams {
 pub struct QueryDataSourceParams {
     /// The data source id.
     pub data_source_id: String,
-    /// A Notion filter object.
+    /// A filter object.
     pub filter: Option<Value>,
-    /// Notion sort objects.
+    /// Sort objects.
     pub sorts: Option<Vec<Value>>,
-    /// The `next_cursor` of a previous call.
+    /// The last next_cursor.
     pub start_cursor: Option<String>,
     /// Rows per page, 1 to 100 (default 20).
     pub page_size: Option<u32>,
@@ -159,9 +163,9 @@ pub struct QueryDataSourceParams {
 pub struct ListTemplatesParams {
     /// The data source id.
     pub data_source_id: String,
-    /// Only templates whose name contains this text.
+    /// Only templates whose name contains this.
     pub name: Option<String>,
-    /// The `next_cursor` of a previous call.
+    /// The last next_cursor.
     pub start_cursor: Option<String>,
     /// Templates per page, 1 to 100.
     pub page_size: Option<u32>,
@@ -179,7 +183,7 @@ pub struct BlockIdParams {
 pub struct BlockListParams {
     /// The block or page id.
     pub block_id: String,
-    /// The `next_cursor` of a previous call.
+    /// The last next_cursor.
     pub start_cursor: Option<String>,
     /// Items per page, 1 to 100 (default 50).
     pub page_size: Option<u32>,
@@ -188,7 +192,7 @@ pub struct BlockListParams {
 /// Arguments of a plain paginated listing.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PageParams {
-    /// The `next_cursor` of a previous call.
+    /// The last next_cursor.
     pub start_cursor: Option<String>,
     /// Items per page, 1 to 100 (default 50).
     pub page_size: Option<u32>,
@@ -197,7 +201,7 @@ pub struct PageParams {
 /// Arguments naming one user.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UserIdParams {
-    /// The user id (from `list_users`).
+    /// User id from list_users.
     pub user_id: String,
 }
 
@@ -207,33 +211,34 @@ pub struct NoParams {}
 
 /// Where a new or moved page goes: exactly one of the ids.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(inline)]
 pub struct ParentRef {
-    /// Put the page under this page.
+    /// Under this page.
     pub page_id: Option<String>,
-    /// Add the page as a row of this data source.
+    /// A row of this data source.
     pub data_source_id: Option<String>,
-    /// Add the page as a row of this database (its first data source).
+    /// A row of this database (its first data source).
     pub database_id: Option<String>,
 }
 
 /// Arguments of `create_page`.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreatePageParams {
-    /// Where the page goes: {"page_id": "..."} or {"data_source_id": "..."} or {"database_id": "..."}.
+    /// Where it goes: one of page_id, data_source_id or database_id.
     pub parent: ParentRef,
-    /// The page title (sets the title property).
+    /// The page title.
     pub title: Option<String>,
-    /// Notion property values, e.g. {"Status":{"select":{"name":"Done"}}}; needed for database rows.
+    /// Property values, e.g. {"Status":{"select":{"name":"Done"}}}; for database rows.
     pub properties: Option<Map<String, Value>>,
-    /// The page body as Markdown (headings, lists, to-dos `- [ ]`, code fences, quotes, `---`).
+    /// The body as Markdown (headings, lists, to-dos - [ ], code, quotes).
     pub markdown: Option<String>,
-    /// The page body as Notion block objects (use `markdown` instead when you can).
+    /// The body as Notion block objects (prefer markdown).
     pub children: Option<Vec<Value>>,
-    /// An emoji, or an image URL, as the page icon.
+    /// An emoji or image URL.
     pub icon: Option<String>,
-    /// An image URL as the page cover.
+    /// An image URL.
     pub cover: Option<String>,
-    /// A Notion template object, e.g. {"type":"default"}.
+    /// A template object, e.g. {"type":"default"}.
     pub template: Option<Value>,
 }
 
@@ -244,11 +249,11 @@ pub struct AppendParams {
     pub block_id: String,
     /// The content as Markdown.
     pub markdown: Option<String>,
-    /// The content as Notion block objects (use `markdown` instead when you can).
+    /// The content as Notion block objects (prefer markdown).
     pub children: Option<Vec<Value>>,
-    /// `end` (default), `start`, or `after_block` (then give `after_block_id`).
+    /// Where to add it.
     pub position: Option<Position>,
-    /// With position `after_block`: the block to insert after.
+    /// With after_block: the block to insert after.
     pub after_block_id: Option<String>,
 }
 
@@ -257,11 +262,11 @@ pub struct AppendParams {
 pub struct CreateCommentParams {
     /// Comment on this page (starts a new discussion).
     pub page_id: Option<String>,
-    /// Reply in this existing discussion (from `list_comments`).
+    /// Reply in this discussion (from list_comments).
     pub discussion_id: Option<String>,
-    /// The comment as plain text (Markdown links and **bold** are kept).
+    /// The comment (Markdown links and **bold** kept).
     pub text: Option<String>,
-    /// The comment as Notion rich text objects.
+    /// The comment as rich text objects.
     pub rich_text: Option<Vec<Value>>,
 }
 
@@ -272,9 +277,9 @@ pub struct CreateDatabaseParams {
     pub parent_page_id: String,
     /// The database title.
     pub title: String,
-    /// Property schema, e.g. {"Name":{"title":{}},"Due":{"date":{}}}; a title property is added if missing.
+    /// Property schema, e.g. {"Name":{"title":{}},"Due":{"date":{}}}.
     pub properties: Option<Map<String, Value>>,
-    /// true to show the database inline in the page.
+    /// Show it inline in the page.
     pub is_inline: Option<bool>,
     /// A description.
     pub description: Option<String>,
@@ -300,9 +305,9 @@ pub struct UpdatePageParams {
     pub title: Option<String>,
     /// Property values to set, e.g. {"Status":{"select":{"name":"Done"}}}.
     pub properties: Option<Map<String, Value>>,
-    /// An emoji or image URL as the new icon.
+    /// A new icon: emoji or image URL.
     pub icon: Option<String>,
-    /// An image URL as the new cover.
+    /// A new cover image URL.
     pub cover: Option<String>,
 }
 
@@ -311,7 +316,7 @@ pub struct UpdatePageParams {
 pub struct MovePageParams {
     /// The page to move.
     pub page_id: String,
-    /// The new parent: {"page_id": "..."} or {"data_source_id": "..."}.
+    /// The new parent: one of page_id, data_source_id or database_id.
     pub new_parent: ParentRef,
 }
 
@@ -320,8 +325,8 @@ pub struct MovePageParams {
 pub struct UpdateBlockParams {
     /// The block id.
     pub block_id: String,
-    /// The new content keyed by the block type, e.g. {"paragraph":{"rich_text":[{"text":{"content":"Hi"}}]}}
-    /// or {"to_do":{"checked":true}}.
+    /// New content by block type, e.g. {"to_do":{"checked":true}} or
+    /// {"paragraph":{"rich_text":[{"text":{"content":"Hi"}}]}}.
     pub content: Map<String, Value>,
 }
 
@@ -334,11 +339,11 @@ pub struct UpdateDatabaseParams {
     pub title: Option<String>,
     /// A new description.
     pub description: Option<String>,
-    /// An emoji or image URL as the new icon.
+    /// A new icon: emoji or image URL.
     pub icon: Option<String>,
-    /// An image URL as the new cover.
+    /// A new cover image URL.
     pub cover: Option<String>,
-    /// true to show the database inline.
+    /// Show it inline.
     pub is_inline: Option<bool>,
 }
 
