@@ -197,6 +197,9 @@ async fn spawn_gateway(
         }
     });
     let channels = Configured::all(&config.channels);
+    let names: Vec<&str> = channels.iter().map(Configured::name).collect();
+    let servers: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
+    gateway.agent.metrics().initialise(&names, &servers);
     if channels.is_empty() {
         tracing::warn!(
             "no chat channel is configured ([channels.telegram] or [channels.slack]); serving HTTP only"
@@ -243,6 +246,7 @@ pub async fn up(config: Config, shutdown: CancellationToken) -> anyhow::Result<E
     use crate::servers::ServerKind;
     let gateway = Gateway::build(config, true)?;
     let config = Arc::clone(&gateway.config);
+    gateway.agent.metrics().initialise(&["console"], &[]);
     let (mut tasks, failed) = spawn_gateway(&gateway, &shutdown).await?;
     for kind in [ServerKind::Notion, ServerKind::Gcal] {
         let auth =

@@ -13,4 +13,5 @@ mod core {
     mod common;
     mod first_run;
     mod layers;
+    mod metrics;
 }

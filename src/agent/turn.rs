@@ -100,6 +100,12 @@ impl Agent {
         let started = Instant::now();
         let deadline = started + self.inner.config.turn_timeout;
         let catalog = self.inner.tools.catalog(input.principal).await;
+        self.inner.metrics.know_tools(
+            catalog
+                .tools
+                .iter()
+                .map(|t| (t.server.as_str(), t.tool.as_str())),
+        );
         let by_name: HashMap<&str, &CatalogTool> = catalog
             .tools
             .iter()

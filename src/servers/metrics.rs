@@ -70,6 +70,7 @@ impl ServerMetrics {
     #[must_use]
     pub fn new(server: &'static str) -> Self {
         let mut registry = Registry::default();
+        crate::telemetry::process::register(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         let tokens_issued = Family::<GrantTypeLabels, Counter>::default();
         let upstream_connects = Family::<ServerLabels, Counter>::default();
@@ -107,6 +108,19 @@ impl ServerMetrics {
             "Requests the authorization server refused to protect its limits",
             refusals.clone(),
         );
+        // The series the dashboard and the alert rules read exist from the first scrape.
+        let labels = ServerLabels {
+            server: server.to_owned(),
+        };
+        for grant_type in ["authorization_code", "refresh_token"] {
+            let _ = tokens_issued.get_or_create(&GrantTypeLabels {
+                server: server.to_owned(),
+                grant_type: grant_type.to_owned(),
+            });
+        }
+        let _ = upstream_connects.get_or_create(&labels);
+        let _ = upstream_refreshes.get_or_create(&labels);
+        let _ = refresh_failures.get_or_create(&labels);
         Self {
             server,
             registry: Arc::new(registry),

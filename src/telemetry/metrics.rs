@@ -83,6 +83,9 @@ pub struct Metrics {
     pub unoffered_tool_calls: Family<ServerLabels, Counter>,
 }
 
+/// The tool-call outcomes created at zero for every listed tool.
+const TOOL_OUTCOMES_SHOWN: [&str; 4] = ["ok", "error", "timeout", "unavailable"];
+
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 14))
 }
@@ -108,6 +111,7 @@ impl Metrics {
             find_tools_calls: Counter::default(),
             unoffered_tool_calls: Family::default(),
         };
+        crate::telemetry::process::register(registry);
         let r = registry.sub_registry_with_prefix("mcp_gateway");
         r.register(
             "messages",
@@ -185,6 +189,53 @@ impl Metrics {
             m.unoffered_tool_calls.clone(),
         );
         m
+    }
+
+    /// Creates every labelled series the dashboard and the alert rules read, at zero, for the
+    /// label values known at start: messages in and out and rate-limited senders of each of
+    /// `channels`, both token kinds, and tool-call latency and OAuth connects, refreshes and
+    /// refresh failures of each of `servers`. A scrape right after start then shows every panel's
+    /// series instead of nothing.
+    pub fn initialise(&self, channels: &[&str], servers: &[&str]) {
+        for channel in channels {
+            for direction in ["in", "out"] {
+                let _ = self.messages.get_or_create(&MessageLabels {
+                    channel: (*channel).to_owned(),
+                    direction: direction.to_owned(),
+                });
+            }
+            let _ = self.rate_limited.get_or_create(&ChannelLabels {
+                channel: (*channel).to_owned(),
+            });
+        }
+        for kind in ["prompt", "completion"] {
+            let _ = self.model_tokens.get_or_create(&TokenLabels {
+                kind: kind.to_owned(),
+            });
+        }
+        for server in servers {
+            let labels = ServerLabels {
+                server: (*server).to_owned(),
+            };
+            let _ = self.tool_duration.get_or_create(&labels);
+            let _ = self.oauth_connects.get_or_create(&labels);
+            let _ = self.oauth_refreshes.get_or_create(&labels);
+            let _ = self.oauth_refresh_failures.get_or_create(&labels);
+        }
+    }
+
+    /// Creates, at zero, the tool-call series the dashboard and the error-rate rule read for
+    /// each listed tool: outcomes `ok`, `error`, `timeout` and `unavailable`.
+    pub fn know_tools<'a>(&self, tools: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        for (server, tool) in tools {
+            for outcome in TOOL_OUTCOMES_SHOWN {
+                let _ = self.tool_calls.get_or_create(&ToolLabels {
+                    server: server.to_owned(),
+                    tool: tool.to_owned(),
+                    outcome: outcome.to_owned(),
+                });
+            }
+        }
     }
 
     /// Metrics registered in a throwaway registry, for tests and one-shot commands.

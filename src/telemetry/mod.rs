@@ -2,6 +2,7 @@
 //! `prometheus-client`.
 
 pub mod metrics;
+pub mod process;
 
 use std::io::IsTerminal;
 
