@@ -16,6 +16,8 @@ mod fake_slack;
 #[path = "support/fake_telegram.rs"]
 mod fake_telegram;
 
+#[path = "oauth/accounts.rs"]
+mod accounts;
 #[path = "oauth/fastmcp.rs"]
 mod fastmcp;
 #[path = "oauth/flow.rs"]

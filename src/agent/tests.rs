@@ -564,8 +564,8 @@ impl AccountLinks for NoLinks {
         &self,
         _: &Principal,
         _: &str,
-    ) -> Result<bool, crate::mcp::accounts::AccountError> {
-        Ok(false)
+    ) -> Result<crate::mcp::accounts::Disconnected, crate::mcp::accounts::AccountError> {
+        Ok(crate::mcp::accounts::Disconnected::default())
     }
     async fn connected(
         &self,

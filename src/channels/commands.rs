@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::Principal;
 use crate::config::{ServerAuth, ServerConfig};
-use crate::mcp::accounts::AccountLinks;
+use crate::mcp::accounts::{AccountLinks, ConnectedAccount, Disconnected};
 use crate::store::Store;
 
 /// The commands, as registered with the platform (name, description), in menu order.
@@ -330,8 +330,23 @@ impl Commands {
             );
         };
         match accounts.disconnect(principal, &server.name).await {
-            Ok(true) => format!("Disconnected your {} account.", server.name),
-            Ok(false) => format!("Your {} account was not connected.", server.name),
+            Ok(Disconnected {
+                was_connected: false,
+                ..
+            }) => format!("Your {} account was not connected.", server.name),
+            Ok(Disconnected {
+                unconfirmed: None, ..
+            }) => format!(
+                "Disconnected your {} account, and its access was revoked.",
+                server.name
+            ),
+            Ok(Disconnected {
+                unconfirmed: Some(why),
+                ..
+            }) => format!(
+                "Disconnected your {} account here, but the server could not confirm that the access was revoked: {why}.",
+                server.name
+            ),
             Err(e) => format!("Sorry, I could not disconnect {}: {e}", server.name),
         }
     }
@@ -343,15 +358,23 @@ impl Commands {
             "I am not working on anything for you right now.".to_owned()
         }];
         let connected = match &self.accounts {
-            Some(accounts) => accounts.connected(principal).await.ok(),
+            Some(accounts) => accounts.accounts(principal).await.ok(),
             None => None,
         };
         for s in &self.servers {
             let state = match (&connected, s.oauth) {
-                (_, false) => "ready, no account needed",
-                (Some(list), true) if list.iter().any(|c| c == &s.name) => "connected",
-                (Some(_), true) => "not connected (send /connect)",
-                (None, true) => "needs an account connection, which this gateway cannot make yet",
+                (_, false) => "ready, no account needed".to_owned(),
+                (Some(list), true) => match list.iter().find(|c| c.server == s.name) {
+                    Some(ConnectedAccount {
+                        account: Some(account),
+                        ..
+                    }) => format!("connected as {account}"),
+                    Some(_) => "connected".to_owned(),
+                    None => "not connected (send /connect)".to_owned(),
+                },
+                (None, true) => {
+                    "needs an account connection, which this gateway cannot make yet".to_owned()
+                }
             };
             lines.push(format!("{}: {state}", s.name));
         }

@@ -138,7 +138,13 @@ impl Console {
                     if notice.principal != self.principal {
                         continue;
                     }
-                    write_flush(&out, &format!("\n{}\n", texts::connected(&notice.server)));
+                    write_flush(
+                        &out,
+                        &format!(
+                            "\n{}\n",
+                            texts::connected(&notice.server, notice.account.as_deref())
+                        ),
+                    );
                     if let Some(pending) = notice.pending {
                         self.answer(&pending.text, &out, &lines).await;
                     }

@@ -239,6 +239,8 @@ pub struct ChannelsConfig {
 /// `[notion_mcp]` or `[gcal_mcp]`: one of our MCP servers and its upstream.
 #[derive(Debug, Clone)]
 pub struct McpServerConfig {
+    /// Whether the section is in the configuration file (else it holds the defaults).
+    pub configured: bool,
     /// The address to listen on.
     pub listen: SocketAddr,
     /// The public base URL; the canonical resource is `public_url + "/mcp"`.
@@ -253,6 +255,9 @@ pub struct McpServerConfig {
     pub authorize_url: Url,
     /// The upstream token endpoint.
     pub token_url: Url,
+    /// The upstream token revocation endpoint (`revoke_url`; by default `token_url` with its
+    /// last path segment `token` replaced by `revoke`, which gives Google's and Notion's).
+    pub revoke_url: Url,
     /// Extra `Host` values accepted on `/mcp` besides the public URL's host and loopback.
     pub allowed_hosts: Vec<String>,
     /// Lifetime of the access tokens this server issues.
@@ -1043,14 +1048,29 @@ impl Validator {
         if public_url.query().is_some() || public_url.fragment().is_some() {
             self.problem(k("public_url"), "must not have a query or fragment");
         }
+        let token_url = self.url(&k("token_url"), raw.token_url, d.token_url);
+        let revoke_url = match raw.revoke_url {
+            Some(text) => self.url(&k("revoke_url"), Some(text), d.revoke_url),
+            None => revoke_url_beside(&token_url).unwrap_or_else(|| {
+                self.problem(
+                    k("revoke_url"),
+                    format!(
+                        "is needed: token_url `{token_url}` does not end in /token, so the revocation endpoint cannot be worked out from it"
+                    ),
+                );
+                Url::parse(d.revoke_url).expect("default URLs are valid")
+            }),
+        };
         McpServerConfig {
+            configured: present,
             listen,
             public_url,
             client_id_file,
             client_secret_file,
             api_url: self.url(&k("api_url"), raw.api_url, d.api_url),
             authorize_url: self.url(&k("authorize_url"), raw.authorize_url, d.authorize_url),
-            token_url: self.url(&k("token_url"), raw.token_url, d.token_url),
+            revoke_url,
+            token_url,
             allowed_hosts: raw.allowed_hosts.unwrap_or_default(),
             access_token_ttl: self.secs(
                 &k("access_token_ttl_secs"),
@@ -1222,6 +1242,16 @@ impl Validator {
     }
 }
 
+/// The revocation endpoint beside a token endpoint whose path ends in `/token`: the same URL
+/// ending in `/revoke` (Google: `…/token` → `…/revoke`; Notion: `/v1/oauth/token` →
+/// `/v1/oauth/revoke`).
+fn revoke_url_beside(token_url: &Url) -> Option<Url> {
+    let path = token_url.path().strip_suffix("/token")?;
+    let mut url = token_url.clone();
+    url.set_path(&format!("{path}/revoke"));
+    Some(url)
+}
+
 struct McpDefaults {
     listen: &'static str,
     client_id_file: &'static str,
@@ -1229,6 +1259,7 @@ struct McpDefaults {
     api_url: &'static str,
     authorize_url: &'static str,
     token_url: &'static str,
+    revoke_url: &'static str,
     /// Notion allows a connection about three requests per second; Google's per-user quotas
     /// are per minute and answered with errors that are retried, so it gets no budget.
     requests_per_second: i64,
@@ -1241,6 +1272,7 @@ const NOTION_DEFAULTS: McpDefaults = McpDefaults {
     api_url: "https://api.notion.com",
     authorize_url: "https://api.notion.com/v1/oauth/authorize",
     token_url: "https://api.notion.com/v1/oauth/token",
+    revoke_url: "https://api.notion.com/v1/oauth/revoke",
     requests_per_second: 3,
 };
 
@@ -1251,6 +1283,7 @@ const GCAL_DEFAULTS: McpDefaults = McpDefaults {
     api_url: "https://www.googleapis.com/calendar/v3",
     authorize_url: "https://accounts.google.com/o/oauth2/v2/auth",
     token_url: "https://oauth2.googleapis.com/token",
+    revoke_url: "https://oauth2.googleapis.com/revoke",
     requests_per_second: 0,
 };
 

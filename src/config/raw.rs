@@ -139,6 +139,7 @@ pub(crate) struct RawMcpServer {
     pub api_url: Option<String>,
     pub authorize_url: Option<String>,
     pub token_url: Option<String>,
+    pub revoke_url: Option<String>,
     pub allowed_hosts: Option<Vec<String>>,
     pub access_token_ttl_secs: Option<i64>,
     pub refresh_token_ttl_secs: Option<i64>,

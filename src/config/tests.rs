@@ -331,3 +331,43 @@ fn mcp_servers_budget_their_upstream_requests() {
         .to_string();
     assert!(err.contains("[notion_mcp].requests_per_second"), "{err}");
 }
+
+#[test]
+fn the_revocation_endpoint_sits_beside_the_token_endpoint_unless_named() {
+    let c = parse("").expect("valid");
+    assert_eq!(
+        c.gcal_mcp.revoke_url.as_str(),
+        "https://oauth2.googleapis.com/revoke"
+    );
+    assert_eq!(
+        c.notion_mcp.revoke_url.as_str(),
+        "https://api.notion.com/v1/oauth/revoke"
+    );
+    assert!(!c.gcal_mcp.configured && !c.notion_mcp.configured);
+    let dir = tempfile::tempdir().expect("a folder");
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "x").expect("a secret file");
+    let files = format!(
+        "client_id_file = {0:?}\nclient_secret_file = {0:?}\n",
+        secret.display().to_string()
+    );
+    let c = parse(&format!(
+        "[gcal_mcp]\ntoken_url = \"http://127.0.0.1:9/o/token\"\n{files}"
+    ))
+    .expect("valid");
+    assert_eq!(
+        c.gcal_mcp.revoke_url.as_str(),
+        "http://127.0.0.1:9/o/revoke"
+    );
+    assert!(c.gcal_mcp.configured);
+    let err = parse(&format!(
+        "[notion_mcp]\ntoken_url = \"https://x.example/exchange\"\n{files}"
+    ))
+    .expect_err("no revocation endpoint can be worked out");
+    assert!(err.to_string().contains("[notion_mcp].revoke_url"), "{err}");
+    let c = parse(&format!(
+        "[notion_mcp]\ntoken_url = \"https://x.example/exchange\"\nrevoke_url = \"https://x.example/end\"\n{files}"
+    ))
+    .expect("valid");
+    assert_eq!(c.notion_mcp.revoke_url.as_str(), "https://x.example/end");
+}

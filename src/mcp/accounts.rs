@@ -47,17 +47,55 @@ pub trait AccountLinks: Send + Sync {
         url.to_owned()
     }
 
-    /// Removes the person's connection to `server` on both sides; `false` when there was none.
-    async fn disconnect(&self, principal: &Principal, server: &str) -> Result<bool, AccountError>;
+    /// Removes the person's connection to `server` on both sides, saying whether there was one
+    /// and what the server could not confirm.
+    async fn disconnect(
+        &self,
+        principal: &Principal,
+        server: &str,
+    ) -> Result<Disconnected, AccountError>;
 
     /// The servers the person has connected.
     async fn connected(&self, principal: &Principal) -> Result<Vec<String>, AccountError>;
+
+    /// The servers the person has connected, each with the account it is connected as when
+    /// the server named it. The default names none.
+    async fn accounts(&self, principal: &Principal) -> Result<Vec<ConnectedAccount>, AccountError> {
+        Ok(self
+            .connected(principal)
+            .await?
+            .into_iter()
+            .map(|server| ConnectedAccount {
+                server,
+                account: None,
+            })
+            .collect())
+    }
 
     /// Tells `listener` about connections finished by people of `channel` (`telegram`,
     /// `slack`, `console`). The default ignores it, for account links that never finish.
     fn listen(&self, channel: &str, listener: std::sync::Arc<dyn ConnectListener>) {
         let _ = (channel, listener);
     }
+}
+
+/// A server the person has connected, and as which account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedAccount {
+    /// The configured server.
+    pub server: String,
+    /// The account (an email address, a workspace name), when the server named it.
+    pub account: Option<String>,
+}
+
+/// What removing a connection did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Disconnected {
+    /// Whether there was a connection to remove.
+    pub was_connected: bool,
+    /// What the server did not confirm (its revocation failed or it answered an error); the
+    /// connection is removed here all the same. `None` when every revocation was confirmed.
+    pub unconfirmed: Option<String>,
 }
 
 /// A message that could not be answered until the person connected an account.
@@ -76,6 +114,8 @@ pub struct ConnectedNotice {
     pub principal: Principal,
     /// The configured server.
     pub server: String,
+    /// The account connected (an email address, a workspace name), when the server named it.
+    pub account: Option<String>,
     /// The message that needed the connection, to answer now.
     pub pending: Option<PendingMessage>,
 }

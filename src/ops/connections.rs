@@ -67,16 +67,17 @@ pub async fn run(config: &Config, command: &ConnectionsCommand) -> anyhow::Resul
                 println!("No connected accounts.");
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("PRINCIPAL\tSERVER\tSTATUS\tCONNECTED\tTOKEN EXPIRES");
+            println!("PRINCIPAL\tSERVER\tSTATUS\tCONNECTED AS\tCONNECTED\tTOKEN EXPIRES");
             for c in list {
                 let status = match c.status {
                     ConnectionStatus::Ok => "connected",
                     ConnectionStatus::Broken => "broken (must reconnect)",
                 };
                 println!(
-                    "{}\t{}\t{status}\t{}\t{}",
+                    "{}\t{}\t{status}\t{}\t{}\t{}",
                     c.principal,
                     c.server,
+                    c.account.as_deref().unwrap_or("-"),
                     when(c.connected_at),
                     c.expires_at.map_or_else(|| "-".to_owned(), when)
                 );
@@ -93,12 +94,22 @@ pub async fn run(config: &Config, command: &ConnectionsCommand) -> anyhow::Resul
                     "the server `{server}` is not configured with auth = \"oauth\"; it has no per-person connections"
                 );
             }
-            if oauth.disconnect(&principal, server).await? {
-                println!("Revoked {principal}'s connection to {server}.");
-            } else {
+            let done = oauth.disconnect(&principal, server).await?;
+            if !done.was_connected {
                 println!("{principal} has no connection to {server}.");
+                return Ok(ExitCode::SUCCESS);
             }
-            Ok(ExitCode::SUCCESS)
+            match done.unconfirmed {
+                None => {
+                    println!("Revoked {principal}'s connection to {server}, on both sides.");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(why) => {
+                    println!("Removed {principal}'s connection to {server} here.");
+                    eprintln!("The server could not confirm the revocation: {why}.");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
     }
 }

@@ -23,10 +23,10 @@ pub struct Check {
 }
 
 impl Check {
-    fn pass(line: String) -> Self {
+    pub(crate) fn pass(line: String) -> Self {
         Self { ok: true, line }
     }
-    fn fail(line: String) -> Self {
+    pub(crate) fn fail(line: String) -> Self {
         Self { ok: false, line }
     }
 }
@@ -95,6 +95,7 @@ pub async fn checks(config: &Config) -> Vec<Check> {
             }
         }
     }
+    out.extend(super::redirect_uris::checks(config));
     match Store::open(&config.store.path) {
         Ok(store) => out.push(Check::pass(format!(
             "database {} opens (schema {})",

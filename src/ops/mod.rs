@@ -5,4 +5,5 @@ pub(crate) mod check_config;
 pub(crate) mod connections;
 pub(crate) mod doctor;
 pub(crate) mod pairing;
+pub(crate) mod redirect_uris;
 pub mod route;

@@ -39,6 +39,15 @@ pub struct RefusalLabels {
     pub reason: String,
 }
 
+/// Labels of the upstream revocation counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `notion` or `gcal`.
+    pub server: String,
+    /// `revoked` or `failed`.
+    pub outcome: String,
+}
+
 /// Labels naming the server.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ServerLabels {
@@ -63,6 +72,10 @@ pub struct ServerMetrics {
     refresh_failures: Family<ServerLabels, Counter>,
     /// `mcp_gateway_oauth_refusals_total{server,endpoint,reason}`.
     refusals: Family<RefusalLabels, Counter>,
+    /// `mcp_gateway_oauth_upstream_revocations_total{server,outcome}`.
+    upstream_revocations: Family<OutcomeLabels, Counter>,
+    /// `mcp_gateway_oauth_testing_expiries_total{server}`.
+    testing_expiries: Family<ServerLabels, Counter>,
 }
 
 impl ServerMetrics {
@@ -77,6 +90,8 @@ impl ServerMetrics {
         let upstream_refreshes = Family::<ServerLabels, Counter>::default();
         let refresh_failures = Family::<ServerLabels, Counter>::default();
         let refusals = Family::<RefusalLabels, Counter>::default();
+        let upstream_revocations = Family::<OutcomeLabels, Counter>::default();
+        let testing_expiries = Family::<ServerLabels, Counter>::default();
         let r = registry.sub_registry_with_prefix("mcp_gateway");
         r.register(
             "server_requests",
@@ -108,6 +123,16 @@ impl ServerMetrics {
             "Requests the authorization server refused to protect its limits",
             refusals.clone(),
         );
+        r.register(
+            "oauth_upstream_revocations",
+            "Upstream authorizations revoked when a person disconnected, by outcome",
+            upstream_revocations.clone(),
+        );
+        r.register(
+            "oauth_testing_expiries",
+            "Upstream refresh tokens refused about 7 days after they were issued, as Google does for an app in Testing",
+            testing_expiries.clone(),
+        );
         // The series the dashboard and the alert rules read exist from the first scrape.
         let labels = ServerLabels {
             server: server.to_owned(),
@@ -121,6 +146,7 @@ impl ServerMetrics {
         let _ = upstream_connects.get_or_create(&labels);
         let _ = upstream_refreshes.get_or_create(&labels);
         let _ = refresh_failures.get_or_create(&labels);
+        let _ = testing_expiries.get_or_create(&labels);
         Self {
             server,
             registry: Arc::new(registry),
@@ -130,6 +156,8 @@ impl ServerMetrics {
             upstream_refreshes,
             refresh_failures,
             refusals,
+            upstream_revocations,
+            testing_expiries,
         }
     }
 
@@ -177,6 +205,23 @@ impl ServerMetrics {
     /// Counts one failed upstream refresh.
     pub fn refresh_failure(&self) {
         self.refresh_failures
+            .get_or_create(&self.server_labels())
+            .inc();
+    }
+
+    /// Counts one upstream revocation, `revoked` or `failed`.
+    pub fn upstream_revocation(&self, outcome: &str) {
+        self.upstream_revocations
+            .get_or_create(&OutcomeLabels {
+                server: self.server.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts one refresh token refused at the age Google's Testing status gives them.
+    pub fn testing_expiry(&self) {
+        self.testing_expiries
             .get_or_create(&self.server_labels())
             .inc();
     }

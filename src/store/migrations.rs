@@ -44,6 +44,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "authorization server: when each client last obtained a token",
         sql: include_str!("migrations/0006_client_use.sql"),
     },
+    Migration {
+        name: "authorization server: refresh token age and refused refresh tokens",
+        sql: include_str!("migrations/0007_upstream_accounts.sql"),
+    },
+    Migration {
+        name: "OAuth client: the account each connection is connected as",
+        sql: include_str!("migrations/0008_connection_account.sql"),
+    },
 ];
 
 /// The schema version this program writes.

@@ -33,6 +33,15 @@ pub struct ServerLabels {
     pub server: String,
 }
 
+/// Labels naming a server and an outcome.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// The configured server.
+    pub server: String,
+    /// What happened (`revoked`, `unconfirmed`).
+    pub outcome: String,
+}
+
 /// Labels naming a token kind.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TokenLabels {
@@ -70,6 +79,9 @@ pub struct Metrics {
     pub oauth_refresh_failures: Family<ServerLabels, Counter>,
     /// `mcp_gateway_oauth_refreshes_total{server}`: token refreshes attempted.
     pub oauth_refreshes: Family<ServerLabels, Counter>,
+    /// `mcp_gateway_oauth_disconnects_total{server,outcome}`: connections removed, `revoked` when
+    /// the server confirmed every revocation, else `unconfirmed`.
+    pub oauth_disconnects: Family<OutcomeLabels, Counter>,
     /// `mcp_gateway_rate_limited_total{channel}`.
     pub rate_limited: Family<ChannelLabels, Counter>,
     /// `mcp_gateway_offered_tools`: catalog tools offered per turn (meta-tools not counted).
@@ -105,6 +117,7 @@ impl Metrics {
             oauth_connects: Family::default(),
             oauth_refresh_failures: Family::default(),
             oauth_refreshes: Family::default(),
+            oauth_disconnects: Family::default(),
             rate_limited: Family::default(),
             offered_tools: Histogram::new(exponential_buckets(1.0, 2.0, 8)),
             offered_schema_bytes: Histogram::new(exponential_buckets(256.0, 2.0, 12)),
@@ -162,6 +175,11 @@ impl Metrics {
             "oauth_refreshes",
             "OAuth token refreshes attempted",
             m.oauth_refreshes.clone(),
+        );
+        r.register(
+            "oauth_disconnects",
+            "Connections removed, by whether the server confirmed the revocation",
+            m.oauth_disconnects.clone(),
         );
         r.register(
             "rate_limited",

@@ -56,6 +56,45 @@ async fn doctor_names_a_missing_seal_key_and_a_dead_model_server() {
     assert!(text.contains("seal.key is missing"), "{text}");
 }
 
+/// `doctor` prints the redirect URI to register with Google and with Notion for the configured
+/// public URLs, exactly, and fails on one the provider would refuse (a raw LAN address, plain
+/// http); the gateway's own callback is named as registered by the gateway itself.
+#[tokio::test]
+async fn doctor_prints_the_redirect_uris_to_register_and_refuses_what_google_would() {
+    let secrets = "client_id_file = \"id\"\nclient_secret_file = \"secret\"\n";
+    let setup = Setup::new(&format!(
+        "[model]\nbase_url = \"http://127.0.0.1:9\"\n\
+         [[servers]]\nname = \"gcal\"\nurl = \"https://gcal-mcp.example.org/mcp\"\nauth = \"oauth\"\n\
+         [http]\npublic_url = \"https://assistant.example.org\"\n\
+         [gcal_mcp]\npublic_url = \"https://gcal-mcp.example.org/\"\n{secrets}\
+         [notion_mcp]\npublic_url = \"http://192.168.1.20:8000\"\n{secrets}"
+    ));
+    for name in ["id", "secret"] {
+        std::fs::write(setup.dir.path().join(name), "x").expect("a secret file");
+    }
+    let out = setup.run(&["doctor"], "").await;
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "ok   Google OAuth client (type \"Web application\"): register the redirect URI https://gcal-mcp.example.org/oauth/callback"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL Notion public connection: the redirect URI http://192.168.1.20:8000/oauth/callback"),
+        "{text}"
+    );
+    assert!(text.contains("https"), "{text}");
+    assert!(
+        text.contains("gateway callback https://assistant.example.org/oauth/callback"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nothing to register at Google or Notion"),
+        "{text}"
+    );
+}
+
 /// `backup` copies the database online into a dated file and keeps the newest N.
 #[tokio::test]
 async fn backup_writes_a_dated_copy() {

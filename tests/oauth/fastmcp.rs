@@ -157,13 +157,14 @@ async fn people_connect_their_own_accounts_on_a_fastmcp_server() {
         .access_token(&ann, "notes")
         .await
         .expect("a token");
-    assert!(
-        gw.gateway
-            .oauth
-            .disconnect(&ann, "notes")
-            .await
-            .expect("disconnect")
-    );
+    let done = gw
+        .gateway
+        .oauth
+        .disconnect(&ann, "notes")
+        .await
+        .expect("disconnect");
+    assert!(done.was_connected);
+    assert_eq!(done.unconfirmed, None, "FastMCP confirmed the revocation");
     let (status, _) = crate::deployment::initialize(&resource, Some(&token)).await;
     assert_eq!(status, 401, "FastMCP revoked the token");
 }

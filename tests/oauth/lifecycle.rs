@@ -190,13 +190,14 @@ async fn disconnecting_revokes_at_the_server_and_the_next_use_offers_a_link() {
     let (status, _) = initialize(&deployment.notion.resource(), Some(&token)).await;
     assert_eq!(status, 200);
 
-    assert!(
-        gw.gateway
-            .oauth
-            .disconnect(&ann, "notion")
-            .await
-            .expect("disconnect")
-    );
+    let done = gw
+        .gateway
+        .oauth
+        .disconnect(&ann, "notion")
+        .await
+        .expect("disconnect");
+    assert!(done.was_connected);
+    assert_eq!(done.unconfirmed, None, "both sides confirmed");
     let (status, _) = initialize(&deployment.notion.resource(), Some(&token)).await;
     assert_eq!(status, 401, "the server revoked the token");
     assert!(
@@ -213,6 +214,7 @@ async fn disconnecting_revokes_at_the_server_and_the_next_use_offers_a_link() {
             .disconnect(&ann, "notion")
             .await
             .expect("again")
+            .was_connected
     );
 
     let turn = gw.ask(&ann, QUESTION).await;

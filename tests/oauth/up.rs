@@ -220,7 +220,7 @@ token_url = "{google_token}"
     // The console says so and answers the question that was waiting.
     wait_for(
         &stdout,
-        |t| t.contains("Connected your notion account."),
+        |t| t.contains("Connected your notion account as Acme."),
         "notice",
     )
     .await;
@@ -229,8 +229,8 @@ token_url = "{google_token}"
     // The operator sees the connection from another process.
     let listed = run_cli(&config_path, &["connections", "list"]).await;
     assert!(
-        listed.contains("console:ann\tnotion\tconnected"),
-        "{listed}"
+        listed.contains("console:ann\tnotion\tconnected\tAcme\t"),
+        "the connection, and the workspace it is connected as: {listed}"
     );
 
     // The tokens as stored, opened with the key: none of them is in the file in plaintext.

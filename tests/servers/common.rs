@@ -87,6 +87,10 @@ impl UpstreamTokens for TestTokens {
                     .encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
                 http.post(&self.token_url)
                     .header("authorization", format!("Basic {basic}"))
+                    .header(
+                        "notion-version",
+                        mcp_gateway::servers::notion::NOTION_VERSION,
+                    )
                     .json(&json!({"grant_type": "refresh_token", "refresh_token": refresh}))
             }
             Flavor::Google => http.post(&self.token_url).form(&[
@@ -105,7 +109,10 @@ impl UpstreamTokens for TestTokens {
             .json()
             .await
             .map_err(|e| UpstreamAuthError::Unavailable(e.to_string()))?;
-        if status.as_u16() == 400 && body["error"] == "invalid_grant" {
+        // The standard error shape (Google) or Notion's own (`code`).
+        if status.as_u16() == 400
+            && (body["error"] == "invalid_grant" || body["code"] == "invalid_grant")
+        {
             return Err(UpstreamAuthError::Revoked);
         }
         let Some(access) = body["access_token"].as_str() else {

@@ -345,7 +345,10 @@ async fn google_401_refreshes_once_429_waits_and_errors_guide() {
     s.fake
         .push_fault(Fault::Status(403, "insufficientPermissions"));
     let denied = err_text(&call(&client, "list_colors", json!({})).await);
-    assert!(denied.contains("permission"), "{denied}");
+    assert!(denied.contains("leave Calendar access ticked"), "{denied}");
+    s.fake.push_fault(Fault::Status(403, "accessNotConfigured"));
+    let off = err_text(&call(&client, "list_colors", json!({})).await);
+    assert!(off.contains("enable \"Google Calendar API\""), "{off}");
 
     s.fake.revoke_refresh_token("1//r1");
     let current = s.tokens.current();
@@ -368,6 +371,8 @@ async fn google_oauth_endpoints_follow_the_web_server_flow() {
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()));
     let scope = "openid email https://www.googleapis.com/auth/calendar";
+    // Google answers with the full name of the `email` scope.
+    let granted = "openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/calendar";
     let mut codes = Vec::new();
     for _ in 0..2 {
         let r = http
@@ -390,7 +395,7 @@ async fn google_oauth_endpoints_follow_the_web_server_flow() {
         let loc = url::Url::parse(r.headers()["location"].to_str().expect("loc")).expect("url");
         let q: std::collections::HashMap<_, _> = loc.query_pairs().into_owned().collect();
         assert_eq!(q["state"], "s1");
-        assert_eq!(q["scope"], scope);
+        assert_eq!(q["scope"], granted);
         codes.push(q["code"].clone());
     }
     let exchange = |code: String, verifier: String| {
@@ -415,7 +420,7 @@ async fn google_oauth_endpoints_follow_the_web_server_flow() {
         first["refresh_token"].is_string() && first["expires_in"].is_number(),
         "{first}"
     );
-    assert_eq!(first["scope"], scope);
+    assert_eq!(first["scope"], granted);
     let payload = first["id_token"]
         .as_str()
         .expect("id_token")

@@ -571,6 +571,7 @@ async fn oauth_endpoints_behave_like_notion() {
     let exchange = |body: Value| {
         http.post(fake.token_url())
             .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+            .header("notion-version", "2025-09-03")
             .json(&body)
             .send()
     };
@@ -589,6 +590,10 @@ async fn oauth_endpoints_behave_like_notion() {
     assert_eq!(first["token_type"], "bearer");
     let reused = exchange(json!({"grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:9/cb"})).await.expect("reuse");
     assert_eq!(reused.status(), 400);
+    // Notion answers OAuth errors in its API error shape.
+    let reused: Value = reused.json().await.expect("json");
+    assert_eq!(reused["object"], "error");
+    assert_eq!(reused["code"], "invalid_grant");
     let refreshed: Value =
         exchange(json!({"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}))
             .await
@@ -605,9 +610,24 @@ async fn oauth_endpoints_behave_like_notion() {
     let wrong = http
         .post(fake.token_url())
         .basic_auth(CLIENT_ID, Some("nope"))
+        .header("notion-version", "2025-09-03")
         .json(&json!({"grant_type": "refresh_token", "refresh_token": "x"}))
         .send()
         .await
         .expect("wrong");
     assert_eq!(wrong.status(), 401);
+    let unversioned = exchange_without_version(&http, &fake).await;
+    assert_eq!(unversioned.status(), 400);
+    let body: Value = unversioned.json().await.expect("json");
+    assert_eq!(body["code"], "missing_version");
+}
+
+/// A token request without `Notion-Version`, which Notion requires on its OAuth endpoints too.
+async fn exchange_without_version(http: &reqwest::Client, fake: &FakeNotion) -> reqwest::Response {
+    http.post(fake.token_url())
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .json(&json!({"grant_type": "refresh_token", "refresh_token": "x"}))
+        .send()
+        .await
+        .expect("a request")
 }

@@ -20,8 +20,17 @@
 //!
 //! OAuth: `GET /o/oauth2/v2/auth` redirects straight back with `code`, `state` and `scope`;
 //! `POST /token` (form body) handles `authorization_code` (PKCE S256 checked when a challenge was
-//! sent) and `refresh_token`; `refresh_token` is returned only on the first grant per client;
-//! `id_token` is an UNSIGNED JWT (`alg: none`) carrying `sub` and `email`.
+//! sent) and `refresh_token`; a `refresh_token` is returned on the account's first grant to a
+//! client and whenever `prompt=consent` was asked; `id_token` is an UNSIGNED JWT (`alg: none`)
+//! carrying `sub`, and `email` only when the `email` scope was granted. `POST /revoke` (form
+//! `token`) ends a refresh token with every access token of its grant, or one access token; an
+//! unknown token is 400 `invalid_token`.
+//!
+//! Strict like Google, the person's choices and the app's status count: on the granular consent
+//! screen the person may untick Calendar ([`FakeGoogle::grant_only`]), and the token response's
+//! `scope` then lacks it; an app in Testing ([`FakeGoogle::set_testing`]) issues refresh tokens
+//! that Google refuses 7 days after they were issued (`invalid_grant`, "Token has been expired or
+//! revoked."), measured on the fake's clock ([`FakeGoogle::advance`]).
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -68,11 +77,50 @@ struct Store {
     authorizations: Vec<String>,
     bodies: Vec<(String, Value)>,
     clients: HashMap<String, String>,
-    codes: HashMap<String, (String, Option<String>, String)>,
-    refresh_tokens: HashSet<String>,
-    granted: HashSet<String>,
+    codes: HashMap<String, Code>,
+    /// Live refresh tokens: when each was issued (fake clock, Unix seconds) and its account.
+    refresh_tokens: HashMap<String, (i64, String)>,
+    /// Access tokens and the refresh token of their grant, when they have one.
+    access_grants: HashMap<String, Option<String>>,
+    /// (client, account) pairs that granted access before.
+    granted: HashSet<(String, String)>,
     /// When set, the person grants only these scopes (unticking the rest on Google's page).
     granted_scope: Option<String>,
+    /// The account (`sub`, `email`) that signs in on the consent screen.
+    account: Option<(String, String)>,
+    /// Whether the app is in Testing (refresh tokens die after 7 days).
+    testing: bool,
+    /// How far the fake's clock is ahead of the real one, in seconds.
+    clock_offset: i64,
+    /// The tokens revoked at `/revoke`, in order.
+    revoked: Vec<String>,
+    /// When set, `/revoke` answers this status without revoking.
+    revoke_fault: Option<u16>,
+}
+
+/// An authorization code waiting for its exchange.
+struct Code {
+    redirect_uri: String,
+    challenge: Option<String>,
+    scope: String,
+    consent: bool,
+    sub: String,
+    email: String,
+}
+
+/// The full name Google gives the `email` scope in its answers.
+const USERINFO_EMAIL: &str = "https://www.googleapis.com/auth/userinfo.email";
+
+/// How long Google lets a refresh token of an app in Testing live.
+pub const TESTING_REFRESH_LIFETIME_SECS: i64 = 7 * 86_400;
+
+impl Store {
+    fn now(&self) -> i64 {
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        real + self.clock_offset
+    }
 }
 
 /// The running fake.
@@ -86,6 +134,54 @@ impl FakeGoogle {
     /// From now on the person grants only `scope` on the consent screen, whatever was asked.
     pub fn grant_only(&self, scope: &str) {
         self.store.lock().granted_scope = Some(scope.to_owned());
+    }
+
+    /// From now on the person grants every scope asked for.
+    pub fn grant_all(&self) {
+        self.store.lock().granted_scope = None;
+    }
+
+    /// From now on the account `sub` with `email` signs in on the consent screen.
+    pub fn set_account(&self, sub: &str, email: &str) {
+        self.store.lock().account = Some((sub.to_owned(), email.to_owned()));
+    }
+
+    /// Puts the app in Testing (`true`: refresh tokens die 7 days after they were issued) or
+    /// publishes it.
+    pub fn set_testing(&self, testing: bool) {
+        self.store.lock().testing = testing;
+    }
+
+    /// Moves the fake's clock `secs` seconds ahead.
+    pub fn advance(&self, secs: i64) {
+        self.store.lock().clock_offset += secs;
+    }
+
+    /// The OAuth revocation URL.
+    pub fn revoke_url(&self) -> String {
+        format!("http://{}/revoke", self.addr)
+    }
+
+    /// The tokens revoked at `/revoke`, in order.
+    pub fn revoked(&self) -> Vec<String> {
+        self.store.lock().revoked.clone()
+    }
+
+    /// Makes `/revoke` answer `status` without revoking, or work again (`None`).
+    pub fn fail_revocations(&self, status: Option<u16>) {
+        self.store.lock().revoke_fault = status;
+    }
+
+    /// The refresh tokens Google would still accept.
+    pub fn live_refresh_tokens(&self) -> Vec<String> {
+        let s = self.store.lock();
+        let now = s.now();
+        let testing = s.testing;
+        s.refresh_tokens
+            .iter()
+            .filter(|(_, (issued, _))| !testing || now - issued < TESTING_REFRESH_LIFETIME_SECS)
+            .map(|(t, _)| t.clone())
+            .collect()
     }
 }
 
@@ -292,7 +388,10 @@ impl FakeGoogle {
 
     /// Adds a refresh token the token endpoint accepts (not rotated, like Google).
     pub fn add_refresh_token(&self, token: &str) {
-        self.store.lock().refresh_tokens.insert(token.to_owned());
+        let mut s = self.store.lock();
+        let now = s.now();
+        s.refresh_tokens
+            .insert(token.to_owned(), (now, "1000001".to_owned()));
     }
 
     /// Revokes a refresh token (the next refresh answers `invalid_grant`).
@@ -377,7 +476,7 @@ async fn handle(
         url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
             .into_owned()
             .collect();
-    if path == "/o/oauth2/v2/auth" || path == "/token" {
+    if path == "/o/oauth2/v2/auth" || path == "/token" || path == "/revoke" {
         return oauth(&store, &path, &query, &headers, &body);
     }
     let json_body: Value = if body.is_empty() {
@@ -718,9 +817,14 @@ impl FakeRef {
 }
 
 fn oauth_error(code: &str) -> Response {
+    oauth_error_said(code, code)
+}
+
+/// An OAuth error as Google's token endpoint answers it.
+fn oauth_error_said(code: &str, description: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
-        axum::Json(json!({"error": code, "error_description": code})),
+        axum::Json(json!({"error": code, "error_description": description})),
     )
         .into_response()
 }
@@ -743,17 +847,33 @@ fn oauth(
         }
         s.next_id += 1;
         let code = format!("4/code-{}", s.next_id);
-        let scope = s
-            .granted_scope
+        let asked = query.get("scope").cloned().unwrap_or_default();
+        // Google answers `email` under its full name. On the granular consent screen the
+        // person may untick scopes ([`FakeGoogle::grant_only`] says which are left).
+        let scope = match &s.granted_scope {
+            Some(granted) => granted.clone(),
+            None => asked
+                .split(' ')
+                .map(|g| if g == "email" { USERINFO_EMAIL } else { g })
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        let (sub, email) = s
+            .account
             .clone()
-            .unwrap_or_else(|| query.get("scope").cloned().unwrap_or_default());
+            .unwrap_or_else(|| ("1000001".to_owned(), PRIMARY.to_owned()));
         s.codes.insert(
             code.clone(),
-            (
-                redirect.clone(),
-                query.get("code_challenge").cloned(),
-                scope.clone(),
-            ),
+            Code {
+                redirect_uri: redirect.clone(),
+                challenge: query.get("code_challenge").cloned(),
+                scope: scope.clone(),
+                consent: query
+                    .get("prompt")
+                    .is_some_and(|p| p.split(' ').any(|p| p == "consent")),
+                sub,
+                email,
+            },
         );
         let mut location = url::Url::parse(redirect).expect("redirect_uri is a URL");
         location
@@ -770,6 +890,30 @@ fn oauth(
             .into_response();
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
+    if path == "/revoke" {
+        if let Some(status) = s.revoke_fault {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (code, axum::Json(json!({"error": "backend_error"}))).into_response();
+        }
+        let token = form.get("token").cloned().unwrap_or_default();
+        if s.refresh_tokens.remove(&token).is_some() {
+            let ended: Vec<String> = s
+                .access_grants
+                .iter()
+                .filter(|(_, r)| r.as_deref() == Some(token.as_str()))
+                .map(|(a, _)| a.clone())
+                .collect();
+            for access in ended {
+                s.tokens.insert(access, TokenState::Revoked);
+            }
+        } else if s.tokens.get(&token) == Some(&TokenState::Valid) {
+            s.tokens.insert(token.clone(), TokenState::Revoked);
+        } else {
+            return oauth_error_said("invalid_token", "Token expired or revoked");
+        }
+        s.revoked.push(token);
+        return StatusCode::OK.into_response();
+    }
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -786,34 +930,41 @@ fn oauth(
     if s.clients.get(&client) != Some(&secret) {
         return (
             StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"error": "invalid_client"})),
+            axum::Json(json!({"error": "invalid_client", "error_description": "Unauthorized"})),
         )
             .into_response();
     }
     s.next_id += 1;
     let n = s.next_id;
     let access = format!("ya29.access-{n}");
+    let now = s.now();
     match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
-            let Some((redirect, challenge, scope)) =
-                form.get("code").and_then(|c| s.codes.remove(c))
-            else {
-                return oauth_error("invalid_grant");
+            let Some(code) = form.get("code").and_then(|c| s.codes.remove(c)) else {
+                return oauth_error_said("invalid_grant", "Malformed auth code.");
             };
-            if form.get("redirect_uri") != Some(&redirect) {
-                return oauth_error("redirect_uri_mismatch");
+            if form.get("redirect_uri") != Some(&code.redirect_uri) {
+                return oauth_error_said("redirect_uri_mismatch", "Bad Request");
             }
-            if let Some(challenge) = challenge {
+            if let Some(challenge) = &code.challenge {
                 let verifier = form.get("code_verifier").cloned().unwrap_or_default();
                 let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
                     .encode(sha2::Sha256::digest(verifier.as_bytes()));
-                if computed != challenge {
-                    return oauth_error("invalid_grant");
+                if &computed != challenge {
+                    return oauth_error_said("invalid_grant", "Invalid code verifier.");
                 }
             }
             s.tokens.insert(access.clone(), TokenState::Valid);
-            let claims = json!({"iss": "https://accounts.google.com", "aud": client, "sub": "1000001", "email": PRIMARY,
-                "email_verified": true, "iat": 1_790_000_000, "exp": 1_790_003_600});
+            let mut claims = json!({"iss": "https://accounts.google.com", "aud": client, "sub": code.sub,
+                "iat": 1_790_000_000, "exp": 1_790_003_600});
+            if code
+                .scope
+                .split(' ')
+                .any(|g| g == "email" || g == USERINFO_EMAIL)
+            {
+                claims["email"] = Value::from(code.email.clone());
+                claims["email_verified"] = Value::from(true);
+            }
             let b64 =
                 |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
             let id_token = format!(
@@ -821,25 +972,32 @@ fn oauth(
                 b64(&json!({"alg": "none", "typ": "JWT"})),
                 b64(&claims)
             );
-            let mut out = json!({"access_token": access, "expires_in": 3599, "scope": scope, "token_type": "Bearer", "id_token": id_token});
-            if s.granted.insert(client) {
-                let refresh = format!("1//refresh-{n}");
-                s.refresh_tokens.insert(refresh.clone());
-                out["refresh_token"] = Value::from(refresh);
+            let mut out = json!({"access_token": access, "expires_in": 3599, "scope": code.scope, "token_type": "Bearer", "id_token": id_token});
+            let first = s.granted.insert((client, code.sub.clone()));
+            let mut refresh = None;
+            if first || code.consent {
+                let token = format!("1//refresh-{n}");
+                s.refresh_tokens
+                    .insert(token.clone(), (now, code.sub.clone()));
+                out["refresh_token"] = Value::from(token.clone());
+                refresh = Some(token);
             }
+            s.access_grants.insert(access, refresh);
             axum::Json(out).into_response()
         }
         Some("refresh_token") => {
-            if !form
-                .get("refresh_token")
-                .is_some_and(|r| s.refresh_tokens.contains(r))
-            {
-                return oauth_error("invalid_grant");
+            let presented = form.get("refresh_token").cloned().unwrap_or_default();
+            let alive = s.refresh_tokens.get(&presented).is_some_and(|(issued, _)| {
+                !s.testing || now - issued < TESTING_REFRESH_LIFETIME_SECS
+            });
+            if !alive {
+                return oauth_error_said("invalid_grant", "Token has been expired or revoked.");
             }
             s.tokens.insert(access.clone(), TokenState::Valid);
+            s.access_grants.insert(access.clone(), Some(presented));
             axum::Json(
                 json!({"access_token": access, "expires_in": 3599, "token_type": "Bearer",
-                "scope": "openid email https://www.googleapis.com/auth/calendar"}),
+                "scope": format!("openid {USERINFO_EMAIL} https://www.googleapis.com/auth/calendar")}),
             )
             .into_response()
         }

@@ -24,7 +24,11 @@
 //! benchmarks), with each call's service time recorded. OAuth: `GET /v1/oauth/authorize` redirects
 //! straight back to `redirect_uri` with `code` and `state`; `POST /v1/oauth/token` takes HTTP Basic
 //! client credentials and a JSON body (`authorization_code` / `refresh_token`), rotates refresh
-//! tokens and answers like Notion.
+//! tokens and answers like Notion (`bot_id`, `workspace_name`, `owner`); `POST /v1/oauth/revoke`
+//! takes HTTP Basic client credentials and `{"token"}`, and ends that access token and the refresh
+//! token issued with it. The token and revocation endpoints are strict like the API: they
+//! require `Notion-Version` (400 `missing_version`), and every error they answer is in Notion's
+//! own shape (`{"object": "error", "status", "code", "message"}`), not RFC 6749's.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
@@ -118,8 +122,15 @@ struct Store {
     /// integration (a person's workspace); `u-bot` unless set.
     install: Option<String>,
     codes: HashMap<String, String>,
+    /// Live refresh tokens, each with the access token issued with it.
     refresh_tokens: HashMap<String, String>,
     token_calls: usize,
+    /// The `Notion-Version` header of every OAuth request, as (path, header).
+    oauth_versions: Vec<(String, Option<String>)>,
+    /// The tokens revoked at `/v1/oauth/revoke`.
+    revoked: Vec<String>,
+    /// When set, `/v1/oauth/revoke` answers this status (Notion's error shape) and revokes nothing.
+    revoke_fault: Option<u16>,
     latency: Duration,
     served: Vec<Served>,
 }
@@ -330,6 +341,27 @@ impl FakeNotion {
             .lock()
             .refresh_tokens
             .insert(refresh_token.to_owned(), "ws-1".to_owned());
+    }
+
+    /// The OAuth URL that revokes a token.
+    pub fn revoke_url(&self) -> String {
+        format!("http://{}/v1/oauth/revoke", self.addr)
+    }
+
+    /// The `Notion-Version` header of every OAuth request received, as (path, header).
+    pub fn oauth_versions(&self) -> Vec<(String, Option<String>)> {
+        self.store.lock().oauth_versions.clone()
+    }
+
+    /// The tokens revoked at `/v1/oauth/revoke`, in order.
+    pub fn revoked(&self) -> Vec<String> {
+        self.store.lock().revoked.clone()
+    }
+
+    /// Makes `/v1/oauth/revoke` answer `status` (in Notion's error shape) without revoking, or
+    /// work again (`None`).
+    pub fn fail_revocations(&self, status: Option<u16>) {
+        self.store.lock().revoke_fault = status;
     }
 
     /// Forgets every refresh token, as when the person removes the integration.
@@ -1400,12 +1432,32 @@ fn route(
     }
 }
 
+/// An OAuth error as Notion answers it: in its API error shape.
 fn oauth_error(status: StatusCode, code: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"error": code, "error_description": code, "request_id": "req-fake"})),
-    )
-        .into_response()
+    let message = match code {
+        "invalid_grant" => "Invalid code: this code has been revoked.",
+        "unauthorized" => "API token is invalid.",
+        "missing_version" => {
+            "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`."
+        }
+        "invalid_request" => "Unsupported request.",
+        "unsupported_grant_type" => "Unsupported grant type.",
+        _ => "Request failed.",
+    };
+    error(status.as_u16(), code, message)
+}
+
+/// Whether the request carries HTTP Basic credentials of a registered client.
+fn basic_client(s: &Store, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .as_deref()
+        .and_then(|b| b.split_once(':'))
+        .is_some_and(|(id, secret)| s.clients.get(id).is_some_and(|x| x == secret))
 }
 
 fn oauth(
@@ -1417,6 +1469,33 @@ fn oauth(
     body: &[u8],
 ) -> Response {
     let mut s = store.lock();
+    if method == Method::POST {
+        let version = headers
+            .get("notion-version")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        s.oauth_versions.push((path.to_owned(), version.clone()));
+        if path == "/v1/oauth/token" {
+            s.token_calls += 1;
+        }
+        if !basic_client(&s, headers) {
+            return oauth_error(StatusCode::UNAUTHORIZED, "unauthorized");
+        }
+        match version {
+            None => return oauth_error(StatusCode::BAD_REQUEST, "missing_version"),
+            Some(v) if !VERSIONS.contains(&v.as_str()) => {
+                return error(
+                    400,
+                    "validation_error",
+                    &format!(
+                        "Notion-Version header failed validation: `{v}` is not one of {}.",
+                        VERSIONS.join(", ")
+                    ),
+                );
+            }
+            Some(_) => {}
+        }
+    }
     match (method.as_str(), path) {
         ("GET", "/v1/oauth/authorize") => {
             let (Some(redirect), Some(client)) =
@@ -1427,7 +1506,7 @@ fn oauth(
             if !s.clients.contains_key(client)
                 || query.get("response_type").map(String::as_str) != Some("code")
             {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_client");
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
             }
             let code = format!("code-{}", s.id());
             s.codes.insert(code.clone(), redirect.clone());
@@ -1443,22 +1522,8 @@ fn oauth(
                 .into_response()
         }
         ("POST", "/v1/oauth/token") => {
-            s.token_calls += 1;
-            let basic = headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Basic "))
-                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-                .and_then(|b| String::from_utf8(b).ok());
-            let authorized = basic
-                .as_deref()
-                .and_then(|b| b.split_once(':'))
-                .is_some_and(|(id, secret)| s.clients.get(id).is_some_and(|x| x == secret));
-            if !authorized {
-                return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-            }
             let Ok(body) = serde_json::from_slice::<Value>(body) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+                return error(400, "invalid_json", "Error parsing JSON body.");
             };
             match body.get("grant_type").and_then(Value::as_str) {
                 Some("authorization_code") => {
@@ -1485,7 +1550,7 @@ fn oauth(
             let access = format!("secret_access_{n}");
             let refresh = format!("nrt_refresh_{n}");
             s.tokens.insert(access.clone(), TokenState::Valid);
-            s.refresh_tokens.insert(refresh.clone(), "ws-1".into());
+            s.refresh_tokens.insert(refresh.clone(), access.clone());
             let owner = s.users.first().cloned().unwrap_or(Value::Null);
             let bot_id = s.install.clone().unwrap_or_else(|| "u-bot".to_owned());
             axum::Json(json!({"access_token": access, "token_type": "bearer", "refresh_token": refresh,
@@ -1493,6 +1558,33 @@ fn oauth(
                 "owner": {"type": "user", "user": owner}, "duplicated_template_id": null, "request_id": "req-fake"}))
                 .into_response()
         }
-        _ => oauth_error(StatusCode::NOT_FOUND, "not_found"),
+        ("POST", "/v1/oauth/revoke") => {
+            if let Some(status) = s.revoke_fault {
+                let code = if status >= 500 {
+                    "internal_server_error"
+                } else {
+                    "invalid_request"
+                };
+                return error(status, code, "Revocation failed.");
+            }
+            let Ok(body) = serde_json::from_slice::<Value>(body) else {
+                return error(400, "invalid_json", "Error parsing JSON body.");
+            };
+            let Some(token) = body.get("token").and_then(Value::as_str).map(str::to_owned) else {
+                return error(
+                    400,
+                    "validation_error",
+                    "body failed validation: body.token should be defined, instead was `undefined`.",
+                );
+            };
+            if s.tokens.get(&token) != Some(&TokenState::Valid) {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            }
+            s.tokens.insert(token.clone(), TokenState::Revoked);
+            s.refresh_tokens.retain(|_, access| *access != token);
+            s.revoked.push(token);
+            axum::Json(json!({"request_id": "req-fake"})).into_response()
+        }
+        _ => error(400, "invalid_request_url", "Invalid request URL."),
     }
 }

@@ -54,8 +54,12 @@ impl AccountLinks for Links {
         format!("{base}/connect/page{}", pages.len())
     }
 
-    async fn disconnect(&self, _: &Principal, _: &str) -> Result<bool, AccountError> {
-        Ok(false)
+    async fn disconnect(
+        &self,
+        _: &Principal,
+        _: &str,
+    ) -> Result<mcp_gateway::mcp::accounts::Disconnected, AccountError> {
+        Ok(mcp_gateway::mcp::accounts::Disconnected::default())
     }
 
     async fn connected(&self, _: &Principal) -> Result<Vec<String>, AccountError> {

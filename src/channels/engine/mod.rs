@@ -573,7 +573,7 @@ impl<P: Platform> Engine<P> {
         if notice.principal.channel() != P::NAMES.name {
             return;
         }
-        let said = texts::connected(&notice.server);
+        let said = texts::connected(&notice.server, notice.account.as_deref());
         let Some(pending) = notice.pending else {
             if let Some(chat) = self.platform.direct_chat(&notice.principal) {
                 self.say(&chat, said);

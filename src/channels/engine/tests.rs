@@ -341,8 +341,12 @@ impl AccountLinks for Links {
         format!("{url}?page-for={}", who.replace(' ', "-"))
     }
 
-    async fn disconnect(&self, _: &Principal, _: &str) -> Result<bool, AccountError> {
-        Ok(false)
+    async fn disconnect(
+        &self,
+        _: &Principal,
+        _: &str,
+    ) -> Result<crate::mcp::accounts::Disconnected, AccountError> {
+        Ok(crate::mcp::accounts::Disconnected::default())
     }
 
     async fn connected(&self, _: &Principal) -> Result<Vec<String>, AccountError> {
@@ -641,6 +645,7 @@ async fn a_finished_connection_answers_the_waiting_message_in_its_chat() {
     s.engine.on_connected(ConnectedNotice {
         principal: Principal::telegram(1),
         server: "notion".into(),
+        account: Some("Acme".into()),
         pending: Some(PendingMessage {
             chat: Room(7).key(),
             text: "list my pages".into(),
@@ -648,11 +653,15 @@ async fn a_finished_connection_answers_the_waiting_message_in_its_chat() {
     });
     s.wait_for_text(7, "Your pages: none.").await;
     let texts = s.log.texts_in(7);
-    assert_eq!(texts[0], "Connected your notion account.", "{texts:?}");
+    assert_eq!(
+        texts[0], "Connected your notion account as Acme.",
+        "{texts:?}"
+    );
     // Without a waiting message the person hears it in their direct chat.
     s.engine.on_connected(ConnectedNotice {
         principal: Principal::telegram(3),
         server: "notion".into(),
+        account: None,
         pending: None,
     });
     s.wait_for_text(103, "Connected your notion account.").await;
@@ -660,6 +669,7 @@ async fn a_finished_connection_answers_the_waiting_message_in_its_chat() {
     s.engine.on_connected(ConnectedNotice {
         principal: Principal::slack("T1", "U1"),
         server: "notion".into(),
+        account: None,
         pending: Some(PendingMessage {
             chat: Room(9).key(),
             text: "hi".into(),

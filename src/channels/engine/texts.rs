@@ -59,10 +59,14 @@ pub fn cut() -> String {
     format!("Your message was long, so I read only its first {MAX_INPUT_CHARS} characters.")
 }
 
-/// What the person is told once they have connected their account on `server`.
+/// What the person is told once they have connected their account on `server`, naming the
+/// `account` when the server did.
 #[must_use]
-pub fn connected(server: &str) -> String {
-    format!("Connected your {server} account.")
+pub fn connected(server: &str, account: Option<&str>) -> String {
+    match account {
+        Some(account) => format!("Connected your {server} account as {account}."),
+        None => format!("Connected your {server} account."),
+    }
 }
 
 /// The text that goes with a connect link the agent shows during a turn.

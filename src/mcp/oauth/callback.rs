@@ -19,6 +19,8 @@ use crate::http::page::{page_response, paragraph};
 
 /// The longest `code`, `state` or `iss` accepted.
 const MAX_PARAM_CHARS: usize = 2048;
+/// The most characters of an authorization server's `error_description` shown to the person.
+const MAX_DESCRIPTION_CHARS: usize = 400;
 
 /// Why a callback did not connect an account; the page shows it.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,7 @@ pub struct CallbackParams {
     state: Option<String>,
     iss: Option<String>,
     error: Option<String>,
+    error_description: Option<String>,
 }
 
 /// The routes `/oauth/callback` and `/connect/<id>` served by `client`.
@@ -89,13 +92,17 @@ async fn callback(
         // Consume the state so the link cannot be used again; nothing is stored.
         let _ = client.inner.store.claim_state(state).await;
         let _ = client.inner.store.delete_state(state).await;
-        return page(
-            StatusCode::BAD_REQUEST,
-            "Not connected",
-            &format!(
+        let said = params.error_description.as_deref().and_then(description);
+        tracing::info!(error = %error, described = said.is_some(), "an authorization came back refused");
+        let text = match said {
+            Some(said) => format!(
+                "The authorization was not granted: {said}. Nothing was connected. You can ask for a new link in the chat."
+            ),
+            None => format!(
                 "The authorization was not granted ({error}). Nothing was connected. You can ask for a new link in the chat."
             ),
-        );
+        };
+        return page(StatusCode::BAD_REQUEST, "Not connected", &text);
     }
     let Some(code) = bounded(params.code.as_ref()) else {
         return page(
@@ -106,14 +113,21 @@ async fn callback(
     };
     let issuer = bounded(params.iss.as_ref());
     match client.finish(state, code, issuer).await {
-        Ok(notice) => page(
-            StatusCode::OK,
-            "Connected",
-            &format!(
-                "Your {} account is connected. You can close this page and go back to the chat.",
-                notice.server
-            ),
-        ),
+        Ok(notice) => {
+            let who = notice
+                .account
+                .as_deref()
+                .map(|a| format!(" as {a}"))
+                .unwrap_or_default();
+            page(
+                StatusCode::OK,
+                "Connected",
+                &format!(
+                    "Your {} account is connected{who}. You can close this page and go back to the chat.",
+                    notice.server
+                ),
+            )
+        }
         Err(CallbackError::UnknownState) => page(
             StatusCode::BAD_REQUEST,
             "Not connected",
@@ -135,7 +149,40 @@ async fn callback(
     }
 }
 
+/// An authorization server's `error_description` (RFC 6749 §4.1.2.1: printable ASCII) fit to
+/// show: control characters dropped, whitespace collapsed, cut at [`MAX_DESCRIPTION_CHARS`]
+/// characters, without a trailing period; `None` when nothing is left.
+pub(crate) fn description(text: &str) -> Option<String> {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let joined = words.join(" ");
+    let cut: String = joined.chars().take(MAX_DESCRIPTION_CHARS).collect();
+    let cut = cut.trim_end_matches(['.', ' ']).to_owned();
+    (!cut.is_empty()).then_some(cut)
+}
+
 /// A small HTML page.
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
     page_response(status, title, &paragraph(message)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_bounded_and_tidied() {
+        assert_eq!(
+            description("Calendar access was not granted;\n leave it ticked.").as_deref(),
+            Some("Calendar access was not granted; leave it ticked")
+        );
+        assert_eq!(description(" \u{7} "), None);
+        let long = "x".repeat(5000);
+        assert_eq!(
+            description(&long).map(|d| d.chars().count()),
+            Some(MAX_DESCRIPTION_CHARS)
+        );
+    }
 }

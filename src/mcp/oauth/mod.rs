@@ -57,7 +57,8 @@ use self::store::{Credentials, OAuthStore, Registration, StateContext, States};
 use crate::Principal;
 use crate::config::{Config, ServerAuth, ServerConfig};
 use crate::mcp::accounts::{
-    AccountError, AccountLinks, ConnectListener, ConnectedNotice, PendingMessage,
+    AccountError, AccountLinks, ConnectListener, ConnectedAccount, ConnectedNotice, Disconnected,
+    PendingMessage,
 };
 use crate::store::seal::Sealer;
 use crate::store::{Store, StoreError, now_unix};
@@ -455,9 +456,21 @@ impl OAuthClient {
         if let Err(e) = self.inner.store.delete_state(state).await {
             tracing::warn!(error = %e, "cannot delete a used authorization state");
         }
-        if let Err(e) = result {
-            tracing::warn!(server = %server, principal = %principal, error = %e, "authorization failed");
-            return Err(e);
+        let tokens = match result {
+            Ok(tokens) => tokens,
+            Err(e) => {
+                tracing::warn!(server = %server, principal = %principal, error = %e, "authorization failed");
+                return Err(e);
+            }
+        };
+        let account = account_label(&tokens);
+        if let Err(e) = self
+            .inner
+            .store
+            .set_account_label(principal.as_str(), &server, account.clone())
+            .await
+        {
+            tracing::warn!(server = %server, error = %e, "cannot record which account was connected");
         }
         self.inner
             .metrics
@@ -470,6 +483,7 @@ impl OAuthClient {
         let notice = ConnectedNotice {
             principal,
             server,
+            account,
             pending: claimed.pending,
         };
         let listener = self
@@ -665,16 +679,18 @@ impl OAuthClient {
     }
 
     /// Removes `principal`'s connection to `server` on both sides: revokes the tokens at the
-    /// server's revocation endpoint (when it has one), then deletes them here. `false` when there
-    /// was no connection.
+    /// server's revocation endpoint (when it has one; our servers then revoke the upstream
+    /// authorization too), then deletes them here. Says whether there was a connection, and what
+    /// the server could not confirm.
     ///
     /// # Errors
-    /// Fails when the database cannot be read or written; a failed revocation is logged.
+    /// Fails when the database cannot be read or written; a failed revocation is reported in
+    /// [`Disconnected::unconfirmed`], never dropped.
     pub async fn disconnect(
         &self,
         principal: &Principal,
         server: &str,
-    ) -> Result<bool, OAuthError> {
+    ) -> Result<Disconnected, OAuthError> {
         let lock = self.refresh_lock(principal, server);
         let _refreshing = lock.lock().await;
         let Some(connection) = self
@@ -683,8 +699,9 @@ impl OAuthClient {
             .connection(principal.as_str(), server)
             .await?
         else {
-            return Ok(false);
+            return Ok(Disconnected::default());
         };
+        let mut unconfirmed = None;
         if let Some(reg) = self.inner.store.registration(server).await?
             && let Some(tokens) = &connection.credentials.token_response
         {
@@ -694,7 +711,8 @@ impl OAuthClient {
             }
             for (token, hint) in revoke {
                 if let Err(reason) = self.revoke(&reg, &token, hint).await {
-                    tracing::warn!(server, principal = %principal, %reason, "cannot revoke a token at the server");
+                    tracing::warn!(server, principal = %principal, %reason, "the server did not confirm a revocation");
+                    unconfirmed.get_or_insert(reason);
                 }
             }
         }
@@ -703,8 +721,24 @@ impl OAuthClient {
             .store
             .delete_connection(principal.as_str(), server)
             .await?;
-        tracing::info!(server, principal = %principal, "account disconnected");
-        Ok(removed)
+        self.inner
+            .metrics
+            .oauth_disconnects
+            .get_or_create(&crate::telemetry::metrics::OutcomeLabels {
+                server: server.to_owned(),
+                outcome: if unconfirmed.is_some() {
+                    "unconfirmed"
+                } else {
+                    "revoked"
+                }
+                .to_owned(),
+            })
+            .inc();
+        tracing::info!(server, principal = %principal, confirmed = unconfirmed.is_none(), "account disconnected");
+        Ok(Disconnected {
+            was_connected: removed,
+            unconfirmed,
+        })
     }
 
     /// Revokes one token at the registration's revocation endpoint (RFC 7009).
@@ -739,11 +773,22 @@ impl OAuthClient {
             .send()
             .await
             .map_err(|e| discovery::describe(&e))?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("HTTP {}", response.status().as_u16()))
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
         }
+        let said = response
+            .bytes()
+            .await
+            .ok()
+            .filter(|b| b.len() <= 16 * 1024)
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v.get("error_description")?.as_str().map(str::to_owned))
+            .and_then(|d| callback::description(&d));
+        Err(match said {
+            Some(said) => said,
+            None => format!("its revocation endpoint answered HTTP {}", status.as_u16()),
+        })
     }
 
     /// The stored connections, of `principal` or of everyone.
@@ -790,7 +835,11 @@ impl AccountLinks for OAuthClient {
         self.inner.pages.publish(url, server, who)
     }
 
-    async fn disconnect(&self, principal: &Principal, server: &str) -> Result<bool, AccountError> {
+    async fn disconnect(
+        &self,
+        principal: &Principal,
+        server: &str,
+    ) -> Result<Disconnected, AccountError> {
         OAuthClient::disconnect(self, principal, server)
             .await
             .map_err(|e| AccountError(e.to_string()))
@@ -801,6 +850,14 @@ impl AccountLinks for OAuthClient {
     }
 
     async fn connected(&self, principal: &Principal) -> Result<Vec<String>, AccountError> {
+        Ok(AccountLinks::accounts(self, principal)
+            .await?
+            .into_iter()
+            .map(|c| c.server)
+            .collect())
+    }
+
+    async fn accounts(&self, principal: &Principal) -> Result<Vec<ConnectedAccount>, AccountError> {
         let list = self
             .connections(Some(principal))
             .await
@@ -808,9 +865,28 @@ impl AccountLinks for OAuthClient {
         Ok(list
             .into_iter()
             .filter(|c| c.status == ConnectionStatus::Ok)
-            .map(|c| c.server)
+            .map(|c| ConnectedAccount {
+                server: c.server,
+                account: c.account,
+            })
             .collect())
     }
+}
+
+/// The token response field in which our authorization servers name the connected account.
+pub const ACCOUNT_LABEL_FIELD: &str = "account_label";
+
+/// The account a token response names in [`ACCOUNT_LABEL_FIELD`], fit to show: a string of at
+/// most 200 characters without control characters. Other servers send none.
+fn account_label(tokens: &rmcp::transport::auth::OAuthTokenResponse) -> Option<String> {
+    let label = tokens.extra_fields().0.get(ACCOUNT_LABEL_FIELD)?.as_str()?;
+    let label: String = label
+        .chars()
+        .filter(|c| !c.is_control() && !crate::display::is_formatting(*c))
+        .take(200)
+        .collect();
+    let label = label.trim();
+    (!label.is_empty()).then(|| label.to_owned())
 }
 
 /// `[http].public_url` + `/oauth/callback`.

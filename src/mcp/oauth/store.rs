@@ -82,6 +82,9 @@ pub struct ConnectionInfo {
     pub connected_at: i64,
     /// When the access token expires (Unix seconds), when the server said.
     pub expires_at: Option<i64>,
+    /// The account it is connected as (an email address, a workspace name), when the server
+    /// named it.
+    pub account: Option<String>,
 }
 
 /// A person's stored tokens on one server.
@@ -322,6 +325,26 @@ impl OAuthStore {
             .await
     }
 
+    /// Records the account a person's connection to `server` is connected as (`None`: the
+    /// server did not say).
+    pub(crate) async fn set_account_label(
+        &self,
+        principal: &str,
+        server: &str,
+        label: Option<String>,
+    ) -> Result<(), StoreError> {
+        let (p, s) = (principal.to_owned(), server.to_owned());
+        self.store
+            .call(move |c| {
+                c.execute(
+                    "UPDATE oauth_tokens SET account_label = ?3 WHERE principal = ?1 AND server = ?2",
+                    params![p, s, label],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
     /// Marks a person's connection to `server` broken (its refresh token was refused).
     pub(crate) async fn mark_broken(
         &self,
@@ -370,7 +393,8 @@ impl OAuthStore {
         self.store
             .call(move |c| {
                 let mut statement = c.prepare(
-                    "SELECT principal, server, status, connected_at, expires_at FROM oauth_tokens
+                    "SELECT principal, server, status, connected_at, expires_at, account_label
+                     FROM oauth_tokens
                      WHERE ?1 IS NULL OR principal = ?1 ORDER BY principal, server",
                 )?;
                 let rows = statement.query_map(params![principal], |r| {
@@ -380,6 +404,7 @@ impl OAuthStore {
                         status: ConnectionStatus::parse(&r.get::<_, String>(2)?),
                         connected_at: r.get(3)?,
                         expires_at: r.get(4)?,
+                        account: r.get(5)?,
                     })
                 })?;
                 Ok(rows.collect::<Result<Vec<_>, _>>()?)

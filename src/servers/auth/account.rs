@@ -115,6 +115,7 @@ impl AccountTokenSource {
                 if now_row.version != seen_version {
                     return self.access(&now_row);
                 }
+                super::expiry::refused(&self.auth, &self.account, row.refresh_issued_at).await;
                 self.mark_revoked().await;
                 return Err(UpstreamAuthError::Revoked);
             }

@@ -17,7 +17,24 @@ use super::secrets::{hash, random_id, random_token};
 use super::store::{AccountWrite, GrantWrite, PendingRow};
 use super::upstream::UpstreamError;
 use super::{AuthServer, CODE_TTL_SECS};
+use crate::servers::ServerKind;
 use crate::store::now_unix;
+
+/// What the person reads when Google's consent screen came back without Calendar access.
+pub const SCOPE_UNTICKED: &str = "Google Calendar access was not granted: the box for Calendar access on Google's consent screen was unticked. Connect again and leave Calendar access ticked";
+
+/// What the person reads when the upstream answered `access_denied`: the Cancel button, or (for
+/// Google) an app in Testing that the person is not a test user of.
+fn declined(kind: ServerKind) -> &'static str {
+    match kind {
+        ServerKind::Notion => {
+            "the Notion authorization was declined (Cancel was pressed on Notion's page). Connect again and choose Allow access"
+        }
+        ServerKind::Gcal => {
+            "the Google authorization was declined. If you pressed Cancel, connect again and choose Continue. If Google said \"Access blocked\" or that the app is being tested, ask the operator of this assistant to add your Google account as a test user of the Google app, or to publish the app"
+        }
+    }
+}
 
 /// An upstream error code, reduced to characters safe to repeat.
 fn safe_code(code: &str) -> String {
@@ -64,12 +81,7 @@ pub async fn callback(State(auth): State<AuthServer>, RawQuery(query): RawQuery)
         let error = safe_code(error);
         tracing::info!(server = %auth.kind(), client_id = %pending.client_id, error = %error, "the upstream declined");
         return if error == "access_denied" {
-            fail(
-                &auth,
-                &pending,
-                "access_denied",
-                &format!("the {upstream_title} authorization was declined"),
-            )
+            fail(&auth, &pending, "access_denied", declined(auth.kind()))
         } else {
             fail(
                 &auth,
@@ -109,12 +121,7 @@ pub async fn callback(State(auth): State<AuthServer>, RawQuery(query): RawQuery)
         Ok(c) => c,
         Err(UpstreamError::ScopeNotGranted) => {
             tracing::info!(server = %auth.kind(), client_id = %pending.client_id, "the upstream account did not grant the needed scope");
-            return fail(
-                &auth,
-                &pending,
-                "access_denied",
-                "Google Calendar access was not granted; connect again and leave Calendar access ticked",
-            );
+            return fail(&auth, &pending, "access_denied", SCOPE_UNTICKED);
         }
         Err(e) => {
             tracing::warn!(server = %auth.kind(), client_id = %pending.client_id, error = %e, "the upstream code exchange failed");

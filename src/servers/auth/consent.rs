@@ -94,8 +94,12 @@ pub fn page(
     for scope in auth.upstream().scope_descriptions() {
         body.push_str(&format!("<li>{}</li>", escape(scope)));
     }
+    body.push_str("</ul>");
+    if let Some(note) = auth.upstream().consent_note() {
+        body.push_str(&format!("<p>{}</p>", escape(note)));
+    }
     body.push_str(&format!(
-        "</ul><form method=\"post\" action=\"consent\">\
+        "<form method=\"post\" action=\"consent\">\
          <input type=\"hidden\" name=\"request\" value=\"{request}\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\

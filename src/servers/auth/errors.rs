@@ -43,6 +43,20 @@ impl OAuthError {
         }
     }
 
+    /// `temporarily_unavailable` with HTTP 503 and no `Retry-After`: our part is done, but the
+    /// upstream did not confirm its own (RFC 7009 §2.2.1 lets a revocation endpoint answer so);
+    /// the description says what the person can do.
+    #[must_use]
+    pub fn unconfirmed(description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "temporarily_unavailable",
+            description: description.into(),
+            basic_challenge: false,
+            retry_after: None,
+        }
+    }
+
     /// `invalid_request`.
     #[must_use]
     pub fn invalid_request(description: impl Into<String>) -> Self {

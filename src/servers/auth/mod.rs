@@ -23,6 +23,7 @@ pub(crate) mod client_auth;
 pub(crate) mod client_doc;
 pub(crate) mod consent;
 pub(crate) mod errors;
+pub(crate) mod expiry;
 pub(crate) mod metadata;
 pub(crate) mod params;
 pub(crate) mod rate_limit;
@@ -57,6 +58,8 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 pub(crate) const PENDING_TTL_SECS: i64 = 600;
 /// How long an authorization code may wait for redemption.
 pub(crate) const CODE_TTL_SECS: i64 = 120;
+/// How long refused upstream refresh tokens are remembered, to see a pattern in them.
+pub(crate) const REFUSAL_MEMORY_SECS: i64 = 30 * 86_400;
 /// Why the authorization server could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthSetupError {
@@ -143,6 +146,7 @@ impl AuthServer {
             credentials,
             &config.authorize_url,
             &config.token_url,
+            &config.revoke_url,
             &format!("{issuer}/oauth/callback"),
         )?;
         Ok(Self {

@@ -112,6 +112,8 @@ pub struct CodeRow {
     pub resource: String,
     /// When it expires.
     pub expires_at: i64,
+    /// The connected account's label (an email address, a workspace name).
+    pub account_label: Option<String>,
 }
 
 /// Whether a new row was taken in or refused because its table is at its cap.
@@ -160,6 +162,19 @@ pub enum RefreshOutcome {
     Rotated,
 }
 
+/// What revoking a token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// No token of this client and server had that hash.
+    Unknown,
+    /// An access token was revoked; its grant lives on.
+    Token,
+    /// A grant was revoked, and no other live grant uses its upstream account (named).
+    AccountUnused(String),
+    /// A grant was revoked; another live grant still uses its upstream account (named).
+    AccountStillUsed(String),
+}
+
 /// The rows behind a valid bearer token.
 #[derive(Debug, Clone)]
 pub struct BearerRow {
@@ -186,6 +201,8 @@ pub struct AccountTokens {
     pub version: i64,
     /// Whether the upstream refused the account.
     pub revoked: bool,
+    /// When the refresh token was issued (Unix seconds), when known.
+    pub refresh_issued_at: Option<i64>,
 }
 
 /// The `as_*` tables of one server.
@@ -493,11 +510,16 @@ impl AsStore {
                 tx.prepare_cached(
                     "INSERT INTO as_upstream_accounts (server, account, workspace_id, owner_id, label,
                      access_token, refresh_token, access_expires_at, scope, version, revoked_at,
-                     created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, NULL, ?10, ?10)
+                     created_at, updated_at, refresh_issued_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, NULL, ?10, ?10,
+                       CASE WHEN ?7 IS NULL THEN NULL ELSE ?10 END)
                      ON CONFLICT (server, account) DO UPDATE SET
                        workspace_id = excluded.workspace_id, owner_id = excluded.owner_id,
                        label = excluded.label, access_token = excluded.access_token,
+                       refresh_issued_at = CASE
+                         WHEN excluded.refresh_token IS NOT NULL THEN excluded.updated_at
+                         WHEN as_upstream_accounts.revoked_at IS NULL
+                           THEN as_upstream_accounts.refresh_issued_at END,
                        refresh_token = COALESCE(excluded.refresh_token,
                          CASE WHEN as_upstream_accounts.revoked_at IS NULL
                               THEN as_upstream_accounts.refresh_token END),
@@ -566,8 +588,9 @@ impl AsStore {
                 let row = tx
                     .prepare_cached(
                         "SELECT c.grant_id, c.client_id, c.redirect_uri, c.code_challenge, c.resource,
-                         c.expires_at, c.used_at FROM as_codes c
+                         c.expires_at, c.used_at, a.label FROM as_codes c
                          JOIN as_grants g ON g.grant_id = c.grant_id
+                         LEFT JOIN as_upstream_accounts a ON a.server = g.server AND a.account = g.account
                          WHERE c.code_hash = ?1 AND g.server = ?2",
                     )?
                     .query_row(params![code_hash, server], |r| {
@@ -579,6 +602,7 @@ impl AsStore {
                                 code_challenge: r.get(3)?,
                                 resource: r.get(4)?,
                                 expires_at: r.get(5)?,
+                                account_label: r.get(7)?,
                             },
                             r.get::<_, Option<i64>>(6)?,
                         ))
@@ -709,8 +733,10 @@ impl AsStore {
             .await
     }
 
-    /// Revokes a token presented by `client_id` (RFC 7009): an access token alone, a refresh
-    /// token with its whole family. Tokens of other clients and unknown tokens are left alone.
+    /// Revokes a token presented by `client_id` (RFC 7009): an access token alone; a refresh
+    /// token with its whole family and the grant it belongs to. Tokens of other clients and
+    /// unknown tokens are left alone. Says whether the upstream account behind a revoked grant
+    /// is now used by no live grant at all, so that it can be disconnected upstream too.
     ///
     /// # Errors
     /// Fails on database errors.
@@ -719,28 +745,49 @@ impl AsStore {
         token_hash: Vec<u8>,
         client_id: String,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<RevokeOutcome, StoreError> {
         let server = self.server;
         self.store
             .call(move |conn| {
                 let tx = immediate(conn)?;
                 let row = tx
                     .prepare_cached(
-                        "SELECT t.kind, t.family_id FROM as_tokens t
+                        "SELECT t.kind, t.family_id, t.grant_id, g.account FROM as_tokens t
                          JOIN as_grants g ON g.grant_id = t.grant_id
                          WHERE t.token_hash = ?1 AND t.client_id = ?2 AND g.server = ?3",
                     )?
                     .query_row(params![token_hash, client_id, server], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
                     })
                     .optional()?;
-                match row {
-                    Some((kind, family)) if kind == "refresh" => {
+                let outcome = match row {
+                    Some((kind, family, grant_id, account)) if kind == "refresh" => {
                         tx.prepare_cached(
                             "UPDATE as_tokens SET revoked_at = ?1
                              WHERE family_id = ?2 AND revoked_at IS NULL",
                         )?
                         .execute(params![now, family])?;
+                        revoke_grant(&tx, &grant_id, now)?;
+                        let others: i64 = tx
+                            .prepare_cached(
+                                "SELECT COUNT(*) FROM as_grants g
+                                 WHERE g.server = ?1 AND g.account = ?2 AND g.revoked_at IS NULL
+                                   AND (EXISTS (SELECT 1 FROM as_tokens t WHERE t.grant_id = g.grant_id
+                                          AND t.revoked_at IS NULL AND t.expires_at > ?3)
+                                     OR EXISTS (SELECT 1 FROM as_codes c WHERE c.grant_id = g.grant_id
+                                          AND c.used_at IS NULL AND c.expires_at > ?3))",
+                            )?
+                            .query_row(params![server, account, now], |r| r.get(0))?;
+                        if others == 0 {
+                            RevokeOutcome::AccountUnused(account)
+                        } else {
+                            RevokeOutcome::AccountStillUsed(account)
+                        }
                     }
                     Some(_) => {
                         tx.prepare_cached(
@@ -748,11 +795,41 @@ impl AsStore {
                              WHERE token_hash = ?2 AND revoked_at IS NULL",
                         )?
                         .execute(params![now, token_hash])?;
+                        RevokeOutcome::Token
                     }
-                    None => {}
-                }
+                    None => RevokeOutcome::Unknown,
+                };
                 tx.commit()?;
-                Ok(())
+                Ok(outcome)
+            })
+            .await
+    }
+
+    /// Forgets an upstream account's sealed tokens, scope and label after it was disconnected,
+    /// and marks it revoked, unless it changed since `version` was read (a new connection of the
+    /// same account came in meanwhile). Returns whether it did.
+    ///
+    /// # Errors
+    /// Fails on database errors.
+    pub async fn forget_account(
+        &self,
+        account: &str,
+        version: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let server = self.server;
+        let account = account.to_owned();
+        self.store
+            .call(move |conn| {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE as_upstream_accounts SET access_token = NULL, refresh_token = NULL,
+                         scope = NULL, label = NULL, revoked_at = ?1, version = version + 1,
+                         updated_at = ?1
+                         WHERE server = ?2 AND account = ?3 AND version = ?4",
+                    )?
+                    .execute(params![now, server, account, version])?;
+                Ok(changed == 1)
             })
             .await
     }
@@ -803,7 +880,8 @@ impl AsStore {
             .call(move |conn| {
                 Ok(conn
                     .prepare_cached(
-                        "SELECT access_token, refresh_token, access_expires_at, version, revoked_at
+                        "SELECT access_token, refresh_token, access_expires_at, version, revoked_at,
+                         refresh_issued_at
                          FROM as_upstream_accounts WHERE server = ?1 AND account = ?2",
                     )?
                     .query_row(params![server, account], |r| {
@@ -813,6 +891,7 @@ impl AsStore {
                             access_expires_at: r.get(2)?,
                             version: r.get(3)?,
                             revoked: r.get::<_, Option<i64>>(4)?.is_some(),
+                            refresh_issued_at: r.get(5)?,
                         })
                     })
                     .optional()?)
@@ -844,6 +923,7 @@ impl AsStore {
                     .prepare_cached(
                         "UPDATE as_upstream_accounts SET access_token = ?1,
                          refresh_token = COALESCE(?2, refresh_token), access_expires_at = ?3,
+                         refresh_issued_at = CASE WHEN ?2 IS NULL THEN refresh_issued_at ELSE ?4 END,
                          version = version + 1, updated_at = ?4
                          WHERE server = ?5 AND account = ?6 AND version = ?7 AND revoked_at IS NULL",
                     )?
@@ -883,6 +963,42 @@ impl AsStore {
             .await
     }
 
+    /// Records that the upstream refused `account`'s refresh token at `now`, `age_secs` after it
+    /// was issued (when known), and returns how many refusals of this server since `since` had an
+    /// age in `ages` (this one included).
+    ///
+    /// # Errors
+    /// Fails on database errors.
+    pub async fn record_refusal(
+        &self,
+        account: &str,
+        now: i64,
+        age_secs: Option<i64>,
+        since: i64,
+        ages: std::ops::Range<i64>,
+    ) -> Result<u64, StoreError> {
+        let server = self.server;
+        let account = account.to_owned();
+        self.store
+            .call(move |conn| {
+                let tx = immediate(conn)?;
+                tx.prepare_cached(
+                    "INSERT INTO as_refresh_refusals (server, account, refused_at, age_secs)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![server, account, now, age_secs])?;
+                let count: i64 = tx
+                    .prepare_cached(
+                        "SELECT COUNT(*) FROM as_refresh_refusals WHERE server = ?1
+                         AND refused_at >= ?2 AND age_secs >= ?3 AND age_secs < ?4",
+                    )?
+                    .query_row(params![server, since, ages.start, ages.end], |r| r.get(0))?;
+                tx.commit()?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            })
+            .await
+    }
+
     /// Deletes what can no longer be used: expired pending requests and codes, tokens past their
     /// expiry, clients that never obtained a token within `unused_client_ttl` seconds of
     /// registering, clients without a live token whose last token is older than
@@ -906,6 +1022,11 @@ impl AsStore {
                         "DELETE FROM as_pending WHERE server = ?1 AND expires_at <= ?2",
                     )?
                     .execute(params![server, now])?;
+                n += tx
+                    .prepare_cached(
+                        "DELETE FROM as_refresh_refusals WHERE server = ?1 AND refused_at <= ?2",
+                    )?
+                    .execute(params![server, now - super::REFUSAL_MEMORY_SECS])?;
                 n += tx
                     .prepare_cached(
                         "DELETE FROM as_codes WHERE expires_at <= ?2 AND grant_id IN

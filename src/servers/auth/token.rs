@@ -3,7 +3,9 @@
 //! Codes are single use: a second redemption is refused and revokes every token issued from the
 //! code. Refresh tokens rotate: each use returns a new one, and presenting one that was already
 //! rotated revokes its whole family. Access tokens are short-lived and bound to this server's
-//! canonical resource. Only hashes of what we issue are stored.
+//! canonical resource. Only hashes of what we issue are stored. The answer to a code also names
+//! the connected upstream account (`account_label`: the Google account's email address, the
+//! Notion workspace's name), so that a client can show the person which account they connected.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -18,6 +20,7 @@ use super::errors::{OAuthError, no_store};
 use super::params::Params;
 use super::secrets::{hash, pkce_matches, random_id, random_token, same};
 use super::store::{CodeOutcome, RefreshOutcome, TokenPair};
+use crate::mcp::oauth::ACCOUNT_LABEL_FIELD;
 use crate::store::now_unix;
 
 /// `POST /token`.
@@ -138,7 +141,10 @@ async fn code_grant(
             "code_verifier does not match the code_challenge",
         ));
     }
-    let (pair, answer) = new_pair(auth, now);
+    let (pair, mut answer) = new_pair(auth, now);
+    if let Some(label) = &row.account_label {
+        answer[ACCOUNT_LABEL_FIELD] = Value::from(label.clone());
+    }
     let issued = auth
         .store()
         .issue_tokens(

@@ -2,13 +2,19 @@
 //!
 //! Both go through the `oauth2` crate over our own reqwest client, which follows no redirects and
 //! bounds time and response size. The profiles differ where the providers do:
-//! - Notion: `owner=user` on the authorize URL, no scopes, no PKCE; the token endpoint takes HTTP
-//!   Basic client authentication and a JSON body; the account is the response's `bot_id` (with
-//!   `workspace_id` and `owner.user.id` recorded); refresh tokens rotate.
-//! - Google: `access_type=offline`, `prompt=consent`, scopes `openid` and Calendar, PKCE S256;
-//!   the token endpoint takes a form body with the client credentials in it; the account is the
-//!   `sub` of the id_token, which we receive directly from the token endpoint over TLS; the
-//!   granted scope must include Calendar.
+//! - Notion: `owner=user` on the authorize URL, no scopes, no PKCE; the token and revocation
+//!   endpoints take HTTP Basic client authentication, a JSON body and the `Notion-Version` header
+//!   Notion requires on every request; the account is the response's `bot_id` (with
+//!   `workspace_id` and `owner.user.id` recorded, and the workspace's name as its label);
+//!   refresh tokens rotate. Errors may come in Notion's own shape
+//!   (`{"object": "error", "status", "code", "message"}`) instead of RFC 6749's; they are read
+//!   as the RFC 6749 error they stand for.
+//! - Google: `access_type=offline`, `prompt=consent`, scopes `openid`, `email` and Calendar, PKCE
+//!   S256; the token endpoint takes a form body with the client credentials in it; the account is
+//!   the `sub` of the id_token, which we receive directly from the token endpoint over TLS, and
+//!   its label the `email`; the granted scope must include Calendar (Google's consent screen lets
+//!   the person untick it, and the token response's `scope` then lacks it). Revocation is a form
+//!   post of the token to Google's revocation endpoint.
 
 use std::time::Duration;
 
@@ -29,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::servers::ServerKind;
+use crate::servers::notion::NOTION_VERSION;
 
 /// Google's scope for full Calendar access, which the Calendar tools need.
 pub const GOOGLE_CALENDAR_SCOPE: &str = "https://www.googleapis.com/auth/calendar";
@@ -150,6 +157,8 @@ pub struct Upstream {
     kind: ServerKind,
     client: OAuthClient,
     client_id: String,
+    client_secret: SecretString,
+    revoke_url: Url,
     http: reqwest::Client,
 }
 
@@ -173,6 +182,7 @@ impl Upstream {
         credentials: &UpstreamCredentials,
         authorize_url: &Url,
         token_url: &Url,
+        revoke_url: &Url,
         callback_url: &str,
     ) -> Result<Self, UpstreamSetupError> {
         let redirect = RedirectUrl::new(callback_url.to_owned())
@@ -193,6 +203,8 @@ impl Upstream {
             kind,
             client,
             client_id: credentials.client_id.clone(),
+            client_secret: credentials.client_secret.clone(),
+            revoke_url: revoke_url.clone(),
             http: token_http_client()?,
         })
     }
@@ -207,8 +219,24 @@ impl Upstream {
             ],
             ServerKind::Gcal => &[
                 "See, create, change and delete events in all your Google calendars (https://www.googleapis.com/auth/calendar)",
-                "Know which Google account you used (openid)",
+                "Know which Google account you used and its email address (openid, email), to show you which account is connected",
             ],
+        }
+    }
+
+    /// What the person should know before going on to the upstream's own page, if anything.
+    #[must_use]
+    pub fn consent_note(&self) -> Option<&'static str> {
+        match self.kind {
+            ServerKind::Notion => Some(
+                "On Notion's page, choose the workspace and the pages to share; the assistant sees only those.",
+            ),
+            ServerKind::Gcal => Some(
+                "On Google's page, leave the box for Calendar access ticked: without it the connection cannot work. \
+                 If Google says \"Access blocked\" or that the app is being tested, your Google account is not yet \
+                 allowed to use it: ask the operator of this assistant to add it as a test user of the Google app \
+                 (or to publish the app).",
+            ),
         }
     }
 
@@ -227,6 +255,7 @@ impl Upstream {
                 let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
                 let (url, _) = request
                     .add_scope(Scope::new("openid".to_owned()))
+                    .add_scope(Scope::new("email".to_owned()))
                     .add_scope(Scope::new(GOOGLE_CALENDAR_SCOPE.to_owned()))
                     .add_extra_param("access_type", "offline")
                     .add_extra_param("prompt", "consent")
@@ -312,11 +341,67 @@ impl Upstream {
         }
     }
 
-    /// The HTTP client for this upstream's token endpoint (Notion wants a JSON body).
+    /// The HTTP client for this upstream's token endpoint (Notion wants a JSON body, its
+    /// version header, and answers errors in its own shape).
     fn token_http(&self) -> TokenHttp {
         TokenHttp {
             http: self.http.clone(),
-            json_body: self.kind == ServerKind::Notion,
+            notion: self.kind == ServerKind::Notion,
+        }
+    }
+
+    /// Revokes the person's authorization at the upstream: Google's refresh token (which ends
+    /// every token of the authorization; the access token when there is no refresh token), or
+    /// Notion's access token. A token the upstream no longer knows counts as revoked.
+    ///
+    /// # Errors
+    /// Fails when the upstream cannot be reached or refuses in another way; the error says how,
+    /// without the token.
+    pub async fn revoke(
+        &self,
+        access_token: Option<&SecretString>,
+        refresh_token: Option<&SecretString>,
+    ) -> Result<(), UpstreamError> {
+        let token = match self.kind {
+            ServerKind::Gcal => refresh_token.or(access_token),
+            ServerKind::Notion => access_token.or(refresh_token),
+        };
+        let Some(token) = token else {
+            return Ok(());
+        };
+        let request = self.http.post(self.revoke_url.clone());
+        let request = match self.kind {
+            ServerKind::Gcal => request.form(&[("token", token.expose_secret())]),
+            ServerKind::Notion => request
+                .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
+                .header("notion-version", NOTION_VERSION)
+                .json(&serde_json::json!({ "token": token.expose_secret() })),
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| UpstreamError::Unreachable(describe_reqwest(&e)))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = bounded_body(response).await.unwrap_or_default();
+        let code = error_code(&body).unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+        match code.as_str() {
+            // Already expired or revoked (Google's `invalid_token`, Notion's `invalid_grant`):
+            // nothing is left to revoke.
+            "invalid_token" | "invalid_grant" => Ok(()),
+            "invalid_client" => Err(UpstreamError::Refused(
+                "invalid_client: the upstream did not accept this server's client id and secret"
+                    .to_owned(),
+            )),
+            _ if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                Err(UpstreamError::Unreachable(format!(
+                    "the revocation endpoint answered HTTP {}",
+                    status.as_u16()
+                )))
+            }
+            _ => Err(UpstreamError::Refused(code)),
         }
     }
 
@@ -424,12 +509,12 @@ fn classify(error: RequestTokenError<HttpFailure, BasicErrorResponse>) -> Upstre
     }
 }
 
-/// Sends one token request built by the `oauth2` crate. For Notion, the form body it builds is
-/// sent as the equivalent JSON object instead.
-/// The token endpoint's HTTP client, as the `oauth2` crate calls it.
+/// The token endpoint's HTTP client, as the `oauth2` crate calls it. For Notion, the form body
+/// the crate builds is sent as the equivalent JSON object, with `Notion-Version`, and an error in
+/// Notion's shape is handed back in RFC 6749's.
 struct TokenHttp {
     http: reqwest::Client,
-    json_body: bool,
+    notion: bool,
 }
 
 impl<'c> oauth2::AsyncHttpClient<'c> for TokenHttp {
@@ -441,25 +526,29 @@ impl<'c> oauth2::AsyncHttpClient<'c> for TokenHttp {
     >;
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(send(&self.http, self.json_body, request))
+        Box::pin(send(&self.http, self.notion, request))
     }
 }
 
+/// Sends one token request built by the `oauth2` crate.
 async fn send(
     http: &reqwest::Client,
-    json_body: bool,
+    notion: bool,
     request: oauth2::HttpRequest,
 ) -> Result<oauth2::HttpResponse, HttpFailure> {
     let (parts, body) = request.into_parts();
     let url = parts.uri.to_string();
     let mut builder = http.request(parts.method, &url);
     for (name, value) in &parts.headers {
-        if json_body && name == http::header::CONTENT_TYPE {
+        if notion && name == http::header::CONTENT_TYPE {
             continue;
         }
         builder = builder.header(name, value);
     }
-    builder = if json_body {
+    if notion {
+        builder = builder.header("notion-version", NOTION_VERSION);
+    }
+    builder = if notion {
         let object: serde_json::Map<String, serde_json::Value> = url::form_urlencoded::parse(&body)
             .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
             .collect();
@@ -467,12 +556,31 @@ async fn send(
     } else {
         builder.body(body)
     };
-    let mut response = builder
+    let response = builder
         .send()
         .await
         .map_err(|e| HttpFailure(describe_reqwest(&e)))?;
     let status = response.status();
     let headers = response.headers().clone();
+    let mut bytes = bounded_body(response).await?;
+    if notion
+        && !status.is_success()
+        && let Some(standard) = notion_error_as_standard(&bytes)
+    {
+        bytes = standard;
+    }
+    let mut out = http::Response::builder().status(status);
+    for (name, value) in &headers {
+        if notion && name == http::header::CONTENT_LENGTH {
+            continue;
+        }
+        out = out.header(name, value);
+    }
+    out.body(bytes).map_err(|e| HttpFailure(e.to_string()))
+}
+
+/// A response body, read up to [`MAX_RESPONSE_BYTES`].
+async fn bounded_body(mut response: reqwest::Response) -> Result<Vec<u8>, HttpFailure> {
     let mut bytes = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -486,11 +594,64 @@ async fn send(
         }
         bytes.extend_from_slice(&chunk);
     }
-    let mut out = http::Response::builder().status(status);
-    for (name, value) in &headers {
-        out = out.header(name, value);
+    Ok(bytes)
+}
+
+/// The RFC 6749 error an error of Notion's own shape stands for: the codes RFC 6749 defines keep
+/// their meaning; `unauthorized` (Notion did not accept the HTTP Basic client credentials) is
+/// `invalid_client`; the request-shape errors are `invalid_request`; anything else keeps its
+/// code (and is then an error to try again later).
+fn standard_code(notion_code: &str) -> &str {
+    match notion_code {
+        "unauthorized" => "invalid_client",
+        "validation_error" | "invalid_json" | "missing_version" | "invalid_request_url" => {
+            "invalid_request"
+        }
+        other => other,
     }
-    out.body(bytes).map_err(|e| HttpFailure(e.to_string()))
+}
+
+/// A Notion error body (`{"object": "error", "status", "code", "message"}`) rewritten as RFC
+/// 6749's `{"error", "error_description"}`; `None` for any other body, which is left as it is.
+fn notion_error_as_standard(body: &[u8]) -> Option<Vec<u8>> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if value.get("error").is_some() || value.get("object")?.as_str()? != "error" {
+        return None;
+    }
+    let code = value.get("code")?.as_str()?;
+    let code: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    let message: String = value
+        .get("message")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "error": standard_code(&code),
+        "error_description": message,
+    }))
+    .ok()
+}
+
+/// The error code of an error body in either shape (RFC 6749's `error`, or Notion's `code`
+/// read as [`standard_code`]), reduced to characters safe to log.
+fn error_code(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let code = match value.get("error").and_then(serde_json::Value::as_str) {
+        Some(code) => code,
+        None => standard_code(value.get("code")?.as_str()?),
+    };
+    let code: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    (!code.is_empty()).then_some(code)
 }
 
 /// A short description of a reqwest error without its URL (which carries no secret here, but
@@ -514,6 +675,46 @@ mod tests {
             "eyJhbGciOiJSUzI1NiJ9.{}.sig",
             URL_SAFE_NO_PAD.encode(payload.to_string())
         )
+    }
+
+    #[test]
+    fn notion_errors_read_as_the_standard_ones() {
+        let read = |body: serde_json::Value| {
+            let bytes = notion_error_as_standard(body.to_string().as_bytes())
+                .map(|b| serde_json::from_slice::<serde_json::Value>(&b).unwrap());
+            bytes.map(|v| v["error"].as_str().unwrap().to_owned())
+        };
+        let notion = |status: u16, code: &str| serde_json::json!({"object": "error", "status": status, "code": code, "message": "m"});
+        assert_eq!(
+            read(notion(400, "invalid_grant")).as_deref(),
+            Some("invalid_grant")
+        );
+        assert_eq!(
+            read(notion(401, "unauthorized")).as_deref(),
+            Some("invalid_client")
+        );
+        assert_eq!(
+            read(notion(400, "missing_version")).as_deref(),
+            Some("invalid_request")
+        );
+        assert_eq!(
+            read(notion(429, "rate_limited")).as_deref(),
+            Some("rate_limited")
+        );
+        // The standard shape, and bodies that are neither, are left alone.
+        assert_eq!(read(serde_json::json!({"error": "invalid_grant"})), None);
+        assert_eq!(notion_error_as_standard(b"<html>"), None);
+        assert_eq!(
+            error_code(notion(400, "invalid_grant").to_string().as_bytes()).as_deref(),
+            Some("invalid_grant")
+        );
+        assert_eq!(
+            error_code(
+                br#"{"error":"invalid_token","error_description":"Token expired or revoked"}"#
+            )
+            .as_deref(),
+            Some("invalid_token")
+        );
     }
 
     #[test]

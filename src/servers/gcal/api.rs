@@ -86,6 +86,16 @@ pub fn explain(error: UpstreamError, what: &str, find: &str) -> ToolFailure {
             "the person has no write access to this calendar ({reason}: {message}); they can only read it. Use \
              a calendar whose access_role (list_calendars) is owner or writer."
         ),
+        (403, "accessNotConfigured" | "SERVICE_DISABLED") => format!(
+            "the Google Calendar API is switched off in the Google Cloud project of this server's OAuth client \
+             ({reason}: {message}). Only the operator can fix it: enable \"Google Calendar API\" in the Google \
+             Cloud console (APIs & Services, Library) for that project, wait a few minutes, and try again. Tell \
+             the person; do not retry now."
+        ),
+        (403, "insufficientPermissions" | "ACCESS_TOKEN_SCOPE_INSUFFICIENT") => format!(
+            "the connected Google account did not grant Calendar access ({reason}: {message}). Ask the person \
+             to connect again and leave Calendar access ticked on Google's consent screen."
+        ),
         (403, "forbiddenForNonOrganizer") => format!(
             "only the organizer can change this {what} ({reason}: {message}); the person can answer the \
              invitation with respond_to_event instead."
@@ -116,4 +126,29 @@ pub fn calendar(id: Option<&str>) -> String {
         .filter(|s| !s.is_empty())
         .unwrap_or("primary")
         .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forbidden(reason: &str) -> String {
+        explain(
+            UpstreamError::Status {
+                status: 403,
+                code: reason.to_owned(),
+                message: "m".to_owned(),
+            },
+            "event",
+            "list_events",
+        )
+        .0
+    }
+
+    #[test]
+    fn a_switched_off_api_and_an_unticked_scope_are_told_apart_from_read_access() {
+        assert!(forbidden("accessNotConfigured").contains("enable \"Google Calendar API\""));
+        assert!(forbidden("insufficientPermissions").contains("leave Calendar access ticked"));
+        assert!(forbidden("somethingElse").contains("read access"));
+    }
 }
