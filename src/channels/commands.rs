@@ -455,4 +455,88 @@ mod tests {
             .await;
         assert!(r.text.contains("no server named \"nope\""), "{}", r.text);
     }
+
+    /// Account links with one connection, `notion` as "Acme", whose revocation the server
+    /// `confirms` or not.
+    struct OneConnection {
+        confirms: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl AccountLinks for OneConnection {
+        async fn connect_link(
+            &self,
+            _: &Principal,
+            _: &str,
+        ) -> Result<String, crate::mcp::accounts::AccountError> {
+            Ok(String::new())
+        }
+        async fn disconnect(
+            &self,
+            _: &Principal,
+            _: &str,
+        ) -> Result<Disconnected, crate::mcp::accounts::AccountError> {
+            Ok(Disconnected {
+                was_connected: true,
+                unconfirmed: (!self.confirms)
+                    .then(|| "Google did not confirm that it revoked the access".to_owned()),
+            })
+        }
+        async fn connected(
+            &self,
+            _: &Principal,
+        ) -> Result<Vec<String>, crate::mcp::accounts::AccountError> {
+            Ok(vec!["notion".to_owned()])
+        }
+        async fn accounts(
+            &self,
+            _: &Principal,
+        ) -> Result<Vec<ConnectedAccount>, crate::mcp::accounts::AccountError> {
+            Ok(vec![ConnectedAccount {
+                server: "notion".to_owned(),
+                account: Some("Acme".to_owned()),
+            }])
+        }
+    }
+
+    fn with(confirms: bool) -> Commands {
+        Commands::new(
+            Store::open_in_memory().unwrap(),
+            vec![ServerSummary {
+                name: "notion".into(),
+                oauth: true,
+            }],
+            Some(Arc::new(OneConnection { confirms })),
+        )
+    }
+
+    #[tokio::test]
+    async fn status_names_the_account_and_disconnect_reports_an_unconfirmed_revocation() {
+        let ann = Principal::telegram(1);
+        let status = with(true)
+            .reply(&ChatCommand::Status, &ann, "1", false)
+            .await;
+        assert!(
+            status.text.contains("notion: connected as Acme"),
+            "{}",
+            status.text
+        );
+        let done = with(true)
+            .reply(&ChatCommand::Disconnect(None), &ann, "1", false)
+            .await;
+        assert!(
+            done.text.contains("its access was revoked"),
+            "{}",
+            done.text
+        );
+        let unconfirmed = with(false)
+            .reply(&ChatCommand::Disconnect(None), &ann, "1", false)
+            .await;
+        assert!(
+            unconfirmed.text.contains("could not confirm")
+                && unconfirmed.text.contains("Google did not confirm"),
+            "{}",
+            unconfirmed.text
+        );
+    }
 }

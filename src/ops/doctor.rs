@@ -23,10 +23,10 @@ pub struct Check {
 }
 
 impl Check {
-    pub(crate) fn pass(line: String) -> Self {
+    fn pass(line: String) -> Self {
         Self { ok: true, line }
     }
-    pub(crate) fn fail(line: String) -> Self {
+    fn fail(line: String) -> Self {
         Self { ok: false, line }
     }
 }
@@ -95,7 +95,11 @@ pub async fn checks(config: &Config) -> Vec<Check> {
             }
         }
     }
-    out.extend(super::redirect_uris::checks(config));
+    out.extend(
+        super::redirect_uris::checks(config)
+            .into_iter()
+            .map(|line| line.map_or_else(Check::fail, Check::pass)),
+    );
     match Store::open(&config.store.path) {
         Ok(store) => out.push(Check::pass(format!(
             "database {} opens (schema {})",

@@ -11,7 +11,6 @@
 
 use url::{Host, Url};
 
-use super::doctor::Check;
 use crate::config::{Config, McpServerConfig, ServerAuth};
 use crate::servers::ServerKind;
 
@@ -82,9 +81,9 @@ pub fn notion_refuses(uri: &str) -> Option<String> {
 }
 
 /// One line per configured MCP server section: the redirect URI to register with its provider
-/// (a failure when the provider would refuse it), and one for the gateway's own callback.
+/// (`Err` when the provider would refuse it), and one for the gateway's own callback.
 #[must_use]
-pub fn checks(config: &Config) -> Vec<Check> {
+pub fn checks(config: &Config) -> Vec<Result<String, String>> {
     let mut out = Vec::new();
     for kind in [ServerKind::Gcal, ServerKind::Notion] {
         let server = kind.config(config);
@@ -105,16 +104,16 @@ pub fn checks(config: &Config) -> Vec<Check> {
             ),
         };
         out.push(match refusal {
-            None => Check::pass(format!(
+            None => Ok(format!(
                 "{app}: register the redirect URI {uri} (from {key}), exactly as written"
             )),
-            Some(why) => Check::fail(format!(
+            Some(why) => Err(format!(
                 "{app}: the redirect URI {uri} (from {key}) would be refused: {why}"
             )),
         });
     }
     if config.servers.iter().any(|s| s.auth == ServerAuth::OAuth) {
-        out.push(Check::pass(format!(
+        out.push(Ok(format!(
             "gateway callback {}{UPSTREAM_CALLBACK_PATH} (from [http].public_url): the gateway registers it with each MCP server itself; nothing to register at Google or Notion",
             config.http.public_url.as_str().trim_end_matches('/')
         )));
