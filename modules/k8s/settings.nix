@@ -144,9 +144,9 @@ in
   };
 
   publicHosts = {
-    gateway = str "assistant.example.com" "Public host of the gateway; OAuth redirects come back to `https://<host>/oauth/callback`.";
-    notionMcp = str "notion-mcp.example.com" "Public host of the Notion MCP server (its OAuth endpoints and the Notion callback).";
-    gcalMcp = str "gcal-mcp.example.com" "Public host of the Google Calendar MCP server (its OAuth endpoints and the Google callback).";
+    gateway = str "assistant.example.com" "Public host of the gateway; OAuth redirects come back to `https://<host>/oauth/callback`, which the gateway registers with the MCP servers itself (nothing to register at Google or Notion).";
+    notionMcp = str "notion-mcp.example.com" "Public host of the Notion MCP server (its OAuth endpoints and the Notion callback): register `https://<host>/oauth/callback` as a redirect URI of the Notion public connection.";
+    gcalMcp = str "gcal-mcp.example.com" "Public host of the Google Calendar MCP server (its OAuth endpoints and the Google callback): register `https://<host>/oauth/callback` as an authorized redirect URI of the Google OAuth client (type \"Web application\").";
   };
 
   ingress = {

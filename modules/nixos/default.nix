@@ -275,13 +275,13 @@ in
       };
       notionMcp = {
         sealKeyFile = secretOption "the Notion MCP server's seal key";
-        clientIdFile = secretOption "the Notion OAuth client id";
-        clientSecretFile = secretOption "the Notion OAuth client secret";
+        clientIdFile = secretOption "the OAuth client id of the Notion public connection (its redirect URI: `https://<settings.publicHosts.notionMcp>/oauth/callback`)";
+        clientSecretFile = secretOption "the OAuth client secret of the Notion public connection";
       };
       gcalMcp = {
         sealKeyFile = secretOption "the Google Calendar MCP server's seal key";
-        clientIdFile = secretOption "the Google OAuth client id";
-        clientSecretFile = secretOption "the Google OAuth client secret";
+        clientIdFile = secretOption "the client id of the Google OAuth client (type \"Web application\"; its authorized redirect URI: `https://<settings.publicHosts.gcalMcp>/oauth/callback`; the Google Calendar API enabled in its project)";
+        clientSecretFile = secretOption "the client secret of the Google OAuth client";
       };
     };
 
