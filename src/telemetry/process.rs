@@ -276,7 +276,9 @@ mod tests {
     fn the_registry_holds_every_process_metric_and_the_build_info() {
         let mut registry = Registry::default();
         register(&mut registry);
-        let text = crate::telemetry::metrics::encode(&registry);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry)
+            .expect("encode the registry");
         for name in [
             "process_resident_memory_bytes ",
             "process_cpu_seconds_total ",
