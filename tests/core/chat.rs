@@ -117,6 +117,77 @@ async fn chat_streams_and_keeps_history() {
     );
 }
 
+/// The console answers the chat commands every channel answers: `/help` lists them with the
+/// console's own `/quit`, an unknown command says so, and `/reset` forgets the conversation, also
+/// the part a previous run of `chat` stored; neither command reaches the model.
+#[tokio::test]
+async fn console_answers_help_and_reset() {
+    let ollama = FakeOllama::scripted(vec![
+        Reply::text("Noted, your locker is 417."),
+        Reply::text("I remember: 417."),
+        Reply::text("I have nothing about a locker."),
+    ])
+    .await;
+    let setup = Setup::new(&config(&ollama, ""));
+
+    let first = setup.run(&["chat"], "my locker is 417\n").await;
+    assert!(first.status.success(), "{}", stderr(&first));
+
+    let out = setup
+        .run(
+            &["chat"],
+            "/help\n/frobnicate\nwhat is my locker?\n/reset\nwhat is my locker?\n",
+        )
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "/connect",
+        "/disconnect",
+        "/reset – forget our conversation",
+        "/stop",
+        "/quit – leave",
+    ] {
+        assert!(text.contains(line), "/help lacks {line:?}: {text}");
+    }
+    assert!(text.contains("/frobnicate"), "unknown command: {text}");
+    assert!(
+        text.contains("Done: I have forgotten our conversation here."),
+        "{text}"
+    );
+    assert!(
+        text.contains("I remember: 417.") && text.contains("I have nothing about a locker."),
+        "{text}"
+    );
+
+    let requests = ollama.chat_requests();
+    assert_eq!(requests.len(), 3, "commands must not reach the model");
+    let contents = |request: &Value| -> Vec<String> {
+        request["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] != "system")
+            .filter_map(|m| m["content"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let before_reset = contents(&requests[1]);
+    assert!(
+        before_reset.iter().any(|c| c == "my locker is 417"),
+        "the earlier run's history: {before_reset:?}"
+    );
+    assert!(
+        !before_reset.iter().any(|c| c.starts_with('/')),
+        "{before_reset:?}"
+    );
+    let after_reset = contents(&requests[2]);
+    assert_eq!(
+        after_reset,
+        vec!["what is my locker?".to_owned()],
+        "after /reset only the new message is sent"
+    );
+}
+
 /// Tool-call markup a model leaks into its text is run as a call and never printed.
 #[tokio::test]
 async fn leaked_tool_call_text_is_recovered() {
