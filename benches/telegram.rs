@@ -78,6 +78,7 @@ async fn bench() {
         api_url: fake.url().parse().expect("url"),
         policy: Policy::Pairing,
         allow_from: Vec::new(),
+        admins: Vec::new(),
         rate_limit_per_minute: 60,
     };
     let store = Store::open(&dir.path().join("bench.db")).expect("store");

@@ -1,5 +1,5 @@
 //! The Slack channel against a fake Slack (Web API + Socket Mode WebSocket), with an in-process
-//! scripted model and tool host; and `serve` running Telegram and Slack at once.
+//! scripted model and tool host; and `serve` running Telegram and Slack at once, with their admins.
 
 #[path = "support/chat_fixtures.rs"]
 mod chat_fixtures;
@@ -13,6 +13,7 @@ mod fake_telegram;
 mod scripted_agent;
 
 mod slack {
+    mod admins;
     mod channel;
     mod rules;
     mod serve;

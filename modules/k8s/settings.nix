@@ -238,7 +238,7 @@ in
   gatewayReads = {
     admins = mkOption {
       type = types.bool;
-      default = false;
+      default = true;
       description = ''
         Whether the gateway image reads `[channels.telegram].admins` and `[channels.slack].admins`.
         `channels.*.admins` are written into its configuration only when this is true; a gateway

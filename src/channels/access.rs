@@ -21,6 +21,9 @@ use crate::store::Store;
 const DENIED_NOTICE_EVERY: Duration = Duration::from_secs(3600);
 /// The most refused senders remembered for [`DENIED_NOTICE_EVERY`].
 const MAX_DENIED_REMEMBERED: usize = 10_000;
+/// How long a sender whose request an admin declined gets no new pairing code (as long as the
+/// declined code would have lived), so that declining ends the requests for a while.
+const DECLINED_FOR: Duration = super::pairing::CODE_TTL;
 
 /// What to do with a message from a sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +53,9 @@ pub struct Access {
     approved: ApprovedSenders,
     /// When each refused sender was last told that the assistant is private.
     denied_told: Mutex<HashMap<Principal, Instant>>,
+    /// Senders whose pairing request an admin declined, and when: they get no new code for
+    /// [`DECLINED_FOR`].
+    declined: Mutex<HashMap<Principal, Instant>>,
 }
 
 impl Access {
@@ -67,11 +73,32 @@ impl Access {
             approved: ApprovedSenders::new(pairing.clone()),
             pairing,
             denied_told: Mutex::new(HashMap::new()),
+            declined: Mutex::new(HashMap::new()),
         }
     }
 
+    /// Remembers that an admin declined `principal`'s request: for [`DECLINED_FOR`] they are
+    /// refused without a word and without a new code.
+    pub fn declined(&self, principal: &Principal) {
+        let now = Instant::now();
+        let mut declined = self.declined.lock();
+        if declined.len() >= MAX_DENIED_REMEMBERED {
+            declined.retain(|_, at| now.duration_since(*at) < DECLINED_FOR);
+        }
+        if declined.len() < MAX_DENIED_REMEMBERED {
+            declined.insert(principal.clone(), now);
+        }
+    }
+
+    /// Whether an admin declined `principal` less than [`DECLINED_FOR`] ago.
+    fn recently_declined(&self, principal: &Principal) -> bool {
+        self.declined
+            .lock()
+            .get(principal)
+            .is_some_and(|at| at.elapsed() < DECLINED_FOR)
+    }
+
     /// The pairing book this policy reads.
-    #[cfg(test)]
     pub fn pairing(&self) -> &Pairing {
         &self.pairing
     }
@@ -94,6 +121,9 @@ impl Access {
             Policy::Pairing => {
                 if self.approved.contains(principal).await? {
                     return Ok(Decision::Allowed);
+                }
+                if self.recently_declined(principal) {
+                    return Ok(Decision::Denied { notify: false });
                 }
                 Ok(match self.pairing.code_for(principal, display).await? {
                     Some((code, fresh)) => Decision::Pair { code, fresh },

@@ -267,6 +267,47 @@ impl Pairing {
         }
     }
 
+    /// Declines the request of the sender who was shown `code` (case, spaces and dashes
+    /// ignored): the code is removed and nobody is approved. Returns who was waiting with it.
+    ///
+    /// # Errors
+    /// Fails when no pending code matches, the code expired, or the database fails.
+    pub async fn decline(&self, code: &str) -> Result<PendingSender, AccessError> {
+        self.decline_at(code, now_unix()).await
+    }
+
+    async fn decline_at(&self, code: &str, now: i64) -> Result<PendingSender, AccessError> {
+        let wanted = normalise_code(code);
+        let key = wanted.clone();
+        let found = self
+            .store
+            .call(move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let row: Option<(String, String, i64)> = tx
+                    .query_row(
+                        "SELECT principal, display, expires_at FROM channel_pairing_codes WHERE code = ?1",
+                        params![key],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                tx.execute("DELETE FROM channel_pairing_codes WHERE code = ?1", params![key])?;
+                tx.commit()?;
+                Ok(row)
+            })
+            .await?;
+        match found {
+            None => Err(AccessError::UnknownCode(wanted)),
+            Some((_, _, expires_at)) if expires_at <= now => Err(AccessError::ExpiredCode(wanted)),
+            Some((p, display, expires_at)) => Ok(PendingSender {
+                principal: Principal::parse(&p)
+                    .ok_or_else(|| StoreError::Corrupt(format!("pairing principal `{p}`")))?,
+                code: wanted,
+                display,
+                expires_at,
+            }),
+        }
+    }
+
     /// Removes `principal`'s approval and any pending code; `false` when there was neither.
     ///
     /// # Errors
@@ -376,6 +417,33 @@ mod tests {
         assert!(p.revoke(&ann).await.unwrap());
         assert!(!p.is_approved(&ann).await.unwrap());
         assert!(!p.revoke(&ann).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_declined_code_is_gone_and_approves_nobody() {
+        let p = pairing();
+        let ann = Principal::telegram(1);
+        let (code, _) = p.code_for(&ann, "Ann").await.unwrap().unwrap();
+        let declined = p.decline(&code.to_lowercase()).await.unwrap();
+        assert_eq!(
+            (declined.principal, declined.code),
+            (ann.clone(), code.clone())
+        );
+        assert!(p.pending().await.unwrap().is_empty());
+        assert!(!p.is_approved(&ann).await.unwrap());
+        assert!(matches!(
+            p.approve(&code).await,
+            Err(AccessError::UnknownCode(_))
+        ));
+        assert!(matches!(
+            p.decline(&code).await,
+            Err(AccessError::UnknownCode(_))
+        ));
+        let (old, _) = p.code_for_at(&ann, "Ann", 0).await.unwrap().unwrap();
+        assert!(matches!(
+            p.decline_at(&old, 3600).await,
+            Err(AccessError::ExpiredCode(_))
+        ));
     }
 
     #[tokio::test]

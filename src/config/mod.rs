@@ -206,6 +206,9 @@ pub struct TelegramConfig {
     pub policy: Policy,
     /// Numeric Telegram user ids that may always talk.
     pub allow_from: Vec<i64>,
+    /// Numeric Telegram user ids of the admins: they answer pairing requests with buttons and
+    /// may always talk.
+    pub admins: Vec<i64>,
     /// Messages per minute one sender may send before being asked to slow down.
     pub rate_limit_per_minute: u32,
 }
@@ -223,6 +226,9 @@ pub struct SlackConfig {
     pub policy: Policy,
     /// Slack user ids that may always talk.
     pub allow_from: Vec<String>,
+    /// Slack user ids of the admins: they answer pairing requests with buttons and may always
+    /// talk.
+    pub admins: Vec<String>,
     /// Messages per minute one sender may send before being asked to slow down.
     pub rate_limit_per_minute: u32,
 }
@@ -958,6 +964,13 @@ impl Validator {
         if policy == Policy::Allowlist && allow_from.is_empty() {
             self.problem(format!("{k}.allow_from"), "is empty, so policy = \"allowlist\" would let nobody in; add numeric Telegram user ids");
         }
+        let admins = raw.admins.unwrap_or_default();
+        if let Some(bad) = admins.iter().find(|id| **id <= 0) {
+            self.problem(
+                format!("{k}.admins"),
+                format!("`{bad}` is not a Telegram user id; admins are people's numeric user ids (a positive number), not group ids"),
+            );
+        }
         TelegramConfig {
             token_file: self.secret_file(
                 &format!("{k}.token_file"),
@@ -971,6 +984,7 @@ impl Validator {
             ),
             policy,
             allow_from,
+            admins,
             rate_limit_per_minute: u32::try_from(self.int(
                 &format!("{k}.rate_limit_per_minute"),
                 raw.rate_limit_per_minute,
@@ -988,6 +1002,13 @@ impl Validator {
         let allow_from = raw.allow_from.unwrap_or_default();
         if policy == Policy::Allowlist && allow_from.is_empty() {
             self.problem(format!("{k}.allow_from"), "is empty, so policy = \"allowlist\" would let nobody in; add Slack user ids such as \"U0123ABCD\"");
+        }
+        let admins = raw.admins.unwrap_or_default();
+        if let Some(bad) = admins.iter().find(|id| !is_slack_user_id(id)) {
+            self.problem(
+                format!("{k}.admins"),
+                format!("`{}` is not a Slack user id; write ids such as \"U0123ABCD\" (in Slack: a person's profile, More, Copy member ID)", crate::display::sanitize(bad, 40)),
+            );
         }
         SlackConfig {
             app_token_file: self.secret_file(
@@ -1007,6 +1028,7 @@ impl Validator {
             ),
             policy,
             allow_from,
+            admins,
             rate_limit_per_minute: u32::try_from(self.int(
                 &format!("{k}.rate_limit_per_minute"),
                 raw.rate_limit_per_minute,
@@ -1245,6 +1267,17 @@ impl Validator {
 /// The revocation endpoint beside a token endpoint whose path ends in `/token`: the same URL
 /// ending in `/revoke` (Google: `…/token` → `…/revoke`; Notion: `/v1/oauth/token` →
 /// `/v1/oauth/revoke`).
+/// Whether `id` is shaped like a Slack user id: `U` or `W` (Enterprise Grid), then capital
+/// letters and digits.
+fn is_slack_user_id(id: &str) -> bool {
+    id.len() >= 2
+        && id.len() <= 32
+        && id.starts_with(['U', 'W'])
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 fn revoke_url_beside(token_url: &Url) -> Option<Url> {
     let path = token_url.path().strip_suffix("/token")?;
     let mut url = token_url.clone();

@@ -115,6 +115,7 @@ pub(crate) struct RawTelegram {
     pub api_url: Option<String>,
     pub policy: Option<String>,
     pub allow_from: Option<Vec<i64>>,
+    pub admins: Option<Vec<i64>>,
     pub rate_limit_per_minute: Option<i64>,
 }
 
@@ -126,6 +127,7 @@ pub(crate) struct RawSlack {
     pub api_url: Option<String>,
     pub policy: Option<String>,
     pub allow_from: Option<Vec<String>>,
+    pub admins: Option<Vec<String>>,
     pub rate_limit_per_minute: Option<i64>,
 }
 

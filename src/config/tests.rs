@@ -371,3 +371,39 @@ fn the_revocation_endpoint_sits_beside_the_token_endpoint_unless_named() {
     .expect("valid");
     assert_eq!(c.notion_mcp.revoke_url.as_str(), "https://x.example/end");
 }
+
+#[test]
+fn admins_are_read_and_checked_per_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["tg", "app", "bot"] {
+        std::fs::write(dir.path().join(name), "x-token\n").unwrap();
+    }
+    let config = |telegram: &str, slack: &str| {
+        format!(
+            "[channels.telegram]\ntoken_file = \"tg\"\n{telegram}\n[channels.slack]\napp_token_file = \"app\"\nbot_token_file = \"bot\"\n{slack}\n"
+        )
+    };
+    let path = dir.path().join("gw.toml");
+    let c = Config::parse(
+        &config("admins = [42, 7]", "admins = [\"U0123ABCD\", \"W1\"]"),
+        &path,
+    )
+    .unwrap();
+    assert_eq!(c.channels.telegram.unwrap().admins, vec![42, 7]);
+    assert_eq!(c.channels.slack.unwrap().admins, vec!["U0123ABCD", "W1"]);
+    let c = Config::parse(&config("", ""), &path).unwrap();
+    assert!(c.channels.telegram.unwrap().admins.is_empty());
+    assert!(c.channels.slack.unwrap().admins.is_empty());
+
+    let err = Config::parse(&config("admins = [-100123]", "admins = [\"C0123\"]"), &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[channels.telegram].admins: `-100123` is not a Telegram user id"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[channels.slack].admins: `C0123` is not a Slack user id"),
+        "{err}"
+    );
+}

@@ -67,6 +67,7 @@ impl Harness {
             api_url: fake.api_url().parse().unwrap(),
             policy,
             allow_from: allow_from.into_iter().map(str::to_owned).collect(),
+            admins: Vec::new(),
             rate_limit_per_minute: 1000,
         };
         let store = Store::open(&dir.path().join("gateway.db")).unwrap();

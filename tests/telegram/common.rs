@@ -106,6 +106,7 @@ impl Harness {
             api_url: fake.url().parse().expect("fake URL"),
             policy,
             allow_from,
+            admins: Vec::new(),
             rate_limit_per_minute: per_minute,
         };
         let store = Store::open(&dir.path().join("gateway.db")).expect("open the store");

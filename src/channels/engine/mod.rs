@@ -23,10 +23,12 @@
 //! streamed text follows the editor's rule ([`crate::channels::stream`]): formatted, else plain,
 //! else a short note that it could not be shown.
 
+pub(crate) mod admins;
 mod platform;
 mod sink;
 pub(crate) mod texts;
 
+use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -43,6 +45,7 @@ use crate::channels::commands::{self, ChatCommand, Commands, ServerSummary};
 use crate::channels::confirm::{self, Confirmations, Resolution};
 pub use crate::channels::pace::Pace;
 use crate::channels::pace::{ChatPace, Pacer};
+use crate::channels::pairing::AccessError;
 use crate::channels::rate_limit::{RateDecision, RateLimiter, SLOW_DOWN};
 use crate::channels::reply;
 use crate::channels::sessions::{Sessions, Submitted};
@@ -104,6 +107,8 @@ pub struct Admission {
     pub policy: Policy,
     /// The senders `allowlist` lets in.
     pub allow: Vec<Principal>,
+    /// The admins: they answer pairing requests with buttons and may always talk.
+    pub admins: Vec<Principal>,
     /// Messages a sender may send a minute.
     pub per_minute: u32,
 }
@@ -142,6 +147,10 @@ pub struct Engine<P: Platform> {
     limiter: RateLimiter,
     sessions: Sessions<(P::Chat, Principal)>,
     confirmations: Confirmations,
+    /// The admins, who answer pairing requests.
+    admins: HashSet<Principal>,
+    /// The pairing requests the admins were asked about.
+    requests: admins::Requests<P>,
     commands: Commands,
     /// The OAuth client's hook, for the pages connect links lead to.
     accounts: Option<Arc<dyn AccountLinks>>,
@@ -183,7 +192,16 @@ impl<P: Platform> Engine<P> {
         let engine = Arc::new(Self {
             platform,
             agent,
-            access: Access::new(admission.policy, admission.allow, store.clone()),
+            access: Access::new(
+                admission.policy,
+                admission
+                    .allow
+                    .into_iter()
+                    .chain(admission.admins.iter().cloned()),
+                store.clone(),
+            ),
+            admins: admission.admins.into_iter().collect(),
+            requests: admins::Requests::default(),
             limiter: RateLimiter::new(admission.per_minute, P::NAMES.name, &metrics),
             sessions: Sessions::new(shutdown.child_token(), options.queue_per_sender),
             confirmations: Confirmations::new(),
@@ -411,9 +429,12 @@ impl<P: Platform> Engine<P> {
             Decision::Allowed => true,
             Decision::Pair { code, fresh } => {
                 if fresh {
-                    tracing::info!(principal = %sender.principal, "new sender asked for access; approve with `mcp-gateway pairing approve CODE`");
+                    tracing::info!(principal = %sender.principal, admins = self.admins.len(), "new sender asked for access; approve with `mcp-gateway pairing approve CODE`");
                 }
                 self.reply(chat, surface, &texts::pairing(&code)).await;
+                if fresh {
+                    self.ask_admins(&code, sender, chat).await;
+                }
                 false
             }
             Decision::Denied { notify } => {
@@ -549,8 +570,143 @@ impl<P: Platform> Engine<P> {
         }
     }
 
+    /// Sends each admin the new pairing request with `code`, from `sender` in `chat`, with
+    /// Approve and Deny buttons in their direct chat.
+    async fn ask_admins(&self, code: &str, sender: &Sender, chat: &P::Chat) {
+        if self.admins.is_empty() {
+            return;
+        }
+        let question = texts::pairing_request(P::NAMES.title, &sender.who, code);
+        self.requests.open(code, chat.clone(), question.clone());
+        let buttons = [
+            Button::Callback {
+                label: "Approve".into(),
+                data: admins::callback_data(code, true),
+                tone: Tone::Yes,
+            },
+            Button::Callback {
+                label: "Deny".into(),
+                data: admins::callback_data(code, false),
+                tone: Tone::No,
+            },
+        ];
+        for admin in &self.admins {
+            let Some(direct) = self.platform.direct_chat(admin) else {
+                continue;
+            };
+            let surface = self.platform.surface(&direct);
+            match self.post(&direct, &surface, &question, &buttons).await {
+                Ok(message) => {
+                    self.count("out");
+                    if !self.requests.asked(code, direct.clone(), message.clone()) {
+                        // An admin answered before this copy was sent.
+                        self.settle(&direct, &message, &question, texts::PAIRING_GONE)
+                            .await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(channel = P::NAMES.name, admin = %admin, error = %e, "could not send a pairing request to an admin; they must have written to the bot first");
+                }
+            }
+        }
+    }
+
+    /// Replaces a question's buttons with `outcome` under its text.
+    async fn settle(&self, chat: &P::Chat, message: &SentId<P>, question: &str, outcome: &str) {
+        let surface = self.platform.surface(chat);
+        self.pace(chat).take_final().await;
+        if let Err(e) = self
+            .platform
+            .settle(&surface, message, &format!("{question}\n\n{outcome}"))
+            .await
+        {
+            tracing::debug!(channel = P::NAMES.name, error = %e, "could not show a pairing request's outcome");
+        }
+    }
+
+    /// Answers the pairing request with `code` as the admin who pressed `press` decided:
+    /// approved as `mcp-gateway pairing approve` approves, or declined. The requester is told,
+    /// and every admin's copy of the question shows the outcome instead of its buttons. A
+    /// press by anyone else, or on a request already answered or expired, changes nothing.
+    async fn on_pairing_press(&self, press: Press<P>, code: &str, approve: bool) {
+        if !self.admins.contains(&press.principal) {
+            tracing::warn!(channel = P::NAMES.name, principal = %press.principal, "a pairing button was pressed by someone who is not an admin; nothing was done");
+            self.platform
+                .answer_press(press.handle, texts::PAIRING_NOT_ADMIN, false)
+                .await;
+            return;
+        }
+        let pairing = self.access.pairing();
+        let answered = if approve {
+            pairing.approve(code).await.map(|a| a.principal)
+        } else {
+            pairing.decline(code).await.map(|d| d.principal)
+        };
+        let requester = match answered {
+            Ok(requester) => requester,
+            Err(AccessError::UnknownCode(_) | AccessError::ExpiredCode(_)) => {
+                tracing::info!(channel = P::NAMES.name, admin = %press.principal, "a pairing button was pressed on a request already answered or expired");
+                if let Some(request) = self.requests.take(code) {
+                    for (chat, message) in &request.asked {
+                        self.settle(chat, message, &request.question, texts::PAIRING_GONE)
+                            .await;
+                    }
+                }
+                self.platform
+                    .answer_press(press.handle, texts::PAIRING_GONE, true)
+                    .await;
+                return;
+            }
+            Err(e) => {
+                tracing::error!(channel = P::NAMES.name, error = %e, "could not record an admin's answer to a pairing request");
+                self.platform
+                    .answer_press(press.handle, texts::PAIRING_NOT_RECORDED, false)
+                    .await;
+                return;
+            }
+        };
+        if !approve {
+            self.access.declined(&requester);
+        }
+        let by = self.platform.who(&press.principal);
+        tracing::info!(channel = P::NAMES.name, principal = %requester, admin = %press.principal, approved = approve, "an admin answered a pairing request");
+        let request = self.requests.take(code);
+        let outcome = texts::pairing_outcome(approve, &by);
+        // The pressed copy is settled with the others when this process sent it; otherwise
+        // (sent before a restart) its buttons are taken away with the note.
+        self.platform
+            .answer_press(
+                press.handle,
+                texts::pairing_press_note(approve),
+                request.is_none(),
+            )
+            .await;
+        let requester_chat = match &request {
+            Some(request) => {
+                for (chat, message) in &request.asked {
+                    self.settle(chat, message, &request.question, &outcome)
+                        .await;
+                }
+                Some(request.chat.clone())
+            }
+            None => self.platform.direct_chat(&requester),
+        };
+        if let Some(chat) = requester_chat {
+            let told = if approve {
+                texts::PAIRING_APPROVED
+            } else {
+                texts::PAIRING_DECLINED
+            };
+            self.reply(&chat, &self.platform.surface(&chat), told).await;
+        }
+    }
+
     /// Resolves the confirmation a button press answers and tells the presser what it did.
     async fn on_press(&self, press: Press<P>) {
+        if let Some((code, approve)) = press.data.as_deref().and_then(admins::parse_callback) {
+            self.on_pairing_press(press, &code, approve).await;
+            return;
+        }
         let resolution = press
             .data
             .as_deref()

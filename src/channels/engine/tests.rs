@@ -365,6 +365,7 @@ struct Setup {
 struct Options {
     policy: Policy,
     allow: Vec<Principal>,
+    admins: Vec<Principal>,
     refuse_links: bool,
     blocked_rooms: Vec<u64>,
     calls: Vec<(&'static str, Value)>,
@@ -376,6 +377,7 @@ impl Default for Options {
         Self {
             policy: Policy::Open,
             allow: Vec::new(),
+            admins: Vec::new(),
             refuse_links: false,
             blocked_rooms: Vec::new(),
             calls: Vec::new(),
@@ -423,6 +425,7 @@ fn setup(options: Options) -> Setup {
         Admission {
             policy: options.policy,
             allow: options.allow,
+            admins: options.admins,
             per_minute: 1000,
         },
         Shared {
@@ -505,6 +508,155 @@ async fn unknown_senders_get_a_code_until_approved() {
     Pairing::new(s.store.clone()).approve(&code).await.unwrap();
     s.say(101, 1, "hello again");
     s.wait_for_text(101, "Hello there.").await;
+}
+
+/// The pairing buttons (approve, deny) posted in `room`, with the message's id.
+async fn pairing_buttons(s: &Setup, room: u64) -> (u64, String, String) {
+    s.log
+        .wait_for("a pairing request with buttons", |calls| {
+            calls.iter().any(|c| matches!(c, Call::Post { room: r, buttons, .. } if *r == room && buttons.len() == 2))
+        })
+        .await;
+    let calls = s.log.calls();
+    calls
+        .iter()
+        .enumerate()
+        .find_map(|(id, c)| match c {
+            Call::Post {
+                room: r, buttons, ..
+            } if *r == room && buttons.len() == 2 => {
+                let data: Vec<String> = buttons
+                    .iter()
+                    .filter_map(|b| match b {
+                        Button::Callback { data, .. } => Some(data.clone()),
+                        Button::Link { .. } => None,
+                    })
+                    .collect();
+                Some((id as u64, data[0].clone(), data[1].clone()))
+            }
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn admins_setup() -> Setup {
+    setup(Options {
+        policy: Policy::Pairing,
+        admins: vec![Principal::telegram(8), Principal::telegram(9)],
+        ..Options::default()
+    })
+}
+
+#[tokio::test]
+async fn admins_are_asked_and_one_tap_approves_for_everyone() {
+    let s = admins_setup();
+    s.say(101, 1, "hello");
+    s.wait_for_text(101, "give this code to its operator").await;
+    let (eight, approve, _) = pairing_buttons(&s, 108).await;
+    let (nine, approve_nine, deny_nine) = pairing_buttons(&s, 109).await;
+    assert_eq!(approve, approve_nine);
+    let asked = s.log.texts_in(109);
+    assert!(
+        asked[0].contains("New pairing request on Recorder: person number 1, code "),
+        "{asked:?}"
+    );
+
+    // Someone who is not an admin cannot answer, even with the right data.
+    s.press(1, &approve);
+    s.log
+        .wait_for("the note to a non-admin", |calls| {
+            calls
+                .iter()
+                .any(|c| matches!(c, Call::Answer { note, .. } if note == texts::PAIRING_NOT_ADMIN))
+        })
+        .await;
+    assert!(
+        !Pairing::new(s.store.clone())
+            .is_approved(&Principal::telegram(1))
+            .await
+            .unwrap()
+    );
+
+    s.press(9, &approve_nine);
+    s.wait_for_text(101, "An admin approved your request").await;
+    for id in [eight, nine] {
+        s.log
+            .wait_for("every copy settled", |calls| {
+                calls.iter().any(|c| matches!(c, Call::Settle { id: i, text } if *i == id && text.ends_with("Approved by recorded telegram:9.")))
+            })
+            .await;
+    }
+    assert!(
+        Pairing::new(s.store.clone())
+            .is_approved(&Principal::telegram(1))
+            .await
+            .unwrap()
+    );
+    s.say(101, 1, "hello again");
+    s.wait_for_text(101, "Hello there.").await;
+
+    // A late or replayed tap changes nothing and takes its buttons away.
+    s.press(8, &deny_nine);
+    s.log
+        .wait_for("the stale note", |calls| {
+            calls.iter().any(
+                |c| matches!(c, Call::Answer { note, stale: true } if note == texts::PAIRING_GONE),
+            )
+        })
+        .await;
+    assert!(
+        Pairing::new(s.store.clone())
+            .is_approved(&Principal::telegram(1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.log
+            .texts_in(101)
+            .iter()
+            .filter(|t| t.contains("declined"))
+            .count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_declined_sender_is_told_and_asks_no_more_for_a_while() {
+    let s = admins_setup();
+    s.say(101, 1, "hello");
+    let (_, _, deny) = pairing_buttons(&s, 109).await;
+    s.press(9, &deny);
+    s.wait_for_text(101, texts::PAIRING_DECLINED).await;
+    s.wait_for_text(109, "Declined by recorded telegram:9.")
+        .await;
+    assert!(
+        Pairing::new(s.store.clone())
+            .pending()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let before = s.log.calls().len();
+    s.say(101, 1, "please");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(s.log.calls().len(), before, "{:#?}", s.log.calls());
+
+    // Admins always talk, whatever the policy.
+    s.say(108, 8, "hi");
+    s.wait_for_text(108, "Hello there.").await;
+}
+
+#[tokio::test]
+async fn a_request_answered_with_the_cli_leaves_the_buttons_harmless() {
+    let s = admins_setup();
+    s.say(101, 1, "hello");
+    let (_, approve, _) = pairing_buttons(&s, 109).await;
+    let code = admins::parse_callback(&approve).unwrap().0;
+    Pairing::new(s.store.clone()).approve(&code).await.unwrap();
+    s.press(9, &approve);
+    s.wait_for_text(109, texts::PAIRING_GONE).await;
+    s.wait_for_text(108, texts::PAIRING_GONE).await;
+    assert!(!s.log.texts_in(101).iter().any(|t| t.contains("An admin")));
 }
 
 #[tokio::test]

@@ -45,6 +45,49 @@ pub fn pairing(code: &str) -> String {
     )
 }
 
+/// What each admin is sent about a new pairing request: who asks (as the platform names them,
+/// `who`), on which platform, with which code.
+#[must_use]
+pub fn pairing_request(platform: &str, who: &str, code: &str) -> String {
+    format!(
+        "New pairing request on {platform}: {who}, code {code}.\nApprove to let them talk to the assistant (the same as: mcp-gateway pairing approve {code})."
+    )
+}
+
+/// The line that replaces an admin's buttons once the request is answered: `approved` or not,
+/// by `by`.
+#[must_use]
+pub fn pairing_outcome(approved: bool, by: &str) -> String {
+    if approved {
+        format!("Approved by {by}.")
+    } else {
+        format!("Declined by {by}.")
+    }
+}
+
+/// The line that replaces an admin's buttons when the request was answered elsewhere or its
+/// code expired.
+pub const PAIRING_GONE: &str = "This request was already answered or has expired; `mcp-gateway pairing list` shows who is waiting.";
+
+/// What the admin who tapped is told.
+#[must_use]
+pub fn pairing_press_note(approved: bool) -> &'static str {
+    if approved { "Approved" } else { "Declined" }
+}
+
+/// What someone who is not an admin is told when they tap a pairing button.
+pub const PAIRING_NOT_ADMIN: &str = "Only an admin can answer pairing requests.";
+
+/// What the admin who tapped is told when the answer could not be written.
+pub const PAIRING_NOT_RECORDED: &str =
+    "The answer could not be recorded; try again, or use mcp-gateway pairing approve.";
+
+/// What the requester is told once an admin approved them.
+pub const PAIRING_APPROVED: &str = "An admin approved your request: you can talk to the assistant now. Write your question whenever you like.";
+
+/// What the requester is told once an admin declined them.
+pub const PAIRING_DECLINED: &str = "An admin declined your request to use this assistant.";
+
 /// The reply to a sender refused under `allowlist`, naming the id the operator would add.
 #[must_use]
 pub fn denied(platform: &str, id: &str) -> String {

@@ -87,6 +87,11 @@ pub async fn run(
             .iter()
             .map(|user| Principal::slack(&identity.team_id, user))
             .collect(),
+        admins: slack
+            .admins
+            .iter()
+            .map(|user| Principal::slack(&identity.team_id, user))
+            .collect(),
         per_minute: slack.rate_limit_per_minute,
     };
     let engine = Engine::start(platform, admission, shared, &options, &shutdown);

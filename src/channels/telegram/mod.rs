@@ -86,6 +86,12 @@ pub async fn run(
             .filter_map(|id| u64::try_from(*id).ok())
             .map(Principal::telegram)
             .collect(),
+        admins: telegram
+            .admins
+            .iter()
+            .filter_map(|id| u64::try_from(*id).ok())
+            .map(Principal::telegram)
+            .collect(),
         per_minute: telegram.rate_limit_per_minute,
     };
     let engine = Engine::start(platform, admission, shared, &options, &shutdown);
