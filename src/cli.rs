@@ -61,7 +61,9 @@ pub enum Command {
     /// List and revoke people's connected accounts.
     #[command(subcommand)]
     Connections(crate::ops::connections::ConnectionsCommand),
-    /// Write an online backup of the database.
+    /// Write an online backup of the database (`backup --dir DIR`), or restore one
+    /// (`backup restore FILE`).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Backup(crate::ops::backup::BackupArgs),
 }
 

@@ -27,5 +27,7 @@ mod notion_tools;
 mod oauth;
 #[path = "servers/peers.rs"]
 mod peers;
+#[path = "servers/restore.rs"]
+mod restore;
 #[path = "servers/startup.rs"]
 mod startup;

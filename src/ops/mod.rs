@@ -6,4 +6,5 @@ pub(crate) mod connections;
 pub(crate) mod doctor;
 pub(crate) mod pairing;
 pub(crate) mod redirect_uris;
+pub(crate) mod restore;
 pub mod route;

@@ -60,6 +60,26 @@ pub enum SealError {
     Open,
 }
 
+/// How many sealed values opened under a key and how many did not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SealTally {
+    /// Values that opened.
+    pub opened: u64,
+    /// Values that did not.
+    pub failed: u64,
+}
+
+impl SealTally {
+    /// Counts one value.
+    pub fn record(&mut self, opened: bool) {
+        if opened {
+            self.opened += 1;
+        } else {
+            self.failed += 1;
+        }
+    }
+}
+
 /// Seals and opens values under one key. Its `Debug` never shows the key.
 #[derive(Clone)]
 pub struct Sealer {

@@ -125,6 +125,46 @@ fn state_aad(hash: &[u8], column: &str) -> String {
     format!("oauth_states|{}|{column}", hex::encode(hash))
 }
 
+/// Tries every durable sealed value of the OAuth client's tables (client secrets and people's
+/// tokens) with `sealer`; returns how many opened and how many did not. Used to check a backup
+/// before it is restored.
+///
+/// # Errors
+/// Fails when the tables cannot be read.
+pub(crate) fn tally_sealed(
+    conn: &rusqlite::Connection,
+    sealer: &Sealer,
+) -> rusqlite::Result<crate::store::seal::SealTally> {
+    let mut tally = crate::store::seal::SealTally::default();
+    let mut clients = conn.prepare(
+        "SELECT server, client_secret FROM oauth_clients WHERE client_secret IS NOT NULL",
+    )?;
+    let rows = clients.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    for row in rows {
+        let (server, sealed) = row?;
+        tally.record(sealer.open(&secret_aad(&server), &sealed).is_ok());
+    }
+    let mut tokens = conn.prepare("SELECT principal, server, credentials FROM oauth_tokens")?;
+    let rows = tokens.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (principal, server, sealed) = row?;
+        tally.record(
+            sealer
+                .open(&tokens_aad(&principal, &server), &sealed)
+                .is_ok(),
+        );
+    }
+    Ok(tally)
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("a stored {what} could not be decoded"))
 }

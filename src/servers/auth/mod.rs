@@ -308,11 +308,48 @@ impl AuthServer {
 
     /// The associated data that binds a sealed upstream token to its account row and column.
     pub(crate) fn account_aad(&self, account: &str, column: &str) -> String {
-        format!(
-            "as_upstream_accounts|{}|{account}|{column}",
-            self.inner.kind.name()
-        )
+        account_aad(self.inner.kind.name(), account, column)
     }
+}
+
+/// The associated data of a sealed upstream token of `account` on `server`.
+fn account_aad(server: &str, account: &str, column: &str) -> String {
+    format!("as_upstream_accounts|{server}|{account}|{column}")
+}
+
+/// Tries every durable sealed value of `server`'s authorization server (its upstream access and
+/// refresh tokens) with `sealer`; returns how many opened and how many did not. Used to check a
+/// backup before it is restored.
+///
+/// # Errors
+/// Fails when the table cannot be read.
+pub(crate) fn tally_sealed(
+    conn: &rusqlite::Connection,
+    sealer: &Sealer,
+    server: &str,
+) -> rusqlite::Result<crate::store::seal::SealTally> {
+    let mut tally = crate::store::seal::SealTally::default();
+    let mut accounts = conn.prepare(
+        "SELECT server, account, access_token, refresh_token FROM as_upstream_accounts WHERE server = ?1",
+    )?;
+    let rows = accounts.query_map([server], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<Vec<u8>>>(2)?,
+            r.get::<_, Option<Vec<u8>>>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (server, account, access, refresh) = row?;
+        for (column, sealed) in [("access_token", access), ("refresh_token", refresh)] {
+            if let Some(sealed) = sealed {
+                let aad = account_aad(&server, &account, column);
+                tally.record(sealer.open(&aad, &sealed).is_ok());
+            }
+        }
+    }
+    Ok(tally)
 }
 
 /// The authorization server's routes (everything except `/mcp`), each unauthenticated endpoint
