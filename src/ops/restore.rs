@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+use crate::store::in_use::Exclusive;
 use crate::store::latest_version;
 use crate::store::seal::{SealTally, Sealer};
 
@@ -71,7 +72,7 @@ pub enum RestoreError {
     },
     /// Another process has the current database open.
     #[error(
-        "running check failed: a gateway or MCP server has {0} open; stop it first (on Kubernetes scale the gateway, notion-mcp and gcal-mcp Deployments to 0)"
+        "running check failed: a gateway, an MCP server or another mcp-gateway command has {0} open; stop it first (on Kubernetes scale the gateway, notion-mcp and gcal-mcp Deployments to 0)"
     )]
     Running(PathBuf),
     /// The current database could not be moved aside or the backup put in its place.
@@ -260,8 +261,8 @@ fn has_table(conn: &Connection, table: &str) -> bool {
     .is_ok()
 }
 
-/// Copies `backup` next to `path`, takes the current database's exclusive lock (failing when
-/// another process has it open), folds its write-ahead log in, moves it to
+/// Takes the database's in-use lock exclusively and SQLite's exclusive lock on it (either
+/// failing when another process has it open), copies `backup` next to `path`, folds its write-ahead log in, moves it to
 /// `<path>.before-restore` and puts the copy in its place.
 fn replace(backup: &Path, path: &Path) -> Result<Option<PathBuf>, RestoreError> {
     let fail = |reason: String| RestoreError::Replace {
@@ -275,11 +276,19 @@ fn replace(backup: &Path, path: &Path) -> Result<Option<PathBuf>, RestoreError> 
     } else {
         parent
     };
+    std::fs::create_dir_all(parent).map_err(io)?;
+    // Held until the backup is in place: every process that opens the database holds this
+    // lock shared for as long as it has it open, and waits while it is held here.
+    let _held = match Exclusive::try_take(path) {
+        Ok(Some(held)) => held,
+        Ok(None) => return Err(RestoreError::Running(path.to_path_buf())),
+        Err(e) => return Err(fail(e.to_string())),
+    };
     let exists = path.exists();
+    // A process that does not take the lock above still holds SQLite's shared lock.
     let lock = if exists {
         Some(lock_exclusively(path)?)
     } else {
-        std::fs::create_dir_all(parent).map_err(io)?;
         None
     };
     let name = path
@@ -362,17 +371,50 @@ fn lock_exclusively(path: &Path) -> Result<Connection, RestoreError> {
 mod tests {
     use super::*;
 
-    fn database(dir: &Path, name: &str) -> PathBuf {
-        let path = dir.join(name);
-        let store = crate::store::Store::open(&path).expect("a database");
-        drop(store);
-        path
+    /// Whether `replace` would find the database at `path` free: nothing holds its in-use lock
+    /// and nothing has it open in SQLite.
+    fn free(path: &Path) -> bool {
+        match Exclusive::try_take(path).unwrap() {
+            Some(_held) => lock_exclusively(path).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Waits (up to five seconds) until the database at `path` is free: a dropped store's
+    /// threads release it once their connections have closed.
+    fn becomes_free(path: &Path) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !free(path) {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        true
     }
 
     #[test]
-    fn an_open_database_is_reported_as_running() {
+    fn a_database_a_store_has_open_is_reported_as_running() {
         let dir = tempfile::tempdir().unwrap();
-        let current = database(dir.path(), "current.db");
+        let current = dir.path().join("current.db");
+        let backup = dir.path().join("backup.db");
+        drop(crate::store::Store::open(&backup).unwrap());
+        let store = crate::store::Store::open(&current).unwrap();
+        assert!(matches!(
+            replace(&backup, &current),
+            Err(RestoreError::Running(_))
+        ));
+        assert!(!free(&current));
+        drop(store);
+        assert!(becomes_free(&current), "released once the store is closed");
+    }
+
+    #[test]
+    fn a_database_open_in_sqlite_without_the_lock_is_reported_as_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let current = dir.path().join("current.db");
+        drop(crate::store::Store::open(&current).unwrap());
+        assert!(becomes_free(&current));
         let holder = Connection::open(&current).unwrap();
         holder
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| {

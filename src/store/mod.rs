@@ -9,12 +9,15 @@
 //! MCP servers) may open the same file, a new one too, at the same moment; WAL, a busy timeout
 //! and migrations that run one process at a time let them share it. Each component owns its
 //! tables (see [`migrations`]); secrets inside rows are sealed with [`seal::Sealer`]. A second
-//! thread checkpoints the write-ahead log so that operations never wait for it.
+//! thread checkpoints the write-ahead log so that operations never wait for it. While a process
+//! has the file open it holds the shared lock of `<path>.lock` ([`in_use`]), which
+//! `backup restore` needs exclusively.
 
 pub(crate) mod audit;
 pub(crate) mod backup;
 pub(crate) mod conversation;
 pub(crate) mod history;
+pub(crate) mod in_use;
 mod migrations;
 mod recent;
 pub mod seal;
@@ -121,7 +124,11 @@ struct Checkpointer {
 
 impl Checkpointer {
     /// Turns off automatic checkpoints on `serving` and starts checkpointing the file at `path`.
-    fn start(serving: &Connection, path: &Path) -> Result<Self, StoreError> {
+    fn start(
+        serving: &Connection,
+        path: &Path,
+        in_use: Option<Arc<in_use::Shared>>,
+    ) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(|e| StoreError::Open {
             path: path.to_path_buf(),
             reason: e.to_string(),
@@ -151,6 +158,8 @@ impl Checkpointer {
                         Ok(()) => {}
                     }
                 }
+                drop(conn);
+                drop(in_use);
             })
             .map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),
@@ -227,8 +236,9 @@ impl Store {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| open_err(e.to_string()))?;
         }
+        let in_use = in_use::Shared::take(path).map_err(|e| open_err(e.to_string()))?;
         let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
-        Self::prepare(conn, path)
+        Self::prepare(conn, path, Some(Arc::new(in_use)))
     }
 
     /// Opens a private in-memory database, for tests and dry runs.
@@ -236,10 +246,16 @@ impl Store {
     /// # Errors
     /// Fails only if SQLite itself cannot start.
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        Self::prepare(Connection::open_in_memory()?, Path::new(":memory:"))
+        Self::prepare(Connection::open_in_memory()?, Path::new(":memory:"), None)
     }
 
-    fn prepare(mut conn: Connection, path: &Path) -> Result<Self, StoreError> {
+    /// Sets up `conn` and starts its threads; each thread keeps `in_use` (the file's shared
+    /// lock) until its own connection has closed.
+    fn prepare(
+        mut conn: Connection,
+        path: &Path,
+        in_use: Option<Arc<in_use::Shared>>,
+    ) -> Result<Self, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         use_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -251,12 +267,16 @@ impl Store {
         let checkpointer = if path == Path::new(":memory:") {
             None
         } else {
-            Some(Arc::new(Checkpointer::start(&conn, path)?))
+            Some(Arc::new(Checkpointer::start(&conn, path, in_use.clone())?))
         };
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("store".into())
-            .spawn(move || serve(&mut conn, &queue))
+            .spawn(move || {
+                serve(&mut conn, &queue);
+                drop(conn);
+                drop(in_use);
+            })
             .map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),
                 reason: format!("cannot start the database thread: {e}"),

@@ -1,7 +1,8 @@
 //! `mcp-gateway backup restore FILE` on a real backup of the MCP servers' database, with a
 //! connected upstream account sealed in it: refused while the servers run, for a corrupt file, a
 //! newer schema and another seal key, each leaving the current database as it was; then restored,
-//! the previous database kept, and the servers serve the restored accounts.
+//! the previous database kept, and the servers serve the restored accounts; then, after a change,
+//! refused while `serve` runs, and restored again once it stopped, the change gone.
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -27,6 +28,17 @@ fn stderr(out: &Output) -> String {
 /// Restores `file` with `config` and asserts that it was refused with one error line holding
 /// `check`, and that `current` kept its bytes and no `.before-restore` appeared.
 fn assert_refused(config: &Path, file: &Path, current: &Path, check: &str) {
+    assert_refused_keeping(config, file, current, check);
+    assert!(
+        !before_restore(current).exists(),
+        "{check}: nothing is moved aside"
+    );
+}
+
+/// Restores `file` with `config` and asserts that it was refused with one error line holding
+/// `check`, and that neither `current` nor its `.before-restore` changed.
+fn assert_refused_keeping(config: &Path, file: &Path, current: &Path, check: &str) {
+    let kept = std::fs::read(before_restore(current)).ok();
     let before = std::fs::read(current).expect("the current database");
     let out = mcp_gateway(
         config,
@@ -41,9 +53,10 @@ fn assert_refused(config: &Path, file: &Path, current: &Path, check: &str) {
         before,
         "{check}: the current database changed"
     );
-    assert!(
-        !before_restore(current).exists(),
-        "{check}: nothing is moved aside"
+    assert_eq!(
+        std::fs::read(before_restore(current)).ok(),
+        kept,
+        "{check}: the kept database changed"
     );
 }
 
@@ -234,4 +247,59 @@ async fn restore_checks_a_backup_and_round_trips_it() {
     );
     let (status, _) = initialize(&resource, Some("not-a-token-we-issued")).await;
     assert_eq!(status, 401);
+
+    // A change after the backup: one more registered client, then the servers stop.
+    let in_backup = count_clients(&backup);
+    OAuthClient::register(&format!("http://127.0.0.1:{}", ports[0])).await;
+    server.kill().await.expect("stop notion-mcp");
+    assert_eq!(count_clients(&current), in_backup + 1);
+
+    // A running gateway (`serve`) on the database refuses the restore.
+    let mut gateway = serve(&offline, dir.path()).await;
+    assert_refused_keeping(&offline, &backup, &current, "running check failed");
+    gateway.kill().await.expect("stop serve");
+
+    // Stopped, the backup comes back and the change is gone; the changed database is kept.
+    let out = mcp_gateway(
+        &offline,
+        &["backup", "restore", backup.to_str().expect("UTF-8")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(count_clients(&current), in_backup, "the old data is back");
+    assert_eq!(count_clients(&before_restore(&current)), in_backup + 1);
+}
+
+/// Starts `serve` with the servers' configuration of `dir` plus a model server on a closed
+/// port and `[http].listen`, and waits until it listens.
+async fn serve(config: &Path, dir: &Path) -> tokio::process::Child {
+    let [port, closed] = free_ports();
+    let mut text = std::fs::read_to_string(config).expect("the config");
+    text = format!(
+        "[model]\nbase_url = \"http://127.0.0.1:{closed}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n\n{text}"
+    );
+    let path = dir.join("gateway.toml");
+    std::fs::write(&path, text).expect("write the gateway's config");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-gateway"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start serve");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .is_err()
+    {
+        assert!(child.try_wait().expect("poll").is_none(), "serve exited");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "serve never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child
 }
