@@ -25,31 +25,23 @@ mod decode;
 #[allow(dead_code)]
 mod prompt;
 
-use std::collections::VecDeque;
-use std::path::PathBuf;
+#[path = "../tests/support/fixture_agent.rs"]
+mod fixture_agent;
+
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use mcp_gateway::Principal;
 use mcp_gateway::agent::select;
-use mcp_gateway::agent::{Activity, Agent, ConfirmRequest, TurnInput, TurnSink};
-use mcp_gateway::config::{Config, ToolSelection};
-use mcp_gateway::llm::{
-    ChatModel, ChatOutcome, ChatRequest, DeltaSink, ModelError, Role, ToolCall, ToolSpec,
-};
-use mcp_gateway::mcp::{Catalog, ToolError, ToolHost, ToolOutput};
-use mcp_gateway::ops::route;
-use mcp_gateway::store::Store;
-use mcp_gateway::telemetry::metrics::Metrics;
-use parking_lot::Mutex;
+use mcp_gateway::config::ToolSelection;
+use mcp_gateway::llm::{Role, ToolSpec};
+use mcp_gateway::mcp::Catalog;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use tokio_util::sync::CancellationToken;
+use serde_json::{Value, json};
 
+use fixture_agent::{
+    Conversation, Request, SERVERS, catalog_dir, common_prefix, config, root, run_conversation,
+};
 use prompt::{Msg, Template, Think};
 
-/// The servers of the catalog fixtures, in configuration order.
-const SERVERS: [&str; 2] = ["notion", "gcal"];
 /// The file holding the scripted conversations.
 const CONVERSATIONS_FILE: &str = "tests/fixtures/selection/eval.json";
 
@@ -58,41 +50,11 @@ struct EvalSet {
     conversations: Vec<Conversation>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Conversation {
-    name: String,
-    turns: Vec<Turn>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Turn {
-    user: String,
-    calls: Vec<String>,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn config(selection: ToolSelection) -> Config {
-    let mut text = String::new();
-    for (i, name) in SERVERS.iter().enumerate() {
-        text.push_str(&format!(
-            "[[servers]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:{}/mcp\"\nauth = \"oauth\"\n",
-            8000 + i
-        ));
-    }
-    let mut config = Config::parse(&text, &root().join("bench.toml")).expect("the config is valid");
-    config.agent.tool_selection = selection;
-    config
-}
-
 /// The catalog of the fixtures as a live listing keeps it; with `raw`, each tool keeps the
 /// input schema its server lists.
 fn catalog(raw: bool) -> Catalog {
-    let config = config(ToolSelection::Auto);
-    let dir = root().join("tests/fixtures/catalog");
-    let mut catalog = route::catalog_from_dir(&config.servers, &dir).expect("the fixtures load");
+    let dir = catalog_dir();
+    let mut catalog = fixture_agent::catalog(&config(&SERVERS, ToolSelection::Auto));
     if raw {
         for server in SERVERS {
             let text = std::fs::read_to_string(dir.join(format!("{server}.json")))
@@ -107,35 +69,6 @@ fn catalog(raw: bool) -> Catalog {
         }
     }
     catalog
-}
-
-/// A tool host serving the fixture catalog; every call returns a fixed-size result.
-struct FixtureTools {
-    catalog: Catalog,
-}
-
-#[async_trait]
-impl ToolHost for FixtureTools {
-    async fn catalog(&self, _: &Principal) -> Catalog {
-        self.catalog.clone()
-    }
-    async fn call(
-        &self,
-        _: &Principal,
-        server: &str,
-        tool: &str,
-        _: Map<String, Value>,
-    ) -> Result<ToolOutput, ToolError> {
-        let text = format!(
-            "{{\"server\":\"{server}\",\"tool\":\"{tool}\",\"results\":[{}]}}",
-            ["{\"id\":\"3f2a9c1b-8e7d-4f6a-9b0c-1d2e3f4a5b6c\",\"title\":\"An item\",\"when\":\"2026-05-01T10:00:00+02:00\"}"; 5].join(",")
-        );
-        Ok(ToolOutput {
-            text,
-            structured: None,
-            is_error: false,
-        })
-    }
 }
 
 /// The figures of one model request.
@@ -153,24 +86,8 @@ struct Figures {
     uncached: usize,
 }
 
-/// A model that calls the current turn's scripted tools in order (searching with `find_tools`
-/// first when one is not offered) and then answers; it measures every request it receives.
-#[derive(Default)]
-struct ScriptModel {
-    state: Mutex<ScriptState>,
-}
-
-#[derive(Default)]
-struct ScriptState {
-    pending: VecDeque<String>,
-    searched: bool,
-    user_text: String,
-    previous: String,
-    requests: Vec<Figures>,
-}
-
 /// The request's messages as Ollama decodes them.
-fn messages(request: &ChatRequest<'_>) -> Vec<Msg> {
+fn messages(request: &Request) -> Vec<Msg> {
     request
         .messages
         .iter()
@@ -198,119 +115,24 @@ fn messages(request: &ChatRequest<'_>) -> Vec<Msg> {
         .collect()
 }
 
-fn common_prefix(a: &str, b: &str) -> usize {
-    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
-}
-
-fn dummy_arguments(schema: &Value) -> Value {
-    let mut args = Map::new();
-    let required = schema["required"].as_array().cloned().unwrap_or_default();
-    for name in required.iter().filter_map(Value::as_str) {
-        let prop = &schema["properties"][name];
-        let value = if let Some(first) = prop["enum"].as_array().and_then(|e| e.first()) {
-            first.clone()
-        } else {
-            match prop["type"].as_str() {
-                Some("integer" | "number") => json!(1),
-                Some("boolean") => json!(true),
-                Some("object") => json!({}),
-                Some("array") => json!([]),
-                _ => json!("3f2a9c1b8e7d4f6a9b0c1d2e3f4a5b6c"),
-            }
-        };
-        args.insert(name.to_owned(), value);
-    }
-    Value::Object(args)
-}
-
-#[async_trait]
-impl ChatModel for ScriptModel {
-    async fn chat(
-        &self,
-        request: &ChatRequest<'_>,
-        _: DeltaSink<'_>,
-    ) -> Result<ChatOutcome, ModelError> {
-        let mut s = self.state.lock();
-        let tools: Vec<Value> = request.tools.iter().map(ToolSpec::to_wire).collect();
-        let msgs = messages(request);
-        let think = Think {
-            set: false,
-            on: false,
-        };
-        let rendered = prompt::render(Template::Qwen25, &msgs, &tools, think);
-        let bare = prompt::render(Template::Qwen25, &msgs, &[], think);
-        let figures = Figures {
-            sent_tools: select::schema_bytes(request.tools),
-            prompt: rendered.len(),
-            prompt_tools: rendered.len().saturating_sub(bare.len()),
-            tokens: prompt::count_tokens(&rendered),
-            uncached: rendered.len() - common_prefix(&rendered, &s.previous),
-        };
-        s.requests.push(figures);
-        s.previous = rendered;
-        let Some(next) = s.pending.front().cloned() else {
-            return Ok(ChatOutcome {
-                content: "Done. Here is what I found and did, in short.".into(),
-                ..ChatOutcome::default()
-            });
-        };
-        let call = match request.tools.iter().find(|t| t.name == next) {
-            Some(spec) => {
-                s.pending.pop_front();
-                s.searched = false;
-                ToolCall {
-                    id: None,
-                    name: next,
-                    arguments: dummy_arguments(&spec.parameters),
-                }
-            }
-            None if !s.searched && request.tools.iter().any(|t| t.name == select::FIND_TOOLS) => {
-                s.searched = true;
-                ToolCall {
-                    id: None,
-                    name: select::FIND_TOOLS.into(),
-                    arguments: json!({"query": s.user_text}),
-                }
-            }
-            None => {
-                s.pending.pop_front();
-                s.searched = false;
-                ToolCall {
-                    id: None,
-                    name: next,
-                    arguments: json!({}),
-                }
-            }
-        };
-        Ok(ChatOutcome {
-            tool_calls: vec![call],
-            ..ChatOutcome::default()
-        })
-    }
-    async fn embed(&self, _: &str, _: &[String]) -> Result<Vec<Vec<f32>>, ModelError> {
-        Err(ModelError::Decode("no embeddings in this benchmark".into()))
-    }
-    async fn list_models(&self) -> Result<Vec<String>, ModelError> {
-        Ok(vec!["script".into()])
-    }
-    fn model_name(&self) -> &str {
-        "script"
-    }
-    fn context_tokens(&self) -> u32 {
-        32_768
-    }
-}
-
-struct YesSink;
-
-#[async_trait]
-impl TurnSink for YesSink {
-    fn progress(&self, _: &str) {}
-    async fn activity(&self, _: Activity) {}
-    async fn confirm(&self, _: &ConfirmRequest) -> bool {
-        true
-    }
-    async fn connect_link(&self, _: &str, _: &str) {}
+/// Measures one request, given the rendered prompt of the one before it.
+fn measure(request: &Request, previous: &str) -> (Figures, String) {
+    let tools: Vec<Value> = request.tools.iter().map(ToolSpec::to_wire).collect();
+    let msgs = messages(request);
+    let think = Think {
+        set: false,
+        on: false,
+    };
+    let rendered = prompt::render(Template::Qwen25, &msgs, &tools, think);
+    let bare = prompt::render(Template::Qwen25, &msgs, &[], think);
+    let figures = Figures {
+        sent_tools: select::schema_bytes(&request.tools),
+        prompt: rendered.len(),
+        prompt_tools: rendered.len().saturating_sub(bare.len()),
+        tokens: prompt::count_tokens(&rendered),
+        uncached: rendered.len() - common_prefix(&rendered, previous),
+    };
+    (figures, rendered)
 }
 
 /// Runs one conversation; returns the figures of each model request.
@@ -319,42 +141,15 @@ async fn run(
     catalog: &Catalog,
     selection: ToolSelection,
 ) -> Vec<Figures> {
-    let config = config(selection);
-    let model = Arc::new(ScriptModel::default());
-    let tools = Arc::new(FixtureTools {
-        catalog: catalog.clone(),
-    });
-    let agent = Agent::new(
-        model.clone(),
-        tools,
-        Store::open_in_memory().expect("an in-memory store opens"),
-        config.agent.clone(),
-        config.servers.clone(),
-        Metrics::unregistered(),
-    )
-    .expect("the agent builds");
-    let principal = Principal::console("bench");
-    for turn in &conversation.turns {
-        {
-            let mut s = model.state.lock();
-            s.pending = turn.calls.iter().cloned().collect();
-            s.searched = false;
-            s.user_text = turn.user.clone();
-        }
-        agent
-            .run_turn(
-                TurnInput {
-                    principal: &principal,
-                    chat: &conversation.name,
-                    text: &turn.user,
-                },
-                &YesSink,
-                &CancellationToken::new(),
-            )
-            .await
-            .expect("the turn runs");
+    let script = run_conversation(conversation, &config(&SERVERS, selection), catalog).await;
+    let mut previous = String::new();
+    let mut out = Vec::new();
+    for request in &script.requests {
+        let (figures, rendered) = measure(request, &previous);
+        out.push(figures);
+        previous = rendered;
     }
-    model.state.lock().requests.clone()
+    out
 }
 
 fn mean(values: impl Iterator<Item = usize>) -> (usize, f64) {

@@ -3,6 +3,8 @@
 
 #[path = "support/fake_ollama.rs"]
 mod fake_ollama;
+#[path = "support/fixture_agent.rs"]
+mod fixture_agent;
 
 mod select {
     mod common;

@@ -1,32 +1,21 @@
-//! A fixture-catalog tool host, a sink, and helpers to run turns and `route`.
+//! A configuration over the fake model and the catalog fixtures, and helpers to run turns and
+//! `route`; the tool host and the sink are the shared ones of `tests/support/fixture_agent.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use mcp_gateway::Principal;
-use mcp_gateway::agent::{Activity, Agent, ConfirmRequest, TurnInput, TurnOutcome, TurnSink};
+use mcp_gateway::agent::{Agent, TurnInput, TurnOutcome};
 use mcp_gateway::config::Config;
-use mcp_gateway::mcp::{Catalog, ToolError, ToolHost, ToolOutput};
+use mcp_gateway::mcp::Catalog;
 use mcp_gateway::ops::route;
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
-use parking_lot::Mutex;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::fake_ollama::FakeOllama;
-
-/// The folder of the catalog fixtures (`notion.json`, `gcal.json`).
-pub fn catalog_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/catalog");
-    assert!(
-        dir.join("notion.json").is_file() && dir.join("gcal.json").is_file(),
-        "the catalog fixtures are missing under {}",
-        dir.display()
-    );
-    dir
-}
+pub use crate::fixture_agent::{FixtureTools, Sink, catalog_dir};
 
 /// A temporary folder with a configuration naming both servers and the fake model.
 pub struct Setup {
@@ -118,55 +107,6 @@ impl Setup {
         let value: Value = serde_json::from_str(text.trim()).expect("route --json prints JSON");
         value["tools"].as_array().cloned().expect("a tools array")
     }
-}
-
-/// Serves the fixture catalog and records calls.
-pub struct FixtureTools {
-    pub catalog: Catalog,
-    pub calls: Mutex<Vec<String>>,
-}
-
-impl FixtureTools {
-    pub fn new(catalog: Catalog) -> Arc<Self> {
-        Arc::new(Self {
-            catalog,
-            calls: Mutex::new(Vec::new()),
-        })
-    }
-}
-
-#[async_trait]
-impl ToolHost for FixtureTools {
-    async fn catalog(&self, _: &Principal) -> Catalog {
-        self.catalog.clone()
-    }
-    async fn call(
-        &self,
-        _: &Principal,
-        server: &str,
-        tool: &str,
-        _: Map<String, Value>,
-    ) -> Result<ToolOutput, ToolError> {
-        self.calls.lock().push(format!("{server}_{tool}"));
-        Ok(ToolOutput {
-            text: format!("{tool}: ok"),
-            structured: None,
-            is_error: false,
-        })
-    }
-}
-
-/// Accepts every confirmation.
-pub struct Sink;
-
-#[async_trait]
-impl TurnSink for Sink {
-    fn progress(&self, _: &str) {}
-    async fn activity(&self, _: Activity) {}
-    async fn confirm(&self, _: &ConfirmRequest) -> bool {
-        true
-    }
-    async fn connect_link(&self, _: &str, _: &str) {}
 }
 
 /// Runs one turn of `console:tester` in chat `c`.
