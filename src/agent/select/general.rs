@@ -11,6 +11,7 @@
 //! question about "my calendar" is still a how-to question, a question about what something is
 //! becomes a request when it is about "my" things or "today".
 
+use super::lexicon;
 use super::text;
 
 /// The kinds of general questions, each undone by different signs of a request.
@@ -60,6 +61,7 @@ const OPENINGS: &[(&str, Kind)] = &[
     ("what model", Kind::Assistant),
     ("who can see", Kind::Assistant),
     ("how do you work", Kind::Assistant),
+    ("how do", Kind::HowTo),
     ("how do i", Kind::HowTo),
     ("how do you", Kind::HowTo),
     ("how do we", Kind::HowTo),
@@ -78,6 +80,8 @@ const OPENINGS: &[(&str, Kind)] = &[
     ("best way", Kind::HowTo),
     ("should i", Kind::HowTo),
     ("tips", Kind::HowTo),
+    ("best practices", Kind::HowTo),
+    ("whats a good", Kind::HowTo),
     ("any tips", Kind::HowTo),
     ("advice", Kind::HowTo),
     ("any advice", Kind::HowTo),
@@ -87,6 +91,7 @@ const OPENINGS: &[(&str, Kind)] = &[
     ("remind me how", Kind::HowTo),
     ("remind me why", Kind::HowTo),
     ("write me a", Kind::Writing),
+    ("write me an", Kind::Writing),
     ("write a", Kind::Writing),
     ("write an", Kind::Writing),
     ("write some", Kind::Writing),
@@ -108,6 +113,14 @@ const OPENINGS: &[(&str, Kind)] = &[
     ("whats the point", Kind::Knowledge),
     ("whats the best", Kind::Knowledge),
     ("whats another", Kind::Knowledge),
+    ("whats the ideal", Kind::Knowledge),
+    ("whats the usual", Kind::Knowledge),
+    ("whats the typical", Kind::Knowledge),
+    ("whats the etiquette", Kind::Knowledge),
+    ("whats the right", Kind::Knowledge),
+    ("whats the proper", Kind::Knowledge),
+    ("pros and cons", Kind::Knowledge),
+    ("what time does", Kind::Knowledge),
     ("difference between", Kind::Knowledge),
     ("what should", Kind::Knowledge),
     ("what year", Kind::Knowledge),
@@ -156,6 +169,25 @@ const REWORK: &[&str] = &[
     "polish",
     "tidy",
 ];
+/// Words that say the quoted text is the name of something, not a text to rework.
+const NAMING: &[&str] = &["called", "named", "titled", "entitled"];
+/// Words in "-ing" that ask what is going on rather than what something is.
+const ONGOING: &[&str] = &[
+    "happening",
+    "coming",
+    "going",
+    "upcoming",
+    "pending",
+    "outstanding",
+    "remaining",
+    "missing",
+    "something",
+    "anything",
+    "everything",
+    "nothing",
+];
+/// Words that make what follows a thing of the message's own.
+const DETERMINERS: &[&str] = &["the", "my", "a", "an", "our", "this", "that", "your"];
 /// Words after a rework verb that point at the message's own text.
 const THIS: &[&str] = &["this", "that", "it", "these"];
 
@@ -382,8 +414,27 @@ pub fn general(frame: &str, signs: Signs, names_server: impl Fn(&str) -> bool) -
         .filter(|(phrase, _)| opens(phrase))
         .max_by_key(|(phrase, _)| phrase.len())
         .map(|(_, kind)| *kind);
-    if kind.is_none() && REWORK.contains(&first) && (signs.payload || THIS.contains(&second)) {
+    // "make a new calendar called 'Kids'": the quoted text names a thing to create.
+    let names_a_thing = NAMING.iter().any(|w| has(w));
+    if kind.is_none()
+        && REWORK.contains(&first)
+        && ((signs.payload && !names_a_thing) || THIS.contains(&second))
+    {
         kind = Some(Kind::Writing);
+    }
+    // "whats time blocking", "whats timeboxing": what a practice is. A thing the services know
+    // ("whats the meeting about", "whats this morning like") is not a practice.
+    if kind.is_none()
+        && opens("whats")
+        && !DETERMINERS.contains(&second)
+        && words.iter().skip(1).take(2).any(|w| {
+            w.len() > 5
+                && w.ends_with("ing")
+                && !ONGOING.contains(&w.as_str())
+                && lexicon::expand(w).next().is_none()
+        })
+    {
+        kind = Some(Kind::Knowledge);
     }
     // "give me 5 ideas for ...".
     if kind.is_none() && opens("give me") && words.get(2).is_some_and(|w| text::is_number(w)) {

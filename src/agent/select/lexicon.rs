@@ -136,6 +136,12 @@ const GROUPS: &[Group] = &[
         catalog: &["calendar"],
         kind: Kind::Object,
     },
+    // The date and time it is now.
+    Group {
+        chat: &["date", "time", "clock", "timezone"],
+        catalog: &["current", "time"],
+        kind: Kind::Object,
+    },
     // Things that happen at a time.
     Group {
         chat: &[
@@ -336,6 +342,26 @@ const GROUPS: &[Group] = &[
         catalog: &["row", "database", "query"],
         kind: Kind::Object,
     },
+    // A state that picks some of a database's rows ("tasks that arent done").
+    Group {
+        chat: &[
+            "done",
+            "undone",
+            "completed",
+            "unfinished",
+            "incomplete",
+            "pending",
+            "overdue",
+            "outstanding",
+            "remaining",
+            "left",
+            "arent",
+            "isnt",
+            "still",
+        ],
+        catalog: &["query", "filter"],
+        kind: Kind::Action,
+    },
     Group {
         chat: &[
             "comment",
@@ -491,6 +517,14 @@ const GROUPS: &[Group] = &[
             "canceled",
         ],
         catalog: &["delete", "archive", "remove", "cancel"],
+        kind: Kind::Action,
+    },
+    // Deleting a page moves it to the trash.
+    Group {
+        chat: &[
+            "delete", "remove", "erase", "trash", "bin", "scrap", "archive", "del", "discard",
+        ],
+        catalog: &["trash", "archive"],
         kind: Kind::Action,
     },
     Group {

@@ -226,7 +226,7 @@ fn later_turn_additions(
 /// this share of the server's best tool.
 const LATER_TURN_RATIO: f32 = 0.8;
 /// On later turns, at most this many tools of a server already in the set are added.
-const LATER_TURN_ADDITIONS: usize = 2;
+const LATER_TURN_ADDITIONS: usize = 1;
 
 /// Per-server settings that steer selection.
 #[derive(Debug, Clone)]
@@ -419,12 +419,25 @@ impl ToolSelector {
         }
     }
 
-    /// Runs `find_tools` for `conversation`: the catalog tools best matching `query`, which are
-    /// added to the conversation's set.
+    /// Runs `find_tools` for `conversation`: the catalog tools best matching `query` (with the
+    /// conversation's last messages, weighing less, when the query itself names something: a
+    /// model's query is often a few words that lean on them), which are added to the
+    /// conversation's set.
     #[must_use]
     pub fn find(&self, conversation: &str, catalog: &Catalog, query: &str) -> Found {
         let index = self.index(catalog);
-        let scores = index.score(&index.query(query));
+        let mut words = index.query(query);
+        // The conversation sharpens a query that says something; it never answers one that
+        // says nothing the catalog knows.
+        if !words.terms.is_empty() {
+            let recent = self.inner.sticky.lock().recent_messages(conversation);
+            let mut factor = 1.0;
+            for earlier in recent.iter().rev() {
+                factor *= CONTEXT_DECAY;
+                words.merge(&index.query(earlier), factor);
+            }
+        }
+        let scores = index.score(&words);
         let mut ranked: Vec<(f32, usize)> = scores
             .iter()
             .enumerate()

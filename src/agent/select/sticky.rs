@@ -3,11 +3,13 @@
 //! The model server renders the tool list at the top of the prompt, so a set that changes makes
 //! it re-read the whole conversation. A conversation's set therefore only grows by appending (new
 //! tools go at the end, earlier ones keep their places), and a tool leaves it only after it has
-//! gone unused and unselected for several turns, or when room is needed for a new one (the least
-//! recently relevant first). Tools that a pending confirmation or connect flow waits on are held
-//! and never dropped. The sets live in memory, bounded by a number of conversations (the least
-//! recently active are forgotten first), together with the conversation's last few messages.
+//! gone unused and unselected for several turns, or when room is needed for a new one (one not
+//! relevant lately, nearest the end of the list first). Tools that a pending confirmation or
+//! connect flow waits on are held and never dropped. The sets live in memory, bounded by a number
+//! of conversations (the least recently active are forgotten first), together with the
+//! conversation's last few messages.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 
 /// The most recent user messages remembered per conversation.
@@ -113,13 +115,15 @@ impl StickySets {
         }
         for name in added {
             if conversation.tools.iter().filter(|e| e.holds == 0).count() >= cap {
-                // Make room by dropping the least recently relevant tool not needed now.
+                // Make room by dropping a tool not needed now: one not relevant in the last
+                // turn either when there is one, and of those the one nearest the end, since
+                // dropping a tool changes the prompt only from its place on.
                 let victim = conversation
                     .tools
                     .iter()
                     .enumerate()
                     .filter(|(_, e)| e.holds == 0 && e.last_relevant < turn)
-                    .min_by_key(|(i, e)| (e.last_relevant, *i))
+                    .min_by_key(|(i, e)| (e.last_relevant + 1 >= turn, Reverse(*i)))
                     .map(|(i, _)| i);
                 match victim {
                     Some(i) => {
@@ -223,6 +227,16 @@ mod tests {
         sets.start_turn("c", "", &names(&["b"]), all, 2, 5);
         let set = sets.start_turn("c", "", &names(&["c"]), all, 2, 5);
         assert_eq!(set, ["b", "c"]);
+    }
+
+    #[test]
+    fn room_is_made_at_the_end_among_equally_stale_tools() {
+        let mut sets = StickySets::new(10);
+        let all = |_: &str| true;
+        sets.start_turn("c", "", &names(&["a", "b", "c"]), all, 3, 5);
+        sets.start_turn("c", "", &[], all, 3, 5);
+        let set = sets.start_turn("c", "", &names(&["d"]), all, 3, 5);
+        assert_eq!(set, ["a", "b", "d"], "the prompt keeps its longest prefix");
     }
 
     #[test]

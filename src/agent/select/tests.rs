@@ -350,3 +350,57 @@ async fn general_questions_get_no_tools_and_look_alike_requests_do() {
         assert!(!offered.is_empty(), "{message:?}");
     }
 }
+
+/// Advice and what-is questions in the services' words get no tools; a page link with a verb for
+/// a less common tool, a new calendar by name, and today's date get the tools they need.
+#[tokio::test]
+async fn advice_gets_nothing_and_less_common_requests_get_their_tools() {
+    for only in ["", "gcal", "notion"] {
+        let (config, catalog) = if only.is_empty() {
+            setup("")
+        } else {
+            setup_only(only)
+        };
+        let selector = ToolSelector::new(&config.agent, &config.servers);
+        for (i, message) in [
+            "how do most teams run their monthly planning meeting?",
+            "whats timeboxing, is it worth trying",
+            "best practices for keeping meeting notes short",
+            "pros and cons of one shared calendar for the whole family",
+            "write me an apology for missing the standup",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let offered = names(&selector, &format!("g{i}"), &catalog, message).await;
+            assert!(offered.is_empty(), "{only:?} {message:?}: {offered:?}");
+        }
+    }
+    for (only, message, wanted) in [
+        (
+            "gcal",
+            "make a new calendar named 'Band practice'",
+            "gcal_create_calendar",
+        ),
+        ("gcal", "what is the date today?", "gcal_get_current_time"),
+        (
+            "notion",
+            "trash this one https://www.notion.so/Old-notes-0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",
+            "notion_archive_page",
+        ),
+    ] {
+        for config in ["", only] {
+            let (config, catalog) = if config.is_empty() {
+                setup("")
+            } else {
+                setup_only(config)
+            };
+            let selector = ToolSelector::new(&config.agent, &config.servers);
+            let offered = names(&selector, "r", &catalog, message).await;
+            assert!(
+                offered.contains(&wanted.to_owned()),
+                "{message:?}: {offered:?}"
+            );
+        }
+    }
+}
