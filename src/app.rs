@@ -8,15 +8,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use prometheus_client::registry::Registry;
+use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
 use crate::Principal;
 use crate::agent::Agent;
 use crate::channels::Configured;
+use crate::channels::admin_line::AdminLine;
 use crate::channels::commands::{Commands, ServerSummary};
 use crate::channels::console::{self, Console};
 use crate::channels::engine::{ChannelOptions, Shared};
-use crate::config::Config;
+use crate::config::{Config, read_secret};
+use crate::http::alertmanager;
 use crate::llm::{self, ChatModel};
 use crate::mcp::accounts::AccountLinks;
 use crate::mcp::oauth::OAuthClient;
@@ -44,6 +47,10 @@ pub struct Gateway {
     pub agent: Agent,
     /// The metrics registry served at `/metrics`.
     pub registry: Arc<Registry>,
+    /// The line to the admins of every channel.
+    pub admin_line: AdminLine,
+    /// The bearer token Alertmanager's webhook must carry, with `[alerting]`.
+    alert_token: Option<SecretString>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -69,6 +76,12 @@ impl Gateway {
         )
         .context("[store].seal_key_file")?;
         let store = Store::open(&config.store.path).context("[store].path")?;
+        let alert_token = config
+            .alerting
+            .as_ref()
+            .map(|a| read_secret(&a.webhook_token_file))
+            .transpose()
+            .context("[alerting].webhook_token_file")?;
         let model: Arc<dyn ChatModel> =
             Arc::from(llm::from_config(&config.model).context("[model]")?);
         let mut registry = Registry::default();
@@ -95,6 +108,8 @@ impl Gateway {
             oauth,
             agent,
             registry: Arc::new(registry),
+            admin_line: AdminLine::default(),
+            alert_token,
         })
     }
 }
@@ -117,14 +132,22 @@ impl Gateway {
         }
     }
 
-    /// The gateway's HTTP surface: `/healthz`, `/readyz`, `/metrics` and `/oauth/callback`.
+    /// The gateway's HTTP surface: `/healthz`, `/readyz`, `/metrics`, `/oauth/callback`, and
+    /// with `[alerting]` `POST /alertmanager`.
     pub fn router(&self) -> axum::Router {
-        crate::http::router(crate::http::HealthState {
+        let router = crate::http::router(crate::http::HealthState {
             store: self.store.clone(),
             model: Arc::clone(&self.model),
             registry: Arc::clone(&self.registry),
         })
-        .merge(crate::mcp::oauth::callback::router(self.oauth.clone()))
+        .merge(crate::mcp::oauth::callback::router(self.oauth.clone()));
+        match &self.alert_token {
+            Some(token) => router.merge(alertmanager::router(alertmanager::AlertState::new(
+                token.clone(),
+                self.admin_line.clone(),
+            ))),
+            None => router,
+        }
     }
 }
 
@@ -210,7 +233,21 @@ async fn spawn_gateway(
         gateway.store.clone(),
         gateway.agent.metrics().clone(),
         &config.servers,
-    );
+    )
+    .with_admin_line(gateway.admin_line.clone());
+    if config.alerting.is_some() {
+        let admins = config
+            .channels
+            .telegram
+            .as_ref()
+            .map_or(0, |t| t.admins.len())
+            + config.channels.slack.as_ref().map_or(0, |s| s.admins.len());
+        if admins == 0 {
+            tracing::warn!(
+                "[alerting] is on but no channel has admins: alerts reach nobody; set [channels.telegram].admins or [channels.slack].admins"
+            );
+        }
+    }
     let failed = Arc::new(AtomicBool::new(false));
     for channel in channels {
         let name = channel.name();

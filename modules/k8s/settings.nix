@@ -248,7 +248,7 @@ in
     };
     alerting = mkOption {
       type = types.bool;
-      default = false;
+      default = true;
       description = ''
         Whether the gateway image reads `[alerting]` and serves `POST /alertmanager`. With
         `alerting.enable`, the section, the NetworkPolicy `gateway-from-alertmanager` and (NixOS

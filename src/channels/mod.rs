@@ -22,6 +22,7 @@
 //! - [`commands`]: the chat commands (`/help`, `/status`, `/connect`, ...) and their replies.
 
 pub(crate) mod access;
+pub mod admin_line;
 pub(crate) mod approved;
 pub(crate) mod commands;
 pub(crate) mod confirm;

@@ -242,6 +242,13 @@ pub struct ChannelsConfig {
     pub slack: Option<SlackConfig>,
 }
 
+/// `[alerting]`: Alertmanager's webhook on the gateway's HTTP surface.
+#[derive(Debug, Clone)]
+pub struct AlertingConfig {
+    /// The file holding the bearer token Alertmanager sends.
+    pub webhook_token_file: PathBuf,
+}
+
 /// `[notion_mcp]` or `[gcal_mcp]`: one of our MCP servers and its upstream.
 #[derive(Debug, Clone)]
 pub struct McpServerConfig {
@@ -333,6 +340,8 @@ pub struct Config {
     pub notion_mcp: McpServerConfig,
     /// `[gcal_mcp]`, with defaults when absent.
     pub gcal_mcp: McpServerConfig,
+    /// `[alerting]`, when present: `serve` accepts Alertmanager's webhook.
+    pub alerting: Option<AlertingConfig>,
 }
 
 /// Which configuration to use, as named on the command line or in the environment.
@@ -697,6 +706,13 @@ impl Validator {
         };
         let notion_mcp = self.mcp_server("notion_mcp", raw.notion_mcp, &NOTION_DEFAULTS);
         let gcal_mcp = self.mcp_server("gcal_mcp", raw.gcal_mcp, &GCAL_DEFAULTS);
+        let alerting = raw.alerting.map(|a| AlertingConfig {
+            webhook_token_file: self.secret_file(
+                "[alerting].webhook_token_file",
+                a.webhook_token_file,
+                "secrets/alertmanager-token",
+            ),
+        });
         Config {
             origin,
             model,
@@ -707,6 +723,7 @@ impl Validator {
             channels,
             notion_mcp,
             gcal_mcp,
+            alerting,
         }
     }
 

@@ -21,6 +21,13 @@ pub(crate) struct RawConfig {
     pub channels: RawChannels,
     pub notion_mcp: Option<RawMcpServer>,
     pub gcal_mcp: Option<RawMcpServer>,
+    pub alerting: Option<RawAlerting>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlerting {
+    pub webhook_token_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

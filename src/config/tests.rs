@@ -407,3 +407,28 @@ fn admins_are_read_and_checked_per_channel() {
         "{err}"
     );
 }
+
+#[test]
+fn alerting_is_on_when_its_section_is_present_and_its_token_file_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.toml");
+    assert!(Config::parse("", &path).unwrap().alerting.is_none());
+    let err = Config::parse("[alerting]\n", &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[alerting].webhook_token_file: file ")
+            && err.contains("secrets/alertmanager-token does not exist"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("am-token"), "t0ken\n").unwrap();
+    let c = Config::parse("[alerting]\nwebhook_token_file = \"am-token\"\n", &path).unwrap();
+    assert_eq!(
+        c.alerting.unwrap().webhook_token_file,
+        dir.path().join("am-token")
+    );
+    let err = Config::parse("[alerting]\ntoken = \"x\"\n", &path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[alerting].token"), "{err}");
+}

@@ -2,6 +2,8 @@
 //! a new pairing request reaches each admin with Approve and Deny buttons, an admin's tap
 //! answers it as `mcp-gateway pairing approve` would (or declines it), the requester is told,
 //! the buttons give way to the outcome, and a late tap or a stranger's tap changes nothing.
+//! Alertmanager's webhook, with `[alerting]`: its documented payload (version 4) reaches every
+//! admin as one message; a missing or wrong bearer, a malformed or oversized body send nothing.
 
 use std::time::Duration;
 
@@ -23,12 +25,15 @@ const WAIT: Duration = Duration::from_secs(20);
 const TG_ADMIN: u64 = 42;
 /// The Slack admin's user id.
 const SLACK_ADMIN: &str = "UADMIN1";
+/// The bearer token Alertmanager sends, with `[alerting]`.
+const ALERT_TOKEN: &str = "am-0123456789abcdef";
 
 /// `serve` in this process with both channels under `pairing`, one admin each, and `extra`
 /// appended to its configuration.
 pub struct Gateway {
     pub telegram: FakeTelegram,
     pub slack: FakeSlack,
+    pub port: u16,
     pub dir: tempfile::TempDir,
     shutdown: CancellationToken,
     serve: Option<JoinHandle<anyhow::Result<std::process::ExitCode>>>,
@@ -45,6 +50,11 @@ impl Gateway {
         std::fs::write(dir.path().join("slack-app"), "xapp-1-admins\n").expect("write");
         std::fs::write(dir.path().join("slack-bot"), "xoxb-admins\n").expect("write");
         std::fs::write(dir.path().join("seal.key"), "ef".repeat(32)).expect("write");
+        std::fs::write(
+            dir.path().join("alertmanager-token"),
+            format!("{ALERT_TOKEN}\n"),
+        )
+        .expect("write");
         private(&dir.path().join("seal.key"));
         let port = free_port();
         let config_path = dir.path().join("gateway.toml");
@@ -94,6 +104,7 @@ admins = ["{SLACK_ADMIN}"]
         Self {
             telegram,
             slack,
+            port,
             dir,
             shutdown,
             serve: Some(serve),
@@ -228,6 +239,16 @@ fn slack_shows(slack: &FakeSlack, channel: &str, text: &str) -> bool {
 async fn a_pairing_request_reaches_the_admins_and_their_tap_answers_it() {
     let gw = Gateway::start("").await;
     gw.telegram_admin_says_hello().await;
+
+    // Without [alerting] there is no webhook.
+    let webhook = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/alertmanager", gw.port))
+        .bearer_auth(ALERT_TOKEN)
+        .body("{}")
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(webhook.status(), 404);
 
     // Telegram: a stranger asks, the admin approves with a tap.
     gw.telegram.push_private(7, "hello");
@@ -369,6 +390,154 @@ async fn a_pairing_request_reaches_the_admins_and_their_tap_answers_it() {
         gw.slack
             .wait_for(WAIT, |s| slack_shows(s, "DADMIN", "Here."))
             .await
+    );
+    gw.stop().await;
+}
+
+/// An Alertmanager webhook payload (version 4) as its documentation shows it.
+fn alertmanager_payload(status: &str, alerts: &[(&str, &str, &str)]) -> Value {
+    let alerts: Vec<Value> = alerts
+        .iter()
+        .map(|(state, name, summary)| {
+            json!({
+                "status": state,
+                "labels": {"alertname": name, "namespace": "mcp-gateway", "severity": "critical"},
+                "annotations": {"summary": summary, "description": "See the runbook."},
+                "startsAt": "2026-12-03T10:00:00.000Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus.monitoring:9090/graph?g0.expr=up",
+                "fingerprint": "5f0b4bd2d8a2c6e1"
+            })
+        })
+        .collect();
+    json!({
+        "version": "4",
+        "groupKey": "{}/{}:{alertname=\"GatewayDown\", namespace=\"mcp-gateway\"}",
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "mcp-gateway",
+        "groupLabels": {"alertname": "GatewayDown", "namespace": "mcp-gateway"},
+        "commonLabels": {"namespace": "mcp-gateway"},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.monitoring:9093",
+        "alerts": alerts
+    })
+}
+
+#[tokio::test]
+async fn an_alertmanager_payload_reaches_every_admin_and_a_wrong_bearer_nothing() {
+    let gw = Gateway::start("[alerting]\nwebhook_token_file = \"alertmanager-token\"").await;
+    gw.telegram_admin_says_hello().await;
+    let url = format!("http://127.0.0.1:{}/alertmanager", gw.port);
+    let http = reqwest::Client::new();
+    let firing = alertmanager_payload(
+        "firing",
+        &[
+            (
+                "firing",
+                "GatewayDown",
+                "The gateway has not answered for 5 minutes.",
+            ),
+            ("firing", "OllamaDown", "The model server is unreachable."),
+        ],
+    );
+    let before_tg = gw.telegram.messages_in(42).len();
+    let before_slack = gw.slack.posted().len();
+
+    let none = http
+        .post(&url)
+        .json(&firing)
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(none.status(), 401);
+    assert!(none.headers().contains_key("www-authenticate"));
+    let wrong = http
+        .post(&url)
+        .bearer_auth("am-0123456789abcdeX")
+        .json(&firing)
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(wrong.status(), 401);
+    let malformed = http
+        .post(&url)
+        .bearer_auth(ALERT_TOKEN)
+        .header("content-type", "application/json")
+        .body(r#"{"version":"4","status":"firing","alerts":"#)
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(malformed.status(), 400);
+    let huge = http
+        .post(&url)
+        .bearer_auth(ALERT_TOKEN)
+        .body(vec![b' '; 300 * 1024])
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(huge.status(), 413);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(gw.telegram.messages_in(42).len(), before_tg, "nothing sent");
+    assert_eq!(gw.slack.posted().len(), before_slack, "nothing sent");
+
+    let sent = http
+        .post(&url)
+        .bearer_auth(ALERT_TOKEN)
+        .json(&firing)
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(sent.status(), 200, "{:?}", sent.text().await);
+    let expected = "FIRING: 2 alerts\n- FIRING GatewayDown: The gateway has not answered for 5 minutes.\n- FIRING OllamaDown: The model server is unreachable.";
+    gw.telegram
+        .wait_for("the alert in the admin's chat", WAIT, |_| {
+            last_telegram_text(&gw, 42) == expected
+        })
+        .await;
+    assert_eq!(
+        gw.telegram.messages_in(42).len(),
+        before_tg + 1,
+        "one message"
+    );
+    assert!(
+        gw.slack
+            .wait_for(WAIT, |s| slack_shows(s, SLACK_ADMIN, "FIRING: 2 alerts"))
+            .await
+    );
+    let slack_alert = gw
+        .slack
+        .posted()
+        .into_iter()
+        .filter(|(c, _, _)| c == SLACK_ADMIN)
+        .count();
+    assert_eq!(slack_alert, 1, "one message per payload");
+
+    let resolved = alertmanager_payload(
+        "resolved",
+        &[(
+            "resolved",
+            "GatewayDown",
+            "The gateway has not answered for 5 minutes.",
+        )],
+    );
+    let sent = http
+        .post(&url)
+        .bearer_auth(ALERT_TOKEN)
+        .json(&resolved)
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(sent.status(), 200);
+    gw.telegram
+        .wait_for("the resolution in the admin's chat", WAIT, |_| {
+            last_telegram_text(&gw, 42).starts_with("RESOLVED: 1 alert\n- RESOLVED GatewayDown")
+        })
+        .await;
+    // Nobody but the admins heard of it.
+    assert!(
+        !gw.slack.posted().iter().any(|(c, _, body)| c != SLACK_ADMIN
+            && body["text"].as_str().is_some_and(|t| t.contains("FIRING")))
     );
     gw.stop().await;
 }

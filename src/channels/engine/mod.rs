@@ -41,6 +41,7 @@ pub use platform::{Button, Chat, Event, Incoming, Names, Platform, Press, Sender
 use crate::Principal;
 use crate::agent::{Agent, TurnInput};
 use crate::channels::access::{Access, Decision};
+use crate::channels::admin_line::AdminLine;
 use crate::channels::commands::{self, ChatCommand, Commands, ServerSummary};
 use crate::channels::confirm::{self, Confirmations, Resolution};
 pub use crate::channels::pace::Pace;
@@ -124,6 +125,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// The configured MCP servers, as `/connect` and `/status` describe them.
     pub servers: Vec<ServerSummary>,
+    /// The line to the admins of every channel, which each channel joins.
+    pub admin_line: AdminLine,
 }
 
 impl Shared {
@@ -135,7 +138,15 @@ impl Shared {
             store,
             metrics,
             servers: ServerSummary::from_config(servers),
+            admin_line: AdminLine::default(),
         }
+    }
+
+    /// The same, with the channels joining `line`.
+    #[must_use]
+    pub fn with_admin_line(mut self, line: AdminLine) -> Self {
+        self.admin_line = line;
+        self
     }
 }
 
@@ -188,6 +199,7 @@ impl<P: Platform> Engine<P> {
             store,
             metrics,
             servers,
+            admin_line,
         } = shared;
         let engine = Arc::new(Self {
             platform,
@@ -216,7 +228,22 @@ impl<P: Platform> Engine<P> {
         if let Some(accounts) = &options.accounts {
             accounts.listen(P::NAMES.name, Arc::new(Listener(Arc::downgrade(&engine))));
         }
+        let desk = Arc::downgrade(&engine);
+        admin_line.join(move |text| desk.upgrade().map(|engine| engine.tell_admins(text)));
         engine
+    }
+
+    /// Says `text` to each admin in their direct chat, on the engine's own tasks; returns how
+    /// many admins it was handed to.
+    pub fn tell_admins(self: &Arc<Self>, text: &str) -> usize {
+        let mut told = 0;
+        for admin in &self.admins {
+            if let Some(chat) = self.platform.direct_chat(admin) {
+                self.say(&chat, text.to_owned());
+                told += 1;
+            }
+        }
+        told
     }
 
     /// The platform the engine drives.

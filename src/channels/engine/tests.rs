@@ -366,6 +366,7 @@ struct Options {
     policy: Policy,
     allow: Vec<Principal>,
     admins: Vec<Principal>,
+    admin_line: AdminLine,
     refuse_links: bool,
     blocked_rooms: Vec<u64>,
     calls: Vec<(&'static str, Value)>,
@@ -378,6 +379,7 @@ impl Default for Options {
             policy: Policy::Open,
             allow: Vec::new(),
             admins: Vec::new(),
+            admin_line: AdminLine::default(),
             refuse_links: false,
             blocked_rooms: Vec::new(),
             calls: Vec::new(),
@@ -436,6 +438,7 @@ fn setup(options: Options) -> Setup {
                 name: "notion".into(),
                 oauth: true,
             }],
+            admin_line: options.admin_line,
         },
         &channel_options,
         &shutdown,
@@ -618,6 +621,22 @@ async fn admins_are_asked_and_one_tap_approves_for_everyone() {
             .count(),
         0
     );
+}
+
+#[tokio::test]
+async fn the_admin_line_reaches_each_admin_in_their_direct_chat() {
+    let line = AdminLine::default();
+    let s = setup(Options {
+        policy: Policy::Pairing,
+        admins: vec![Principal::telegram(8), Principal::telegram(9)],
+        admin_line: line.clone(),
+        ..Options::default()
+    });
+    assert_eq!(line.tell("FIRING: GatewayDown"), 2);
+    s.wait_for_text(108, "FIRING: GatewayDown").await;
+    s.wait_for_text(109, "FIRING: GatewayDown").await;
+    drop(s);
+    assert_eq!(line.tell("nobody is left"), 0);
 }
 
 #[tokio::test]
