@@ -82,6 +82,12 @@ in
             (alert "McpOAuthRefreshFailures" "warning" "0m"
               ''sum by (server) (increase(mcp_gateway_oauth_refresh_failures_total{namespace="${ns}"}[30m])) > 2''
               "OAuth token refreshes for {{ $labels.server }} keep failing; people may have to reconnect their accounts")
+            # Google ends every authorization of an app in Testing 7 days after it was made; the
+            # Calendar server counts refresh tokens refused at that age. Two within the window are
+            # a pattern, not chance (the server logs the same advice from the second one).
+            (alert "McpGoogleAppInTesting" "warning" "0m"
+              ''sum(increase(mcp_gateway_oauth_testing_expiries_total{namespace="${ns}", server="gcal"}[14d])) >= 2''
+              "Google ended {{ $value | humanize }} Calendar connections 7 days after they were made: the Google app is most likely in Testing, so everyone must reconnect every week and only listed test users can connect. Publish the app in the Google Cloud console (Google Auth Platform, Audience, Publish app), then ask people to connect once more")
           ];
         }
       ];

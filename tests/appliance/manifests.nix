@@ -75,6 +75,20 @@ in
         [ true true true ]
       ];
     };
+    # A Google app left in Testing is told to the operator from the Calendar server's counter.
+    testGoogleAppInTestingRule = {
+      expr =
+        let
+          rules = lib.concatMap (g: g.rules) (named "PrometheusRule" "mcp-gateway" defaults).spec.groups;
+          rule = lib.findFirst (r: r.alert == "McpGoogleAppInTesting") null rules;
+        in
+        [
+          (lib.hasInfix ''mcp_gateway_oauth_testing_expiries_total{namespace="mcp-gateway", server="gcal"}'' rule.expr)
+          rule.labels.severity
+          (lib.hasInfix "Publish the app" rule.annotations.summary)
+        ];
+      expected = [ true "warning" true ];
+    };
     testNoMonitoringObjectsWithoutMonitoring = {
       expr = [ (monitoringObjects noMonitoring) (monitoringObjects noMonitoringNoGpu) ];
       expected = [ [ ] [ ] ];
