@@ -156,8 +156,9 @@ impl Found {
 /// The picks worth adding to a conversation's current set `current`. A first turn takes them
 /// all. Later turns keep the prompt prefix stable: a server new to the conversation brings all
 /// its picks, but a server already present adds only its best tools that stand out (scoring
-/// above every tool of the server already offered and at least [`LATER_TURN_RATIO`] of its top
-/// score, at most [`LATER_TURN_ADDITIONS`]); the rest stay reachable through `find_tools`.
+/// [`LATER_TURN_MARGIN`] times above every tool of the server already offered and at least
+/// [`LATER_TURN_RATIO`] of its top score, at most [`LATER_TURN_ADDITIONS`]); the rest stay
+/// reachable through `find_tools`.
 fn later_turn_additions(
     picks: &[rank::Pick],
     scores: &[index::Score],
@@ -211,7 +212,7 @@ fn later_turn_additions(
                 }
             }
         };
-        if pick.score > offered_best(server)
+        if pick.score > LATER_TURN_MARGIN * offered_best(server)
             && pick.score >= LATER_TURN_RATIO * top
             && *count < LATER_TURN_ADDITIONS
         {
@@ -225,6 +226,10 @@ fn later_turn_additions(
 /// On later turns, a tool of a server already in the set is added only when it scores at least
 /// this share of the server's best tool.
 const LATER_TURN_RATIO: f32 = 0.8;
+/// On later turns, a tool of a server already in the set is added only when it scores above this
+/// multiple of the best tool of the server already offered: a change of the set makes the model
+/// server read the whole conversation again, worth it only for a tool that is clearly better.
+const LATER_TURN_MARGIN: f32 = 1.6;
 /// On later turns, at most this many tools of a server already in the set are added.
 const LATER_TURN_ADDITIONS: usize = 1;
 

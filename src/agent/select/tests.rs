@@ -404,3 +404,27 @@ async fn advice_gets_nothing_and_less_common_requests_get_their_tools() {
         }
     }
 }
+
+/// A later turn changes the set only for a tool clearly better than those offered, and then at
+/// its end: "cancel it" brings the delete tool, "and book a new one" keeps the create tool it has.
+#[tokio::test]
+async fn later_turns_add_only_what_is_clearly_better() {
+    for only in ["", "gcal"] {
+        let (config, catalog) = if only.is_empty() {
+            setup("")
+        } else {
+            setup_only(only)
+        };
+        let selector = ToolSelector::new(&config.agent, &config.servers);
+        let first = names(&selector, "a", &catalog, "when's my next dentist appt").await;
+        assert!(first.contains(&"gcal_create_event".to_owned()), "{first:?}");
+        let second = names(&selector, "a", &catalog, "cancel it").await;
+        assert_eq!(second[..first.len()], first[..], "{only:?}");
+        assert!(
+            second.contains(&"gcal_delete_event".to_owned()),
+            "{only:?} {second:?}"
+        );
+        let third = names(&selector, "a", &catalog, "and book a new one next tues 9am").await;
+        assert_eq!(third, second, "{only:?}: the offered create tool serves");
+    }
+}
