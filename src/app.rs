@@ -223,6 +223,7 @@ async fn spawn_gateway(
     let names: Vec<&str> = channels.iter().map(Configured::name).collect();
     let servers: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
     gateway.agent.metrics().initialise(&names, &servers);
+    gateway.agent.metrics().live.know_channels(&names);
     if channels.is_empty() {
         tracing::warn!(
             "no chat channel is configured ([channels.telegram] or [channels.slack]); serving HTTP only"

@@ -53,6 +53,9 @@ pub enum Command {
     CheckConfig,
     /// Check that the model server, the model and every MCP server answer.
     Doctor,
+    /// One screen of how the appliance is doing: serve, its channels, the model, the MCP
+    /// servers, people, connections, the schedule and the last hour.
+    Status(StatusArgs),
     /// Show which tools the gateway would offer the model for a first message.
     Route(crate::ops::route::RouteArgs),
     /// List and approve chat senders waiting for access.
@@ -65,6 +68,14 @@ pub enum Command {
     /// (`backup restore FILE`).
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Backup(crate::ops::backup::BackupArgs),
+}
+
+/// Options of `status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Print one JSON object instead of the text screen.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `notion-mcp` and `gcal-mcp`.
@@ -168,6 +179,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ops::connections::run(&load_config(&cli.global)?, &command).await
         }
         Command::Doctor => Ok(ops::doctor::run(&load_config(&cli.global)?).await),
+        Command::Status(args) => ops::status::run(&load_config(&cli.global)?, args.json).await,
         Command::Pairing(command) => ops::pairing::run(&load_config(&cli.global)?, &command).await,
         Command::Route(args) => ops::route::run(&load_config(&cli.global)?, &args).await,
         Command::NotionMcp(args) => {

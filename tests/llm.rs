@@ -1,11 +1,13 @@
 //! Integration tests of the model clients, of whole agent turns and of the operator's model
-//! checks against the strict fake Ollama (`tests/support/fake_ollama.rs`), over real HTTP on
-//! loopback, and of the fake itself.
+//! checks and `status` against the strict fake Ollama (`tests/support/fake_ollama.rs`), over
+//! real HTTP on loopback, and of the fake itself.
 
 #[path = "support/fake_ollama.rs"]
 mod fake_ollama;
 #[path = "support/fake_telegram.rs"]
 mod fake_telegram;
+#[path = "support/mcp_peers.rs"]
+mod mcp_peers;
 
 #[path = "llm/fake.rs"]
 mod fake;
@@ -21,6 +23,8 @@ mod openai;
 mod operator;
 #[path = "llm/serve.rs"]
 mod serve;
+#[path = "llm/status.rs"]
+mod status;
 #[path = "llm/turns.rs"]
 mod turns;
 

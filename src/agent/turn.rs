@@ -153,6 +153,10 @@ impl Agent {
             .metrics
             .turn_duration
             .observe(started.elapsed().as_secs_f64());
+        self.inner
+            .metrics
+            .live
+            .turn_ended(result.is_err() || stored.is_err());
         let outcome = result?;
         stored?;
         Ok(outcome)
@@ -775,6 +779,9 @@ impl Agent {
     ) {
         let outcome = outcome.label();
         let m = &self.inner.metrics;
+        if matches!(outcome, "error" | "timeout" | "unavailable") {
+            m.live.tool_failed();
+        }
         m.tool_calls
             .get_or_create(&ToolLabels {
                 server: tool.server.clone(),

@@ -8,3 +8,4 @@ pub(crate) mod pairing;
 pub(crate) mod redirect_uris;
 pub(crate) mod restore;
 pub mod route;
+pub mod status;

@@ -6,6 +6,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::live::Live;
+
 /// Labels of message counters.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MessageLabels {
@@ -93,6 +95,8 @@ pub struct Metrics {
     /// `mcp_gateway_unoffered_tool_calls_total{server}`: calls of a catalog tool that was not
     /// offered in that request.
     pub unoffered_tool_calls: Family<ServerLabels, Counter>,
+    /// The channels' connections and the last hour's turns and errors, as `status` shows them.
+    pub live: Live,
 }
 
 /// The tool-call outcomes created at zero for every listed tool.
@@ -123,8 +127,10 @@ impl Metrics {
             offered_schema_bytes: Histogram::new(exponential_buckets(256.0, 2.0, 12)),
             find_tools_calls: Counter::default(),
             unoffered_tool_calls: Family::default(),
+            live: Live::new(),
         };
         crate::telemetry::process::register(registry);
+        m.live.register(registry);
         let r = registry.sub_registry_with_prefix("mcp_gateway");
         r.register(
             "messages",

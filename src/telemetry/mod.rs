@@ -1,6 +1,7 @@
 //! Logging and metrics: structured logs through `tracing`, Prometheus metrics through
 //! `prometheus-client`.
 
+pub mod live;
 pub mod metrics;
 pub mod process;
 

@@ -38,7 +38,7 @@ async fn envelopes_are_acknowledged_in_time() {
     let fake = FakeSlack::start().await;
     let (tx, mut rx) = mpsc::channel(16);
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(socket::run(api(&fake), tx, shutdown.clone()));
+    let task = tokio::spawn(socket::run(api(&fake), tx, |_| {}, shutdown.clone()));
     assert!(
         fake.wait_for(Duration::from_secs(5), |f| f.connections_opened() == 1)
             .await
@@ -72,13 +72,19 @@ async fn envelopes_are_acknowledged_in_time() {
     task.await.unwrap();
 }
 
-/// After a `disconnect` frame the channel opens a new connection and keeps receiving.
+/// After a `disconnect` frame the channel opens a new connection and keeps receiving; it reports
+/// itself connected at each `hello` and not connected when a connection ends.
 #[tokio::test]
 async fn reconnects_after_disconnect() {
     let fake = FakeSlack::start().await;
     let (tx, mut rx) = mpsc::channel(16);
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(socket::run(api(&fake), tx, shutdown.clone()));
+    let states = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = {
+        let states = std::sync::Arc::clone(&states);
+        move |up: bool| states.lock().unwrap().push(up)
+    };
+    let task = tokio::spawn(socket::run(api(&fake), tx, record, shutdown.clone()));
     assert!(
         fake.wait_for(Duration::from_secs(5), |f| f.connections_opened() == 1)
             .await
@@ -96,8 +102,10 @@ async fn reconnects_after_disconnect() {
         panic!("expected a message")
     };
     assert_eq!(text.as_deref(), Some("after reconnect"));
+    assert_eq!(*states.lock().unwrap(), [true, false, true]);
     shutdown.cancel();
     task.await.unwrap();
+    assert_eq!(*states.lock().unwrap(), [true, false, true, false]);
 }
 
 /// A 429 with Retry-After is waited out for posts; updates report it so the caller can coalesce.

@@ -251,8 +251,14 @@ impl<P: Platform> Engine<P> {
         &self.platform
     }
 
+    /// Records whether the platform's connection (a long poll, a socket) works, for `status`.
+    pub fn set_connected(&self, connected: bool) {
+        self.metrics.live.set_connected(P::NAMES.name, connected);
+    }
+
     /// Handles one event without waiting for any reply.
     pub fn dispatch(self: &Arc<Self>, event: Event<P>) {
+        self.metrics.live.update_arrived(P::NAMES.name);
         match event {
             Event::Message(incoming) => self.on_message(incoming),
             Event::Press(press) => {

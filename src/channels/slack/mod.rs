@@ -16,6 +16,7 @@ pub(crate) mod platform;
 pub mod socket;
 pub(crate) mod surface;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -96,7 +97,11 @@ pub async fn run(
     };
     let engine = Engine::start(platform, admission, shared, &options, &shutdown);
     let (tx, mut rx) = mpsc::channel(256);
-    let socket = tokio::spawn(socket::run(api, tx, shutdown.child_token()));
+    let connected = {
+        let engine = Arc::clone(&engine);
+        move |up: bool| engine.set_connected(up)
+    };
+    let socket = tokio::spawn(socket::run(api, tx, connected, shutdown.child_token()));
     loop {
         tokio::select! {
             inbound = rx.recv() => match inbound {

@@ -47,14 +47,22 @@ impl Seen {
     }
 }
 
-/// Keeps a Socket Mode connection open until `shutdown`, sending what arrives into `inbound`.
+/// Keeps a Socket Mode connection open until `shutdown`, sending what arrives into `inbound`,
+/// and telling `connected` when Slack's `hello` arrives and when the connection ends.
 ///
 /// Every envelope is acknowledged before it is handed on, well inside Slack's three seconds.
-pub async fn run(api: SlackApi, inbound: mpsc::Sender<Inbound>, shutdown: CancellationToken) {
+pub async fn run(
+    api: SlackApi,
+    inbound: mpsc::Sender<Inbound>,
+    connected: impl Fn(bool) + Send + Sync,
+    shutdown: CancellationToken,
+) {
     let mut backoff = Duration::from_millis(250);
     let mut seen = Seen::default();
     while !shutdown.is_cancelled() {
-        match connect_once(&api, &inbound, &mut seen, &shutdown).await {
+        let ended = connect_once(&api, &inbound, &mut seen, &connected, &shutdown).await;
+        connected(false);
+        match ended {
             Ok(reason) => {
                 tracing::info!(reason, "Slack socket closed; reconnecting");
                 backoff = Duration::from_millis(250);
@@ -76,6 +84,7 @@ async fn connect_once(
     api: &SlackApi,
     inbound: &mpsc::Sender<Inbound>,
     seen: &mut Seen,
+    connected: &impl Fn(bool),
     shutdown: &CancellationToken,
 ) -> Result<&'static str, String> {
     let url = api.open_connection().await.map_err(|e| e.to_string())?;
@@ -102,7 +111,8 @@ async fn connect_once(
             Some(Ok(_)) => continue,
         };
         match parse_frame(&text) {
-            Frame::Hello | Frame::Other => {}
+            Frame::Hello => connected(true),
+            Frame::Other => {}
             Frame::Disconnect { reason } => {
                 tracing::info!(reason, "Slack asked to reconnect");
                 let _ = ws.close(None).await;

@@ -186,6 +186,8 @@ async fn poll(
     let mut offset: i32 = 0;
     let mut backoff = Backoff::new();
     let timeout = u32::try_from(options.poll_timeout.as_secs()).unwrap_or(10);
+    // Telegram has just answered `getMe`; a failed poll says otherwise.
+    engine.set_connected(true);
     loop {
         let request = bot
             .get_updates()
@@ -199,6 +201,7 @@ async fn poll(
         match result {
             Ok(updates) => {
                 backoff.reset();
+                engine.set_connected(true);
                 for update in updates {
                     offset = offset.max(
                         i32::try_from(update.id.0)
@@ -211,6 +214,7 @@ async fn poll(
                 }
             }
             Err(e) => {
+                engine.set_connected(false);
                 if let RequestError::Api(api) = &e
                     && token_refused(api)
                 {
@@ -226,6 +230,7 @@ async fn poll(
             }
         }
     }
+    engine.set_connected(false);
     // Tell Telegram which updates were handled, so a restart does not see them again.
     if offset != 0 {
         let confirm = bot.get_updates().offset(offset).timeout(0).limit(1);

@@ -165,6 +165,40 @@ pub(crate) fn tally_sealed(
     Ok(tally)
 }
 
+/// The connections of each server: `(working, broken)`, read without opening any sealed value.
+///
+/// # Errors
+/// Fails when the database cannot be read.
+pub(crate) async fn count_connections(
+    store: &Store,
+) -> Result<std::collections::HashMap<String, (u64, u64)>, StoreError> {
+    store
+        .call(|c| {
+            let mut statement = c.prepare(
+                "SELECT server, status, count(*) FROM oauth_tokens GROUP BY server, status",
+            )?;
+            let rows = statement.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    ConnectionStatus::parse(&r.get::<_, String>(1)?),
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            let mut counts = std::collections::HashMap::new();
+            for row in rows {
+                let (server, status, n) = row?;
+                let entry: &mut (u64, u64) = counts.entry(server).or_default();
+                let n = u64::try_from(n).unwrap_or(0);
+                match status {
+                    ConnectionStatus::Ok => entry.0 += n,
+                    ConnectionStatus::Broken => entry.1 += n,
+                }
+            }
+            Ok(counts)
+        })
+        .await
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("a stored {what} could not be decoded"))
 }
