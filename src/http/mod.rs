@@ -1,11 +1,10 @@
 //! The gateway's HTTP surface: `/healthz`, `/readyz`, `/metrics` (and the OAuth callback, mounted
-//! by the connect flow, and Alertmanager's webhook, [`alertmanager`], with `[alerting]`).
+//! by the connect flow, and Alertmanager's webhook, `crate::ops::alertmanager`, with `[alerting]`).
 //!
 //! [`router`] builds the routes so tests can mount them on `127.0.0.1:0`; [`serve`] runs them,
 //! with a header-read timeout, an idle timeout and a connection cap ([`listener`]), until the
 //! shutdown token fires, then drains. [`page`] renders the HTML pages shown to people.
 
-pub mod alertmanager;
 pub(crate) mod listener;
 pub(crate) mod page;
 

@@ -1,5 +1,7 @@
-//! Operator commands: `check-config`, `doctor`, `backup`, `route`, `connections` and friends.
+//! Operator commands: `check-config`, `doctor`, `backup`, `route`, `connections`, `status` and
+//! friends, and the receiver of Alertmanager's webhook.
 
+pub mod alertmanager;
 pub(crate) mod backup;
 pub(crate) mod check_config;
 pub(crate) mod connections;
