@@ -15,7 +15,7 @@ use crate::Principal;
 use crate::agent::Agent;
 use crate::channels::Configured;
 use crate::channels::admin_line::AdminLine;
-use crate::channels::commands::{Commands, ServerSummary};
+use crate::channels::commands::{Commands, ServerSummary, StatusScreen};
 use crate::channels::console::{self, Console};
 use crate::channels::engine::{ChannelOptions, Shared};
 use crate::config::{Config, read_secret};
@@ -126,10 +126,23 @@ impl Gateway {
                 ServerSummary::from_config(&self.config.servers),
                 Some(accounts),
             )
-            .with_help_note(console::HELP_NOTE),
+            .with_help_note(console::HELP_NOTE)
+            .with_status_screen(Some(self.status_screen())),
             principal,
             interactive,
         }
+    }
+
+    /// What `/status` shows admins (and the console): the operator's screen of this process.
+    #[must_use]
+    pub fn status_screen(&self) -> StatusScreen {
+        let config = Arc::clone(&self.config);
+        let store = self.store.clone();
+        let live = self.agent.metrics().live.clone();
+        Arc::new(move || {
+            let (config, store, live) = (Arc::clone(&config), store.clone(), live.clone());
+            Box::pin(async move { crate::ops::status::screen(&config, &store, &live).await })
+        })
     }
 
     /// The gateway's HTTP surface: `/healthz`, `/readyz`, `/metrics`, `/oauth/callback`, and
@@ -235,7 +248,8 @@ async fn spawn_gateway(
         gateway.agent.metrics().clone(),
         &config.servers,
     )
-    .with_admin_line(gateway.admin_line.clone());
+    .with_admin_line(gateway.admin_line.clone())
+    .with_status_screen(gateway.status_screen());
     if config.alerting.is_some() {
         let admins = config
             .channels

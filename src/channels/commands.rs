@@ -3,7 +3,14 @@
 //! Channels parse a message with [`parse`], handle `/stop` themselves (it needs the running
 //! session), and ask [`Commands::reply`] for the rest. Replies are plain text plus, for
 //! `/connect`, a link the channel shows as a button.
+//!
+//! `/connections` shows a person their own connections. `/status` is the operator's screen
+//! (what `mcp-gateway status` prints) and answers admins only: anyone else gets exactly what an
+//! unknown command gets, so the command's existence says nothing. The screen itself is made
+//! above the channels and handed in as a [`StatusScreen`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::Principal;
@@ -17,7 +24,10 @@ pub const MENU: &[(&str, &str)] = &[
     ("help", "What the assistant can do and how"),
     ("connect", "Connect your account on a server"),
     ("disconnect", "Disconnect your account from a server"),
-    ("status", "Your connections and whether a reply is running"),
+    (
+        "connections",
+        "Your connections and whether a reply is running",
+    ),
     ("reset", "Forget this conversation"),
     ("stop", "Stop the reply that is running"),
 ];
@@ -33,7 +43,7 @@ pub const BUSY: &str =
 const HELP: &str = "Write to me in plain words and I will answer, using the tools of the servers you have connected.\n\n\
 /connect – connect your account on a server\n\
 /disconnect – remove a connection\n\
-/status – your connections and whether I am working\n\
+/connections – your connections and whether I am working\n\
 /reset – forget our conversation\n\
 /stop – stop the reply I am writing";
 
@@ -48,7 +58,9 @@ pub enum ChatCommand {
     Connect(Option<String>),
     /// `/disconnect [server]`.
     Disconnect(Option<String>),
-    /// `/status`.
+    /// `/connections`: the person's own connections.
+    Connections,
+    /// `/status`: the operator's screen, for admins.
     Status,
     /// `/reset`.
     Reset,
@@ -87,6 +99,7 @@ pub fn parse(text: &str, bot_name: Option<&str>) -> Option<ChatCommand> {
         "help" => ChatCommand::Help,
         "connect" => ChatCommand::Connect(arg),
         "disconnect" => ChatCommand::Disconnect(arg),
+        "connections" => ChatCommand::Connections,
         "status" => ChatCommand::Status,
         "reset" | "new" => ChatCommand::Reset,
         "stop" => ChatCommand::Stop,
@@ -144,6 +157,9 @@ impl CommandReply {
     }
 }
 
+/// Makes the operator's status screen (the text `mcp-gateway status` prints) for `/status`.
+pub type StatusScreen = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = String> + Send>> + Send + Sync>;
+
 /// What the commands need from the gateway.
 #[derive(Clone)]
 pub struct Commands {
@@ -152,6 +168,8 @@ pub struct Commands {
     accounts: Option<Arc<dyn AccountLinks>>,
     /// A line `/help` adds for this channel.
     help_note: Option<&'static str>,
+    /// The operator's screen `/status` shows admins.
+    status_screen: Option<StatusScreen>,
 }
 
 impl std::fmt::Debug for Commands {
@@ -159,6 +177,7 @@ impl std::fmt::Debug for Commands {
         f.debug_struct("Commands")
             .field("servers", &self.servers)
             .field("accounts", &self.accounts.is_some())
+            .field("status_screen", &self.status_screen.is_some())
             .finish()
     }
 }
@@ -177,7 +196,15 @@ impl Commands {
             servers,
             accounts,
             help_note: None,
+            status_screen: None,
         }
+    }
+
+    /// The same commands, with `screen` as what `/status` shows admins.
+    #[must_use]
+    pub fn with_status_screen(mut self, screen: Option<StatusScreen>) -> Self {
+        self.status_screen = screen;
+        self
     }
 
     /// The same commands, with `note` added to the help text (what only this channel has).
@@ -195,23 +222,26 @@ impl Commands {
     }
 
     /// The reply to `command` from `principal` in `chat`; `busy` says whether a turn of theirs is
-    /// running. `/stop` is the channel's own business and gets the help text here.
+    /// running, and `admin` whether they are one of the channel's admins. `/stop` is the
+    /// channel's own business and gets the help text here.
     pub async fn reply(
         &self,
         command: &ChatCommand,
         principal: &Principal,
         chat: &str,
         busy: bool,
+        admin: bool,
     ) -> CommandReply {
         match command {
             ChatCommand::Start => {
                 CommandReply::text(format!("Hello! I am your assistant.\n\n{}", self.help()))
             }
             ChatCommand::Help | ChatCommand::Stop => CommandReply::text(self.help()),
-            ChatCommand::Unknown(name) => CommandReply::text(format!(
-                "I do not know the command /{name}.\n\n{}",
-                self.help()
-            )),
+            ChatCommand::Unknown(name) => self.unknown(name),
+            ChatCommand::Status => match (&self.status_screen, admin) {
+                (Some(screen), true) => CommandReply::text(screen().await),
+                _ => self.unknown("status"),
+            },
             ChatCommand::Reset => match self.store.reset_conversation(principal, chat).await {
                 Ok(()) => CommandReply::text("Done: I have forgotten our conversation here."),
                 Err(e) => {
@@ -221,7 +251,7 @@ impl Commands {
                     )
                 }
             },
-            ChatCommand::Status => CommandReply::text(self.status(principal, busy).await),
+            ChatCommand::Connections => CommandReply::text(self.connections(principal, busy).await),
             ChatCommand::Connect(arg) => self.connect(principal, arg.as_deref()).await,
             ChatCommand::Disconnect(arg) => {
                 CommandReply::text(self.disconnect(principal, arg.as_deref()).await)
@@ -351,7 +381,15 @@ impl Commands {
         }
     }
 
-    async fn status(&self, principal: &Principal, busy: bool) -> String {
+    /// What any unknown command gets.
+    fn unknown(&self, name: &str) -> CommandReply {
+        CommandReply::text(format!(
+            "I do not know the command /{name}.\n\n{}",
+            self.help()
+        ))
+    }
+
+    async fn connections(&self, principal: &Principal, busy: bool) -> String {
         let mut lines = vec![if busy {
             "I am working on a reply for you (send /stop to cancel it).".to_owned()
         } else {
@@ -422,7 +460,9 @@ mod tests {
     async fn connect_without_an_oauth_client_says_so_and_lists_servers() {
         let c = commands(&[("notion", true), ("files", false)]);
         let ann = Principal::telegram(1);
-        let r = c.reply(&ChatCommand::Connect(None), &ann, "1", false).await;
+        let r = c
+            .reply(&ChatCommand::Connect(None), &ann, "1", false, false)
+            .await;
         assert!(r.link.is_none());
         assert!(
             r.text
@@ -437,6 +477,7 @@ mod tests {
                 &ann,
                 "1",
                 false,
+                false,
             )
             .await;
         assert!(
@@ -450,6 +491,7 @@ mod tests {
                 &ChatCommand::Disconnect(Some("nope".into())),
                 &ann,
                 "1",
+                false,
                 false,
             )
             .await;
@@ -511,10 +553,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn status_names_the_account_and_disconnect_reports_an_unconfirmed_revocation() {
+    async fn connections_names_the_account_and_disconnect_reports_an_unconfirmed_revocation() {
         let ann = Principal::telegram(1);
         let status = with(true)
-            .reply(&ChatCommand::Status, &ann, "1", false)
+            .reply(&ChatCommand::Connections, &ann, "1", false, false)
             .await;
         assert!(
             status.text.contains("notion: connected as Acme"),
@@ -522,7 +564,7 @@ mod tests {
             status.text
         );
         let done = with(true)
-            .reply(&ChatCommand::Disconnect(None), &ann, "1", false)
+            .reply(&ChatCommand::Disconnect(None), &ann, "1", false, false)
             .await;
         assert!(
             done.text.contains("its access was revoked"),
@@ -530,7 +572,7 @@ mod tests {
             done.text
         );
         let unconfirmed = with(false)
-            .reply(&ChatCommand::Disconnect(None), &ann, "1", false)
+            .reply(&ChatCommand::Disconnect(None), &ann, "1", false, false)
             .await;
         assert!(
             unconfirmed.text.contains("could not confirm")
@@ -538,5 +580,34 @@ mod tests {
             "{}",
             unconfirmed.text
         );
+    }
+
+    #[tokio::test]
+    async fn status_shows_admins_the_screen_and_anyone_else_the_unknown_command_answer() {
+        let screen: StatusScreen =
+            Arc::new(|| Box::pin(async { "mcp-gateway 9.9.9, up 1m".to_owned() }));
+        let c = with(true).with_status_screen(Some(screen));
+        let ann = Principal::telegram(1);
+        let admin = c.reply(&ChatCommand::Status, &ann, "1", false, true).await;
+        assert_eq!(admin.text, "mcp-gateway 9.9.9, up 1m");
+        let other = c.reply(&ChatCommand::Status, &ann, "1", false, false).await;
+        let unknown = c
+            .reply(
+                &ChatCommand::Unknown("status".into()),
+                &ann,
+                "1",
+                false,
+                false,
+            )
+            .await;
+        assert_eq!(other, unknown);
+        assert!(other.text.starts_with("I do not know the command /status."));
+        // Without a screen, not even an admin learns that the command exists.
+        let bare = with(true)
+            .reply(&ChatCommand::Status, &ann, "1", false, true)
+            .await;
+        assert_eq!(bare, unknown);
+        assert_eq!(parse("/connections", None), Some(ChatCommand::Connections));
+        assert_eq!(parse("/status@bot", Some("bot")), Some(ChatCommand::Status));
     }
 }

@@ -4,7 +4,8 @@
 //! the console answers each line before it reads the next: it does not go through the engine's
 //! sessions, but speaks the engine's words (the input cap, connect links, "Connected your ...
 //! account") and answers the same chat [`commands`] (`/help`, `/reset`, `/connect`, ...);
-//! `/quit` or end of input exits. Destructive tools are confirmed with `y`/`n` on the next input
+//! `/quit` or end of input exits. The person at the terminal runs the gateway, so `/status` shows
+//! them the operator's screen as it shows a channel's admins. Destructive tools are confirmed with `y`/`n` on the next input
 //! line (end of input declines), and Ctrl-C stops a running reply.
 //!
 //! Under `mcp-gateway up` the console also hears about connections the person finished in the
@@ -179,7 +180,7 @@ impl Console {
         }
         let reply = self
             .commands
-            .reply(command, &self.principal, CONSOLE_CHAT, false)
+            .reply(command, &self.principal, CONSOLE_CHAT, false, true)
             .await;
         match reply.link {
             Some(link) => format!("{}\n{}", reply.text, link.url),

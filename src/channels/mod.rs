@@ -19,7 +19,7 @@
 //! - [`pace`]: each chat's budget of sends and edits, shared by every reply in it;
 //! - [`reply`]: the text a finished turn leaves in the chat;
 //! - [`confirm`]: confirmations of destructive tools answered with buttons;
-//! - [`commands`]: the chat commands (`/help`, `/status`, `/connect`, ...) and their replies.
+//! - [`commands`]: the chat commands (`/help`, `/connections`, `/connect`, `/status` for admins, ...) and their replies.
 
 pub(crate) mod access;
 pub mod admin_line;

@@ -1,7 +1,7 @@
 //! A person's account connections, as the agent and the chat channels see them.
 //!
 //! The agent offers `<server>_connect` and shows links for connections that broke, and chat
-//! commands (`/connect`, `/disconnect`, `/status`) list and change connections; both reach the
+//! commands (`/connect`, `/disconnect`, `/connections`) list and change connections; both reach the
 //! gateway's OAuth client ([`crate::mcp::oauth`]) only through [`AccountLinks`], so they work
 //! (and say so) when no OAuth client is configured. When a person finishes connecting, the OAuth
 //! client tells the person's channel through a [`ConnectListener`], with the message that was

@@ -603,6 +603,15 @@ fn when(unix: i64) -> String {
     )
 }
 
+/// The screen of this very process as text, for the chat `/status`: what `mcp-gateway status`
+/// prints, with the process's own uptime and channels from `live`.
+pub async fn screen(config: &Config, store: &Store, live: &Live) -> String {
+    match collect(config, store, ServeStatus::from_live(live)).await {
+        Ok(status) => render(&status, now_unix()),
+        Err(e) => format!("I could not read the database for the status: {e}"),
+    }
+}
+
 /// The screen as text, one fact a line, with times relative to `now` (Unix seconds).
 #[must_use]
 pub fn render(status: &Status, now: i64) -> String {

@@ -185,7 +185,7 @@ async fn commands_are_registered_and_answered() {
             "help",
             "connect",
             "disconnect",
-            "status",
+            "connections",
             "reset",
             "stop"
         ]

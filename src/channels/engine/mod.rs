@@ -42,7 +42,7 @@ use crate::Principal;
 use crate::agent::{Agent, TurnInput};
 use crate::channels::access::{Access, Decision};
 use crate::channels::admin_line::AdminLine;
-use crate::channels::commands::{self, ChatCommand, Commands, ServerSummary};
+use crate::channels::commands::{self, ChatCommand, Commands, ServerSummary, StatusScreen};
 use crate::channels::confirm::{self, Confirmations, Resolution};
 pub use crate::channels::pace::Pace;
 use crate::channels::pace::{ChatPace, Pacer};
@@ -115,7 +115,7 @@ pub struct Admission {
 }
 
 /// What every channel shares with the rest of the gateway.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Shared {
     /// The agent that runs turns.
     pub agent: Agent,
@@ -123,10 +123,24 @@ pub struct Shared {
     pub store: Store,
     /// The metrics the channel counts messages in.
     pub metrics: Metrics,
-    /// The configured MCP servers, as `/connect` and `/status` describe them.
+    /// The configured MCP servers, as `/connect` and `/connections` describe them.
     pub servers: Vec<ServerSummary>,
     /// The line to the admins of every channel, which each channel joins.
     pub admin_line: AdminLine,
+    /// The operator's screen `/status` shows admins.
+    pub status_screen: Option<StatusScreen>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("agent", &self.agent)
+            .field("store", &self.store)
+            .field("servers", &self.servers)
+            .field("admin_line", &self.admin_line)
+            .field("status_screen", &self.status_screen.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -139,6 +153,7 @@ impl Shared {
             metrics,
             servers: ServerSummary::from_config(servers),
             admin_line: AdminLine::default(),
+            status_screen: None,
         }
     }
 
@@ -146,6 +161,13 @@ impl Shared {
     #[must_use]
     pub fn with_admin_line(mut self, line: AdminLine) -> Self {
         self.admin_line = line;
+        self
+    }
+
+    /// The same, with `screen` as what `/status` shows admins.
+    #[must_use]
+    pub fn with_status_screen(mut self, screen: StatusScreen) -> Self {
+        self.status_screen = Some(screen);
         self
     }
 }
@@ -200,6 +222,7 @@ impl<P: Platform> Engine<P> {
             metrics,
             servers,
             admin_line,
+            status_screen,
         } = shared;
         let engine = Arc::new(Self {
             platform,
@@ -217,7 +240,8 @@ impl<P: Platform> Engine<P> {
             limiter: RateLimiter::new(admission.per_minute, P::NAMES.name, &metrics),
             sessions: Sessions::new(shutdown.child_token(), options.queue_per_sender),
             confirmations: Confirmations::new(),
-            commands: Commands::new(store, servers, options.accounts.clone()),
+            commands: Commands::new(store, servers, options.accounts.clone())
+                .with_status_screen(status_screen),
             accounts: options.accounts.clone(),
             stream: options.stream,
             confirm_ttl: options.confirm_ttl,
@@ -492,9 +516,14 @@ impl<P: Platform> Engine<P> {
             self.reply(chat, surface, commands::NOTHING_TO_STOP).await;
             return;
         }
+        let admin = self.admins.contains(&sender.principal);
+        if admin && *command == ChatCommand::Status && !chat.is_private() {
+            self.reply(chat, surface, texts::STATUS_IN_PRIVATE).await;
+            return;
+        }
         let reply = self
             .commands
-            .reply(command, &sender.principal, &chat.key(), false)
+            .reply(command, &sender.principal, &chat.key(), false, admin)
             .await;
         match &reply.link {
             Some(link) => {

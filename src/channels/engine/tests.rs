@@ -439,6 +439,9 @@ fn setup(options: Options) -> Setup {
                 oauth: true,
             }],
             admin_line: options.admin_line,
+            status_screen: Some(Arc::new(|| {
+                Box::pin(async { "OPERATOR SCREEN: 2 paired, 1 pending".to_owned() })
+            })),
         },
         &channel_options,
         &shutdown,
@@ -548,6 +551,39 @@ fn admins_setup() -> Setup {
         admins: vec![Principal::telegram(8), Principal::telegram(9)],
         ..Options::default()
     })
+}
+
+/// `/status` shows an admin the operator's screen in their direct chat only; anyone else gets
+/// what an unknown command gets, and the screen never reaches a group.
+#[tokio::test]
+async fn status_is_the_operators_screen_for_admins_in_private_only() {
+    let s = setup(Options {
+        admins: vec![Principal::telegram(8)],
+        ..Options::default()
+    });
+    s.say(108, 8, "/status");
+    s.wait_for_text(108, "OPERATOR SCREEN: 2 paired, 1 pending")
+        .await;
+    s.say(101, 1, "/status");
+    s.wait_for_text(101, "I do not know the command /status.")
+        .await;
+    s.say(5, 8, "/status");
+    s.wait_for_text(5, texts::STATUS_IN_PRIVATE).await;
+    s.say(5, 1, "/status");
+    s.wait_for_text(5, "I do not know the command /status.")
+        .await;
+    s.say(101, 1, "/connections");
+    s.wait_for_text(101, "notion: ").await;
+    for room in [101, 5] {
+        assert!(
+            !s.log
+                .texts_in(room)
+                .iter()
+                .any(|t| t.contains("OPERATOR SCREEN")),
+            "{:?}",
+            s.log.texts_in(room)
+        );
+    }
 }
 
 #[tokio::test]

@@ -150,6 +150,10 @@ pub fn cap_input(text: &str) -> (&str, bool) {
     }
 }
 
+/// What an admin's `/status` in a group gets: the operator's screen is not for the group.
+pub const STATUS_IN_PRIVATE: &str =
+    "I show the gateway's status only in our direct chat: send /status to me there.";
+
 #[cfg(test)]
 mod tests {
     use super::*;
