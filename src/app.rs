@@ -190,6 +190,9 @@ pub async fn chat(config: Config) -> anyhow::Result<ExitCode> {
 /// How long running turns and requests may take to finish after shutdown.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// How long the scheduler waits for the chat channels to start before it delivers anyway.
+const SCHEDULER_START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// `mcp-gateway serve`: the configured chat channels and the HTTP surface until `shutdown` is
 /// cancelled (the command line cancels it on SIGTERM or Ctrl-C), then a bounded drain.
 ///
@@ -242,8 +245,34 @@ async fn spawn_gateway(
             "no chat channel is configured ([channels.telegram] or [channels.slack]); serving HTTP only"
         );
     }
+    let schedule = crate::schedule::Schedule::new(
+        gateway.store.clone(),
+        config.agent.time_zone,
+        config.agent.max_scheduled,
+        Arc::new(crate::schedule::SystemClock),
+    );
+    let agent = gateway.agent.clone().with_schedule(schedule.clone());
+    let scheduler = crate::schedule::Scheduler::new(
+        schedule.clone(),
+        config.agent.task_grace,
+        agent.metrics().clone(),
+    );
+    let outlets: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        // What fell due while the gateway was down is delivered once its channels are up.
+        let names: Vec<&str> = outlets.iter().map(String::as_str).collect();
+        tokio::select! {
+            () = schedule.attached(&names) => {}
+            () = tokio::time::sleep(SCHEDULER_START_WAIT) => {
+                tracing::warn!("not every chat channel started in time; scheduled entries of the others are tried again later");
+            }
+            () = token.cancelled() => return,
+        }
+        scheduler.run(token).await;
+    });
     let shared = Shared::new(
-        gateway.agent.clone(),
+        agent,
         gateway.store.clone(),
         gateway.agent.metrics().clone(),
         &config.servers,

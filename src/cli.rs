@@ -64,6 +64,9 @@ pub enum Command {
     /// List and revoke people's connected accounts.
     #[command(subcommand)]
     Connections(crate::ops::connections::ConnectionsCommand),
+    /// List and cancel people's reminders and scheduled tasks.
+    #[command(subcommand)]
+    Schedule(crate::ops::schedule::ScheduleCommand),
     /// Write an online backup of the database (`backup --dir DIR`), or restore one
     /// (`backup restore FILE`).
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -181,6 +184,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => Ok(ops::doctor::run(&load_config(&cli.global)?).await),
         Command::Status(args) => ops::status::run(&load_config(&cli.global)?, args.json).await,
         Command::Pairing(command) => ops::pairing::run(&load_config(&cli.global)?, &command).await,
+        Command::Schedule(command) => {
+            ops::schedule::run(&load_config(&cli.global)?, &command).await
+        }
         Command::Route(args) => ops::route::run(&load_config(&cli.global)?, &args).await,
         Command::NotionMcp(args) => {
             run_server(crate::servers::ServerKind::Notion, &cli.global, &args).await

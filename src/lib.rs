@@ -10,6 +10,8 @@
 //! - [`llm`]: the chat model boundary: Ollama's native API and OpenAI-compatible servers.
 //! - [`mcp`]: the MCP client pool and the tool catalog offered to the model.
 //! - [`agent`]: the turn loop: prompt assembly, tool selection, tool rounds, confirmations.
+//! - [`schedule`]: each person's reminders and scheduled tasks, their time zone, and the timer
+//!   that delivers them.
 //! - [`channels`]: chat surfaces (console, Telegram, Slack) behind one trait.
 //! - [`servers`]: the Notion and Google Calendar MCP servers and their OAuth authorization server.
 //! - [`http`]: the gateway's own HTTP surface.
@@ -31,6 +33,7 @@ pub mod llm;
 pub mod mcp;
 pub mod ops;
 pub mod process;
+pub mod schedule;
 pub mod servers;
 pub mod store;
 pub mod telemetry;

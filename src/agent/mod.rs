@@ -99,6 +99,8 @@ struct Inner {
     selector: ToolSelector,
     /// The OAuth client's links, for `<server>_connect` and for connections that broke.
     accounts: Option<Arc<dyn AccountLinks>>,
+    /// Each person's schedule, behind the built-in `assistant_*` tools, when the gateway keeps one.
+    schedule: Option<crate::schedule::Schedule>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -135,6 +137,7 @@ impl Agent {
                 metrics,
                 selector,
                 accounts: None,
+                schedule: None,
             }),
         })
     }
@@ -165,6 +168,20 @@ impl Agent {
     pub fn with_accounts(mut self, accounts: Arc<dyn AccountLinks>) -> Self {
         Arc::make_mut(&mut self.inner).accounts = Some(accounts);
         self
+    }
+
+    /// Offers the built-in `assistant_*` tools over `schedule` in every person's catalog.
+    /// Clones made before are agents of their own and offer no schedule.
+    #[must_use]
+    pub fn with_schedule(mut self, schedule: crate::schedule::Schedule) -> Self {
+        Arc::make_mut(&mut self.inner).schedule = Some(schedule);
+        self
+    }
+
+    /// The schedule behind the built-in tools, when the agent has one.
+    #[must_use]
+    pub fn schedule(&self) -> Option<&crate::schedule::Schedule> {
+        self.inner.schedule.as_ref()
     }
 
     /// The OAuth client's links, when the agent has them.

@@ -99,7 +99,10 @@ impl Agent {
     ) -> Result<TurnOutcome, AgentError> {
         let started = Instant::now();
         let deadline = started + self.inner.config.turn_timeout;
-        let catalog = self.inner.tools.catalog(input.principal).await;
+        let mut catalog = self.inner.tools.catalog(input.principal).await;
+        if self.inner.schedule.is_some() {
+            catalog.tools.extend(crate::schedule::tools::catalog());
+        }
         self.inner.metrics.know_tools(
             catalog
                 .tools
@@ -671,10 +674,31 @@ impl Agent {
                     (ToolOutcome::Denied, "The person declined this action, so it was not done. Do not retry it unless they ask again.".to_owned())
                 } else {
                     sink.activity(Activity::Tool(call.name.clone())).await;
-                    match self
-                        .call_tool(input.principal, tool, args, cancel, deadline)
-                        .await
-                    {
+                    let called = match &self.inner.schedule {
+                        Some(schedule) if tool.server == crate::schedule::ASSISTANT => {
+                            let answer = crate::schedule::tools::call(
+                                schedule,
+                                input.principal,
+                                input.chat,
+                                &tool.tool,
+                                &args,
+                            )
+                            .await;
+                            if answer.is_error {
+                                (
+                                    ToolOutcome::Error,
+                                    format!("The tool reported an error: {}", answer.text),
+                                )
+                            } else {
+                                (ToolOutcome::Ok, answer.text)
+                            }
+                        }
+                        _ => {
+                            self.call_tool(input.principal, tool, args, cancel, deadline)
+                                .await
+                        }
+                    };
+                    match called {
                         (ToolOutcome::NotConnected, _) => (
                             ToolOutcome::NotConnected,
                             self.offer_link(input, &tool.server, sink).await,

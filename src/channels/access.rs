@@ -133,6 +133,21 @@ impl Access {
         }
     }
 
+    /// Whether `principal` may talk to the assistant now, without giving them a pairing code:
+    /// what a message the gateway sends first (a scheduled one) is checked against, so that a
+    /// person who was revoked gets nothing.
+    ///
+    /// # Errors
+    /// Fails when the database cannot be read.
+    pub async fn allows(&self, principal: &Principal) -> Result<bool, AccessError> {
+        match self.policy {
+            Policy::Open => Ok(true),
+            _ if self.allow.contains(principal) => Ok(true),
+            Policy::Allowlist => Ok(false),
+            Policy::Pairing => self.approved.contains(principal).await,
+        }
+    }
+
     fn tell_denied(&self, principal: &Principal) -> bool {
         let now = Instant::now();
         let mut told = self.denied_told.lock();

@@ -24,10 +24,9 @@ pub const MENU: &[(&str, &str)] = &[
     ("help", "What the assistant can do and how"),
     ("connect", "Connect your account on a server"),
     ("disconnect", "Disconnect your account from a server"),
-    (
-        "connections",
-        "Your connections and whether a reply is running",
-    ),
+    ("connections", "Your connections and whether a reply is running"),
+    ("reminders", "Your reminders and scheduled tasks"),
+    ("timezone", "Show or set your time zone"),
     ("reset", "Forget this conversation"),
     ("stop", "Stop the reply that is running"),
 ];
@@ -44,6 +43,8 @@ const HELP: &str = "Write to me in plain words and I will answer, using the tool
 /connect – connect your account on a server\n\
 /disconnect – remove a connection\n\
 /connections – your connections and whether I am working\n\
+/reminders – your reminders and scheduled tasks\n\
+/timezone Area/City – set your time zone for them\n\
 /reset – forget our conversation\n\
 /stop – stop the reply I am writing";
 
@@ -66,6 +67,10 @@ pub enum ChatCommand {
     Reset,
     /// `/stop`.
     Stop,
+    /// `/reminders`.
+    Reminders,
+    /// `/timezone [Area/City]`.
+    Timezone(Option<String>),
     /// Any other `/word`.
     Unknown(String),
 }
@@ -103,6 +108,8 @@ pub fn parse(text: &str, bot_name: Option<&str>) -> Option<ChatCommand> {
         "status" => ChatCommand::Status,
         "reset" | "new" => ChatCommand::Reset,
         "stop" => ChatCommand::Stop,
+        "reminders" => ChatCommand::Reminders,
+        "timezone" => ChatCommand::Timezone(arg),
         other => ChatCommand::Unknown(other.to_owned()),
     })
 }
@@ -255,6 +262,10 @@ impl Commands {
             ChatCommand::Connect(arg) => self.connect(principal, arg.as_deref()).await,
             ChatCommand::Disconnect(arg) => {
                 CommandReply::text(self.disconnect(principal, arg.as_deref()).await)
+            }
+            // The engine answers these from the schedule; without one there is none.
+            ChatCommand::Reminders | ChatCommand::Timezone(_) => {
+                CommandReply::text("Reminders and scheduled tasks are not available here.")
             }
         }
     }

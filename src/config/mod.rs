@@ -122,8 +122,13 @@ pub struct AgentConfig {
     pub max_tool_result_chars: usize,
     /// The share of `num_ctx` that history may fill before old turns are compacted.
     pub history_share: f64,
-    /// The time zone in which the system prompt gives today's date.
+    /// The time zone in which the system prompt gives today's date, and scheduled entries are
+    /// read in for a person who has not set their own.
     pub time_zone: chrono_tz::Tz,
+    /// How late a scheduled task may still run; one due longer ago is reported as missed.
+    pub task_grace: Duration,
+    /// The most active scheduled entries one person may have.
+    pub max_scheduled: usize,
 }
 
 /// How the gateway authenticates to an MCP server.
@@ -898,6 +903,20 @@ impl Validator {
             .unwrap_or(16_000),
             history_share: history_share.clamp(0.1, 0.9),
             time_zone,
+            task_grace: self.secs(
+                "[agent].task_grace_secs",
+                raw.task_grace_secs,
+                3600,
+                7 * 86_400,
+            ),
+            max_scheduled: usize::try_from(self.int(
+                "[agent].max_scheduled",
+                raw.max_scheduled,
+                50,
+                1,
+                10_000,
+            ))
+            .unwrap_or(50),
         }
     }
 
@@ -916,6 +935,11 @@ impl Validator {
                 self.problem(
                     key("name"),
                     format!("`{name}` must be 1-32 characters of a-z, 0-9 and '-', starting with a letter"),
+                );
+            } else if name == crate::schedule::ASSISTANT {
+                self.problem(
+                    key("name"),
+                    "`assistant` is reserved for the gateway's own tools (reminders and scheduled tasks); choose another name",
                 );
             } else if out.iter().any(|o| o.name == name) {
                 self.problem(

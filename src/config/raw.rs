@@ -82,6 +82,8 @@ pub(crate) struct RawAgent {
     pub max_tool_result_chars: Option<i64>,
     pub history_share: Option<f64>,
     pub time_zone: Option<String>,
+    pub task_grace_secs: Option<i64>,
+    pub max_scheduled: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -11,3 +11,4 @@ pub(crate) mod redirect_uris;
 pub(crate) mod restore;
 pub mod route;
 pub mod status;
+pub(crate) mod schedule;

@@ -2,7 +2,8 @@
 //!
 //! The database's `user_version` counts the migrations applied. Each component owns its tables
 //! (named with its prefix): `chat_*`/`audit_*` for the gateway core, `as_*` for the MCP servers'
-//! authorization server, `oauth_*` for the gateway's OAuth client, `channel_*` for chat channels.
+//! authorization server, `oauth_*` for the gateway's OAuth client, `channel_*` for chat channels, `schedule_*` for
+//! proactive messages.
 //! Migrations are append-only: a shipped entry is never edited.
 
 use std::path::Path;
@@ -51,6 +52,10 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "OAuth client: the account each connection is connected as",
         sql: include_str!("migrations/0008_connection_account.sql"),
+    },
+    Migration {
+        name: "schedule: reminders and scheduled tasks, each person's time zone",
+        sql: include_str!("migrations/0009_schedule.sql"),
     },
 ];
 

@@ -20,6 +20,7 @@ pub(crate) mod history;
 pub(crate) mod in_use;
 mod migrations;
 mod recent;
+pub mod schedule;
 pub mod seal;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -58,6 +59,15 @@ pub struct ChannelLabels {
     pub channel: String,
 }
 
+/// Labels of scheduled deliveries.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScheduleLabels {
+    /// `reminder` or `task`.
+    pub kind: String,
+    /// `delivered`, `missed`, `no_access` or `failed`.
+    pub outcome: String,
+}
+
 /// Every gateway metric.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -97,6 +107,12 @@ pub struct Metrics {
     pub unoffered_tool_calls: Family<ServerLabels, Counter>,
     /// The channels' connections and the last hour's turns and errors, as `status` shows them.
     pub live: Live,
+    /// `mcp_gateway_schedule_active_entries`: scheduled entries waiting to fire.
+    pub schedule_active: Gauge,
+    /// `mcp_gateway_schedule_fired_total{kind,outcome}`.
+    pub schedule_fired: Family<ScheduleLabels, Counter>,
+    /// `mcp_gateway_schedule_lateness_seconds`: how long after its time an entry was delivered.
+    pub schedule_lateness: Histogram,
 }
 
 /// The tool-call outcomes created at zero for every listed tool.
@@ -128,6 +144,9 @@ impl Metrics {
             find_tools_calls: Counter::default(),
             unoffered_tool_calls: Family::default(),
             live: Live::new(),
+            schedule_active: Gauge::default(),
+            schedule_fired: Family::default(),
+            schedule_lateness: Histogram::new(exponential_buckets(0.01, 4.0, 10)),
         };
         crate::telemetry::process::register(registry);
         m.live.register(registry);
@@ -191,6 +210,21 @@ impl Metrics {
             "rate_limited",
             "Messages refused by the per-sender rate limit",
             m.rate_limited.clone(),
+        );
+        r.register(
+            "schedule_active_entries",
+            "Scheduled reminders and tasks waiting to fire",
+            m.schedule_active.clone(),
+        );
+        r.register(
+            "schedule_fired",
+            "Scheduled entries that fell due, by kind and outcome",
+            m.schedule_fired.clone(),
+        );
+        r.register(
+            "schedule_lateness_seconds",
+            "Time from a scheduled entry's due time to its delivery",
+            m.schedule_lateness.clone(),
         );
         r.register(
             "offered_tools",

@@ -229,6 +229,8 @@ pub fn agent_config() -> AgentConfig {
         max_tool_result_chars: 4000,
         history_share: 0.5,
         time_zone: chrono_tz::Tz::UTC,
+        task_grace: Duration::from_secs(3600),
+        max_scheduled: 50,
     }
 }
 

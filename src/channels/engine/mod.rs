@@ -48,11 +48,13 @@ pub use crate::channels::pace::Pace;
 use crate::channels::pace::{ChatPace, Pacer};
 use crate::channels::pairing::AccessError;
 use crate::channels::rate_limit::{RateDecision, RateLimiter, SLOW_DOWN};
+use crate::channels::reminders;
 use crate::channels::reply;
 use crate::channels::sessions::{Sessions, Submitted};
 use crate::channels::stream::{StreamConfig, StreamEditor, SurfaceError};
 use crate::config::{Policy, ServerConfig};
 use crate::mcp::accounts::{AccountLinks, ConnectListener, ConnectedNotice};
+use crate::schedule::{Delivered, Delivery, Outlet};
 use crate::store::Store;
 use crate::telemetry::metrics::{MessageLabels, Metrics};
 
@@ -254,6 +256,9 @@ impl<P: Platform> Engine<P> {
         }
         let desk = Arc::downgrade(&engine);
         admin_line.join(move |text| desk.upgrade().map(|engine| engine.tell_admins(text)));
+        if let Some(schedule) = engine.agent.schedule() {
+            schedule.attach(P::NAMES.name, Arc::new(Deliverer(Arc::downgrade(&engine))));
+        }
         engine
     }
 
@@ -465,7 +470,7 @@ impl<P: Platform> Engine<P> {
                     principal: &sender.principal,
                     who: &sender.who,
                 };
-                self.turn(asker, &chat, surface, &text, &cancel).await;
+                let _ = self.turn(asker, &chat, surface, &text, &cancel).await;
             }
             // A message with no text at all (a photo, a sticker) in a chat with the bot alone.
             None if chat.is_private() => self.reply(&chat, &surface, texts::TEXT_ONLY).await,
@@ -520,6 +525,27 @@ impl<P: Platform> Engine<P> {
         if admin && *command == ChatCommand::Status && !chat.is_private() {
             self.reply(chat, surface, texts::STATUS_IN_PRIVATE).await;
             return;
+        }
+        if let Some(schedule) = self.agent.schedule() {
+            match command {
+                ChatCommand::Reminders => {
+                    let (text, buttons) = reminders::list(schedule, &sender.principal).await;
+                    match self.post(chat, surface, &text, &buttons).await {
+                        Ok(_) => self.count("out"),
+                        Err(e) => {
+                            tracing::warn!(channel = P::NAMES.name, error = %e, "could not send a reply");
+                        }
+                    }
+                    return;
+                }
+                ChatCommand::Timezone(name) => {
+                    let text =
+                        reminders::timezone(schedule, &sender.principal, name.as_deref()).await;
+                    self.reply(chat, surface, &text).await;
+                    return;
+                }
+                _ => {}
+            }
         }
         let reply = self
             .commands
@@ -585,7 +611,66 @@ impl<P: Platform> Engine<P> {
         self.reply(chat, surface, &note).await;
     }
 
-    /// Runs one agent turn on `text`, streaming the reply into `surface`.
+    /// Delivers a scheduled entry of `principal` into the chat whose key is `chat`, when they
+    /// may still talk to the assistant: a message is posted through the one door; a task is
+    /// answered by a turn as the person, queued in their session for that chat behind their
+    /// own messages.
+    async fn deliver(
+        self: &Arc<Self>,
+        principal: &Principal,
+        chat: &str,
+        delivery: Delivery,
+    ) -> Delivered {
+        match self.access.allows(principal).await {
+            Ok(true) => {}
+            Ok(false) => return Delivered::NoAccess,
+            Err(e) => return Delivered::Failed(e.to_string()),
+        }
+        let Some(chat) = P::Chat::parse(chat) else {
+            return Delivered::Failed(format!("`{chat}` is not a {} chat", P::NAMES.title));
+        };
+        let surface = self.platform.surface(&chat);
+        match delivery {
+            Delivery::Say(text) => match self.post(&chat, &surface, &text, &[]).await {
+                Ok(_) => {
+                    self.count("out");
+                    Delivered::Sent
+                }
+                Err(e) => Delivered::Failed(e.to_string()),
+            },
+            Delivery::Task(text) => {
+                let (done, finished) = tokio::sync::oneshot::channel();
+                let who = self.platform.who(principal);
+                let principal = principal.clone();
+                let key = (chat.clone(), principal.clone());
+                let this = Arc::clone(self);
+                let submitted = self.sessions.submit(
+                    key,
+                    Box::new(move |cancel| {
+                        Box::pin(async move {
+                            let asker = Asker {
+                                principal: &principal,
+                                who: &who,
+                            };
+                            let complete = this.turn(asker, &chat, surface, &text, &cancel).await;
+                            let _ = done.send(complete);
+                        })
+                    }),
+                );
+                if submitted == Submitted::Busy {
+                    return Delivered::Failed("the person's chat is busy".into());
+                }
+                match finished.await {
+                    Ok(true) => Delivered::Sent,
+                    Ok(false) => Delivered::Failed("the answer could not be sent in full".into()),
+                    Err(_) => Delivered::Failed("the turn stopped before it ended".into()),
+                }
+            }
+        }
+    }
+
+    /// Runs one agent turn on `text`, streaming the reply into `surface`; whether the reply
+    /// was delivered in full.
     async fn turn(
         &self,
         asker: Asker<'_>,
@@ -593,7 +678,7 @@ impl<P: Platform> Engine<P> {
         surface: P::Surface,
         text: &str,
         cancel: &CancellationToken,
-    ) {
+    ) -> bool {
         let (text, cut) = texts::cap_input(text);
         if cut {
             self.reply(chat, &surface, &texts::cut()).await;
@@ -630,6 +715,7 @@ impl<P: Platform> Engine<P> {
                 "a reply could not be delivered in full"
             );
         }
+        delivery.complete
     }
 
     /// Sends each admin the new pairing request with `code`, from `sender` in `chat`, with
@@ -769,6 +855,14 @@ impl<P: Platform> Engine<P> {
             self.on_pairing_press(press, &code, approve).await;
             return;
         }
+        if let (Some(id), Some(schedule)) = (
+            press.data.as_deref().and_then(reminders::cancel_id),
+            self.agent.schedule(),
+        ) {
+            let note = reminders::cancel(schedule, &press.principal, id).await;
+            self.platform.answer_press(press.handle, &note, false).await;
+            return;
+        }
         let resolution = press
             .data
             .as_deref()
@@ -833,6 +927,20 @@ struct Asker<'a> {
     principal: &'a Principal,
     /// How a connect link's page names them.
     who: &'a str,
+}
+
+/// Delivers scheduled entries into an engine's chats while it runs; the schedule's registry of
+/// outlets does not keep the engine alive.
+struct Deliverer<P: Platform>(Weak<Engine<P>>);
+
+#[async_trait]
+impl<P: Platform> Outlet for Deliverer<P> {
+    async fn deliver(&self, principal: &Principal, chat: &str, delivery: Delivery) -> Delivered {
+        match self.0.upgrade() {
+            Some(engine) => engine.deliver(principal, chat, delivery).await,
+            None => Delivered::Failed("the channel has stopped".into()),
+        }
+    }
 }
 
 /// Passes finished connections to an engine while it runs; the OAuth client's registry of

@@ -5,7 +5,7 @@ mod api;
 mod catalog;
 mod handlers;
 pub(crate) mod params;
-mod time;
+pub(crate) mod time;
 
 pub use api::GcalApi;
 pub use catalog::tool_list;
