@@ -19,7 +19,11 @@ pub fn cancel_id(data: &str) -> Option<&str> {
 
 /// The reply to `/reminders`: the person's entries with their next times, and a cancel button
 /// for each (up to [`MAX_BUTTONS`]).
-pub async fn list(schedule: &Schedule, principal: &Principal) -> (String, Vec<Button>) {
+pub async fn list(
+    schedule: &Schedule,
+    principal: &Principal,
+    prefix: char,
+) -> (String, Vec<Button>) {
     let entries = match schedule.list(Some(principal)).await {
         Ok(entries) => entries,
         Err(e) => {
@@ -37,7 +41,7 @@ pub async fn list(schedule: &Schedule, principal: &Principal) -> (String, Vec<Bu
     if entries.is_empty() {
         return (
             format!(
-                "You have no reminders or scheduled tasks. Ask me, for example: “remind me at 5pm to call the plumber” or “every weekday at 8, tell me what is on my calendar”. Times are in {zone}; change it with /timezone Area/City."
+                "You have no reminders or scheduled tasks. Ask me, for example: “remind me at 5pm to call the plumber” or “every weekday at 8, tell me what is on my calendar”. Times are in {zone}; change it with {prefix}timezone Area/City."
             ),
             Vec::new(),
         );
@@ -84,17 +88,23 @@ pub async fn cancel(schedule: &Schedule, principal: &Principal, id: &str) -> Str
     }
 }
 
-/// The reply to `/timezone [name]`: the person's zone, or the new one.
-pub async fn timezone(schedule: &Schedule, principal: &Principal, name: Option<&str>) -> String {
+/// The reply to `/timezone [name]` (`prefix` starts commands on the platform): the person's
+/// zone, or the new one.
+pub async fn timezone(
+    schedule: &Schedule,
+    principal: &Principal,
+    name: Option<&str>,
+    prefix: char,
+) -> String {
     let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
         return match schedule.own_zone(principal).await {
             Ok(Some(zone)) => format!(
-                "Your time zone is {}. Change it with /timezone Area/City, e.g. /timezone Europe/Berlin.",
+                "Your time zone is {}. Change it with {prefix}timezone Area/City, e.g. {prefix}timezone Europe/Berlin.",
                 zone.name()
             ),
             Ok(None) => match schedule.zone_of(principal).await {
                 Ok(zone) => format!(
-                    "You have not set a time zone, so I use {}. Set yours with /timezone Area/City, e.g. /timezone Europe/Berlin.",
+                    "You have not set a time zone, so I use {}. Set yours with {prefix}timezone Area/City, e.g. {prefix}timezone Europe/Berlin.",
                     zone.name()
                 ),
                 Err(_) => "Sorry, I could not read your time zone just now.".into(),

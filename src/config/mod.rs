@@ -131,6 +131,10 @@ pub struct AgentConfig {
     pub max_scheduled: usize,
 }
 
+/// The server name the gateway's own tools (reminders and scheduled tasks) are offered under;
+/// no `[[servers]]` entry may take it.
+pub const RESERVED_SERVER: &str = "assistant";
+
 /// How the gateway authenticates to an MCP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerAuth {
@@ -936,7 +940,7 @@ impl Validator {
                     key("name"),
                     format!("`{name}` must be 1-32 characters of a-z, 0-9 and '-', starting with a letter"),
                 );
-            } else if name == crate::schedule::ASSISTANT {
+            } else if name == RESERVED_SERVER {
                 self.problem(
                     key("name"),
                     "`assistant` is reserved for the gateway's own tools (reminders and scheduled tasks); choose another name",

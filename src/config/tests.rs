@@ -116,6 +116,30 @@ fn duplicate_and_invalid_server_names_are_rejected() {
 }
 
 #[test]
+fn the_assistant_server_name_is_reserved_and_schedule_limits_are_checked() {
+    let err = parse(
+        "[agent]\ntask_grace_secs = 0\nmax_scheduled = 0\n[[servers]]\nname = \"assistant\"\nurl = \"http://x/mcp\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("[[servers]][0].name: `assistant` is reserved"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[agent].task_grace_secs: must be between 1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[agent].max_scheduled: must be between 1"),
+        "{err}"
+    );
+    let c = parse("").unwrap();
+    assert_eq!(c.agent.task_grace, std::time::Duration::from_secs(3600));
+    assert_eq!(c.agent.max_scheduled, 50);
+}
+
+#[test]
 fn servers_parse_with_auth_and_lists() {
     let c = parse(
         "[[servers]]\nname = \"notion\"\nurl = \"http://127.0.0.1:8000/mcp\"\nauth = \"oauth\"\ndeny_tools = [\"delete_block\"]\n",

@@ -31,7 +31,7 @@ use crate::store::schedule::{AddRefused, EntryKind, NewEntry, StoredEntry};
 use crate::store::{Store, StoreError};
 
 /// The reserved server name of the gateway's own tools; no `[[servers]]` entry may take it.
-pub const ASSISTANT: &str = "assistant";
+pub const ASSISTANT: &str = crate::config::RESERVED_SERVER;
 /// The longest text an entry may hold, in characters.
 pub const MAX_TEXT_CHARS: usize = 1000;
 /// How far in the past a one-off time may be and still be taken as "now" (a model that

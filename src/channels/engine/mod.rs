@@ -529,7 +529,8 @@ impl<P: Platform> Engine<P> {
         if let Some(schedule) = self.agent.schedule() {
             match command {
                 ChatCommand::Reminders => {
-                    let (text, buttons) = reminders::list(schedule, &sender.principal).await;
+                    let (text, buttons) =
+                        reminders::list(schedule, &sender.principal, P::NAMES.command_prefix).await;
                     match self.post(chat, surface, &text, &buttons).await {
                         Ok(_) => self.count("out"),
                         Err(e) => {
@@ -539,8 +540,13 @@ impl<P: Platform> Engine<P> {
                     return;
                 }
                 ChatCommand::Timezone(name) => {
-                    let text =
-                        reminders::timezone(schedule, &sender.principal, name.as_deref()).await;
+                    let text = reminders::timezone(
+                        schedule,
+                        &sender.principal,
+                        name.as_deref(),
+                        P::NAMES.command_prefix,
+                    )
+                    .await;
                     self.reply(chat, surface, &text).await;
                     return;
                 }

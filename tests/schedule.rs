@@ -1,0 +1,19 @@
+//! Proactive messages through `mcp-gateway serve` against the fake Bot API, the fake Slack and a
+//! scripted fake Ollama: reminders and tasks the model schedules arrive with no message in
+//! between, are listed and cancelled by tool, command, button and the operator's CLI, survive
+//! kill -9, fire once after downtime, and a task past its grace period is reported missed.
+
+#[path = "support/fake_ollama.rs"]
+#[allow(dead_code)]
+mod fake_ollama;
+#[path = "support/fake_slack.rs"]
+#[allow(dead_code)]
+mod fake_slack;
+#[path = "support/fake_telegram.rs"]
+#[allow(dead_code)]
+mod fake_telegram;
+
+#[path = "schedule/gateway.rs"]
+mod gateway;
+#[path = "schedule/serve.rs"]
+mod serve;
