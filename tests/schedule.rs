@@ -4,13 +4,10 @@
 //! kill -9, fire once after downtime, and a task past its grace period is reported missed.
 
 #[path = "support/fake_ollama.rs"]
-#[allow(dead_code)]
 mod fake_ollama;
 #[path = "support/fake_slack.rs"]
-#[allow(dead_code)]
 mod fake_slack;
 #[path = "support/fake_telegram.rs"]
-#[allow(dead_code)]
 mod fake_telegram;
 
 #[path = "schedule/gateway.rs"]

@@ -32,7 +32,6 @@ pub(crate) mod layout;
 pub(crate) mod pace;
 pub mod pairing;
 pub(crate) mod rate_limit;
-pub(crate) mod reminders;
 pub(crate) mod reply;
 pub(crate) mod sessions;
 pub mod slack;

@@ -14,11 +14,14 @@ fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
+/// One delivery as recorded: principal, chat, what, when.
+type Sent = (String, String, Delivery, DateTime<Utc>);
+
 /// Records what it was asked to deliver, with the clock's time, and refuses people in `revoked`.
 #[derive(Default)]
 struct Recorder {
     clock: Mutex<Option<Arc<ManualClock>>>,
-    sent: Mutex<Vec<(String, String, Delivery, DateTime<Utc>)>>,
+    sent: Mutex<Vec<Sent>>,
     revoked: Mutex<Vec<Principal>>,
 }
 
@@ -68,7 +71,7 @@ impl Harness {
     }
 
     /// Waits (in real time, briefly) until `n` deliveries were made.
-    async fn delivered(&self, n: usize) -> Vec<(String, String, Delivery, DateTime<Utc>)> {
+    async fn delivered(&self, n: usize) -> Vec<Sent> {
         for _ in 0..200 {
             if self.outlet.sent.lock().len() >= n {
                 break;

@@ -15,6 +15,23 @@ use super::{ASSISTANT, Request, Schedule, ScheduleError};
 use crate::Principal;
 use crate::mcp::{CatalogTool, ToolHints, qualified_name};
 
+/// Words and phrases that ask for these tools in a message, as tool selection reads them.
+pub const KEYWORDS: &[&str] = &[
+    "remind",
+    "reminder",
+    "reminders",
+    "alarm",
+    "every morning",
+    "every evening",
+    "every day",
+    "every weekday",
+    "each morning",
+    "daily",
+    "ping me",
+    "nudge me",
+    "scheduled tasks",
+];
+
 /// `assistant_schedule`'s name on the server.
 pub const SCHEDULE: &str = "schedule";
 /// `assistant_list_scheduled`'s name on the server.

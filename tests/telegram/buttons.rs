@@ -186,6 +186,8 @@ async fn commands_are_registered_and_answered() {
             "connect",
             "disconnect",
             "connections",
+            "reminders",
+            "timezone",
             "reset",
             "stop"
         ]

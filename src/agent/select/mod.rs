@@ -241,6 +241,21 @@ struct ServerSettings {
     keywords: Vec<String>,
 }
 
+/// The gateway's own tools (reminders and scheduled tasks) as a server to select: all three
+/// offered together, named by the words people use for them.
+fn assistant_settings() -> ServerSettings {
+    use crate::schedule::tools;
+    ServerSettings {
+        name: crate::schedule::ASSISTANT.to_owned(),
+        core_tools: vec![
+            tools::SCHEDULE.into(),
+            tools::LIST.into(),
+            tools::CANCEL.into(),
+        ],
+        keywords: tools::KEYWORDS.iter().map(|k| (*k).to_owned()).collect(),
+    }
+}
+
 struct Inner {
     mode: ToolSelection,
     max_offered: usize,
@@ -305,6 +320,7 @@ impl ToolSelector {
                         core_tools: s.core_tools.clone(),
                         keywords: s.keywords.clone(),
                     })
+                    .chain(std::iter::once(assistant_settings()))
                     .collect(),
                 tuning: Tuning::default(),
                 embedder,

@@ -309,6 +309,43 @@ async fn keywords_name_their_server() {
     );
 }
 
+/// Asking to be reminded, for something every morning, or for one's reminders offers the
+/// gateway's own tools next to the Notion and Calendar ones; a follow-up that names none keeps
+/// them.
+#[tokio::test]
+async fn reminder_requests_offer_the_assistant_tools() {
+    let (config, mut catalog) = setup("");
+    catalog.tools.extend(crate::schedule::tools::catalog());
+    let selector = ToolSelector::new(&config.agent, &config.servers);
+    for (i, message) in [
+        "remind me at 5 to call the plumber",
+        "every morning tell me what's on my calendar",
+        "what reminders do I have",
+        "set an alarm for 7am",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let offered = names(&selector, &format!("s{i}"), &catalog, message).await;
+        assert!(
+            offered.contains(&"assistant_schedule".to_owned())
+                && offered.contains(&"assistant_cancel_scheduled".to_owned()),
+            "{message:?}: {offered:?}"
+        );
+    }
+    let conversation = "s2";
+    let offered = names(&selector, conversation, &catalog, "cancel the gym one").await;
+    assert!(
+        offered.contains(&"assistant_cancel_scheduled".to_owned()),
+        "{offered:?}"
+    );
+    let offered = names(&selector, "s9", &catalog, "whats on thurs").await;
+    assert!(
+        offered.iter().all(|n| !n.starts_with("assistant_")),
+        "{offered:?}"
+    );
+}
+
 /// General questions that speak of the services' things get no tools, with one server or both,
 /// while requests that look like them keep theirs.
 #[tokio::test]

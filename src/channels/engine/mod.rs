@@ -25,6 +25,7 @@
 
 pub(crate) mod admins;
 mod platform;
+mod reminders;
 mod sink;
 pub(crate) mod texts;
 
@@ -48,7 +49,7 @@ pub use crate::channels::pace::Pace;
 use crate::channels::pace::{ChatPace, Pacer};
 use crate::channels::pairing::AccessError;
 use crate::channels::rate_limit::{RateDecision, RateLimiter, SLOW_DOWN};
-use crate::channels::reminders;
+
 use crate::channels::reply;
 use crate::channels::sessions::{Sessions, Submitted};
 use crate::channels::stream::{StreamConfig, StreamEditor, SurfaceError};

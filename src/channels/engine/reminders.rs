@@ -1,8 +1,8 @@
 //! `/reminders` and `/timezone`, and the cancel buttons under the list: what a person sees of
 //! their schedule in a chat, the same on every platform.
 
+use super::platform::{Button, Tone};
 use crate::Principal;
-use crate::channels::engine::{Button, Tone};
 use crate::schedule::{Schedule, ScheduleError};
 
 /// What a cancel button's press carries before the entry's id.
