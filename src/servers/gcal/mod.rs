@@ -5,7 +5,7 @@ mod api;
 mod catalog;
 mod handlers;
 pub(crate) mod params;
-pub(crate) mod time;
+mod time;
 
 pub use api::GcalApi;
 pub use catalog::tool_list;

@@ -87,9 +87,8 @@ fn naive(s: &str) -> Option<NaiveDateTime> {
         .ok()
 }
 
-/// The instant a wall-clock time in `tz` stands for: a time in a daylight-saving gap moves
-/// forward by the gap, an ambiguous one takes the earlier offset (as Google Calendar reads them).
-pub(crate) fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Tz>> {
+/// The instant a wall-clock time in `tz` stands for.
+fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Tz>> {
     match tz.from_local_datetime(&local) {
         LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t),
         // In a gap (clocks jumped forward): read with the offset in force before the gap, so
