@@ -10,5 +10,5 @@ pub(crate) mod pairing;
 pub(crate) mod redirect_uris;
 pub(crate) mod restore;
 pub mod route;
-pub mod status;
 pub(crate) mod schedule;
+pub mod status;
