@@ -24,7 +24,10 @@ pub const MENU: &[(&str, &str)] = &[
     ("help", "What the assistant can do and how"),
     ("connect", "Connect your account on a server"),
     ("disconnect", "Disconnect your account from a server"),
-    ("connections", "Your connections and whether a reply is running"),
+    (
+        "connections",
+        "Your connections and whether a reply is running",
+    ),
     ("reminders", "Your reminders and scheduled tasks"),
     ("timezone", "Show or set your time zone"),
     ("reset", "Forget this conversation"),
