@@ -60,6 +60,39 @@ fn assert_refused_keeping(config: &Path, file: &Path, current: &Path, check: &st
     );
 }
 
+/// Restores `file` with `config` while a process has `current` open and writes to it as it
+/// likes: the restore must be refused by the running check, leave `current` the same file (not
+/// replaced), and leave its `.before-restore` as it was. The bytes of a database in use are not
+/// compared: the running process may write them at any moment.
+fn assert_refused_while_running(config: &Path, file: &Path, current: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let check = "running check failed";
+    let kept = std::fs::read(before_restore(current)).ok();
+    let inode = std::fs::metadata(current)
+        .expect("the current database")
+        .ino();
+    let out = mcp_gateway(
+        config,
+        &["backup", "restore", file.to_str().expect("a UTF-8 path")],
+    );
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{check}: restore succeeded: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "{check}: one line: {err}");
+    assert!(err.contains(check), "{check}: {err}");
+    assert_eq!(
+        std::fs::metadata(current)
+            .expect("the current database")
+            .ino(),
+        inode,
+        "{check}: the current database was replaced"
+    );
+    assert_eq!(
+        std::fs::read(before_restore(current)).ok(),
+        kept,
+        "{check}: the kept database changed"
+    );
+}
+
 fn before_restore(path: &Path) -> PathBuf {
     PathBuf::from(format!("{}.before-restore", path.display()))
 }
@@ -122,7 +155,11 @@ async fn restore_checks_a_backup_and_round_trips_it() {
     assert!(backup.is_file(), "{}", backup.display());
 
     // The servers have the database open.
-    assert_refused(&config, &backup, &d.database, "running check failed");
+    assert_refused_while_running(&config, &backup, &d.database);
+    assert!(
+        !before_restore(&d.database).exists(),
+        "nothing is moved aside while the servers run"
+    );
 
     let (dir, offline, ports) = offline_setup(&d, &"5e".repeat(32));
     let current = dir.path().join("restored.db");
@@ -256,7 +293,7 @@ async fn restore_checks_a_backup_and_round_trips_it() {
 
     // A running gateway (`serve`) on the database refuses the restore.
     let mut gateway = serve(&offline, dir.path()).await;
-    assert_refused_keeping(&offline, &backup, &current, "running check failed");
+    assert_refused_while_running(&offline, &backup, &current);
     gateway.kill().await.expect("stop serve");
 
     // Stopped, the backup comes back and the change is gone; the changed database is kept.
