@@ -443,10 +443,15 @@ async fn people(store: &Store) -> Result<People, StoreError> {
     })
 }
 
-/// Scheduled entries: this version keeps no schedule, so none.
-#[allow(clippy::unused_async)] // the schedule is read from the store where it is kept
-async fn schedule(_store: &Store) -> Result<ScheduleStatus, StoreError> {
-    Ok(ScheduleStatus::default())
+/// Scheduled entries: how many wait to fire, and when the soonest is due.
+async fn schedule(store: &Store) -> Result<ScheduleStatus, StoreError> {
+    let entries = store.schedule_count_active().await?;
+    let next_due = store.schedule_next_due().await?;
+    Ok(ScheduleStatus {
+        available: true,
+        entries: u64::try_from(entries).unwrap_or(0),
+        next_due,
+    })
 }
 
 async fn probe_model(config: &Config) -> ModelStatus {
@@ -770,6 +775,38 @@ pub async fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_schedule_counts_active_entries_and_the_soonest_due() {
+        use crate::store::schedule::{EntryKind, NewEntry};
+        let store = Store::open_in_memory().unwrap();
+        assert_eq!(
+            schedule(&store).await.unwrap(),
+            ScheduleStatus {
+                available: true,
+                entries: 0,
+                next_due: None
+            }
+        );
+        for due in [2_000_000_000, 1_900_000_000] {
+            let entry = NewEntry {
+                principal: crate::Principal::telegram(1),
+                chat: "1".into(),
+                kind: EntryKind::Reminder,
+                text: "call the plumber".into(),
+                zone: "Europe/Berlin".into(),
+                first: chrono::NaiveDate::from_ymd_opt(2030, 3, 30)
+                    .unwrap()
+                    .and_hms_opt(8, 0, 0)
+                    .unwrap(),
+                rule: None,
+                next_due: due,
+            };
+            store.schedule_add(entry, 50).await.unwrap().unwrap();
+        }
+        let status = schedule(&store).await.unwrap();
+        assert_eq!((status.entries, status.next_due), (2, Some(1_900_000_000)));
+    }
 
     #[test]
     fn metrics_give_the_version_uptime_channels_and_hourly_counts() {
