@@ -40,14 +40,7 @@ fn assert_refused(config: &Path, file: &Path, current: &Path, check: &str) {
 fn assert_refused_keeping(config: &Path, file: &Path, current: &Path, check: &str) {
     let kept = std::fs::read(before_restore(current)).ok();
     let before = std::fs::read(current).expect("the current database");
-    let out = mcp_gateway(
-        config,
-        &["backup", "restore", file.to_str().expect("a UTF-8 path")],
-    );
-    let err = stderr(&out);
-    assert!(!out.status.success(), "{check}: restore succeeded: {err}");
-    assert_eq!(err.trim().lines().count(), 1, "{check}: one line: {err}");
-    assert!(err.contains(check), "{check}: {err}");
+    assert_one_line_refusal(config, file, check);
     assert_eq!(
         std::fs::read(current).expect("the current database"),
         before,
@@ -71,14 +64,7 @@ fn assert_refused_while_running(config: &Path, file: &Path, current: &Path) {
     let inode = std::fs::metadata(current)
         .expect("the current database")
         .ino();
-    let out = mcp_gateway(
-        config,
-        &["backup", "restore", file.to_str().expect("a UTF-8 path")],
-    );
-    let err = stderr(&out);
-    assert!(!out.status.success(), "{check}: restore succeeded: {err}");
-    assert_eq!(err.trim().lines().count(), 1, "{check}: one line: {err}");
-    assert!(err.contains(check), "{check}: {err}");
+    assert_one_line_refusal(config, file, check);
     assert_eq!(
         std::fs::metadata(current)
             .expect("the current database")
@@ -91,6 +77,18 @@ fn assert_refused_while_running(config: &Path, file: &Path, current: &Path) {
         kept,
         "{check}: the kept database changed"
     );
+}
+
+/// Restores `file` with `config` and asserts that it failed with one error line holding `check`.
+fn assert_one_line_refusal(config: &Path, file: &Path, check: &str) {
+    let out = mcp_gateway(
+        config,
+        &["backup", "restore", file.to_str().expect("a UTF-8 path")],
+    );
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{check}: restore succeeded: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "{check}: one line: {err}");
+    assert!(err.contains(check), "{check}: {err}");
 }
 
 fn before_restore(path: &Path) -> PathBuf {
