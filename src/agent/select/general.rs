@@ -105,6 +105,11 @@ const OPENINGS: &[(&str, Kind)] = &[
     ("give me an", Kind::Writing),
     ("give me some", Kind::Writing),
     ("come up with", Kind::Writing),
+    ("help me write", Kind::Writing),
+    ("help me draft", Kind::Writing),
+    ("help me sketch", Kind::Writing),
+    ("help me name", Kind::Writing),
+    ("help me come up with", Kind::Writing),
     ("what is", Kind::Knowledge),
     ("what are", Kind::Knowledge),
     ("whats a", Kind::Knowledge),
@@ -134,6 +139,7 @@ const OPENINGS: &[(&str, Kind)] = &[
     ("who was", Kind::Knowledge),
     ("who won", Kind::Knowledge),
     ("who invented", Kind::Knowledge),
+    ("who wrote", Kind::Knowledge),
     ("when was", Kind::Knowledge),
     ("is it", Kind::Knowledge),
     ("compare", Kind::Knowledge),
@@ -193,6 +199,27 @@ const THIS: &[&str] = &["this", "that", "it", "these"];
 
 /// Words anywhere in a message that ask for advice.
 const ADVICE: &[&str] = &["tips", "advice", "recommendations", "suggestions"];
+/// Phrases anywhere in a message that ask how to do something, in a later sentence as well
+/// ("my schedule is insane, how do i say no"), or about an app's keys.
+const HOW_ANYWHERE: &[&str] = &[
+    "how do i",
+    "how can i",
+    "how should i",
+    "keyboard shortcut",
+    "shortcut",
+    "shortcuts",
+    "hotkey",
+];
+/// Phrases anywhere in a message that compare or weigh things ("25 or 50 min meetings, which is
+/// better", "cornell notes vs zettelkasten").
+const COMPARING: &[&str] = &[
+    "difference between",
+    "which is better",
+    "which should i",
+    "which one should i",
+    "vs",
+    "versus",
+];
 
 /// Time zone names: a message that names one converts times.
 const TIME_ZONES: &[&str] = &[
@@ -447,12 +474,29 @@ pub fn general(frame: &str, signs: Signs, names_server: impl Fn(&str) -> bool) -
     {
         kind = Some(Kind::Knowledge);
     }
-    // "does notion ...", "is google calendar ...": a question about a product.
+    // "does notion ...", "is google calendar ...", "can a google calendar event ...": a
+    // question about a product.
+    let third = words.get(2).map_or("", String::as_str);
+    let product = |w: &str| names_server(w) || BRANDS.contains(&w);
     if kind.is_none()
         && matches!(first, "is" | "does" | "can" | "do" | "are" | "will")
-        && (names_server(second) || BRANDS.contains(&second))
+        && (product(second) || (matches!(second, "a" | "an" | "the") && product(third)))
     {
         kind = Some(Kind::Knowledge);
+    }
+    // "what sections should a kickoff page have".
+    if kind.is_none() && first == "what" && third == "should" {
+        kind = Some(Kind::Knowledge);
+    }
+    if kind.is_none() && HOW_ANYWHERE.iter().any(|p| has(p)) {
+        kind = Some(Kind::HowTo);
+    }
+    if kind.is_none() && COMPARING.iter().any(|p| has(p)) {
+        kind = Some(Kind::Knowledge);
+    }
+    // "if 12 people sit in a 90 min meeting ...".
+    if kind.is_none() && first == "if" && text::is_number(second) {
+        kind = Some(Kind::Arithmetic);
     }
     if kind.is_none() && arithmetic(words, &joined) {
         kind = Some(Kind::Arithmetic);
@@ -468,7 +512,14 @@ pub fn general(frame: &str, signs: Signs, names_server: impl Fn(&str) -> bool) -
         Kind::Writing => {
             signs.pointer || destination || (owner && !opens("write me")) || second == "the"
         }
-        Kind::Knowledge => signs.pointer || owner || personal || now,
+        // "who is tomasz in notion": a person looked up in a service.
+        Kind::Knowledge => {
+            signs.pointer
+                || owner
+                || personal
+                || now
+                || (first.starts_with("who") && words.iter().any(|w| names_server(w)))
+        }
         Kind::Arithmetic => signs.pointer || owner || personal || acts || destination,
         Kind::Mood => signs.pointer || acts_anywhere,
     };
@@ -549,6 +600,34 @@ mod tests {
             kind("summarise this in 2 sentences: the launch slipped a week"),
             Some(Kind::Writing)
         );
+        assert_eq!(
+            kind("can a google calendar event start in one time zone and end in another?"),
+            Some(Kind::Knowledge)
+        );
+        assert_eq!(
+            kind("whats the actual difference between a page and a database in notion"),
+            Some(Kind::Knowledge)
+        );
+        assert_eq!(
+            kind("whats the keyboard shortcut in notion for a toggle list"),
+            Some(Kind::HowTo)
+        );
+        assert_eq!(
+            kind("my schedule is insane this month, how do i say no to things"),
+            Some(Kind::HowTo)
+        );
+        assert_eq!(
+            kind("what sections should a project kickoff page have"),
+            Some(Kind::Knowledge)
+        );
+        assert_eq!(
+            kind("is notion better than obsidian"),
+            Some(Kind::Knowledge)
+        );
+        assert_eq!(
+            kind("if 12 people sit in a 90 min meeting, how much did it cost"),
+            Some(Kind::Arithmetic)
+        );
     }
 
     #[test]
@@ -568,6 +647,7 @@ mod tests {
             "rewrite the whole About me page with this: Hi, I'm Jana.",
             "thanks, now add lunch with sam on friday",
             "what does the project brief say about deadlines",
+            "who is tomasz in notion, i need his user id to tag him",
         ] {
             assert_eq!(kind(request), None, "{request}");
         }

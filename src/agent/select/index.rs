@@ -39,6 +39,80 @@ const SERVER_NAMED_STRENGTH: f32 = 1.0;
 const SERVER_DESCRIBED_STRENGTH: f32 = 0.5;
 /// The prefix of a tool-name word indexed as written.
 const EXACT: char = '=';
+/// Things a person names by their title ("the Family calendar", "my Work cal"), with the
+/// tool-name word of the tool that lists them, where the title is found.
+const TITLED: &[(&[&str], &str)] = &[(&["calendar", "calender", "cal"], "calendars")];
+/// Words before a thing's word that are not its title ("my calendar", "google calendar").
+const NOT_TITLES: &[&str] = &[
+    "my",
+    "the",
+    "your",
+    "our",
+    "a",
+    "an",
+    "this",
+    "that",
+    "their",
+    "his",
+    "her",
+    "google",
+    "primary",
+    "main",
+    "default",
+    "new",
+    "shared",
+    "whole",
+    "entire",
+    "own",
+    "same",
+    "other",
+    "another",
+    "which",
+    "what",
+    "each",
+    "every",
+    "all",
+    "any",
+    "to",
+    "in",
+    "on",
+    "from",
+    "into",
+    "of",
+    "for",
+    "whose",
+    "secondary",
+    "separate",
+];
+/// Words after a thing's word that make it part of another thing's title ("the content
+/// calendar db", "a calendar invite").
+const NOT_TITLED_AFTER: &[&str] = &[
+    "db",
+    "database",
+    "databases",
+    "page",
+    "pages",
+    "table",
+    "view",
+    "template",
+    "templates",
+    "invite",
+    "invites",
+    "invitation",
+    "event",
+    "events",
+    "entry",
+    "blurb",
+    "status",
+    "app",
+    "sharing",
+    "settings",
+    "link",
+    "item",
+    "items",
+];
+/// The least items of a pasted list, each with a date or time, that make it a list of events.
+const EVENT_LIST_ITEMS: usize = 2;
 /// Words after which "list" is a thing rather than a verb ("my reading list").
 const DETERMINERS: &[&str] = &["my", "our", "the", "a", "your", "this", "that", "their"];
 /// What a list that is a thing stands for in the catalog.
@@ -167,6 +241,10 @@ pub struct Query {
     /// Whether the message is a general question rather than a request ([`general`]: how-to,
     /// what something is, advice, arithmetic on dates, writing help, the assistant itself).
     pub general: bool,
+    /// Tool-name words as written (`=calendars`) whose tools the message needs to look
+    /// something up first, such as a calendar named by its title: each chosen server offers
+    /// its tools holding one.
+    pub lookups: Vec<String>,
 }
 
 impl Query {
@@ -398,6 +476,14 @@ impl Index {
         })
     }
 
+    /// Whether the tool at `position` holds `term`.
+    #[must_use]
+    pub fn holds(&self, position: usize, term: &str) -> bool {
+        self.docs
+            .get(position)
+            .is_some_and(|doc| doc.tf.contains_key(term))
+    }
+
     fn knows(&self, term: &str) -> bool {
         self.df.contains_key(term)
     }
@@ -412,6 +498,8 @@ impl Index {
     /// payload) at [`PAYLOAD_WEIGHT`] and not towards the explained share.
     #[must_use]
     pub fn query(&self, message: &str) -> Query {
+        // A link's id after `#` names a block of the page.
+        let message = anchor_blocks(&text::join_uuids(message));
         // An email address points at someone; its words (a mail provider) name nothing.
         let addresses = message
             .split_whitespace()
@@ -437,7 +525,77 @@ impl Index {
             .iter()
             .filter(|w| !text::is_stop_word(w))
             .count();
+        self.add_titled(&mut query, &frame, message);
+        self.add_event_list(&mut query, message);
         query
+    }
+
+    /// Adds a lookup for a thing named by its title: "the Family calendar", "my Work cal",
+    /// "the 'Old Uni Timetable' calendar" ask for the tool that lists such things, to find its
+    /// id.
+    fn add_titled(&self, query: &mut Query, frame: &str, message: &str) {
+        let words = text::words(frame);
+        let lower = message.to_lowercase();
+        for (things, listed) in TITLED {
+            let exact = format!("{EXACT}{listed}");
+            if !self.knows(&exact) || query.lookups.contains(&exact) {
+                continue;
+            }
+            let titled = words.iter().enumerate().any(|(i, word)| {
+                let thing = things.contains(&word.as_str());
+                let title = i
+                    .checked_sub(1)
+                    .and_then(|j| words.get(j))
+                    .is_some_and(|w| self.is_title(w));
+                let after = words.get(i + 1).map_or("", String::as_str);
+                thing && title && !NOT_TITLED_AFTER.contains(&after)
+            }) || things.iter().any(|thing| {
+                ["' ", "\" ", "’ ", "” "]
+                    .iter()
+                    .any(|quote| lower.contains(&format!("{quote}{thing}")))
+            });
+            // A lookup brings its tool along without raising its score, so that a tool that
+            // acts on the thing ("delete the Old project calendar") still stands out.
+            if titled {
+                query.lookups.push(exact);
+            }
+        }
+    }
+
+    /// Whether `word` (lower case) can be (the end of) a title: not a determiner, a generic
+    /// qualifier, a server's or another app's name, a number or a time.
+    fn is_title(&self, word: &str) -> bool {
+        !NOT_TITLES.contains(&word)
+            && !text::is_stop_word(word)
+            && !self.names_server(word)
+            && !lexicon::is_other_app(word)
+            && !text::is_number(word)
+            && text::marker(word).is_none()
+            && word.chars().all(char::is_alphanumeric)
+    }
+
+    /// Reads a pasted list of several items that each hold a date or a time ("add these: mon
+    /// 9am standup, tue 2pm dentist, ...") as a list of events to add or look at.
+    fn add_event_list(&self, query: &mut Query, message: &str) {
+        if query.general {
+            return;
+        }
+        let dated = message
+            .split([',', ';', '\n'])
+            .filter(|item| text::words(item).iter().any(|w| is_date_or_time(w)))
+            .count();
+        if dated < EVENT_LIST_ITEMS {
+            return;
+        }
+        let exact = format!("{EXACT}events");
+        if self.knows(&exact) {
+            query.push(&exact, 1.0, 0.0, Kind::Action);
+        }
+        let event = stem("event");
+        if self.knows(&event) {
+            query.push(&event, 1.0, dated as f32, Kind::Object);
+            query.explained_words += dated;
+        }
     }
 
     fn add_text(&self, query: &mut Query, message: &str, weight: f32, count: bool) {
@@ -456,6 +614,7 @@ impl Index {
             previous_number = number;
             let word = match text::marker(&word) {
                 Some(marker) => marker.to_owned(),
+                None if text::is_object_id(&word) => text::ID_TERM.to_owned(),
                 None if after_number && (word == "am" || word == "pm") => {
                     text::TIME_TERM.to_owned()
                 }
@@ -617,4 +776,25 @@ impl Index {
             })
             .collect()
     }
+}
+
+/// Whether `word` (lower case) is a date or a time: in digits, or a day's or month's name.
+fn is_date_or_time(word: &str) -> bool {
+    text::marker(word).is_some() || lexicon::is_day_or_month(word)
+}
+
+/// `text` with the `#` before a 32-hex-digit id (a link to one block of a page) read as the
+/// word "block".
+fn anchor_blocks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('#') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let hex = after.chars().take_while(char::is_ascii_hexdigit).count();
+        out.push_str(if hex == 32 { " block " } else { "#" });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }

@@ -131,6 +131,12 @@ const GROUPS: &[Group] = &[
         catalog: &["event", "calendar", "time"],
         kind: Kind::Object,
     },
+    // An object id of 32 hex digits names a page, a block or a database of a notes app.
+    Group {
+        chat: &["@id"],
+        catalog: &["page", "block"],
+        kind: Kind::Object,
+    },
     Group {
         chat: &["calendar", "calender", "cal", "gcal"],
         catalog: &["calendar"],
@@ -738,6 +744,63 @@ const INTENTS: &[(&str, Intent)] = &[
     ("log", Intent::Add),
     ("schedule", Intent::Add),
 ];
+
+/// Names of days and months and the days near today, as written in chat.
+const DAYS_AND_MONTHS: &[&str] = &[
+    "today",
+    "tonight",
+    "tomorrow",
+    "tmrw",
+    "tmr",
+    "yesterday",
+    "mon",
+    "monday",
+    "tue",
+    "tues",
+    "tuesday",
+    "wed",
+    "weds",
+    "wednesday",
+    "thu",
+    "thur",
+    "thurs",
+    "thursday",
+    "fri",
+    "friday",
+    "sat",
+    "saturday",
+    "sun",
+    "sunday",
+    "jan",
+    "january",
+    "feb",
+    "february",
+    "mar",
+    "march",
+    "apr",
+    "april",
+    "jun",
+    "june",
+    "jul",
+    "july",
+    "aug",
+    "august",
+    "sep",
+    "sept",
+    "september",
+    "oct",
+    "october",
+    "nov",
+    "november",
+    "dec",
+    "december",
+];
+
+/// Whether `word` (lower case) names a day or a month.
+#[must_use]
+pub fn is_day_or_month(word: &str) -> bool {
+    DAYS_AND_MONTHS.contains(&word)
+}
 
 /// Whether `word` (lower case) names something other services do.
 #[must_use]

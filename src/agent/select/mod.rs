@@ -405,6 +405,23 @@ impl ToolSelector {
             &self.inner.tuning,
             self.inner.max_offered,
         );
+        // A thing named by its title needs the tool that lists such things, within the
+        // chosen servers.
+        let mut picks = picks;
+        for term in &query.lookups {
+            for (i, tool) in catalog.tools.iter().enumerate() {
+                if chosen.contains(&tool.server.as_str())
+                    && index.holds(i, term)
+                    && !picks.iter().any(|p| p.index == i)
+                {
+                    picks.push(rank::Pick {
+                        index: i,
+                        score: scores.get(i).map_or(0.0, |s| s.total()),
+                        core: true,
+                    });
+                }
+            }
+        }
         let fresh = later_turn_additions(&picks, &scores, &current, catalog);
         // A batch of new tools is added in catalog order, so equal selections give equal lists.
         let mut fresh: Vec<usize> = fresh;

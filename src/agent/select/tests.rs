@@ -465,3 +465,82 @@ async fn later_turns_add_only_what_is_clearly_better() {
         assert_eq!(third, second, "{only:?}: the offered create tool serves");
     }
 }
+
+/// A calendar named by its title brings the calendar list, a bare page id with a verb its
+/// server's tools, a pasted list of dated items the tools that add events, and a person looked
+/// up in Notion the users tool; questions that merely name the services get nothing.
+#[tokio::test]
+async fn titles_ids_lists_and_people_get_their_tools() {
+    for (only, message, wanted) in [
+        (
+            "gcal",
+            "what timezone is the Family calendar on?",
+            "gcal_list_calendars",
+        ),
+        (
+            "gcal",
+            "is my Work cal busy friday at 3pm",
+            "gcal_list_calendars",
+        ),
+        (
+            "gcal",
+            "delete the 'Old Uni Timetable' calendar",
+            "gcal_list_calendars",
+        ),
+        (
+            "notion",
+            "set the due date on 5d2c8a1e-7f3b-4e9d-a6c0-1b2c3d4e5f60 to june 3",
+            "notion_update_page",
+        ),
+        (
+            "gcal",
+            "add these: mon 9am standup, tue 2pm dentist, thu 11am haircut",
+            "gcal_create_events",
+        ),
+        (
+            "notion",
+            "who is tomasz in notion, i need his user id",
+            "notion_list_users",
+        ),
+    ] {
+        for config in ["", only] {
+            let (config, catalog) = if config.is_empty() {
+                setup("")
+            } else {
+                setup_only(config)
+            };
+            let selector = ToolSelector::new(&config.agent, &config.servers);
+            let offered = names(&selector, "r", &catalog, message).await;
+            assert!(
+                offered.contains(&wanted.to_owned()),
+                "{message:?}: {offered:?}"
+            );
+        }
+    }
+    for only in ["", "gcal", "notion"] {
+        let (config, catalog) = if only.is_empty() {
+            setup("")
+        } else {
+            setup_only(only)
+        };
+        let selector = ToolSelector::new(&config.agent, &config.servers);
+        for (i, message) in [
+            "is notion better than obsidian",
+            "how does google calendar handle time zones",
+            "can a google calendar event start in one time zone and end in another?",
+            "whats the actual difference between a page and a database in notion",
+            "what's on my calendar? no wait, how do i export it to a file",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let offered = names(&selector, &format!("g{i}"), &catalog, message).await;
+            assert!(offered.is_empty(), "{only:?} {message:?}: {offered:?}");
+        }
+        let plain = names(&selector, "plain", &catalog, "whats on my calendar today").await;
+        assert!(
+            !plain.contains(&"gcal_list_calendars".to_owned()),
+            "{only:?}: my calendar names no calendar by title: {plain:?}"
+        );
+    }
+}

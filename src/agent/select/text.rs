@@ -193,6 +193,61 @@ pub fn is_identifier(word: &str) -> bool {
         && word.chars().any(char::is_alphabetic)
 }
 
+/// A marker term for an object id of 32 hex digits (a UUID, with or without its dashes), the
+/// shape of a notes app's page, block and database ids.
+pub const ID_TERM: &str = "@id";
+
+/// Whether `word` is an object id: 32 hex digits, letters and digits mixed.
+#[must_use]
+pub fn is_object_id(word: &str) -> bool {
+    word.len() == 32
+        && word.chars().all(|c| c.is_ascii_hexdigit())
+        && word.chars().any(|c| c.is_ascii_digit())
+        && word.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+/// `text` with every UUID (`8-4-4-4-12` hex digits) written without its dashes, so that
+/// [`words`] keeps it one word that [`is_object_id`] recognises.
+#[must_use]
+pub fn join_uuids(text: &str) -> String {
+    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+    let chars: Vec<char> = text.chars().take(MAX_TEXT_CHARS).collect();
+    let mut out = String::with_capacity(chars.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = i
+            .checked_sub(1)
+            .and_then(|j| chars.get(j))
+            .is_none_or(|c| !c.is_alphanumeric());
+        let mut end = i;
+        let mut matched = starts;
+        for (n, len) in GROUPS.iter().enumerate() {
+            if !matched {
+                break;
+            }
+            if n > 0 {
+                matched = chars.get(end) == Some(&'-');
+                end += 1;
+            }
+            matched = matched
+                && chars
+                    .get(end..end + len)
+                    .is_some_and(|g| g.iter().all(char::is_ascii_hexdigit));
+            end += len;
+        }
+        if matched && chars.get(end).is_none_or(|c| !c.is_alphanumeric()) {
+            out.extend(chars[i..end].iter().filter(|c| **c != '-'));
+            i = end;
+        } else {
+            if let Some(c) = chars.get(i) {
+                out.push(*c);
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Whether `word` (lower case, unstemmed) is a stop word.
 #[must_use]
 pub fn is_stop_word(word: &str) -> bool {
@@ -491,6 +546,25 @@ pub fn frame_and_payload(message: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuids_become_one_object_id() {
+        let text = join_uuids("page 4c6e8a0c-2e4a-4c6e-8a0c-2e4a6c8e0a2c, and 9-12 x");
+        assert_eq!(text, "page 4c6e8a0c2e4a4c6e8a0c2e4a6c8e0a2c, and 9-12 x");
+        let ids: Vec<String> = words(&text)
+            .into_iter()
+            .filter(|w| is_object_id(w))
+            .collect();
+        assert_eq!(ids, ["4c6e8a0c2e4a4c6e8a0c2e4a6c8e0a2c"]);
+        assert!(
+            !is_object_id("4ao8v2tqn1lmg7k0dc39s5erb6"),
+            "a calendar event id"
+        );
+        assert_eq!(
+            join_uuids("x4c6e8a0c-2e4a-4c6e-8a0c-2e4a6c8e0a2c"),
+            "x4c6e8a0c-2e4a-4c6e-8a0c-2e4a6c8e0a2c"
+        );
+    }
 
     #[test]
     fn words_split_case_and_punctuation() {
