@@ -115,12 +115,13 @@ impl Gateway {
 }
 
 impl Gateway {
-    /// The console conversation of `principal` on this terminal.
+    /// The console conversation of `principal` on this terminal, answered by `agent` (the
+    /// gateway's, or under `up` the one with the schedule behind its built-in tools).
     #[must_use]
-    pub fn console(&self, principal: Principal, interactive: bool) -> Console {
+    pub fn console(&self, agent: Agent, principal: Principal, interactive: bool) -> Console {
         let accounts: Arc<dyn AccountLinks> = Arc::new(self.oauth.clone());
         Console {
-            agent: self.agent.clone(),
+            agent,
             commands: Commands::new(
                 self.store.clone(),
                 ServerSummary::from_config(&self.config.servers),
@@ -181,8 +182,12 @@ pub async fn chat(config: Config) -> anyhow::Result<ExitCode> {
     }
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     gateway
-        .console(principal, interactive)
-        .run(stdin, Box::new(std::io::stdout()), None)
+        .console(gateway.agent.clone(), principal, interactive)
+        .run(
+            stdin,
+            Box::new(std::io::stdout()),
+            console::Inbox::default(),
+        )
         .await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -201,10 +206,10 @@ const SCHEDULER_START_WAIT: std::time::Duration = std::time::Duration::from_secs
 /// stops with an error stops the process, which then exits with [`ExitCode::FAILURE`].
 pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     let gateway = Gateway::build(config, false)?;
-    let (tasks, failed) = spawn_gateway(&gateway, &shutdown).await?;
+    let spawned = spawn_gateway(&gateway, &shutdown, false).await?;
     shutdown.cancelled().await;
-    drain(tasks).await;
-    Ok(exit_code(&failed))
+    drain(spawned.tasks).await;
+    Ok(exit_code(&spawned.failed))
 }
 
 /// [`ExitCode::FAILURE`] once a chat channel has stopped with an error.
@@ -216,12 +221,24 @@ fn exit_code(failed: &AtomicBool) -> ExitCode {
     }
 }
 
-/// Starts the gateway's HTTP surface and every configured channel; the flag is set when a
-/// channel stopped with an error (which also cancels `shutdown`).
+/// What [`spawn_gateway`] started.
+struct Spawned {
+    /// The HTTP surface, the scheduler and the channels.
+    tasks: tokio::task::JoinSet<()>,
+    /// Set when a channel stopped with an error (which also cancels the shutdown token).
+    failed: Arc<AtomicBool>,
+    /// The agent the channels share, with each person's schedule behind its built-in tools.
+    agent: Agent,
+}
+
+/// Starts the gateway's HTTP surface, the scheduler and every configured channel. With
+/// `console`, the scheduler also waits for the console (channel [`console::CONSOLE_CHANNEL`])
+/// to attach as an outlet before it delivers what fell due while the gateway was down.
 async fn spawn_gateway(
     gateway: &Gateway,
     shutdown: &CancellationToken,
-) -> anyhow::Result<(tokio::task::JoinSet<()>, Arc<AtomicBool>)> {
+    console: bool,
+) -> anyhow::Result<Spawned> {
     let config = &gateway.config;
     let listener = crate::http::bind(config.http.listen, "[http].listen").await?;
     let limits = config.http.limits;
@@ -257,7 +274,10 @@ async fn spawn_gateway(
         config.agent.task_grace,
         agent.metrics().clone(),
     );
-    let outlets: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let mut outlets: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    if console {
+        outlets.push(console::CONSOLE_CHANNEL.to_owned());
+    }
     let token = shutdown.clone();
     tasks.spawn(async move {
         // What fell due while the gateway was down is delivered once its channels are up.
@@ -272,7 +292,7 @@ async fn spawn_gateway(
         scheduler.run(token).await;
     });
     let shared = Shared::new(
-        agent,
+        agent.clone(),
         gateway.store.clone(),
         gateway.agent.metrics().clone(),
         &config.servers,
@@ -310,7 +330,11 @@ async fn spawn_gateway(
             }
         });
     }
-    Ok((tasks, failed))
+    Ok(Spawned {
+        tasks,
+        failed,
+        agent,
+    })
 }
 
 /// `mcp-gateway up`: the gateway (its HTTP surface, the configured channels and a console chat
@@ -318,8 +342,9 @@ async fn spawn_gateway(
 /// command line cancels it on SIGTERM or Ctrl-C) or the console reads `/quit`.
 ///
 /// A server whose upstream credentials cannot be read is not started, with a warning naming the
-/// setting; the rest runs. The console answers connections finished in the browser; at the end
-/// of its input it stops reading and the rest keeps running.
+/// setting; the rest runs. The console offers the built-in schedule tools and prints the
+/// console person's reminders and tasks as they fall due; it answers connections finished in
+/// the browser; at the end of its input it stops reading and the rest keeps running.
 ///
 /// # Errors
 /// Fails when the gateway cannot be built or an address cannot be bound.
@@ -328,7 +353,11 @@ pub async fn up(config: Config, shutdown: CancellationToken) -> anyhow::Result<E
     let gateway = Gateway::build(config, true)?;
     let config = Arc::clone(&gateway.config);
     gateway.agent.metrics().initialise(&["console"], &[]);
-    let (mut tasks, failed) = spawn_gateway(&gateway, &shutdown).await?;
+    let Spawned {
+        mut tasks,
+        failed,
+        agent,
+    } = spawn_gateway(&gateway, &shutdown, true).await?;
     for kind in [ServerKind::Notion, ServerKind::Gcal] {
         let auth =
             match crate::servers::run::authorization_server(kind, &config, gateway.store.clone()) {
@@ -365,11 +394,19 @@ pub async fn up(config: Config, shutdown: CancellationToken) -> anyhow::Result<E
             config.http.listen
         );
     }
-    let console = gateway.console(principal, interactive);
+    let (outlet, deliveries) = console::ConsoleOutlet::new();
+    if let Some(schedule) = agent.schedule() {
+        schedule.attach(console::CONSOLE_CHANNEL, Arc::new(outlet));
+    }
+    let console = gateway.console(agent, principal, interactive);
     let console_stop = shutdown.clone();
     tasks.spawn(async move {
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-        let run = console.run(stdin, Box::new(std::io::stdout()), Some(notices));
+        let inbox = console::Inbox {
+            notices: Some(notices),
+            deliveries: Some(deliveries),
+        };
+        let run = console.run(stdin, Box::new(std::io::stdout()), inbox);
         tokio::select! {
             result = run => {
                 if let Err(e) = result {

@@ -113,14 +113,21 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", describe(&e));
             ExitCode::FAILURE
         }
-    }
+    };
+    // The work has drained; a read of the console's input that is still waiting for a line
+    // (a terminal, or a pipe left open) must not keep the process alive.
+    runtime.shutdown_timeout(RUNTIME_STOP);
+    code
 }
+
+/// How long blocking work may take to end once a command has finished.
+const RUNTIME_STOP: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The error with each of its causes, stating each once: a cause whose text the message so far
 /// already holds (an error that prints its source, and then the source itself), or that only

@@ -18,6 +18,9 @@ use crate::config::{ServerAuth, ServerConfig};
 use crate::mcp::accounts::{AccountLinks, ConnectedAccount, Disconnected};
 use crate::store::Store;
 
+/// The answer to `/reminders` and `/timezone` where no schedule is kept (`mcp-gateway chat`).
+pub const NO_SCHEDULE: &str = "Reminders and scheduled tasks are not kept here: run `mcp-gateway up` to set them at the terminal, or ask in a chat channel.";
+
 /// The commands, as registered with the platform (name, description), in menu order.
 pub const MENU: &[(&str, &str)] = &[
     ("start", "Start talking to the assistant"),
@@ -267,9 +270,7 @@ impl Commands {
                 CommandReply::text(self.disconnect(principal, arg.as_deref()).await)
             }
             // The engine answers these from the schedule; without one there is none.
-            ChatCommand::Reminders | ChatCommand::Timezone(_) => {
-                CommandReply::text("Reminders and scheduled tasks are not available here.")
-            }
+            ChatCommand::Reminders | ChatCommand::Timezone(_) => CommandReply::text(NO_SCHEDULE),
         }
     }
 

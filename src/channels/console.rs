@@ -10,7 +10,11 @@
 //!
 //! Under `mcp-gateway up` the console also hears about connections the person finished in the
 //! browser ([`ConsoleListener`]): it says so and answers the message that needed the connection.
-//! There, end of input stops reading but connections are still answered.
+//! It is also the outlet of the person's schedule ([`ConsoleOutlet`]): the `assistant_*` tools
+//! are offered, `/reminders` and `/timezone` answer, and a reminder or task that falls due is
+//! printed between replies, with no input needed; what fell due while the console was not
+//! running is printed when it next starts. There, end of input stops reading but connections
+//! and scheduled entries are still answered.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -23,12 +27,19 @@ use tokio_util::sync::CancellationToken;
 use crate::Principal;
 use crate::agent::{Activity, Agent, ConfirmRequest, TurnInput, TurnSink, queue_notice};
 use crate::channels::commands::{self, ChatCommand, Commands};
-use crate::channels::engine::texts;
+use crate::channels::engine::{reminders, texts};
 use crate::mcp::accounts::{ConnectListener, ConnectedNotice};
+use crate::schedule::{Delivered, Delivery, Outlet};
 use crate::telemetry::metrics::MessageLabels;
 
 /// The chat id of the console's one conversation.
 pub const CONSOLE_CHAT: &str = "console";
+
+/// The channel name of console principals, under which the console is the schedule's outlet.
+pub const CONSOLE_CHANNEL: &str = "console";
+
+/// How many due entries may wait for the console to finish what it is printing.
+const WAITING_DELIVERIES: usize = 64;
 
 /// What `/help` adds on the console.
 pub const HELP_NOTE: &str = "/quit – leave (Ctrl-C stops a reply I am writing)";
@@ -68,6 +79,64 @@ impl ConnectListener for ConsoleListener {
     }
 }
 
+/// A due entry handed to the running console, with where to say how it went.
+#[derive(Debug)]
+struct Handed {
+    principal: Principal,
+    delivery: Delivery,
+    done: tokio::sync::oneshot::Sender<Delivered>,
+}
+
+/// Hands the schedule's due entries of console principals to the running console, which
+/// prints them between replies; while no console runs they wait in the store.
+#[derive(Debug, Clone)]
+pub struct ConsoleOutlet {
+    handed: tokio::sync::mpsc::Sender<Handed>,
+}
+
+/// The receiving end of a [`ConsoleOutlet`], for [`Inbox::deliveries`].
+#[derive(Debug)]
+pub struct Deliveries(tokio::sync::mpsc::Receiver<Handed>);
+
+impl ConsoleOutlet {
+    /// An outlet and the receiving end to hand to [`Console::run`].
+    #[must_use]
+    pub fn new() -> (Self, Deliveries) {
+        let (handed, receiver) = tokio::sync::mpsc::channel(WAITING_DELIVERIES);
+        (Self { handed }, Deliveries(receiver))
+    }
+}
+
+#[async_trait]
+impl Outlet for ConsoleOutlet {
+    async fn deliver(&self, principal: &Principal, chat: &str, delivery: Delivery) -> Delivered {
+        if chat != CONSOLE_CHAT {
+            return Delivered::Failed(format!("`{chat}` is not the console's chat"));
+        }
+        let (done, printed) = tokio::sync::oneshot::channel();
+        let handed = Handed {
+            principal: principal.clone(),
+            delivery,
+            done,
+        };
+        if self.handed.send(handed).await.is_err() {
+            return Delivered::Failed("the console has stopped".into());
+        }
+        printed
+            .await
+            .unwrap_or_else(|_| Delivered::Failed("the console stopped before printing it".into()))
+    }
+}
+
+/// What a running console hears besides its input.
+#[derive(Debug, Default)]
+pub struct Inbox {
+    /// Connections people finished in the browser.
+    pub notices: Option<tokio::sync::mpsc::UnboundedReceiver<ConnectedNotice>>,
+    /// Scheduled entries that fell due.
+    pub deliveries: Option<Deliveries>,
+}
+
 /// One person's conversation on this terminal.
 #[derive(Debug)]
 pub struct Console {
@@ -84,15 +153,20 @@ pub struct Console {
 /// What the console reacts to next.
 enum Event {
     Line(String),
+    /// The input ended.
+    Closed,
     Notice(ConnectedNotice),
-    Done,
+    Due(Handed),
+    /// A source other than the input ended.
+    Quiet,
 }
 
 impl Console {
-    /// Runs the conversation until end of input or `/quit`. With `notices`, it also answers
-    /// the person's finished connections: it says so and answers the message that needed the
-    /// connection; end of input then stops reading, but connections are answered until `/quit`
-    /// or until the notices end.
+    /// Runs the conversation until end of input or `/quit`. With [`Inbox::notices`], it also
+    /// answers the person's finished connections: it says so and answers the message that
+    /// needed the connection. With [`Inbox::deliveries`], it prints the person's reminders and
+    /// answers their tasks as they fall due. With either, end of input stops reading, but the
+    /// console goes on answering them until `/quit` or until they end.
     ///
     /// # Errors
     /// Fails only when the input cannot be read; model and tool failures are printed as replies.
@@ -100,40 +174,64 @@ impl Console {
         &self,
         input: R,
         output: Box<dyn Write + Send>,
-        mut notices: Option<tokio::sync::mpsc::UnboundedReceiver<ConnectedNotice>>,
+        inbox: Inbox,
     ) -> std::io::Result<()>
     where
         R: AsyncBufRead + Unpin + Send + 'static,
     {
         let lines: SharedLines<R> = Arc::new(tokio::sync::Mutex::new(input.lines()));
         let out: SharedOut = Arc::new(Mutex::new(output));
+        let Inbox {
+            mut notices,
+            mut deliveries,
+        } = inbox;
         let mut input_open = true;
         loop {
+            if !input_open && notices.is_none() && deliveries.is_none() {
+                break;
+            }
             if self.interactive && input_open {
                 write_flush(&out, "> ");
             }
-            let event = match (&mut notices, input_open) {
-                (None, _) => match lines.lock().await.next_line().await? {
-                    Some(line) => Event::Line(line),
-                    None => Event::Done,
-                },
-                (Some(rx), true) => {
-                    let mut guard = lines.lock().await;
-                    tokio::select! {
-                        line = guard.next_line() => match line? {
-                            Some(line) => Event::Line(line),
-                            None => {
-                                input_open = false;
-                                continue;
-                            }
-                        },
-                        notice = rx.recv() => notice.map_or(Event::Done, Event::Notice),
-                    }
+            let event = {
+                let mut guard = if input_open {
+                    Some(lines.lock().await)
+                } else {
+                    None
+                };
+                tokio::select! {
+                    line = async {
+                        match guard.as_mut() {
+                            Some(lines) => lines.next_line().await,
+                            None => std::future::pending().await,
+                        }
+                    }, if input_open => line?.map_or(Event::Closed, Event::Line),
+                    notice = async {
+                        match notices.as_mut() {
+                            Some(rx) => rx.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    }, if notices.is_some() => notice.map_or_else(|| {
+                        notices = None;
+                        Event::Quiet
+                    }, Event::Notice),
+                    handed = async {
+                        match deliveries.as_mut() {
+                            Some(rx) => rx.0.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    }, if deliveries.is_some() => handed.map_or_else(|| {
+                        deliveries = None;
+                        Event::Quiet
+                    }, Event::Due),
                 }
-                (Some(rx), false) => rx.recv().await.map_or(Event::Done, Event::Notice),
             };
             let line = match event {
-                Event::Done => break,
+                Event::Closed => {
+                    input_open = false;
+                    continue;
+                }
+                Event::Quiet => continue,
                 Event::Line(line) => line,
                 Event::Notice(notice) => {
                     if notice.principal != self.principal {
@@ -149,6 +247,13 @@ impl Console {
                     if let Some(pending) = notice.pending {
                         self.answer(&pending.text, &out, &lines).await;
                     }
+                    continue;
+                }
+                Event::Due(handed) => {
+                    let delivered = self
+                        .deliver(handed.principal, handed.delivery, &out, &lines)
+                        .await;
+                    let _ = handed.done.send(delivered);
                     continue;
                 }
             };
@@ -167,9 +272,52 @@ impl Console {
             if cut {
                 write_flush(&out, &format!("({})\n", texts::cut()));
             }
+            self.count("in");
             self.answer(text, &out, &lines).await;
         }
         Ok(())
+    }
+
+    /// Prints a due entry of `principal`: a reminder's text, or a task's text followed by the
+    /// answer of a turn on it. Another person's entry is not theirs to see at this terminal.
+    async fn deliver<R>(
+        &self,
+        principal: Principal,
+        delivery: Delivery,
+        out: &SharedOut,
+        lines: &SharedLines<R>,
+    ) -> Delivered
+    where
+        R: AsyncBufRead + Unpin + Send + 'static,
+    {
+        if principal != self.principal {
+            return Delivered::Failed(format!("{principal} is not at this terminal"));
+        }
+        // At a terminal the prompt is showing: start on a line of its own.
+        let lead = if self.interactive { "\n" } else { "" };
+        match delivery {
+            Delivery::Say(text) => {
+                write_flush(out, &format!("{lead}{text}\n"));
+                self.count("out");
+            }
+            Delivery::Task(text) => {
+                write_flush(out, &format!("{lead}⏰ Scheduled task: {text}\n"));
+                self.answer(&text, out, lines).await;
+            }
+        }
+        Delivered::Sent
+    }
+
+    /// Counts a message in `direction` (`in`, `out`) on the console.
+    fn count(&self, direction: &str) {
+        self.agent
+            .metrics()
+            .messages
+            .get_or_create(&MessageLabels {
+                channel: CONSOLE_CHANNEL.into(),
+                direction: direction.into(),
+            })
+            .inc();
     }
 
     /// The reply to a chat command; a connect link is printed under its text.
@@ -177,6 +325,20 @@ impl Console {
         // A line is read only once the reply before it is finished.
         if *command == ChatCommand::Stop {
             return commands::NOTHING_TO_STOP.to_owned();
+        }
+        if let Some(schedule) = self.agent.schedule() {
+            match command {
+                ChatCommand::Reminders => {
+                    return reminders::list(schedule, &self.principal, '/', false)
+                        .await
+                        .0;
+                }
+                ChatCommand::Timezone(name) => {
+                    return reminders::timezone(schedule, &self.principal, name.as_deref(), '/')
+                        .await;
+                }
+                _ => {}
+            }
         }
         let reply = self
             .commands
@@ -193,17 +355,6 @@ impl Console {
     where
         R: AsyncBufRead + Unpin + Send + 'static,
     {
-        let count = |direction: &str| {
-            self.agent
-                .metrics()
-                .messages
-                .get_or_create(&MessageLabels {
-                    channel: "console".into(),
-                    direction: direction.into(),
-                })
-                .inc();
-        };
-        count("in");
         let sink = ConsoleSink {
             out: Arc::clone(out),
             printed: Mutex::new(String::new()),
@@ -227,7 +378,7 @@ impl Console {
             }
         };
         sink.finish(&reply);
-        count("out");
+        self.count("out");
     }
 }
 
@@ -332,13 +483,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn principal_uses_user_or_local() {
-        assert_eq!(principal_from_env(Some("ann")), Principal::console("ann"));
-        assert_eq!(principal_from_env(Some("")), Principal::console("local"));
-        assert_eq!(principal_from_env(None), Principal::console("local"));
-    }
-}
+mod tests;

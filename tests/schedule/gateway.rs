@@ -13,7 +13,7 @@ pub const TOKEN: &str = "123456:SCHEDULE-test";
 pub const WAIT: Duration = Duration::from_secs(20);
 
 /// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     listener.local_addr().expect("address").port()
 }

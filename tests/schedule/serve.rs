@@ -30,7 +30,7 @@ fn last_message(request: &Value) -> (String, String) {
 
 /// The scripted model: schedules what it is asked to, lists and cancels by name, and answers a
 /// task's message.
-fn model(request: &Value) -> Reply {
+pub fn model(request: &Value) -> Reply {
     let (role, content) = last_message(request);
     if role == "tool" {
         // After listing, cancel the entry the person named.

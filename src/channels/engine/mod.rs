@@ -25,7 +25,7 @@
 
 pub(crate) mod admins;
 mod platform;
-mod reminders;
+pub(crate) mod reminders;
 mod sink;
 pub(crate) mod texts;
 
@@ -531,7 +531,8 @@ impl<P: Platform> Engine<P> {
             match command {
                 ChatCommand::Reminders => {
                     let (text, buttons) =
-                        reminders::list(schedule, &sender.principal, P::NAMES.command_prefix).await;
+                        reminders::list(schedule, &sender.principal, P::NAMES.command_prefix, true)
+                            .await;
                     match self.post(chat, surface, &text, &buttons).await {
                         Ok(_) => self.count("out"),
                         Err(e) => {

@@ -17,12 +17,13 @@ pub fn cancel_id(data: &str) -> Option<&str> {
         .filter(|id| !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The reply to `/reminders`: the person's entries with their next times, and a cancel button
-/// for each (up to [`MAX_BUTTONS`]).
+/// The reply to `/reminders`: the person's entries with their next times, and with `buttons` a
+/// cancel button for each (up to [`MAX_BUTTONS`]); without, the text says how to cancel one.
 pub async fn list(
     schedule: &Schedule,
     principal: &Principal,
     prefix: char,
+    buttons: bool,
 ) -> (String, Vec<Button>) {
     let entries = match schedule.list(Some(principal)).await {
         Ok(entries) => entries,
@@ -50,6 +51,10 @@ pub async fn list(
     let mut text = format!("Your reminders and scheduled tasks (times in {zone}):\n");
     for (i, listed) in entries.iter().enumerate() {
         text.push_str(&format!("{}. {}\n", i + 1, listed.line(now)));
+    }
+    if !buttons {
+        text.push_str("To cancel one, ask me, e.g. “cancel the plumber reminder”.");
+        return (text, Vec::new());
     }
     if entries.len() > MAX_BUTTONS {
         text.push_str(&format!(
