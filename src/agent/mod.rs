@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub use outcome::{TurnEnd, TurnOutcome};
 pub use select::ToolSelector;
 pub use sink::{Activity, ConfirmRequest, TurnSink, queue_notice};
-pub use turn::TurnInput;
+pub use turn::{TurnInput, add_assistant_tools, connect_tools};
 
 use crate::config::{AgentConfig, ServerConfig};
 use crate::llm::{ChatModel, ModelError};

@@ -38,6 +38,19 @@ pub fn connect_tool(server: &str) -> ToolSpec {
     }
 }
 
+/// Adds the gateway's own tools (`assistant_*`, over each person's schedule) to a person's
+/// catalog after the servers' tools, as every turn of a gateway that keeps a schedule does;
+/// `route` shows the same catalog.
+pub fn add_assistant_tools(catalog: &mut Catalog) {
+    catalog.tools.extend(crate::schedule::tools::catalog());
+}
+
+/// The `<server>_connect` stand-ins a turn offers beside the selected tools, one for each OAuth
+/// server the person has not connected, when the gateway can show connect links.
+pub fn connect_tools(catalog: &Catalog) -> impl Iterator<Item = ToolSpec> + '_ {
+    catalog.needs_connection.iter().map(|s| connect_tool(s))
+}
+
 /// One message to answer.
 #[derive(Debug, Clone, Copy)]
 pub struct TurnInput<'a> {
@@ -101,7 +114,7 @@ impl Agent {
         let deadline = started + self.inner.config.turn_timeout;
         let mut catalog = self.inner.tools.catalog(input.principal).await;
         if self.inner.schedule.is_some() {
-            catalog.tools.extend(crate::schedule::tools::catalog());
+            add_assistant_tools(&mut catalog);
         }
         self.inner.metrics.know_tools(
             catalog
@@ -119,7 +132,7 @@ impl Agent {
             .offered_tools(&conversation, &catalog, input.text)
             .await;
         if self.inner.accounts.is_some() {
-            offered.extend(catalog.needs_connection.iter().map(|s| connect_tool(s)));
+            offered.extend(connect_tools(&catalog));
         }
         let user = Message::user(input.text);
         let mut new_messages = vec![user.clone()];

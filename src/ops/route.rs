@@ -3,8 +3,10 @@
 //! The catalog comes from the configured servers (connecting as the console principal) or, with
 //! `--catalog DIR`, from `DIR/<server name>.json` files holding MCP `tools/list` results. The
 //! configured allow and deny lists, tool-name rules and bounds of a live listing apply either way.
-//! The tools are printed
-//! exactly as the model would receive them (`--json`) or as a readable list with scores.
+//! The gateway's own `assistant_*` tools join it as they join every turn of `serve` and `up`
+//! ([`turn_catalog`]), and a server the person has not connected adds its `<server>_connect`
+//! stand-in as in a turn. The tools are printed exactly as the model would receive them
+//! (`--json`) or as a readable list with scores.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,6 +16,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::agent::select::{self, Selection, ToolSelector};
+use crate::agent::{add_assistant_tools, connect_tools};
 use crate::config::{Config, ServerConfig};
 use crate::mcp::listing::{self, Limits};
 use crate::mcp::{Catalog, CatalogTool, ToolHost};
@@ -95,6 +98,14 @@ pub fn catalog_from_dir(servers: &[ServerConfig], dir: &Path) -> Result<Catalog,
     Ok(catalog)
 }
 
+/// The catalog a turn of `serve` or `up` chooses from, given the servers' tools: those, then
+/// the gateway's own tools, added by the code a turn adds them with.
+#[must_use]
+pub fn turn_catalog(mut servers: Catalog) -> Catalog {
+    add_assistant_tools(&mut servers);
+    servers
+}
+
 /// The selector `route` uses: the configuration's, with embeddings when `[model].embed_name` is
 /// set (tool vectors cached in the configured store when it opens, else only in memory).
 ///
@@ -130,13 +141,15 @@ pub async fn route(config: &Config, catalog: &Catalog, message: &str) -> anyhow:
     Ok(selector.select(ROUTE_CONVERSATION, catalog, message).await)
 }
 
-/// Prints the selection as `{"tools": [...]}` in the model's wire shape.
+/// Prints the selection as `{"tools": [...]}` in the model's wire shape, with the connect
+/// stand-ins a turn adds.
 #[must_use]
 pub fn render_json(selection: &Selection, catalog: &Catalog) -> String {
     let tools: Vec<serde_json::Value> = selection
         .specs(catalog)
-        .iter()
-        .map(crate::llm::ToolSpec::to_wire)
+        .into_iter()
+        .chain(connect_tools(catalog))
+        .map(|spec| spec.to_wire())
         .collect();
     json!({ "tools": tools }).to_string()
 }
@@ -163,6 +176,9 @@ pub fn render_text(selection: &Selection, catalog: &Catalog) -> String {
         let mark = if tool.core { "  (core)" } else { "" };
         out.push_str(&format!("{:>7.2}  {}{mark}\n", tool.score, tool.name));
     }
+    for stand_in in connect_tools(catalog) {
+        out.push_str(&format!("{:>7}  {}\n", "connect", stand_in.name));
+    }
     out.push_str(&format!(
         "{} of {} catalog tools, {} of {} schema bytes\n",
         selection.tools.len(),
@@ -186,7 +202,7 @@ pub fn render_text(selection: &Selection, catalog: &Catalog) -> String {
 /// # Errors
 /// Fails when the catalog cannot be read or the servers' pool cannot be built.
 pub async fn run(config: &Config, args: &RouteArgs) -> anyhow::Result<ExitCode> {
-    let catalog = match &args.catalog {
+    let servers = match &args.catalog {
         Some(dir) => catalog_from_dir(&config.servers, dir)?,
         None => {
             let pool = crate::mcp::McpPool::from_config(config)?;
@@ -195,6 +211,7 @@ pub async fn run(config: &Config, args: &RouteArgs) -> anyhow::Result<ExitCode> 
             pool.catalog(&principal).await
         }
     };
+    let catalog = turn_catalog(servers);
     let selection = route(config, &catalog, &args.message).await?;
     if args.json {
         println!("{}", render_json(&selection, &catalog));
@@ -202,4 +219,37 @@ pub async fn run(config: &Config, args: &RouteArgs) -> anyhow::Result<ExitCode> 
         print!("{}", render_text(&selection, &catalog));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The built-in tools join the catalog as in a turn, and a server the person has not
+    /// connected shows its stand-in, in both renderings.
+    #[tokio::test]
+    async fn the_built_in_tools_and_connect_stand_ins_are_shown() {
+        let config = Config::parse("", Path::new("/tmp/route.toml")).unwrap();
+        let catalog = turn_catalog(Catalog {
+            needs_connection: vec!["notion".into()],
+            ..Catalog::default()
+        });
+        let selection = route(&config, &catalog, "remind me at 5 to call the plumber")
+            .await
+            .unwrap();
+        let printed: serde_json::Value =
+            serde_json::from_str(&render_json(&selection, &catalog)).unwrap();
+        let names: Vec<&str> = printed["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t["function"]["name"].as_str())
+            .collect();
+        assert!(names.contains(&"assistant_schedule"), "{names:?}");
+        assert_eq!(names.last(), Some(&"notion_connect"), "{names:?}");
+        let text = render_text(&selection, &catalog);
+        assert!(text.contains("assistant_schedule"), "{text}");
+        assert!(text.contains("connect  notion_connect"), "{text}");
+        assert!(text.contains("`notion` is not connected"), "{text}");
+    }
 }

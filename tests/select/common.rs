@@ -9,6 +9,7 @@ use mcp_gateway::agent::{Agent, TurnInput, TurnOutcome};
 use mcp_gateway::config::Config;
 use mcp_gateway::mcp::Catalog;
 use mcp_gateway::ops::route;
+use mcp_gateway::schedule::{Schedule, SystemClock};
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
 use serde_json::Value;
@@ -58,10 +59,17 @@ impl Setup {
         route::catalog_from_dir(&self.config.servers, &catalog_dir()).expect("fixtures load")
     }
 
-    /// An agent over the fake model and the fixture catalog, as the gateway builds it.
+    /// An agent over the fake model and the fixture catalog, as `serve` builds it: with each
+    /// person's schedule behind the built-in `assistant_*` tools.
     pub fn agent(&self, tools: Arc<FixtureTools>) -> Agent {
         let model = Arc::from(mcp_gateway::llm::from_config(&self.config.model).expect("client"));
         let store = Store::open(&self.dir.path().join("data/test.db")).expect("store");
+        let schedule = Schedule::new(
+            store.clone(),
+            self.config.agent.time_zone,
+            self.config.agent.max_scheduled,
+            Arc::new(SystemClock),
+        );
         Agent::new(
             model,
             tools,
@@ -72,6 +80,7 @@ impl Setup {
         )
         .expect("agent")
         .with_embed_model(self.config.model.embed_name.clone())
+        .with_schedule(schedule)
     }
 
     /// Runs `mcp-gateway route --config <file> --catalog <fixtures> [args...]`; returns stdout.

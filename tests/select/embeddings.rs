@@ -23,8 +23,8 @@ async fn tool_vectors_are_embedded_once_and_cached() {
         .collect();
     assert_eq!(
         inputs,
-        [50, 1, 1],
-        "50 tool texts once, then one message per turn"
+        [53, 1, 1],
+        "53 tool texts (the fixtures' 50 and the 3 built-in) once, then one message per turn"
     );
     assert!(embeds.iter().all(|r| r["model"] == "nomic-embed-text"));
     assert!(names(&ollama.chat_requests()[0]).contains(&"gcal_list_events".to_owned()));

@@ -7,7 +7,7 @@ use super::common::{FixtureTools, Setup, names, turn};
 use crate::fake_ollama::{FakeOllama, Reply};
 
 /// The tools of a real turn's first request are exactly what `route --json` prints, for
-/// messages that select different servers, both, or none.
+/// messages that select different servers, both, none, or the built-in reminder tools.
 #[tokio::test]
 async fn a_turn_offers_what_route_prints() {
     for message in [
@@ -15,6 +15,7 @@ async fn a_turn_offers_what_route_prints() {
         "note to self: buy milk and eggs",
         "put tomorrow's meetings into a notion page",
         "hey how are you",
+        "remind me at 5pm to call the plumber",
     ] {
         let ollama = FakeOllama::scripted(vec![Reply::text("ok")]).await;
         let setup = Setup::new(&ollama, "", "");
@@ -64,7 +65,10 @@ async fn route_picks_the_server_and_lists_scores() {
     assert!(tools[1]["function"]["parameters"].is_object());
     let text = setup.route(&["jot down: call the plumber"]).await;
     assert!(text.contains("notion_create_page"), "{text}");
-    assert!(text.contains("of 50 catalog tools"), "{text}");
+    assert!(
+        text.contains("of 53 catalog tools"),
+        "the fixtures' 50 and the 3 built-in tools: {text}"
+    );
     assert!(
         text.lines().any(|l| l.contains("notion_create_page")
             && l.trim_start().starts_with(|c: char| c.is_ascii_digit())),
@@ -72,7 +76,8 @@ async fn route_picks_the_server_and_lists_scores() {
     );
 }
 
-/// `tool_selection = "all"` offers every catalog tool in catalog order, without `find_tools`.
+/// `tool_selection = "all"` offers every catalog tool in catalog order, the servers' then the
+/// built-in `assistant_*` tools, without `find_tools`; `route` prints exactly that.
 #[tokio::test]
 async fn all_offers_everything() {
     let ollama = FakeOllama::scripted(vec![Reply::text("ok")]).await;
@@ -81,10 +86,19 @@ async fn all_offers_everything() {
     let agent = setup.agent(FixtureTools::new(catalog.clone()));
     turn(&agent, "hi").await;
     let offered = names(&ollama.chat_requests()[0]);
-    let expected: Vec<String> = catalog.tools.iter().map(|t| t.qualified.clone()).collect();
-    assert_eq!(offered.len(), 50);
+    let mut expected: Vec<String> = catalog.tools.iter().map(|t| t.qualified.clone()).collect();
+    expected.extend(
+        [
+            "assistant_schedule",
+            "assistant_list_scheduled",
+            "assistant_cancel_scheduled",
+        ]
+        .map(str::to_owned),
+    );
+    assert_eq!(offered.len(), 53);
     assert_eq!(offered, expected);
-    assert_eq!(setup.route_json("hi").await.len(), 50);
+    let printed = setup.route_json("hi").await;
+    assert_eq!(ollama.chat_requests()[0]["tools"], Value::Array(printed));
 }
 
 /// With one server configured, "search <server> for <a name no catalog has>" offers that
@@ -151,7 +165,17 @@ async fn a_saved_listing_keeps_what_a_live_listing_keeps() {
         .iter()
         .filter_map(|t| t["function"]["name"].as_str())
         .collect();
-    assert_eq!(names, ["notion_search", "notion_long"]);
+    assert_eq!(
+        names,
+        [
+            "notion_search",
+            "notion_long",
+            "assistant_schedule",
+            "assistant_list_scheduled",
+            "assistant_cancel_scheduled"
+        ],
+        "the saved listing's tools, then the built-in ones"
+    );
     assert_eq!(printed[0]["function"]["description"], "Find pages.");
     let long = printed[1]["function"]["description"]
         .as_str()

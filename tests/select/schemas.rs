@@ -10,6 +10,8 @@ use crate::fake_ollama::{FakeOllama, Reply};
 
 /// The most bytes all 50 Notion and Calendar tools may take as `route --json` prints them.
 const ALL_TOOLS_BUDGET: usize = 30_000;
+/// The most bytes the 3 built-in `assistant_*` tools may add beside them.
+const BUILT_IN_BUDGET: usize = 2_500;
 
 /// The decoded function named `name` among `tools`.
 fn decoded<'a>(tools: &'a [Value], name: &str) -> &'a Value {
@@ -34,8 +36,9 @@ fn all_losses(tools: &[Value]) -> Vec<String> {
     losses
 }
 
-/// With `tool_selection = "all"`, every Notion and Calendar tool of a real request reaches the
-/// model whole: nothing dropped but `$schema`/`title`, no reference left, every property typed.
+/// With `tool_selection = "all"`, every Notion and Calendar tool of a real request, and every
+/// built-in tool beside them, reaches the model whole: nothing dropped but `$schema`/`title`, no
+/// reference left, every property typed.
 #[tokio::test]
 async fn every_tool_of_both_servers_reaches_the_model_whole() {
     let ollama = FakeOllama::scripted(vec![Reply::text("ok")]).await;
@@ -46,11 +49,11 @@ async fn every_tool_of_both_servers_reaches_the_model_whole() {
         .as_array()
         .cloned()
         .expect("tools are sent");
-    assert_eq!(sent.len(), 50);
+    assert_eq!(sent.len(), 53, "the fixtures' 50 and the 3 built-in tools");
     let losses = all_losses(&sent);
     assert!(losses.is_empty(), "{}", losses.join("\n"));
     let seen = &ollama.seen()[0].tools;
-    assert_eq!(seen.len(), 50);
+    assert_eq!(seen.len(), 53);
     for (sent, seen) in sent.iter().zip(seen) {
         assert_eq!(&decode::function(sent, Fields::V0_12), seen);
     }
@@ -257,7 +260,11 @@ async fn third_party_schemas_reach_the_model_whole() {
     let text = setup.route_with(dir.path(), &["--json", "anything"]).await;
     let printed: Value = serde_json::from_str(text.trim()).expect("JSON");
     let sent = printed["tools"].as_array().cloned().expect("tools");
-    assert_eq!(sent.len(), 4);
+    assert_eq!(
+        sent.len(),
+        7,
+        "the four servers' tools and the 3 built-in ones"
+    );
     let losses = all_losses(&sent);
     assert!(losses.is_empty(), "{}", losses.join("\n"));
     let now: Vec<Value> = sent
@@ -303,17 +310,30 @@ async fn third_party_schemas_reach_the_model_whole() {
     assert!(!text.contains("$ref"), "{text}");
 }
 
-/// All 50 tools as `route --json` prints them (compact JSON) fit the budget.
+/// All 50 tools as `route --json` prints them (compact JSON) fit the budget, and the 3 built-in
+/// tools printed beside them fit a small one of their own.
 #[tokio::test]
 async fn all_fifty_tools_fit_the_byte_budget() {
     let ollama = FakeOllama::scripted(Vec::new()).await;
     let setup = Setup::new(&ollama, "", "tool_selection = \"all\"");
     let text = setup.route(&["--json", "anything"]).await;
     let printed: Value = serde_json::from_str(text.trim()).expect("JSON");
-    assert_eq!(printed["tools"].as_array().map(Vec::len), Some(50));
-    let bytes = text.trim().len();
+    let tools = printed["tools"].as_array().cloned().expect("tools");
+    assert_eq!(tools.len(), 53);
+    let (built_in, servers): (Vec<Value>, Vec<Value>) = tools.into_iter().partition(|t| {
+        t["function"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("assistant_"))
+    });
+    assert_eq!(built_in.len(), 3);
+    let bytes = json!({"tools": servers}).to_string().len();
     assert!(
         bytes <= ALL_TOOLS_BUDGET,
         "all 50 tools take {bytes} bytes (at most {ALL_TOOLS_BUDGET})"
+    );
+    let bytes = text.trim().len() - bytes;
+    assert!(
+        bytes <= BUILT_IN_BUDGET,
+        "the built-in tools take {bytes} bytes (at most {BUILT_IN_BUDGET})"
     );
 }
