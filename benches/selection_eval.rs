@@ -34,8 +34,13 @@
 //! without `split` (either `{"messages": [...]}` or a bare list); it is reported on its own
 //! lines. When it is absent the bench says so.
 //!
+//! Every catalog holds the built-in `assistant_*` tools (reminders and scheduled tasks) after the
+//! servers' tools, as `serve` builds a person's catalog; the messages for them (server
+//! `assistant`, in `new`) are scored in every configuration.
+//!
 //! Every message is scored in two modes: with both servers configured, and with only its own
-//! server configured (a message that needs no tool is scored against each server alone). Per
+//! server configured (a message that needs no tool, or one for the built-in tools, is scored
+//! against each server alone). Per
 //! split and mode it prints tool recall (an acceptable first tool is among those offered), no-tool
 //! precision (a message that needs no tool gets no catalog tool), and the mean offered schema bytes
 //! as a share of offering every tool of that configuration.
@@ -63,9 +68,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use fixture_agent::{
-    Conversation, Request, SERVERS, Script, catalog, common_prefix, config, root, run_conversation,
-    single_server,
+    Conversation, Request, SERVERS, Script, catalog, common_prefix, config, root,
+    run_conversation_with, single_server,
 };
+use mcp_gateway::schedule::ASSISTANT;
 
 /// The tuning file.
 const TUNING_FILE: &str = "tests/fixtures/selection/eval.json";
@@ -120,7 +126,7 @@ impl EvalMessage {
         }
         self.server
             .clone()
-            .filter(|s| SERVERS.contains(&s.as_str()))
+            .filter(|s| SERVERS.contains(&s.as_str()) || s == ASSISTANT)
             .or_else(|| {
                 self.tools.iter().find_map(|t| {
                     SERVERS
@@ -140,8 +146,14 @@ impl EvalMessage {
     }
 }
 
+/// The catalog of a person with `servers` configured, as `serve` builds it: the servers' tools,
+/// then the built-in `assistant_*` tools.
 fn catalog_for(servers: &[&str]) -> Catalog {
-    catalog(&config(servers, ToolSelection::Auto))
+    let mut catalog = catalog(&config(servers, ToolSelection::Auto));
+    catalog
+        .tools
+        .extend(mcp_gateway::schedule::tools::catalog());
+    catalog
 }
 
 fn all_bytes(catalog: &Catalog) -> f64 {
@@ -277,8 +289,10 @@ async fn evaluate(
             );
         }
         for setup in singles {
+            // The built-in tools are in every catalog: a message for them is scored against
+            // each server alone, like one that needs no tool.
             let applies = match m.home() {
-                Some(home) => setup.servers == [home.as_str()],
+                Some(home) => home == ASSISTANT || setup.servers == [home.as_str()],
                 None => true,
             };
             if !applies {
@@ -290,6 +304,7 @@ async fn evaluate(
                 setup
                     .servers
                     .iter()
+                    .chain(std::iter::once(&ASSISTANT))
                     .any(|s| t.starts_with(&format!("{s}_")))
             });
             if !m.no_tool() && own.tools.is_empty() {
@@ -418,7 +433,7 @@ async fn evaluate_messages(set: &EvalSet, heldout: &Path, verbose: bool) {
         "  targets: tool recall >= 97 % (tuning), >= 95 % (held-out) in both modes; no-tool precision >= 85 %; schema bytes <= 20 % of all"
     );
     println!(
-        "  catalog: notion {:.0} bytes, gcal {:.0} bytes, both {:.0} bytes of schemas",
+        "  catalog, each with the built-in assistant tools: notion {:.0} bytes, gcal {:.0} bytes, both {:.0} bytes of schemas",
         singles[0].all_bytes, singles[1].all_bytes, both.all_bytes
     );
 }
@@ -454,7 +469,8 @@ async fn conversation_bytes(
     catalog: &Catalog,
     selection: ToolSelection,
 ) -> (Vec<usize>, Script) {
-    let script = run_conversation(conversation, &config(servers, selection), catalog).await;
+    let script =
+        run_conversation_with(conversation, &config(servers, selection), catalog, true).await;
     let mut uncached = Vec::new();
     let mut previous = String::new();
     let verbose = std::env::var_os("SELECT_EVAL_VERBOSE").is_some();
@@ -493,7 +509,8 @@ async fn evaluate_conversations(set: &EvalSet) {
                 },
             };
             count += 1;
-            let catalog = catalog_for(&servers);
+            // The agent adds the built-in tools itself, as `serve` does.
+            let catalog = catalog(&config(&servers, ToolSelection::Auto));
             let (auto, script) =
                 conversation_bytes(conversation, &servers, &catalog, ToolSelection::Auto).await;
             let (all, _) =

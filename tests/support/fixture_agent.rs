@@ -21,6 +21,7 @@ use mcp_gateway::llm::{
 };
 use mcp_gateway::mcp::{Catalog, ToolError, ToolHost, ToolOutput};
 use mcp_gateway::ops::route;
+use mcp_gateway::schedule::{Schedule, SystemClock};
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
 use parking_lot::Mutex;
@@ -321,16 +322,36 @@ pub async fn run_conversation(
     config: &Config,
     catalog: &Catalog,
 ) -> Script {
+    run_conversation_with(conversation, config, catalog, false).await
+}
+
+/// The same, with the built-in `assistant_*` tools in the catalog as `serve` offers them when
+/// `schedule` is set (over an in-memory schedule).
+pub async fn run_conversation_with(
+    conversation: &Conversation,
+    config: &Config,
+    catalog: &Catalog,
+    schedule: bool,
+) -> Script {
     let model = Arc::new(ScriptModel::default());
-    let agent = Agent::new(
+    let store = Store::open_in_memory().expect("an in-memory store opens");
+    let mut agent = Agent::new(
         model.clone(),
         FixtureTools::new(catalog.clone()),
-        Store::open_in_memory().expect("an in-memory store opens"),
+        store.clone(),
         config.agent.clone(),
         config.servers.clone(),
         Metrics::unregistered(),
     )
     .expect("the agent builds");
+    if schedule {
+        agent = agent.with_schedule(Schedule::new(
+            store,
+            config.agent.time_zone,
+            config.agent.max_scheduled,
+            Arc::new(SystemClock),
+        ));
+    }
     let principal = Principal::console("script");
     for turn in &conversation.turns {
         model.start_turn(&turn.user, &turn.calls);

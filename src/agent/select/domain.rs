@@ -13,11 +13,16 @@
 //! every server that has a tool for that. Names and titles never count against a request; what
 //! does is naming what other services do (the weather, a flight) as often as the catalog's own
 //! things, or asking a general question ("how do I ...", "explain ..."), unless a server is named.
+//!
+//! The built-in assistant tools are chosen only by the words people use for them (reminders,
+//! "every morning") or as a conversation about them goes on, never by the time words their
+//! descriptions share with a calendar.
 
 use super::index::{Index, Query};
 use super::lexicon::{Intent, Kind};
 use super::rank::Tuning;
 use super::text::stem;
+use crate::schedule::ASSISTANT;
 
 /// The catalog words a server's tool names must hold for it to serve an intent.
 fn intent_words(intent: Intent) -> &'static [&'static str] {
@@ -123,7 +128,8 @@ pub fn decide(
         .zip(&things)
         .filter(|&((v, &score), &own)| {
             score >= tuning.server_floor
-                && (named(&v.server) >= 1.0 || own >= tuning.server_ratio * best)
+                && (named(&v.server) >= 1.0
+                    || (own >= tuning.server_ratio * best && v.server != ASSISTANT))
         })
         .map(|((v, &score), _)| Choice {
             server: v.server.clone(),
@@ -140,11 +146,12 @@ pub fn decide(
         chosen = servers
             .iter()
             .filter(|v| {
-                query.intents.iter().any(|&intent| {
-                    intent_words(intent)
-                        .iter()
-                        .any(|w| v.terms.get(&stem(w)).copied().unwrap_or(0.0) >= 1.0)
-                })
+                v.server != ASSISTANT
+                    && query.intents.iter().any(|&intent| {
+                        intent_words(intent)
+                            .iter()
+                            .any(|w| v.terms.get(&stem(w)).copied().unwrap_or(0.0) >= 1.0)
+                    })
             })
             .map(|v| Choice {
                 server: v.server.clone(),

@@ -444,8 +444,11 @@ impl Index {
 
     /// The servers that `words` (lower case, as written) name: all words of the server's name or
     /// of one of its keywords appear, each exactly, by its stem, or (from five letters on) with
-    /// one typing mistake.
+    /// one typing mistake. A one-word keyword that also names what other services do ("alarm")
+    /// counts only when no other word of the message does ("an alarm on my phone" is the
+    /// phone's).
     fn named_servers(&self, words: &[String]) -> Vec<String> {
+        let elsewhere = words.iter().filter(|w| lexicon::is_elsewhere(w)).count();
         let matches = |wanted: &str| {
             let stemmed = stem(wanted);
             words.iter().any(|w| {
@@ -459,9 +462,10 @@ impl Index {
         self.servers
             .iter()
             .filter(|v| {
-                v.names
-                    .iter()
-                    .any(|phrase| phrase.iter().all(|word| matches(word)))
+                v.names.iter().any(|phrase| {
+                    let claimed = matches!(phrase.as_slice(), [one] if lexicon::is_elsewhere(one));
+                    phrase.iter().all(|word| matches(word)) && !(claimed && elsewhere > 1)
+                })
             })
             .map(|v| v.server.clone())
             .collect()

@@ -339,9 +339,33 @@ async fn reminder_requests_offer_the_assistant_tools() {
         offered.contains(&"assistant_cancel_scheduled".to_owned()),
         "{offered:?}"
     );
-    let offered = names(&selector, "s9", &catalog, "whats on thurs").await;
+    for (i, message) in [
+        "whats on thurs",
+        "set an alarm on my phone",
+        "how do i remember to drink water",
+        "tips for a daily schedule",
+        "remind me what the eisenhower matrix is",
+        "is it better to plan my day the night before or in the morning",
+        "append to my daily log: called mom",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let offered = names(&selector, &format!("n{i}"), &catalog, message).await;
+        assert!(
+            offered.iter().all(|n| !n.starts_with("assistant_")),
+            "{message:?}: {offered:?}"
+        );
+    }
+    let offered = names(
+        &selector,
+        "e",
+        &catalog,
+        "every friday at 4pm ask me what i got done",
+    )
+    .await;
     assert!(
-        offered.iter().all(|n| !n.starts_with("assistant_")),
+        offered.contains(&"assistant_schedule".to_owned()),
         "{offered:?}"
     );
 }
