@@ -163,25 +163,9 @@ async fn telegram_question(gw: &Gateway, chat: i64) -> (i64, String, String) {
                 .any(|c| c.ok && c.chat() == Some(chat) && c.body.get("reply_markup").is_some())
         })
         .await;
-    for id in gw.telegram.messages_in(chat) {
-        if let Some(markup) = gw.telegram.message_markup(chat, id) {
-            let buttons = markup["inline_keyboard"][0]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let data = |label: &str| {
-                buttons
-                    .iter()
-                    .find(|b| b["text"] == label)
-                    .and_then(|b| b["callback_data"].as_str())
-                    .map(str::to_owned)
-            };
-            if let (Some(approve), Some(deny)) = (data("Approve"), data("Deny")) {
-                return (id, approve, deny);
-            }
-        }
-    }
-    panic!("no Approve/Deny buttons in chat {chat}");
+    gw.telegram
+        .button_pair(chat, "Approve", "Deny")
+        .unwrap_or_else(|| panic!("no Approve/Deny buttons in chat {chat}"))
 }
 
 /// The text of the last message the bot sent to Telegram chat `chat`.

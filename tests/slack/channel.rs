@@ -3,19 +3,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_gateway::Principal;
 use mcp_gateway::channels::engine::{ChannelOptions, Shared};
 use mcp_gateway::channels::pairing::Pairing;
 use mcp_gateway::channels::slack::{SlackChannelError, run};
 use mcp_gateway::channels::stream::StreamConfig;
 use mcp_gateway::config::{Policy, ServerConfig, SlackConfig};
-use mcp_gateway::mcp::accounts::{AccountError, AccountLinks};
+use mcp_gateway::mcp::accounts::AccountLinks;
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::chat_fixtures::{code_in, notion};
+use crate::chat_fixtures::{Links, code_in, notion};
 use crate::fake_slack::{FakeSlack, slack_text};
 use crate::scripted_agent::{FakeTools, Reply, ScriptedModel, agent};
 
@@ -354,45 +353,17 @@ async fn every_envelope_is_acknowledged_in_time() {
     );
 }
 
-/// Account links that hand out a recognisable page per person.
-pub(crate) struct Links;
-
-#[async_trait::async_trait]
-impl AccountLinks for Links {
-    async fn connect_link(&self, _: &Principal, server: &str) -> Result<String, AccountError> {
-        Ok(format!("https://as.example/authorize?server={server}"))
-    }
-
-    fn present_link(&self, _: &str, server: &str, who: &str) -> String {
-        format!(
-            "https://gw.example/connect/{server}/{}",
-            who.replace(' ', "_")
-        )
-    }
-
-    async fn disconnect(
-        &self,
-        _: &Principal,
-        _: &str,
-    ) -> Result<mcp_gateway::mcp::accounts::Disconnected, AccountError> {
-        Ok(mcp_gateway::mcp::accounts::Disconnected::default())
-    }
-
-    async fn connected(&self, _: &Principal) -> Result<Vec<String>, AccountError> {
-        Ok(Vec::new())
-    }
-}
-
 /// `!connect` in a channel sends the link to the person's direct message and says so in the
 /// thread; the channel never sees a link. The link is the page naming the person.
 #[tokio::test]
 async fn connect_in_a_channel_sends_the_link_directly() {
+    let links = Arc::new(Links::default());
     let h = Harness::build(
         Policy::Open,
         Vec::new(),
         ScriptedModel::new(vec![]),
         vec![notion()],
-        Some(Arc::new(Links)),
+        Some(links.clone()),
     )
     .await;
     h.mention("U5", "C9", "!connect notion", "90.0001");
@@ -400,8 +371,13 @@ async fn connect_in_a_channel_sends_the_link_directly() {
     assert!(
         direct[0]
             .to_string()
-            .contains("https://gw.example/connect/notion/Slack_user_U5_(workspace_T1)"),
+            .contains("https://gw.example/connect/page1"),
         "{direct:?}"
+    );
+    assert_eq!(
+        links.pages.lock()[0].2,
+        "Slack user U5 (workspace T1)",
+        "the page names the person"
     );
     let thread = h.wait_posts("C9", 1).await;
     assert!(

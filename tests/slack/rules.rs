@@ -8,8 +8,8 @@ use std::time::Duration;
 use mcp_gateway::config::Policy;
 use serde_json::json;
 
-use super::channel::{Harness, Links, WAIT};
-use crate::chat_fixtures::notion;
+use super::channel::{Harness, WAIT};
+use crate::chat_fixtures::{Links, notion};
 use crate::fake_slack::slack_text;
 use crate::scripted_agent::{Reply, ScriptedModel};
 
@@ -49,7 +49,7 @@ async fn clicking_a_connect_link_leaves_the_message_as_it_was() {
         Vec::new(),
         ScriptedModel::new(vec![]),
         vec![notion()],
-        Some(Arc::new(Links)),
+        Some(Arc::new(Links::default())),
     )
     .await;
     h.dm("U5", "!connect notion", "2.1");

@@ -320,6 +320,29 @@ impl FakeTelegram {
             .and_then(|m| m.markup.clone())
     }
 
+    /// The first message in `chat` whose first row of buttons has both `first` and `second`:
+    /// its id and the two buttons' callback data.
+    #[must_use]
+    pub fn button_pair(
+        &self,
+        chat: i64,
+        first: &str,
+        second: &str,
+    ) -> Option<(i64, String, String)> {
+        self.messages_in(chat).into_iter().find_map(|id| {
+            let markup = self.message_markup(chat, id)?;
+            let buttons = markup["inline_keyboard"][0].as_array()?;
+            let data = |label: &str| {
+                buttons
+                    .iter()
+                    .find(|b| b["text"] == label)
+                    .and_then(|b| b["callback_data"].as_str())
+                    .map(str::to_owned)
+            };
+            Some((id, data(first)?, data(second)?))
+        })
+    }
+
     /// The ids of the messages the bot sent to `chat`, in order.
     #[must_use]
     pub fn messages_in(&self, chat: i64) -> Vec<i64> {

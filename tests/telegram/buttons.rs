@@ -15,25 +15,9 @@ async fn confirmation(h: &Harness, chat: i64) -> (i64, String, String) {
                 .any(|c| c.chat() == Some(chat) && c.body.get("reply_markup").is_some())
         })
         .await;
-    for id in h.fake.messages_in(chat) {
-        if let Some(markup) = h.fake.message_markup(chat, id) {
-            let buttons = markup["inline_keyboard"][0]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let data = |label: &str| {
-                buttons
-                    .iter()
-                    .find(|b| b["text"] == label)
-                    .and_then(|b| b["callback_data"].as_str())
-                    .map(str::to_owned)
-            };
-            if let (Some(allow), Some(deny)) = (data("Allow"), data("Deny")) {
-                return (id, allow, deny);
-            }
-        }
-    }
-    panic!("no Allow/Deny buttons in chat {chat}");
+    h.fake
+        .button_pair(chat, "Allow", "Deny")
+        .unwrap_or_else(|| panic!("no Allow/Deny buttons in chat {chat}"))
 }
 
 fn answered(h: &Harness, query: &str) -> Option<Value> {

@@ -5,67 +5,16 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use mcp_gateway::Principal;
 use mcp_gateway::channels::engine::ChannelOptions;
 use mcp_gateway::config::Policy;
-use mcp_gateway::mcp::accounts::{AccountError, AccountLinks};
-use parking_lot::Mutex;
 use serde_json::Value;
 
-use crate::chat_fixtures::notion;
+use crate::chat_fixtures::{Links, notion};
 use crate::common::{Harness, WAIT, fast_stream};
 use crate::fake_telegram::{BOT_USERNAME, Call};
 use crate::scripted_agent::ScriptedModel;
 
 const GROUP: i64 = -100_777;
-
-/// Account links that hand out a recognisable authorization URL and page, recording who each
-/// page was for.
-#[derive(Default)]
-struct Links {
-    pages: Mutex<Vec<(String, String, String)>>,
-    /// Whether the gateway's public address is `localhost` (a host Telegram takes no button
-    /// for).
-    local: bool,
-}
-
-#[async_trait]
-impl AccountLinks for Links {
-    async fn connect_link(
-        &self,
-        principal: &Principal,
-        server: &str,
-    ) -> Result<String, AccountError> {
-        Ok(format!(
-            "https://as.example/authorize?server={server}&for={}",
-            principal.as_str().replace(':', "-")
-        ))
-    }
-
-    fn present_link(&self, url: &str, server: &str, who: &str) -> String {
-        let mut pages = self.pages.lock();
-        pages.push((url.to_owned(), server.to_owned(), who.to_owned()));
-        let base = if self.local {
-            "http://localhost:18789"
-        } else {
-            "https://gw.example"
-        };
-        format!("{base}/connect/page{}", pages.len())
-    }
-
-    async fn disconnect(
-        &self,
-        _: &Principal,
-        _: &str,
-    ) -> Result<mcp_gateway::mcp::accounts::Disconnected, AccountError> {
-        Ok(mcp_gateway::mcp::accounts::Disconnected::default())
-    }
-
-    async fn connected(&self, _: &Principal) -> Result<Vec<String>, AccountError> {
-        Ok(Vec::new())
-    }
-}
 
 async fn harness(links: Arc<Links>) -> Harness {
     Harness::start_with_servers(
