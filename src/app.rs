@@ -87,6 +87,9 @@ impl Gateway {
         let mut registry = Registry::default();
         let metrics = Metrics::new(&mut registry);
         let oauth = OAuthClient::new(&config, store.clone(), sealer.clone(), metrics.clone())?;
+        let admin_line = AdminLine::default();
+        let line = admin_line.clone();
+        oauth.tell_admins_with(move |text| line.tell(text));
         let pool = McpPool::from_config_with_oauth(&config, oauth.clone())?;
         let agent = Agent::new(
             Arc::clone(&model),
@@ -108,7 +111,7 @@ impl Gateway {
             oauth,
             agent,
             registry: Arc::new(registry),
-            admin_line: AdminLine::default(),
+            admin_line,
             alert_token,
         })
     }

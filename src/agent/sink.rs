@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::outcome::TurnOutcome;
+use crate::mcp::accounts::ConnectionEnded;
 
 /// What the assistant is doing, for typing indicators and status lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,13 @@ pub trait TurnSink: Send + Sync {
 
     /// Shows the person a link to connect their account on `server`.
     async fn connect_link(&self, server: &str, url: &str);
+
+    /// Shows the person a link to connect `server` again after its connection ended, saying why
+    /// (`ended`). The default shows the plain link.
+    async fn reconnect_link(&self, server: &str, url: &str, ended: &ConnectionEnded) {
+        let _ = ended;
+        self.connect_link(server, url).await;
+    }
 
     /// The turn's outcome, known before its messages are stored: a channel may start showing
     /// the reply while they are written, so the person does not wait for the disk. The turn

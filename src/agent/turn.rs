@@ -393,7 +393,8 @@ impl Agent {
     }
 
     /// Shows the person a link to connect `server`, remembering their message so that it is
-    /// answered once they have connected; returns what the model reads.
+    /// answered once they have connected, and saying why when an earlier connection ended;
+    /// returns what the model reads.
     async fn offer_link(&self, input: TurnInput<'_>, server: &str, sink: &dyn TurnSink) -> String {
         let Some(accounts) = &self.inner.accounts else {
             return format!(
@@ -404,12 +405,16 @@ impl Agent {
             chat: input.chat.to_owned(),
             text: input.text.to_owned(),
         };
+        let ended = accounts.ended(input.principal, server).await;
         match accounts
             .connect_link_for(input.principal, server, Some(pending))
             .await
         {
             Ok(url) => {
-                sink.connect_link(server, &url).await;
+                match &ended {
+                    Some(ended) => sink.reconnect_link(server, &url, ended).await,
+                    None => sink.connect_link(server, &url).await,
+                }
                 format!(
                     "A link to connect {server} was shown to the person. Tell them in one short \
                      sentence to open it; their request will be answered once they have \

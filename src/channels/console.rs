@@ -28,7 +28,7 @@ use crate::Principal;
 use crate::agent::{Activity, Agent, ConfirmRequest, TurnInput, TurnSink, queue_notice};
 use crate::channels::commands::{self, ChatCommand, Commands};
 use crate::channels::engine::{reminders, texts};
-use crate::mcp::accounts::{ConnectListener, ConnectedNotice};
+use crate::mcp::accounts::{ConnectListener, ConnectedNotice, ConnectionEnded};
 use crate::schedule::{Delivered, Delivery, Outlet};
 use crate::telemetry::metrics::MessageLabels;
 
@@ -478,6 +478,13 @@ where
         write_flush(
             &self.out,
             &format!("\n{}\n{url}\n", texts::connect_link(server)),
+        );
+    }
+
+    async fn reconnect_link(&self, server: &str, url: &str, ended: &ConnectionEnded) {
+        write_flush(
+            &self.out,
+            &format!("\n{}\n{url}\n", texts::reconnect_link(server, ended)),
         );
     }
 }

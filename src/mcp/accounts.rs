@@ -72,6 +72,13 @@ pub trait AccountLinks: Send + Sync {
             .collect())
     }
 
+    /// Why the person's connection to `server` ended, when it did and its server said why. The
+    /// default knows of none.
+    async fn ended(&self, principal: &Principal, server: &str) -> Option<ConnectionEnded> {
+        let _ = (principal, server);
+        None
+    }
+
     /// Tells `listener` about connections finished by people of `channel` (`telegram`,
     /// `slack`, `console`). The default ignores it, for account links that never finish.
     fn listen(&self, channel: &str, listener: std::sync::Arc<dyn ConnectListener>) {
@@ -86,6 +93,27 @@ pub struct ConnectedAccount {
     pub server: String,
     /// The account (an email address, a workspace name), when the server named it.
     pub account: Option<String>,
+}
+
+/// Why a connection ended, from the authorization server's refusal of its refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionEnded {
+    /// Google ended it 7 days after it was made, as it does for apps still in Testing.
+    GoogleTesting,
+    /// The server said why, in its own words (tidied and bounded).
+    Said(String),
+}
+
+impl ConnectionEnded {
+    /// The reason a server gave (its `error_description`, tidied).
+    #[must_use]
+    pub fn from_description(text: &str) -> Self {
+        if text.starts_with(crate::mcp::oauth::GOOGLE_TESTING_ENDED) {
+            Self::GoogleTesting
+        } else {
+            Self::Said(text.to_owned())
+        }
+    }
 }
 
 /// What removing a connection did.

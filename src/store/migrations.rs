@@ -57,6 +57,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "schedule: reminders and scheduled tasks, each person's time zone",
         sql: include_str!("migrations/0009_schedule.sql"),
     },
+    Migration {
+        name: "authorization server: why an upstream account's authorization ended",
+        sql: include_str!("migrations/0010_upstream_end.sql"),
+    },
+    Migration {
+        name: "OAuth client: why a connection broke",
+        sql: include_str!("migrations/0011_connection_end.sql"),
+    },
 ];
 
 /// The schema version this program writes.

@@ -6,38 +6,23 @@
 use std::path::Path;
 
 use mcp_gateway::Principal;
+use mcp_gateway::mcp::accounts::ConnectionEnded;
+use mcp_gateway::mcp::oauth::ConnectionStatus;
 use serde_json::json;
 
 use crate::deployment::Deployment;
-use crate::fake_google::TESTING_REFRESH_LIFETIME_SECS;
 use crate::fake_notion::VERSIONS;
 use crate::fake_ollama::FakeOllama;
-use crate::harness::{Gw, browse, connect, model};
+use crate::harness::{
+    Gw, ROADMAP, browse, connect, deployed, link_within_three_questions, pass_a_week,
+};
 
 const CALENDAR_QUESTION: &str = "What is on my calendar?";
 const NOTION_QUESTION: &str = "Find my Roadmap page in Notion";
 
 /// Both servers, and a gateway with one of them (`gcal` or `notion`).
 async fn setup(server: &str) -> (Deployment, FakeOllama, Gw) {
-    let deployment = Deployment::start().await;
-    deployment.fake_notion.seed_page(None, "Roadmap 2027");
-    let (tool, connect, args, resource) = match server {
-        "gcal" => (
-            "gcal_list_events",
-            "gcal_connect",
-            json!({}),
-            deployment.gcal.resource(),
-        ),
-        _ => (
-            "notion_search",
-            "notion_connect",
-            json!({"query": "Roadmap"}),
-            deployment.notion.resource(),
-        ),
-    };
-    let ollama = FakeOllama::start(model(tool, connect, args)).await;
-    let gw = Gw::start(&ollama.url(), server, &resource).await;
-    (deployment, ollama, gw)
+    deployed(server, "").await
 }
 
 /// The upstream account rows of `server` as (sealed access token present, sealed refresh token
@@ -57,19 +42,6 @@ fn upstream_rows(database: &Path, server: &str) -> Vec<(bool, bool, bool)> {
         .expect("rows")
 }
 
-/// Makes the gcal server's stored upstream tokens `secs` older: the refresh token issued that
-/// much earlier, and the access token expired.
-fn age_upstream_tokens(database: &Path, secs: i64) {
-    rusqlite::Connection::open(database)
-        .expect("open the servers' database")
-        .execute(
-            "UPDATE as_upstream_accounts SET refresh_issued_at = refresh_issued_at - ?1,
-             access_expires_at = 0 WHERE server = 'gcal' AND revoked_at IS NULL",
-            [secs],
-        )
-        .expect("age the tokens");
-}
-
 /// A metric's value in a server's `/metrics`.
 async fn server_metric(base: &str, line_start: &str) -> u64 {
     let text = reqwest::get(format!("{base}/metrics"))
@@ -83,18 +55,6 @@ async fn server_metric(base: &str, line_start: &str) -> u64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .map(|v| v as u64)
         .sum()
-}
-
-/// Asks until the gateway shows a connect link (a broken connection is noticed at the first
-/// question after it broke, and the link offered at the latest at the one after).
-async fn link_within_three_questions(gw: &Gw, who: &Principal, question: &str) -> String {
-    for _ in 0..3 {
-        let turn = gw.ask(who, question).await;
-        if let Some((_, url)) = turn.links.first() {
-            return url.clone();
-        }
-    }
-    panic!("no reconnect link within three questions");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,7 +248,7 @@ async fn disconnecting_revokes_at_notion_and_every_notion_request_carries_its_ve
     connect(&gw, &ann, NOTION_QUESTION).await;
     let turn = gw.ask(&ann, NOTION_QUESTION).await;
     assert!(
-        turn.outcome.reply.contains("Roadmap 2027"),
+        turn.outcome.reply.contains(ROADMAP),
         "{}",
         turn.outcome.reply
     );
@@ -346,11 +306,11 @@ async fn disconnecting_revokes_at_notion_and_every_notion_request_carries_its_ve
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refresh_tokens_google_ends_at_seven_days_give_a_link_and_then_an_operator_notice() {
+async fn refresh_tokens_google_ends_at_seven_days_give_a_link_that_says_why_and_then_an_operator_notice()
+ {
     let (deployment, _ollama, gw) = setup("gcal").await;
     let ann = Principal::telegram(1);
     deployment.fake_google.set_testing(true);
-    let week = TESTING_REFRESH_LIFETIME_SECS + 60;
     let testing = "mcp_gateway_oauth_testing_expiries_total{server=\"gcal\"}";
 
     for round in 1..=2_u64 {
@@ -366,12 +326,29 @@ async fn refresh_tokens_google_ends_at_seven_days_give_a_link_and_then_an_operat
         );
 
         // A week passes: Google ends the refresh token, as it does for an app in Testing.
-        deployment.fake_google.advance(week);
-        age_upstream_tokens(&deployment.database, week);
-        let link = link_within_three_questions(&gw, &ann, CALENDAR_QUESTION).await;
+        pass_a_week(&deployment);
+        let turn = link_within_three_questions(&gw, &ann, CALENDAR_QUESTION).await;
+        let link = turn.links[0].1.clone();
         assert!(
             link.starts_with(&format!("{}/authorize?", deployment.gcal.base)),
             "{link}"
+        );
+        assert_eq!(
+            turn.ended,
+            [ConnectionEnded::GoogleTesting],
+            "the link says why the connection ended"
+        );
+        let listed = gw
+            .gateway
+            .oauth
+            .connections(Some(&ann))
+            .await
+            .expect("list");
+        assert_eq!(listed[0].status, ConnectionStatus::Broken);
+        assert_eq!(
+            listed[0].ended.as_deref(),
+            Some(mcp_gateway::mcp::oauth::GOOGLE_TESTING_ENDED),
+            "the Calendar server's reason is kept with the connection"
         );
         assert_eq!(server_metric(&deployment.gcal.base, testing).await, round);
         let notified = deployment
@@ -392,4 +369,26 @@ async fn refresh_tokens_google_ends_at_seven_days_give_a_link_and_then_an_operat
     }
     let logs = deployment.gcal.logs.lock().clone();
     assert!(logs.contains("Publish the app"), "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_removed_at_google_gives_a_link_that_says_so() {
+    let (deployment, _ollama, gw) = setup("gcal").await;
+    let ann = Principal::telegram(1);
+    connect(&gw, &ann, CALENDAR_QUESTION).await;
+    // Ann removes the assistant's access in her Google account, on day 2 (not Testing's 7).
+    for token in deployment.fake_google.live_refresh_tokens() {
+        deployment.fake_google.revoke_refresh_token(&token);
+    }
+    crate::harness::age_upstream_tokens(&deployment.database, 2 * 86_400);
+    let turn = link_within_three_questions(&gw, &ann, CALENDAR_QUESTION).await;
+    let [ConnectionEnded::Said(why)] = turn.ended.as_slice() else {
+        panic!("the link says why: {:?}", turn.ended);
+    };
+    assert!(
+        why.starts_with(
+            "Google no longer accepts this connection: its access was removed in the Google account"
+        ),
+        "{why}"
+    );
 }

@@ -1,6 +1,8 @@
 //! The gateway assembled from a configuration file exactly as `serve` assembles it, its HTTP
 //! surface on a loopback port, a scripted model, a recording chat surface, and a headless
-//! "browser" that follows an authorization link through consent pages and redirects.
+//! "browser" that follows an authorization link through consent pages and redirects; the
+//! deployment of both MCP servers with such a gateway in front of one, and the passing of a
+//! week for the Calendar server's upstream tokens.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,14 +12,67 @@ use mcp_gateway::Principal;
 use mcp_gateway::agent::{Activity, ConfirmRequest, TurnInput, TurnOutcome, TurnSink};
 use mcp_gateway::app::Gateway;
 use mcp_gateway::config::Config;
-use mcp_gateway::mcp::accounts::{ConnectListener, ConnectedNotice};
+use mcp_gateway::mcp::accounts::{ConnectListener, ConnectedNotice, ConnectionEnded};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::deployment::{free_port, hidden_input, location};
-use crate::fake_ollama::Reply;
+use crate::deployment::{Deployment, free_port, hidden_input, location};
+use crate::fake_ollama::{FakeOllama, Reply};
+
+/// The Notion page every deployment has.
+pub const ROADMAP: &str = "Roadmap 2027";
+
+/// What the scripted model calls on `server` (`gcal` or `notion`): the tool, the connect tool
+/// and the tool's arguments.
+pub fn tools_of(server: &str) -> (&'static str, &'static str, Value) {
+    match server {
+        "gcal" => ("gcal_list_events", "gcal_connect", json!({})),
+        _ => (
+            "notion_search",
+            "notion_connect",
+            json!({"query": "Roadmap"}),
+        ),
+    }
+}
+
+/// Both MCP servers (`notion_settings` added to `[notion_mcp]`, a page named [`ROADMAP`] in the
+/// fake Notion), a model that uses `server`'s tool, and a gateway with `server` alone.
+pub async fn deployed(server: &str, notion_settings: &str) -> (Deployment, FakeOllama, Gw) {
+    let deployment = Deployment::start_with(notion_settings).await;
+    deployment.fake_notion.seed_page(None, ROADMAP);
+    let (tool, connect, args) = tools_of(server);
+    let ollama = FakeOllama::start(model(tool, connect, args)).await;
+    let resource = match server {
+        "gcal" => deployment.gcal.resource(),
+        _ => deployment.notion.resource(),
+    };
+    let gw = Gw::start(&ollama.url(), server, &resource).await;
+    (deployment, ollama, gw)
+}
+
+/// Makes the Calendar server's live upstream tokens `secs` older in `database`: each refresh
+/// token issued that much earlier, each access token expired (so the next call refreshes).
+pub fn age_upstream_tokens(database: &std::path::Path, secs: i64) {
+    rusqlite::Connection::open(database)
+        .expect("open the servers' database")
+        .execute(
+            "UPDATE as_upstream_accounts SET refresh_issued_at = refresh_issued_at - ?1,
+             access_expires_at = 0 WHERE server = 'gcal' AND revoked_at IS NULL",
+            [secs],
+        )
+        .expect("age the tokens");
+}
+
+/// Lets a week and a minute pass for a Google app in Testing: the fake Google's clock, and the
+/// age of the Calendar server's upstream tokens. Returns the seconds passed.
+pub fn pass_a_week(deployment: &Deployment) -> i64 {
+    let week = crate::fake_google::TESTING_REFRESH_LIFETIME_SECS + 60;
+    deployment.fake_google.advance(week);
+    age_upstream_tokens(&deployment.database, week);
+    week
+}
 
 /// A scripted model: answers with the last tool result; else calls `tool` with `arguments`
 /// when offered, else `connect` when offered, else says it cannot.
@@ -99,6 +154,8 @@ pub struct Turn {
     pub outcome: TurnOutcome,
     /// The connect links shown: (server, URL).
     pub links: Vec<(String, String)>,
+    /// Why each connection behind a link ended, for links shown to connect again.
+    pub ended: Vec<ConnectionEnded>,
 }
 
 impl Gw {
@@ -178,6 +235,7 @@ public_url = "http://127.0.0.1:{port}"
         Turn {
             outcome,
             links: sink.links.lock().clone(),
+            ended: sink.ended.lock().clone(),
         }
     }
 
@@ -204,6 +262,7 @@ public_url = "http://127.0.0.1:{port}"
 #[derive(Default)]
 pub struct Recorder {
     pub links: Mutex<Vec<(String, String)>>,
+    pub ended: Mutex<Vec<ConnectionEnded>>,
 }
 
 #[async_trait]
@@ -218,6 +277,11 @@ impl TurnSink for Recorder {
 
     async fn connect_link(&self, server: &str, url: &str) {
         self.links.lock().push((server.to_owned(), url.to_owned()));
+    }
+
+    async fn reconnect_link(&self, server: &str, url: &str, ended: &ConnectionEnded) {
+        self.ended.lock().push(ended.clone());
+        self.connect_link(server, url).await;
     }
 }
 
@@ -296,6 +360,19 @@ fn absolute(base: &str, target: &str) -> String {
         .and_then(|b| b.join(target))
         .map(String::from)
         .unwrap_or_else(|_| target.to_owned())
+}
+
+/// Asks until the gateway shows a connect link (a broken connection is noticed at the first
+/// question after it broke, and the link offered at the latest at the one after); returns that
+/// turn.
+pub async fn link_within_three_questions(gw: &Gw, who: &Principal, question: &str) -> Turn {
+    for _ in 0..3 {
+        let turn = gw.ask(who, question).await;
+        if !turn.links.is_empty() {
+            return turn;
+        }
+    }
+    panic!("no reconnect link within three questions");
 }
 
 /// Connects `principal` to `server` end to end: a question, the link, the browser, the notice.

@@ -6,29 +6,21 @@ use std::time::Duration;
 
 use mcp_gateway::Principal;
 use mcp_gateway::mcp::ToolHost;
+use mcp_gateway::mcp::accounts::ConnectionEnded;
 use mcp_gateway::mcp::oauth::ConnectionStatus;
 use serde_json::{Map, json};
 
 use crate::deployment::query_param;
 use crate::deployment::{Deployment, initialize};
 use crate::fake_ollama::FakeOllama;
-use crate::harness::{Gw, Turn, browse, connect, model};
+use crate::harness::{Gw, ROADMAP, Turn, browse, connect, deployed, link_within_three_questions};
 
 const QUESTION: &str = "Find my Roadmap page in Notion";
 
 /// notion-mcp issuing access tokens that live `ttl` seconds.
 async fn setup(ttl: Option<u64>) -> (Deployment, FakeOllama, Gw) {
     let settings = ttl.map_or_else(String::new, |t| format!("access_token_ttl_secs = {t}"));
-    let deployment = Deployment::start_with(&settings).await;
-    deployment.fake_notion.seed_page(None, "Roadmap 2027");
-    let ollama = FakeOllama::start(model(
-        "notion_search",
-        "notion_connect",
-        json!({"query": "Roadmap"}),
-    ))
-    .await;
-    let gw = Gw::start(&ollama.url(), "notion", &deployment.notion.resource()).await;
-    (deployment, ollama, gw)
+    deployed("notion", &settings).await
 }
 
 /// Ann's current access token on notion.
@@ -44,7 +36,7 @@ async fn token(gw: &Gw, ann: &Principal) -> String {
 fn assert_answered(turn: &Turn) {
     assert!(turn.links.is_empty(), "no link: {}", turn.outcome.reply);
     assert!(
-        turn.outcome.reply.contains("Roadmap 2027"),
+        turn.outcome.reply.contains(ROADMAP),
         "{}",
         turn.outcome.reply
     );
@@ -86,7 +78,7 @@ async fn expired_tokens_are_refreshed_once_for_concurrent_calls() {
         pool.call(&ann, "notion", "search", search()),
     );
     let (a, b) = (a.expect("first call"), b.expect("second call"));
-    assert!(a.text.contains("Roadmap 2027") && b.text.contains("Roadmap 2027"));
+    assert!(a.text.contains(ROADMAP) && b.text.contains(ROADMAP));
     assert_eq!(
         gw.counter("mcp_gateway_oauth_refreshes_total"),
         refreshes + 1,
@@ -109,7 +101,7 @@ async fn a_token_rejected_before_its_expiry_is_refreshed_and_the_call_answered()
     gw.notice().await;
     let turn = gw.ask(&ann, QUESTION).await;
     assert!(
-        turn.outcome.reply.contains("Roadmap 2027"),
+        turn.outcome.reply.contains(ROADMAP),
         "{}",
         turn.outcome.reply
     );
@@ -145,26 +137,20 @@ async fn a_revoked_upstream_grant_leads_to_a_reconnect_link() {
     let (deployment, _ollama, gw) = setup(None).await;
     let ann = Principal::telegram(1);
     connect(&gw, &ann, QUESTION).await;
-    assert!(
-        gw.ask(&ann, QUESTION)
-            .await
-            .outcome
-            .reply
-            .contains("Roadmap 2027")
-    );
+    assert!(gw.ask(&ann, QUESTION).await.outcome.reply.contains(ROADMAP));
 
     // The person removes the integration in Notion: every upstream token is dead.
     deployment.fake_notion.revoke_all();
-    let mut link = None;
-    for _ in 0..3 {
-        let turn = gw.ask(&ann, QUESTION).await;
-        if let Some((_, url)) = turn.links.first() {
-            link = Some(url.clone());
-            break;
-        }
-    }
-    let link = link.expect("a reconnect link within three questions");
+    let turn = link_within_three_questions(&gw, &ann, QUESTION).await;
+    let link = turn.links[0].1.clone();
     assert!(link.starts_with(&format!("{}/authorize?", deployment.notion.base)));
+    let [ConnectionEnded::Said(why)] = turn.ended.as_slice() else {
+        panic!("the link says why: {:?}", turn.ended);
+    };
+    assert!(
+        why.contains("the integration was removed from the workspace"),
+        "{why}"
+    );
     let connections = gw.gateway.oauth.connections(None).await.expect("list");
     assert_eq!(connections[0].status, ConnectionStatus::Broken);
     assert!(gw.counter("mcp_gateway_oauth_refresh_failures_total") >= 1);
@@ -175,7 +161,7 @@ async fn a_revoked_upstream_grant_leads_to_a_reconnect_link() {
     gw.notice().await;
     let turn = gw.ask(&ann, QUESTION).await;
     assert!(
-        turn.outcome.reply.contains("Roadmap 2027"),
+        turn.outcome.reply.contains(ROADMAP),
         "{}",
         turn.outcome.reply
     );

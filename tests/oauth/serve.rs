@@ -1,6 +1,8 @@
 //! `mcp-gateway serve` as a process with Telegram or Slack (against their fakes): a person asks,
 //! gets a connect button, connects in a headless browser, and the bot says so and answers the
-//! message that needed the connection, without the person writing again.
+//! message that needed the connection, without the person writing again. And a Google app in
+//! Testing: connections Google ends after 7 days get a reconnect button that says why, and the
+//! admins one notice.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,7 +14,7 @@ use crate::deployment::{Deployment, free_port};
 use crate::fake_ollama::FakeOllama;
 use crate::fake_slack::FakeSlack;
 use crate::fake_telegram::FakeTelegram;
-use crate::harness::{browse, model};
+use crate::harness::{ROADMAP, browse, model, pass_a_week, tools_of};
 
 const TOKEN: &str = "123456:OAUTH-test";
 const WAIT: Duration = Duration::from_secs(30);
@@ -37,9 +39,9 @@ fn find_url(value: &Value, prefix: &str) -> Option<String> {
     }
 }
 
-/// A Notion deployment with a page, a model that searches it, and `mcp-gateway serve` with
-/// notion as an OAuth server and the channel in `channel` (TOML; secret files are written from
-/// `files`), answering on its HTTP port.
+/// Both MCP servers with a Notion page, a model that uses one server's tool, and
+/// `mcp-gateway serve` with that server as an OAuth server and the channel in `channel` (TOML;
+/// secret files are written from `files`), answering on its HTTP port.
 struct Served {
     deployment: Deployment,
     /// The gateway's public URL.
@@ -50,15 +52,21 @@ struct Served {
 }
 
 impl Served {
+    /// With notion.
     async fn start(channel: &str, files: &[(&str, &str)]) -> Self {
+        Self::start_with("notion", channel, files).await
+    }
+
+    /// With `server` (`notion` or `gcal`).
+    async fn start_with(server: &str, channel: &str, files: &[(&str, &str)]) -> Self {
         let deployment = Deployment::start().await;
-        deployment.fake_notion.seed_page(None, "Roadmap 2027");
-        let ollama = FakeOllama::start(model(
-            "notion_search",
-            "notion_connect",
-            json!({"query": "Roadmap"}),
-        ))
-        .await;
+        deployment.fake_notion.seed_page(None, ROADMAP);
+        let (tool, connect, args) = tools_of(server);
+        let ollama = FakeOllama::start(model(tool, connect, args)).await;
+        let url = match server {
+            "gcal" => deployment.gcal.resource(),
+            _ => deployment.notion.resource(),
+        };
         let dir = tempfile::tempdir().expect("temporary folder");
         for (name, content) in files {
             std::fs::write(dir.path().join(name), content).expect("secret file");
@@ -79,8 +87,8 @@ seal_key_file = "seal.key"
 tool_selection = "all"
 
 [[servers]]
-name = "notion"
-url = "{notion}"
+name = "{server}"
+url = "{url}"
 auth = "oauth"
 
 [http]
@@ -90,7 +98,6 @@ public_url = "http://127.0.0.1:{port}"
 {channel}
 "#,
             ollama = ollama.url(),
-            notion = deployment.notion.resource(),
         );
         let config_path = dir.path().join("gateway.toml");
         std::fs::write(&config_path, config).expect("config");
@@ -322,6 +329,137 @@ async fn serve_never_posts_a_connect_link_in_a_telegram_group() {
     for call in calls.iter().filter(|c| c.chat() == Some(GROUP)) {
         assert!(button_url(&call.body).is_none(), "{call:?}");
         assert!(!call.text().contains("http"), "{call:?}");
+    }
+    let _ = served.child.start_kill();
+}
+
+/// Ann, Bob and Carol connect their calendars on Telegram; a week later Google, as it does for
+/// an app in Testing, refuses every refresh token. Each gets a reconnect button whose message
+/// says why, and the admin gets one notice, after the second, saying to publish the app; not a
+/// second one after the third.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_says_why_google_ended_connections_and_tells_the_admin_once() {
+    const ADMIN: u64 = 9000;
+    const PEOPLE: [u64; 3] = [4242, 4343, 4444];
+    const QUESTION: &str = "What is on my calendar?";
+    let telegram = FakeTelegram::start(TOKEN).await;
+    let channel = format!(
+        "[channels.telegram]\ntoken_file = \"bot-token\"\napi_url = \"{}\"\npolicy = \"open\"\nadmins = [{ADMIN}]\n",
+        telegram.url()
+    );
+    let mut served = Served::start_with("gcal", &channel, &[("bot-token", TOKEN)]).await;
+    let deployment = &served.deployment;
+    deployment.fake_google.set_testing(true);
+    let chat = |user: u64| i64::try_from(user).expect("chat id");
+    let admin_notices = |calls: &[crate::fake_telegram::Call]| {
+        calls
+            .iter()
+            .filter(|c| c.ok && c.chat() == Some(chat(ADMIN)))
+            .filter(|c| c.text().contains("Publish the app"))
+            .count()
+    };
+    // The admin has a private chat with the bot (Telegram lets a bot write only to people who
+    // wrote to it first).
+    telegram.push_private(ADMIN, "/help");
+    telegram
+        .wait_for("the help", WAIT, |calls| {
+            calls.iter().any(|c| c.ok && c.chat() == Some(chat(ADMIN)))
+        })
+        .await;
+    // Each button in `user`'s chat, with the text of its message.
+    let buttons = |calls: &[crate::fake_telegram::Call], user: u64| -> Vec<(String, String)> {
+        calls
+            .iter()
+            .filter(|c| c.ok && c.chat() == Some(chat(user)))
+            .filter_map(|c| Some((c.text().to_owned(), button_url(&c.body)?)))
+            .collect()
+    };
+
+    for user in PEOPLE {
+        telegram.push_private(user, QUESTION);
+        let calls = telegram
+            .wait_for("a connect button", WAIT, |calls| {
+                !buttons(calls, user).is_empty()
+            })
+            .await;
+        let (_, link) = buttons(&calls, user).remove(0);
+        let visit = browse(&link).await;
+        assert_eq!(visit.status, 200, "{}", visit.body);
+        telegram
+            .wait_for("the notice and the answer", WAIT, |calls| {
+                let said = |what: &str| {
+                    calls.iter().any(|c| {
+                        c.ok && c.is_html()
+                            && c.chat() == Some(chat(user))
+                            && c.text().contains(what)
+                    })
+                };
+                calls.iter().any(|c| {
+                    c.ok && c.chat() == Some(chat(user))
+                        && c.text().contains("Connected your gcal account")
+                }) && said("\"events\"")
+            })
+            .await;
+    }
+
+    // A week passes.
+    pass_a_week(deployment);
+    for (n, user) in PEOPLE.into_iter().enumerate() {
+        let before = buttons(&telegram.calls(), user).len();
+        let mut said = None;
+        for _ in 0..3 {
+            let finals = telegram
+                .text_calls(chat(user))
+                .iter()
+                .filter(|c| c.ok && c.is_html())
+                .count();
+            telegram.push_private(user, QUESTION);
+            let calls = telegram.wait_for_final(chat(user), finals + 1, WAIT).await;
+            if let Some(button) = buttons(&calls, user).get(before) {
+                said = Some(button.clone());
+                break;
+            }
+        }
+        let (text, link) = said.expect("a reconnect button within three questions");
+        assert!(
+            text.contains("Google ended your gcal connection 7 days after it was made, as it does for apps still in testing"),
+            "the person hears why: {text}"
+        );
+        assert!(text.contains("publishing the app"), "{text}");
+        assert!(
+            link.starts_with(&format!("{}/connect/", served.base)),
+            "{link}"
+        );
+        if n == 1 {
+            telegram
+                .wait_for("the admin's notice", WAIT, |calls| admin_notices(calls) > 0)
+                .await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            admin_notices(&telegram.calls()),
+            usize::from(n >= 1),
+            "one notice, from the second ending on"
+        );
+    }
+    let notice = telegram
+        .text_calls(chat(ADMIN))
+        .into_iter()
+        .find(|c| c.text().contains("Publish the app"))
+        .expect("the notice");
+    assert!(
+        notice.text().contains("most likely still in Testing"),
+        "{}",
+        notice.text()
+    );
+    for user in PEOPLE {
+        assert!(
+            telegram
+                .text_calls(chat(ADMIN))
+                .iter()
+                .all(|c| !c.text().contains(&user.to_string())),
+            "the notice names no one"
+        );
     }
     let _ = served.child.start_kill();
 }

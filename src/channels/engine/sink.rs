@@ -12,6 +12,7 @@ use crate::agent::{Activity, ConfirmRequest, TurnOutcome, TurnSink, queue_notice
 use crate::channels::confirm;
 use crate::channels::reply;
 use crate::channels::stream::StreamEditor;
+use crate::mcp::accounts::ConnectionEnded;
 
 /// One turn's [`TurnSink`] in one chat.
 pub(super) struct EngineSink<'a, P: Platform> {
@@ -95,6 +96,13 @@ impl<P: Platform> TurnSink for EngineSink<'_, P> {
 
     async fn connect_link(&self, server: &str, url: &str) {
         let text = texts::connect_link(server);
+        self.engine
+            .offer_link(self.surface, self.asker, self.chat, server, url, &text)
+            .await;
+    }
+
+    async fn reconnect_link(&self, server: &str, url: &str, ended: &ConnectionEnded) {
+        let text = texts::reconnect_link(server, ended);
         self.engine
             .offer_link(self.surface, self.asker, self.chat, server, url, &text)
             .await;

@@ -1,6 +1,7 @@
 //! What the engine says in a conversation on its own account, the same on every platform.
 
 use crate::channels::confirm::{Answer, Resolution};
+use crate::mcp::accounts::ConnectionEnded;
 
 /// The longest message text passed to the model; longer messages are cut with a note.
 pub const MAX_INPUT_CHARS: usize = 16_000;
@@ -120,6 +121,20 @@ pub fn connect_link(server: &str) -> String {
     )
 }
 
+/// The text that goes with a link to connect `server` again after its connection ended, saying
+/// why (`ended`) in words the person can act on.
+#[must_use]
+pub fn reconnect_link(server: &str, ended: &ConnectionEnded) -> String {
+    match ended {
+        ConnectionEnded::GoogleTesting => format!(
+            "Google ended your {server} connection 7 days after it was made, as it does for apps still in testing; connect again with the link below \u{2014} your administrator can stop this by publishing the app. The link is for you only."
+        ),
+        ConnectionEnded::Said(reason) => format!(
+            "Your {server} connection ended: {reason}. Connect again with the link below; it is for you only."
+        ),
+    }
+}
+
 /// What a shared chat is told when a connect link went to the person's private chat.
 #[must_use]
 pub fn link_sent(private_chat: &str, server: &str) -> String {
@@ -167,5 +182,23 @@ mod tests {
         assert_eq!(cap_input("short"), ("short", false));
         let exact = "a".repeat(MAX_INPUT_CHARS);
         assert_eq!(cap_input(&exact), (exact.as_str(), false));
+    }
+
+    #[test]
+    fn a_reconnect_link_says_why_the_connection_ended() {
+        let testing = reconnect_link("gcal", &ConnectionEnded::GoogleTesting);
+        assert!(
+            testing.starts_with("Google ended your gcal connection 7 days after it was made"),
+            "{testing}"
+        );
+        assert!(testing.contains("publishing the app"), "{testing}");
+        let said = reconnect_link(
+            "notion",
+            &ConnectionEnded::Said("it was removed".to_owned()),
+        );
+        assert_eq!(
+            said,
+            "Your notion connection ended: it was removed. Connect again with the link below; it is for you only."
+        );
     }
 }

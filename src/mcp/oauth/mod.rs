@@ -18,7 +18,9 @@
 //!    before it expires; [`OAuthClient::token_rejected`] refreshes after a 401. Refreshes are
 //!    single-flight per (person, server): concurrent callers wait for one refresh and then read
 //!    its result. A refresh the authorization server refuses (`invalid_grant`, or no refresh
-//!    token) marks the connection broken, so the next use offers a new link. One it refuses
+//!    token) marks the connection broken, with the reason the server gave ([`ended`]), so the
+//!    next use offers a new link that says why; several connections Google ended at Testing's
+//!    7 days are told to the admins ([`OAuthClient::tell_admins_with`]). One it refuses
 //!    with `invalid_client` (it forgot the gateway, e.g. a server that keeps registrations in
 //!    memory and restarted) also forgets the registration, so that link registers again.
 //! 4. [`OAuthClient::disconnect`] revokes the tokens at the server's `revocation_endpoint` and
@@ -39,6 +41,7 @@
 
 pub(crate) mod callback;
 mod discovery;
+pub(crate) mod ended;
 pub(crate) mod link_page;
 pub(crate) mod store;
 
@@ -51,14 +54,15 @@ use oauth2::TokenResponse;
 use rmcp::transport::auth::{AuthError, AuthorizationManager, OAuthClientConfig};
 use url::Url;
 
+pub use ended::GOOGLE_TESTING_ENDED;
 pub use store::{ConnectionInfo, ConnectionStatus};
 
 use self::store::{Credentials, OAuthStore, Registration, StateContext, States};
 use crate::Principal;
 use crate::config::{Config, ServerAuth, ServerConfig};
 use crate::mcp::accounts::{
-    AccountError, AccountLinks, ConnectListener, ConnectedAccount, ConnectedNotice, Disconnected,
-    PendingMessage,
+    AccountError, AccountLinks, ConnectListener, ConnectedAccount, ConnectedNotice,
+    ConnectionEnded, Disconnected, PendingMessage,
 };
 use crate::store::seal::Sealer;
 use crate::store::{Store, StoreError, now_unix};
@@ -126,6 +130,9 @@ impl std::fmt::Debug for OAuthClient {
 /// Held while one person's token on one server is refreshed.
 type RefreshLock = Arc<tokio::sync::Mutex<()>>;
 
+/// Says a text to the admins of every running channel; returns how many it reached.
+type TellAdmins = Arc<dyn Fn(&str) -> usize + Send + Sync>;
+
 struct Inner {
     store: OAuthStore,
     servers: Vec<ServerConfig>,
@@ -139,6 +146,10 @@ struct Inner {
     listeners: parking_lot::RwLock<HashMap<String, Arc<dyn ConnectListener>>>,
     /// The pages in front of the links shown in chats.
     pages: link_page::LinkPages,
+    /// Connections ended at Google Testing's 7 days, per server.
+    endings: ended::TestingEndings,
+    /// Where the admins' notices go.
+    admins: parking_lot::RwLock<Option<TellAdmins>>,
 }
 
 impl OAuthClient {
@@ -169,6 +180,8 @@ impl OAuthClient {
                 refreshing: parking_lot::Mutex::new(HashMap::new()),
                 listeners: parking_lot::RwLock::new(HashMap::new()),
                 pages: link_page::LinkPages::new(&config.http.public_url, STATE_TTL),
+                endings: ended::TestingEndings::default(),
+                admins: parking_lot::RwLock::new(None),
             }),
         })
     }
@@ -177,6 +190,48 @@ impl OAuthClient {
     #[must_use]
     pub fn redirect_uri(&self) -> &str {
         &self.inner.redirect_uri
+    }
+
+    /// Sends what the admins must hear (several connections Google ended at Testing's 7 days)
+    /// through `tell`, which returns how many admins it reached.
+    pub fn tell_admins_with(&self, tell: impl Fn(&str) -> usize + Send + Sync + 'static) {
+        *self.inner.admins.write() = Some(Arc::new(tell));
+    }
+
+    /// Counts a connection to `server` that Google ended at Testing's 7 days, and tells the
+    /// admins once the pattern is there (at most once per [`ended::MEMORY_SECS`]).
+    fn testing_ended(&self, server: &str) {
+        let now = now_unix();
+        let Some(count) = self.inner.endings.record(server, now) else {
+            return;
+        };
+        let text = ended::testing_notice(server, count);
+        tracing::warn!(server, endings = count, "{text}");
+        let tell = self.inner.admins.read().clone();
+        let told = tell.map_or(0, |tell| tell(&text));
+        if told > 0 {
+            self.inner.endings.told(server, now);
+        }
+    }
+
+    /// Why `principal`'s connection to `server` broke, when it is broken and the server said.
+    ///
+    /// # Errors
+    /// Fails when the database cannot be read.
+    pub async fn ended(
+        &self,
+        principal: &Principal,
+        server: &str,
+    ) -> Result<Option<ConnectionEnded>, OAuthError> {
+        Ok(self
+            .inner
+            .store
+            .connections(Some(principal.as_str()))
+            .await?
+            .into_iter()
+            .find(|c| c.server == server && c.status == ConnectionStatus::Broken)
+            .and_then(|c| c.ended)
+            .map(|reason| ConnectionEnded::from_description(&reason)))
     }
 
     /// Tells `listener` about connections finished by people of `channel` (`console`,
@@ -639,11 +694,17 @@ impl OAuthClient {
                     .oauth_refresh_failures
                     .get_or_create(&labels)
                     .inc();
+                let said = ended::refusal_reason(&e);
                 self.inner
                     .store
-                    .mark_broken(principal.as_str(), server)
+                    .mark_broken(principal.as_str(), server, said.clone())
                     .await?;
-                tracing::warn!(server, principal = %principal, reason = %auth_reason(&e), "the refresh was refused; the account must be connected again");
+                tracing::warn!(server, principal = %principal, reason = %auth_reason(&e), said = said.as_deref().unwrap_or("nothing"), "the refresh was refused; the account must be connected again");
+                if said.as_deref().map(ConnectionEnded::from_description)
+                    == Some(ConnectionEnded::GoogleTesting)
+                {
+                    self.testing_ended(server);
+                }
                 Err(OAuthError::NotConnected(server.to_owned()))
             }
             Err(e @ AuthError::TokenRefreshFailed(_)) if is_invalid_client(&e) => {
@@ -658,7 +719,7 @@ impl OAuthClient {
                 self.forget_registration(server, &reg.client_id).await?;
                 self.inner
                     .store
-                    .mark_broken(principal.as_str(), server)
+                    .mark_broken(principal.as_str(), server, None)
                     .await?;
                 Err(OAuthError::NotConnected(server.to_owned()))
             }
@@ -847,6 +908,15 @@ impl AccountLinks for OAuthClient {
 
     fn listen(&self, channel: &str, listener: Arc<dyn ConnectListener>) {
         OAuthClient::listen(self, channel, listener);
+    }
+
+    async fn ended(&self, principal: &Principal, server: &str) -> Option<ConnectionEnded> {
+        OAuthClient::ended(self, principal, server)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(server, error = %e, "cannot read why a connection ended");
+                None
+            })
     }
 
     async fn connected(&self, principal: &Principal) -> Result<Vec<String>, AccountError> {

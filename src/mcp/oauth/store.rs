@@ -85,6 +85,9 @@ pub struct ConnectionInfo {
     /// The account it is connected as (an email address, a workspace name), when the server
     /// named it.
     pub account: Option<String>,
+    /// Why it broke, as the authorization server said when it refused the refresh token
+    /// (tidied and bounded); `None` while it works or when the server gave no reason.
+    pub ended: Option<String>,
 }
 
 /// A person's stored tokens on one server.
@@ -390,7 +393,7 @@ impl OAuthStore {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'ok', 1, ?7, ?7)
                      ON CONFLICT (principal, server) DO UPDATE SET issuer = excluded.issuer,
                          client_id = excluded.client_id, credentials = excluded.credentials,
-                         expires_at = excluded.expires_at, status = 'ok',
+                         expires_at = excluded.expires_at, status = 'ok', broken_reason = NULL,
                          version = oauth_tokens.version + 1, updated_at = excluded.updated_at",
                     params![p, s, issuer, client_id, sealed, expires_at, now],
                 )?;
@@ -419,22 +422,25 @@ impl OAuthStore {
             .await
     }
 
-    /// Marks a person's connection to `server` broken (its refresh token was refused).
+    /// Marks a person's connection to `server` broken (its refresh token was refused), with
+    /// why when the authorization server said (`None` keeps a reason recorded before).
     pub(crate) async fn mark_broken(
         &self,
         principal: &str,
         server: &str,
+        reason: Option<String>,
     ) -> Result<(), StoreError> {
         let (p, s) = (principal.to_owned(), server.to_owned());
         self.store
             .call(move |c| {
                 c.execute(
                     &format!(
-                        "UPDATE oauth_tokens SET status = '{}', updated_at = ?3
+                        "UPDATE oauth_tokens SET status = '{}', updated_at = ?3,
+                         broken_reason = COALESCE(?4, broken_reason)
                          WHERE principal = ?1 AND server = ?2",
                         ConnectionStatus::Broken.as_str()
                     ),
-                    params![p, s, now_unix()],
+                    params![p, s, now_unix(), reason],
                 )?;
                 Ok(())
             })
@@ -467,8 +473,8 @@ impl OAuthStore {
         self.store
             .call(move |c| {
                 let mut statement = c.prepare(
-                    "SELECT principal, server, status, connected_at, expires_at, account_label
-                     FROM oauth_tokens
+                    "SELECT principal, server, status, connected_at, expires_at, account_label,
+                     broken_reason FROM oauth_tokens
                      WHERE ?1 IS NULL OR principal = ?1 ORDER BY principal, server",
                 )?;
                 let rows = statement.query_map(params![principal], |r| {
@@ -479,6 +485,7 @@ impl OAuthStore {
                         connected_at: r.get(3)?,
                         expires_at: r.get(4)?,
                         account: r.get(5)?,
+                        ended: r.get(6)?,
                     })
                 })?;
                 Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -657,7 +664,7 @@ impl CredentialStore for Credentials {
         _credentials: &StoredCredentials,
     ) -> Result<(), AuthError> {
         self.store
-            .mark_broken(&self.principal, &self.server)
+            .mark_broken(&self.principal, &self.server, None)
             .await
             .map_err(|e| store_error(&e))
     }
@@ -807,9 +814,24 @@ mod tests {
             .await
             .unwrap();
         assert!(s.connection("telegram:2", "notion").await.is_err());
-        s.mark_broken("telegram:1", "notion").await.unwrap();
+        s.mark_broken(
+            "telegram:1",
+            "notion",
+            Some("the app is in testing".to_owned()),
+        )
+        .await
+        .unwrap();
+        s.mark_broken("telegram:1", "notion", None).await.unwrap();
         let listed = s.connections(Some("telegram:1")).await.unwrap();
         assert_eq!(listed[0].status, ConnectionStatus::Broken);
+        assert_eq!(listed[0].ended.as_deref(), Some("the app is in testing"));
+        // Connecting again forgets why it broke.
+        s.save_connection("telegram:1", "notion", &credentials)
+            .await
+            .unwrap();
+        let listed = s.connections(Some("telegram:1")).await.unwrap();
+        assert_eq!(listed[0].status, ConnectionStatus::Ok);
+        assert_eq!(listed[0].ended, None);
         assert!(s.delete_connection("telegram:1", "notion").await.unwrap());
         assert!(!s.delete_connection("telegram:1", "notion").await.unwrap());
     }

@@ -6,12 +6,14 @@
 //! and, once they hold it, read the row again; when its version moved, another caller already
 //! refreshed and its token is used. The new access token and a rotated refresh token replace the
 //! old ones in one statement, guarded by the version (so a refresh in another process is not
-//! overwritten). An `invalid_grant` from the upstream marks the account revoked.
+//! overwritten). An `invalid_grant` from the upstream marks the account revoked, with why
+//! ([`super::expiry::EndReason`]), which clients refreshing their tokens on it are then told.
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::AuthServer;
+use super::expiry::EndReason;
 use super::secrets::same;
 use super::store::AccountTokens;
 use super::upstream::UpstreamError;
@@ -72,11 +74,11 @@ impl AccountTokenSource {
         self.open("access_token", row.access_token.as_ref())
     }
 
-    async fn mark_revoked(&self) {
+    async fn mark_revoked(&self, reason: Option<EndReason>) {
         if let Err(e) = self
             .auth
             .store()
-            .revoke_account(&self.account, now_unix())
+            .revoke_account(&self.account, now_unix(), reason.map(EndReason::as_str))
             .await
         {
             tracing::error!(server = %self.auth.kind(), error = %e, "cannot mark an upstream account revoked");
@@ -99,7 +101,7 @@ impl AccountTokenSource {
         let Some(sealed_refresh) = row.refresh_token.as_ref() else {
             let now = now_unix();
             if rejected || row.access_expires_at.is_some_and(|t| t <= now) {
-                self.mark_revoked().await;
+                self.mark_revoked(None).await;
                 return Err(UpstreamAuthError::Revoked);
             }
             return self.access(&row);
@@ -115,8 +117,9 @@ impl AccountTokenSource {
                 if now_row.version != seen_version {
                     return self.access(&now_row);
                 }
-                super::expiry::refused(&self.auth, &self.account, row.refresh_issued_at).await;
-                self.mark_revoked().await;
+                let reason =
+                    super::expiry::refused(&self.auth, &self.account, row.refresh_issued_at).await;
+                self.mark_revoked(Some(reason)).await;
                 return Err(UpstreamAuthError::Revoked);
             }
             Err(e) => {

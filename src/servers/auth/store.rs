@@ -160,6 +160,9 @@ pub enum RefreshOutcome {
     Reused,
     /// Rotated: the new pair is recorded in the same family.
     Rotated,
+    /// The token and its grant are fine, but the upstream no longer accepts the account's
+    /// authorization; the reason recorded then (`testing`, `refused`), when there was one.
+    Ended(Option<String>),
 }
 
 /// What revoking a token did.
@@ -525,7 +528,7 @@ impl AsStore {
                               THEN as_upstream_accounts.refresh_token END),
                        access_expires_at = excluded.access_expires_at, scope = excluded.scope,
                        version = as_upstream_accounts.version + 1, revoked_at = NULL,
-                       updated_at = excluded.updated_at",
+                       ended_reason = NULL, updated_at = excluded.updated_at",
                 )?
                 .execute(params![
                     server,
@@ -711,9 +714,14 @@ impl AsStore {
                     tx.commit()?;
                     return Ok(RefreshOutcome::Reused);
                 }
-                if revoked.is_some() || expires_at <= now || !grant_is_live(&tx, server, &grant_id)?
-                {
+                if revoked.is_some() || expires_at <= now {
                     return Ok(RefreshOutcome::Invalid);
+                }
+                if !grant_is_live(&tx, server, &grant_id)? {
+                    return Ok(match account_ended(&tx, server, &grant_id)? {
+                        Some(reason) => RefreshOutcome::Ended(reason),
+                        None => RefreshOutcome::Invalid,
+                    });
                 }
                 tx.prepare_cached("UPDATE as_tokens SET used_at = ?1 WHERE token_hash = ?2")?
                     .execute(params![now, refresh_hash])?;
@@ -824,8 +832,8 @@ impl AsStore {
                 let changed = conn
                     .prepare_cached(
                         "UPDATE as_upstream_accounts SET access_token = NULL, refresh_token = NULL,
-                         scope = NULL, label = NULL, revoked_at = ?1, version = version + 1,
-                         updated_at = ?1
+                         scope = NULL, label = NULL, revoked_at = ?1, ended_reason = NULL,
+                         version = version + 1, updated_at = ?1
                          WHERE server = ?2 AND account = ?3 AND version = ?4",
                     )?
                     .execute(params![now, server, account, version])?;
@@ -943,21 +951,27 @@ impl AsStore {
     }
 
     /// Marks an upstream account revoked and forgets its tokens: every grant on it stops working
-    /// until the person connects again.
+    /// until the person connects again. `reason` (`testing`, `refused`) is told to clients that
+    /// refresh a token on it meanwhile.
     ///
     /// # Errors
     /// Fails on database errors.
-    pub async fn revoke_account(&self, account: &str, now: i64) -> Result<(), StoreError> {
+    pub async fn revoke_account(
+        &self,
+        account: &str,
+        now: i64,
+        reason: Option<&'static str>,
+    ) -> Result<(), StoreError> {
         let server = self.server;
         let account = account.to_owned();
         self.store
             .call(move |conn| {
                 conn.prepare_cached(
                     "UPDATE as_upstream_accounts SET access_token = NULL, refresh_token = NULL,
-                     revoked_at = ?1, version = version + 1, updated_at = ?1
+                     revoked_at = ?1, ended_reason = ?4, version = version + 1, updated_at = ?1
                      WHERE server = ?2 AND account = ?3",
                 )?
-                .execute(params![now, server, account])?;
+                .execute(params![now, server, account, reason])?;
                 Ok(())
             })
             .await
@@ -1108,6 +1122,24 @@ fn grant_is_live(tx: &Transaction<'_>, server: &str, grant_id: &str) -> Result<b
         .query_row(params![grant_id, server], |_| Ok(()))
         .optional()?
         .is_some())
+}
+
+/// When the grant itself is live but its upstream account was revoked: `Some` with the reason
+/// recorded then (`None` inside when none was); `None` otherwise.
+fn account_ended(
+    tx: &Transaction<'_>,
+    server: &str,
+    grant_id: &str,
+) -> Result<Option<Option<String>>, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT a.ended_reason FROM as_grants g
+             JOIN as_upstream_accounts a ON a.server = g.server AND a.account = g.account
+             WHERE g.grant_id = ?1 AND g.server = ?2
+               AND g.revoked_at IS NULL AND a.revoked_at IS NOT NULL",
+        )?
+        .query_row(params![grant_id, server], |r| r.get::<_, Option<String>>(0))
+        .optional()?)
 }
 
 /// Records that `client_id` obtained a token at `now` (no row for metadata-document clients).
@@ -1290,6 +1322,93 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refresh_on_an_ended_account_says_why_until_it_is_connected_again() {
+        let s = AsStore::new(Store::open_in_memory().unwrap(), "gcal");
+        let now = 1_000;
+        let grant = granted(&s, now).await;
+        assert!(
+            s.issue_tokens(
+                grant,
+                "c1".into(),
+                "http://x/mcp".into(),
+                "f1".into(),
+                pair("1", now),
+                now
+            )
+            .await
+            .unwrap()
+        );
+        s.revoke_account("acct", now, Some("testing"))
+            .await
+            .unwrap();
+        let r1 = crate::servers::auth::secrets::hash("r-1");
+        let outcome = s
+            .rotate_refresh(r1.clone(), "c1".into(), None, pair("2", now), now)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&outcome, RefreshOutcome::Ended(Some(r)) if r == "testing"),
+            "{outcome:?}"
+        );
+        s.revoke_account("acct", now, None).await.unwrap();
+        assert!(matches!(
+            s.rotate_refresh(r1.clone(), "c1".into(), None, pair("2", now), now)
+                .await
+                .unwrap(),
+            RefreshOutcome::Ended(None)
+        ));
+        // Connecting the account again forgets the reason.
+        granted_again(&s, now + 1).await;
+        assert!(matches!(
+            s.rotate_refresh(r1, "c1".into(), None, pair("2", now), now)
+                .await
+                .unwrap(),
+            RefreshOutcome::Rotated
+        ));
+        let reason: Option<String> = s
+            .store
+            .call(|c| {
+                Ok(
+                    c.query_row("SELECT ended_reason FROM as_upstream_accounts", [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(reason, None);
+    }
+
+    /// The same account connected through another grant.
+    async fn granted_again(s: &AsStore, now: i64) {
+        s.complete_authorization(
+            AccountWrite {
+                account: "acct".into(),
+                workspace_id: None,
+                owner_id: None,
+                label: None,
+                access_token: vec![5],
+                refresh_token: Some(vec![6]),
+                access_expires_at: None,
+                scope: None,
+            },
+            GrantWrite {
+                grant_id: "g2".into(),
+                client_id: "c1".into(),
+                resource: "http://x/mcp".into(),
+                scope: None,
+                code_hash: crate::servers::auth::secrets::hash("code-2"),
+                redirect_uri: "http://127.0.0.1/cb".into(),
+                code_challenge: "ch".into(),
+                code_expires_at: now + 60,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
     async fn refresh_compare_and_swap_and_revocation() {
         let s = AsStore::new(Store::open_in_memory().unwrap(), "notion");
         granted(&s, 10).await;
@@ -1307,7 +1426,7 @@ mod tests {
         let t2 = s.account_tokens("acct").await.unwrap().unwrap();
         assert_eq!(t2.access_token, Some(vec![3]));
         assert_eq!(t2.refresh_token, Some(vec![4]));
-        s.revoke_account("acct", 13).await.unwrap();
+        s.revoke_account("acct", 13, Some("testing")).await.unwrap();
         let t3 = s.account_tokens("acct").await.unwrap().unwrap();
         assert!(t3.revoked && t3.access_token.is_none() && t3.refresh_token.is_none());
     }

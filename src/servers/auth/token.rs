@@ -6,6 +6,8 @@
 //! canonical resource. Only hashes of what we issue are stored. The answer to a code also names
 //! the connected upstream account (`account_label`: the Google account's email address, the
 //! Notion workspace's name), so that a client can show the person which account they connected.
+//! A refresh refused because the upstream ended the account's authorization says why in its
+//! `error_description` (RFC 6749 §5.2), still as `invalid_grant`.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -17,6 +19,7 @@ use serde_json::{Value, json};
 use super::AuthServer;
 use super::client_auth::authenticate;
 use super::errors::{OAuthError, no_store};
+use super::expiry::{EndReason, description};
 use super::params::Params;
 use super::secrets::{hash, pkce_matches, random_id, random_token, same};
 use super::store::{CodeOutcome, RefreshOutcome, TokenPair};
@@ -192,6 +195,10 @@ async fn refresh_grant(
         RefreshOutcome::Rotated => {
             auth.metrics().token_issued("refresh_token");
             Ok(answer)
+        }
+        RefreshOutcome::Ended(reason) => {
+            let reason = reason.as_deref().and_then(EndReason::parse);
+            Err(OAuthError::invalid_grant(description(auth.kind(), reason)))
         }
         RefreshOutcome::Invalid => Err(OAuthError::invalid_grant(
             "the refresh token is not valid, has expired or was revoked; authorize again",
