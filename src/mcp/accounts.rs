@@ -95,6 +95,12 @@ pub struct ConnectedAccount {
     pub account: Option<String>,
 }
 
+/// The `error_description` with which our Calendar server refuses a refresh after Google ended
+/// the account's authorization at Testing's 7 days. The gateway recognizes it to tell the person
+/// why and to tell the admins about the pattern; it is printable ASCII without quotes, as RFC
+/// 6749 requires of a description.
+pub const GOOGLE_TESTING_ENDED: &str = "Google ended this connection 7 days after it was made, as it does for apps still in testing; the administrator can stop this by publishing the app";
+
 /// Why a connection ended, from the authorization server's refusal of its refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectionEnded {
@@ -108,7 +114,7 @@ impl ConnectionEnded {
     /// The reason a server gave (its `error_description`, tidied).
     #[must_use]
     pub fn from_description(text: &str) -> Self {
-        if text.starts_with(crate::mcp::oauth::GOOGLE_TESTING_ENDED) {
+        if text.starts_with(GOOGLE_TESTING_ENDED) {
             Self::GoogleTesting
         } else {
             Self::Said(text.to_owned())

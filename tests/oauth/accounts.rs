@@ -347,7 +347,7 @@ async fn refresh_tokens_google_ends_at_seven_days_give_a_link_that_says_why_and_
         assert_eq!(listed[0].status, ConnectionStatus::Broken);
         assert_eq!(
             listed[0].ended.as_deref(),
-            Some(mcp_gateway::mcp::oauth::GOOGLE_TESTING_ENDED),
+            Some(mcp_gateway::mcp::accounts::GOOGLE_TESTING_ENDED),
             "the Calendar server's reason is kept with the connection"
         );
         assert_eq!(server_metric(&deployment.gcal.base, testing).await, round);

@@ -13,12 +13,6 @@ use std::collections::{HashMap, VecDeque};
 use parking_lot::Mutex;
 use rmcp::transport::auth::AuthError;
 
-/// The `error_description` with which our Calendar server refuses a refresh after Google ended
-/// the account's authorization at Testing's 7 days. The gateway recognizes it to tell the person
-/// why and to tell the admins about the pattern; it is printable ASCII without quotes, as RFC
-/// 6749 requires of a description.
-pub const GOOGLE_TESTING_ENDED: &str = "Google ended this connection 7 days after it was made, as it does for apps still in testing; the administrator can stop this by publishing the app";
-
 /// Connections ended at Testing's 7 days within this many seconds make a pattern (the same
 /// memory as the Calendar server's).
 pub const MEMORY_SECS: i64 = 30 * 86_400;
@@ -101,6 +95,7 @@ impl TestingEndings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mcp::accounts::GOOGLE_TESTING_ENDED;
 
     #[test]
     fn the_description_is_read_back_from_rmcps_text() {

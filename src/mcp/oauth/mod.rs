@@ -54,7 +54,6 @@ use oauth2::TokenResponse;
 use rmcp::transport::auth::{AuthError, AuthorizationManager, OAuthClientConfig};
 use url::Url;
 
-pub use ended::GOOGLE_TESTING_ENDED;
 pub use store::{ConnectionInfo, ConnectionStatus};
 
 use self::store::{Credentials, OAuthStore, Registration, StateContext, States};

@@ -13,7 +13,7 @@
 use std::ops::Range;
 
 use super::AuthServer;
-use crate::mcp::oauth::GOOGLE_TESTING_ENDED;
+use crate::mcp::accounts::GOOGLE_TESTING_ENDED;
 use crate::servers::ServerKind;
 use crate::store::now_unix;
 
