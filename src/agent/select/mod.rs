@@ -157,8 +157,8 @@ impl Found {
 /// all. Later turns keep the prompt prefix stable: a server new to the conversation brings all
 /// its picks, but a server already present adds only its best tools that stand out (scoring
 /// [`LATER_TURN_MARGIN`] times above every tool of the server already offered and at least
-/// [`LATER_TURN_RATIO`] of its top score, at most [`LATER_TURN_ADDITIONS`]); the rest stay
-/// reachable through `find_tools`.
+/// [`LATER_TURN_RATIO`] of its top score, at most [`LATER_TURN_ADDITIONS`], none that does what
+/// an offered tool does); the rest stay reachable through `find_tools`.
 fn later_turn_additions(
     picks: &[rank::Pick],
     scores: &[index::Score],
@@ -212,7 +212,17 @@ fn later_turn_additions(
                 }
             }
         };
-        if pick.score > LATER_TURN_MARGIN * offered_best(server)
+        // A tool that does what an offered one does ("quick_add_event" beside "create_event")
+        // is not worth a change of the set.
+        let served = catalog.tools.get(pick.index).is_some_and(|tool| {
+            catalog.tools.iter().any(|other| {
+                other.server == tool.server
+                    && current.contains(&other.qualified)
+                    && same_action(&tool.tool, &other.tool)
+            })
+        });
+        if !served
+            && pick.score > LATER_TURN_MARGIN * offered_best(server)
             && pick.score >= LATER_TURN_RATIO * top
             && *count < LATER_TURN_ADDITIONS
         {
@@ -223,6 +233,37 @@ fn later_turn_additions(
     out
 }
 
+/// Whether tool names `a` and `b` (server-side) name the same action on the same thing: their
+/// action words mean the same catalog action ("add", "create") and their other words end in the
+/// same thing ("event").
+fn same_action(a: &str, b: &str) -> bool {
+    let parts = |name: &str| {
+        let words = text::words(name);
+        let actions: Vec<&'static str> = words
+            .iter()
+            .filter_map(|w| {
+                lexicon::expand(w)
+                    .find(|(_, kind, main)| *kind == lexicon::Kind::Action && *main)
+                    .map(|(target, _, _)| target)
+            })
+            .collect();
+        let thing = words
+            .iter()
+            .rev()
+            .find(|w| {
+                !lexicon::is_action(w) && !lexicon::catalog_action_words().any(|a| a == w.as_str())
+            })
+            .map(|w| text::stem(w));
+        (actions, thing)
+    };
+    let (a_actions, a_thing) = parts(a);
+    let (b_actions, b_thing) = parts(b);
+    a != b
+        && a_thing.is_some()
+        && a_thing == b_thing
+        && a_actions.iter().any(|x| b_actions.contains(x))
+}
+
 /// On later turns, a tool of a server already in the set is added only when it scores at least
 /// this share of the server's best tool.
 const LATER_TURN_RATIO: f32 = 0.8;
@@ -230,8 +271,9 @@ const LATER_TURN_RATIO: f32 = 0.8;
 /// multiple of the best tool of the server already offered: a change of the set makes the model
 /// server read the whole conversation again, worth it only for a tool that is clearly better.
 const LATER_TURN_MARGIN: f32 = 1.6;
-/// On later turns, at most this many tools of a server already in the set are added.
-const LATER_TURN_ADDITIONS: usize = 1;
+/// On later turns, at most this many tools of a server already in the set are added: a change
+/// costs the same for one tool or two, and a second tool that stands out spares a later change.
+const LATER_TURN_ADDITIONS: usize = 2;
 
 /// Per-server settings that steer selection.
 #[derive(Debug, Clone)]

@@ -568,3 +568,11 @@ async fn titles_ids_lists_and_people_get_their_tools() {
         );
     }
 }
+
+#[test]
+fn a_tool_that_does_what_an_offered_one_does_is_told() {
+    assert!(same_action("quick_add_event", "create_event"));
+    assert!(!same_action("delete_event", "create_event"));
+    assert!(!same_action("create_calendar", "create_event"));
+    assert!(!same_action("create_event", "create_event"));
+}
