@@ -1,5 +1,9 @@
 //! The gateway's Prometheus metrics, registered in one explicit registry.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -113,6 +117,9 @@ pub struct Metrics {
     pub schedule_fired: Family<ScheduleLabels, Counter>,
     /// `mcp_gateway_schedule_lateness_seconds`: how long after its time an entry was delivered.
     pub schedule_lateness: Histogram,
+    /// The tools whose tool-call series exist already, as tool names by server, so that a
+    /// catalog seen before costs one lookup per tool and no new label sets.
+    known_tools: Arc<RwLock<HashMap<String, HashSet<String>>>>,
 }
 
 /// The tool-call outcomes created at zero for every listed tool.
@@ -147,6 +154,7 @@ impl Metrics {
             schedule_active: Gauge::default(),
             schedule_fired: Family::default(),
             schedule_lateness: Histogram::new(exponential_buckets(0.01, 4.0, 10)),
+            known_tools: Arc::default(),
         };
         crate::telemetry::process::register(registry);
         m.live.register(registry);
@@ -283,9 +291,29 @@ impl Metrics {
     }
 
     /// Creates, at zero, the tool-call series the dashboard and the error-rate rule read for
-    /// each listed tool: outcomes `ok`, `error`, `timeout` and `unavailable`.
+    /// each listed tool: outcomes `ok`, `error`, `timeout` and `unavailable`. Every turn calls
+    /// it with its catalog, so tools met before are only looked up: their series are never
+    /// removed, and counts already made are kept either way.
     pub fn know_tools<'a>(&self, tools: impl IntoIterator<Item = (&'a str, &'a str)>) {
-        for (server, tool) in tools {
+        let new: Vec<(&str, &str)> = {
+            let known = self.known_tools.read();
+            tools
+                .into_iter()
+                .filter(|(server, tool)| !known.get(*server).is_some_and(|t| t.contains(*tool)))
+                .collect()
+        };
+        if new.is_empty() {
+            return;
+        }
+        let mut known = self.known_tools.write();
+        for (server, tool) in new {
+            let tools = match known.get_mut(server) {
+                Some(tools) => tools,
+                None => known.entry(server.to_owned()).or_default(),
+            };
+            if !tools.insert(tool.to_owned()) {
+                continue;
+            }
             for outcome in TOOL_OUTCOMES_SHOWN {
                 let _ = self.tool_calls.get_or_create(&ToolLabels {
                     server: server.to_owned(),
@@ -309,4 +337,52 @@ pub fn encode(registry: &Registry) -> String {
     let mut out = String::new();
     let _ = prometheus_client::encoding::text::encode(&mut out, registry);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The registry's text with the tool-call series of `server`'s `tool` at `outcome`.
+    fn series(server: &str, tool: &str, outcome: &str, value: u64) -> String {
+        format!(
+            "mcp_gateway_tool_calls_total{{server=\"{server}\",tool=\"{tool}\",outcome=\"{outcome}\"}} {value}"
+        )
+    }
+
+    #[test]
+    fn every_listed_tool_gets_its_series_at_zero_once_and_counts_are_kept() {
+        let mut registry = Registry::default();
+        let m = Metrics::new(&mut registry);
+        m.know_tools([("notion", "search"), ("gcal", "list_events")]);
+        let text = encode(&registry);
+        for (server, tool) in [("notion", "search"), ("gcal", "list_events")] {
+            for outcome in TOOL_OUTCOMES_SHOWN {
+                let s = series(server, tool, outcome, 0);
+                assert!(text.contains(&s), "{s} missing from:\n{text}");
+            }
+        }
+        m.tool_calls
+            .get_or_create(&ToolLabels {
+                server: "notion".into(),
+                tool: "search".into(),
+                outcome: "ok".into(),
+            })
+            .inc();
+        // A later catalog repeats a known tool and brings a new one of a known server.
+        m.know_tools([("notion", "search"), ("notion", "create_page")]);
+        let text = encode(&registry);
+        assert!(
+            text.contains(&series("notion", "search", "ok", 1)),
+            "{text}"
+        );
+        for outcome in TOOL_OUTCOMES_SHOWN {
+            let s = series("notion", "create_page", outcome, 0);
+            assert!(text.contains(&s), "{s} missing from:\n{text}");
+        }
+        assert_eq!(
+            text.matches("mcp_gateway_tool_calls_total{").count(),
+            3 * TOOL_OUTCOMES_SHOWN.len()
+        );
+    }
 }
