@@ -16,7 +16,7 @@
 //! each with a note), then shortens the results of earlier rounds to a line, then leaves earlier
 //! rounds out; the system message, the question and the latest round stay.
 
-use crate::llm::{Message, Role, ToolSpec};
+use crate::llm::{Message, Role};
 use crate::store::history::StoredMessage;
 
 /// The estimated tokens of a text.
@@ -61,15 +61,16 @@ pub fn estimate_message(message: &Message) -> u32 {
 /// The tokens the chat template adds when tools are offered: its instructions around them.
 const TOOLS_PREAMBLE: u32 = 160;
 
-/// The estimated tokens of the offered tool schemas, the template's instructions included.
+/// The estimated tokens of offered tools whose wire JSON ([`crate::llm::ToolSpec::wire_len`]) is
+/// `wire_lens` bytes long, each; the template's instructions included.
 #[must_use]
-pub fn estimate_tools(tools: &[ToolSpec]) -> u32 {
-    if tools.is_empty() {
+pub fn estimate_wire_lens(wire_lens: &[usize]) -> u32 {
+    if wire_lens.is_empty() {
         return 0;
     }
-    tools
+    wire_lens
         .iter()
-        .map(|t| estimate_bytes(t.wire_len()))
+        .map(|&len| estimate_bytes(len))
         .sum::<u32>()
         .saturating_add(TOOLS_PREAMBLE)
 }

@@ -9,6 +9,7 @@
 mod answer;
 mod budget;
 mod leak;
+mod offered;
 mod outcome;
 mod prompt;
 mod queue;

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::answer::{self, AfterEmpty, EmptyReplies};
 use super::budget::{self, estimate_message};
 use super::leak::{self, StreamGuard};
+use super::offered::Offered;
 use super::outcome::{ToolOutcome, TurnEnd, TurnOutcome};
 use super::queue::{Interrupt, Waiting};
 use super::sink::{Activity, ConfirmRequest, TurnSink};
@@ -180,23 +181,18 @@ impl Agent {
 
     /// The tools offered to the model this turn, in a stable order: every tool under `"all"` or
     /// a small catalog, else the conversation's selected set (see [`super::select`]).
-    async fn offered_tools(
-        &self,
-        conversation: &str,
-        catalog: &Catalog,
-        message: &str,
-    ) -> Vec<ToolSpec> {
+    async fn offered_tools(&self, conversation: &str, catalog: &Catalog, message: &str) -> Offered {
         let selection = self
             .inner
             .selector
             .select(conversation, catalog, message)
             .await;
-        let specs = selection.specs(catalog);
+        let offered = Offered::new(selection.specs(catalog));
         let m = &self.inner.metrics;
         m.offered_tools.observe(selection.tools.len() as f64);
         m.offered_schema_bytes
-            .observe(select::schema_bytes(&specs) as f64);
-        specs
+            .observe(offered.schema_bytes() as f64);
+        offered
     }
 
     #[allow(clippy::too_many_arguments)] // the pieces of one turn, kept apart for borrowing
@@ -206,7 +202,7 @@ impl Agent {
         conversation: &str,
         catalog: &Catalog,
         by_name: &HashMap<&str, &CatalogTool>,
-        mut offered: Vec<ToolSpec>,
+        mut offered: Offered,
         new_messages: &mut Vec<Message>,
         sink: &dyn TurnSink,
         cancel: &CancellationToken,
@@ -227,13 +223,17 @@ impl Agent {
         loop {
             // The last round offers no tools, so the model must answer in words.
             let offer = round < max_rounds && !rounds.plain;
-            let tools: &[ToolSpec] = if offer { &offered } else { &[] };
+            let (tools, tool_tokens): (&[ToolSpec], u32) = if offer {
+                (offered.specs(), offered.tokens())
+            } else {
+                (&[], 0)
+            };
             sink.activity(Activity::Thinking).await;
             let nudge = rounds.nudge.take();
             if let Some(text) = nudge {
                 messages.push(Message::user(text));
             }
-            let estimate = self.fit_round(&mut messages, &mut question, tools, rounds.scale);
+            let estimate = self.fit_round(&mut messages, &mut question, tool_tokens, rounds.scale);
             let reply = self
                 .stream_reply(&messages, tools, &visible, &mut waiting)
                 .await?;
@@ -258,7 +258,7 @@ impl Agent {
             };
             rounds.learn(estimate, &outcome);
             let offered_names: Vec<&str> = if offer {
-                offered.iter().map(|t| t.name.as_str()).collect()
+                offered.specs().iter().map(|t| t.name.as_str()).collect()
             } else {
                 Vec::new()
             };
@@ -368,13 +368,13 @@ impl Agent {
         &self,
         messages: &mut Vec<Message>,
         question: &mut usize,
-        tools: &[ToolSpec],
+        tool_tokens: u32,
         scale: f64,
     ) -> u32 {
         let fitted = budget::fit_request(budget::Request {
             messages,
             question: *question,
-            tool_tokens: budget::estimate_tools(tools),
+            tool_tokens,
             num_ctx: self.inner.model.context_tokens(),
             scale,
         });
@@ -434,7 +434,7 @@ impl Agent {
         catalog: &Catalog,
         by_name: &HashMap<&str, &CatalogTool>,
         call: &ToolCall,
-        offered: &mut Vec<ToolSpec>,
+        offered: &mut Offered,
     ) -> String {
         self.inner.metrics.find_tools_calls.inc();
         let query = call
@@ -444,7 +444,7 @@ impl Agent {
             .unwrap_or_default();
         let found = self.inner.selector.find(conversation, catalog, query);
         for (name, _) in &found.tools {
-            if !offered.iter().any(|t| &t.name == name)
+            if !offered.contains(name)
                 && let Some(tool) = by_name.get(name.as_str())
             {
                 offered.push(tool.spec());
@@ -461,13 +461,13 @@ impl Agent {
         conversation: &str,
         by_name: &HashMap<&str, &CatalogTool>,
         call: &ToolCall,
-        offered: &mut Vec<ToolSpec>,
+        offered: &mut Offered,
     ) {
         let Some(tool) = by_name.get(call.name.as_str()) else {
             return;
         };
         self.inner.selector.called(conversation, &call.name);
-        if !offered.iter().any(|t| t.name == call.name) {
+        if !offered.contains(&call.name) {
             self.inner
                 .metrics
                 .unoffered_tool_calls
@@ -483,7 +483,7 @@ impl Agent {
     async fn prompt_messages(
         &self,
         input: TurnInput<'_>,
-        offered: &[ToolSpec],
+        offered: &Offered,
         catalog: &Catalog,
         waiting: &mut Waiting<'_>,
     ) -> Result<Vec<Message>, AgentError> {
@@ -495,7 +495,7 @@ impl Agent {
             num_ctx,
             self.inner.config.history_share,
             system_tokens,
-            budget::estimate_tools(offered),
+            offered.tokens(),
         );
         let total: u32 = conversation.messages.iter().map(|m| m.tokens).sum::<u32>()
             + conversation
