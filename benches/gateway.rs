@@ -12,6 +12,8 @@
 
 #[path = "../tests/support/mcp_peers.rs"]
 mod mcp_peers;
+#[path = "support/measure.rs"]
+mod measure;
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -28,6 +30,7 @@ use mcp_gateway::mcp::pool::McpPool;
 use mcp_gateway::mcp::{Catalog, ToolError, ToolHost, ToolOutput};
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
+use measure::{percentile, rss_mib};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -144,26 +147,6 @@ async fn turn(agent: &Agent, principal: &Principal) -> (Duration, Duration) {
             (wall, wall.saturating_sub(SPENT.with(Cell::get)))
         })
         .await
-}
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn report(label: &str, mut overheads: Vec<Duration>, mut walls: Vec<Duration>) {

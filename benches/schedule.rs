@@ -11,6 +11,9 @@
 //!
 //! Run with `cargo bench --bench schedule`.
 
+#[path = "support/measure.rs"]
+mod measure;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +27,7 @@ use mcp_gateway::schedule::{
 };
 use mcp_gateway::store::Store;
 use mcp_gateway::telemetry::metrics::Metrics;
+use measure::{cpu_seconds, percentile, rss_mib};
 use parking_lot::Mutex;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
@@ -58,31 +62,6 @@ impl Outlet for Recorder {
     }
 }
 
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
-
-/// The process's user and system CPU time, in seconds.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // Fields 14 and 15 of stat(5), counted after the state (field 3).
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 /// Adds `ENTRIES` reminders for `PEOPLE` people, the i-th due at `due(i)` (Unix seconds).
 async fn add_entries(schedule: &Schedule, tag: &str, due: impl Fn(usize) -> i64) {
     let people: Vec<Principal> = (0..PEOPLE)
@@ -115,16 +94,6 @@ async fn add_entries(schedule: &Schedule, tag: &str, due: impl Fn(usize) -> i64)
             }
         })
         .await;
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn main() {
