@@ -18,9 +18,13 @@
 
 #[path = "../tests/support/fake_ollama.rs"]
 mod fake_ollama;
+#[path = "support/measure.rs"]
+mod measure;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use measure::percentile;
 
 use async_trait::async_trait;
 use mcp_gateway::Principal;
@@ -226,14 +230,4 @@ async fn series(label: &str, extra: &str) {
         "  most requests waiting at the server without an answer: {}",
         fake.most_waiting()
     );
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }

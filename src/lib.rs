@@ -30,6 +30,7 @@ pub mod config;
 pub(crate) mod display;
 pub(crate) mod http;
 pub mod llm;
+pub(crate) mod local_time;
 pub mod mcp;
 pub mod ops;
 pub mod process;

@@ -4,6 +4,7 @@
 use mcp_gateway::telemetry::process::ProcessSample;
 
 /// The process's resident memory in MiB (0 where the system cannot tell).
+#[allow(dead_code)] // not every benchmark measures memory
 pub fn rss_mib() -> f64 {
     #[allow(clippy::cast_precision_loss)]
     ProcessSample::read()

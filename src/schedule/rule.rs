@@ -7,27 +7,11 @@
 //! gap, an ambiguous one takes the earlier offset. A daily 08:00 therefore stays 08:00 on both
 //! sides of a change.
 
-use chrono::{
-    DateTime, Duration, LocalResult, NaiveDateTime, Offset, SecondsFormat, TimeZone, Utc,
-};
+use chrono::{DateTime, Duration, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use rrule::{RRule, RRuleSet, Unvalidated};
 
-/// The instant a wall-clock time in `tz` stands for: a time in a daylight-saving gap moves
-/// forward by the gap, an ambiguous one takes the earlier offset (the Calendar server's rule;
-/// kept here because the schedule sits below the servers).
-fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Tz>> {
-    match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t),
-        LocalResult::None => {
-            let before = tz
-                .from_local_datetime(&(local - Duration::hours(6)))
-                .earliest()?;
-            let offset = before.offset().fix();
-            Some(tz.from_utc_datetime(&(local - offset)))
-        }
-    }
-}
+use crate::local_time::resolve;
 
 /// The shortest time allowed between two occurrences of a recurring entry.
 pub const MIN_INTERVAL: Duration = Duration::minutes(5);
@@ -230,6 +214,8 @@ pub fn zone(name: &str) -> Result<Tz, String> {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
 
     fn utc(s: &str) -> DateTime<Utc> {

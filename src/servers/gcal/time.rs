@@ -7,12 +7,11 @@
 //! input needs it). Daylight-saving gaps and overlaps resolve the way Google Calendar does: a
 //! time that does not exist moves forward by the gap, an ambiguous one takes the earlier offset.
 
-use chrono::{
-    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, SecondsFormat, TimeZone,
-};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Offset, SecondsFormat};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
+use crate::local_time::resolve;
 use crate::servers::tooling::ToolFailure;
 
 /// Parses an IANA time zone name such as `Europe/Berlin`.
@@ -85,22 +84,6 @@ fn naive(s: &str) -> Option<NaiveDateTime> {
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S"))
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
         .ok()
-}
-
-/// The instant a wall-clock time in `tz` stands for.
-fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Tz>> {
-    match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t),
-        // In a gap (clocks jumped forward): read with the offset in force before the gap, so
-        // the time moves forward by the gap's length.
-        LocalResult::None => {
-            let before = tz
-                .from_local_datetime(&(local - Duration::hours(6)))
-                .earliest()?;
-            let offset = before.offset().fix();
-            Some(tz.from_utc_datetime(&(local - offset)))
-        }
-    }
 }
 
 /// The current time in `tz`, as the fields `get_current_time` answers with.
