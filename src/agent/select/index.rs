@@ -117,6 +117,33 @@ const EVENT_LIST_ITEMS: usize = 2;
 const DETERMINERS: &[&str] = &["my", "our", "the", "a", "your", "this", "that", "their"];
 /// What a list that is a thing stands for in the catalog.
 const LIST_THINGS: &[&str] = &["page", "database"];
+/// Words that say a name follows ("a calendar called Side projects").
+const NAMING: &[&str] = &["called", "named", "titled", "entitled"];
+/// Verbs that move a thing somewhere; followed by "to" and a time ("move the 2pm to 4", "push
+/// standup to tomorrow") they mean a new time, not a new place.
+const MOVE_VERBS: &[&str] = &["move", "moving", "moved", "shift", "push", "bump"];
+/// Words after "to" that name a time rather than a place.
+const TIME_WORDS: &[&str] = &[
+    "today",
+    "tonight",
+    "tomorrow",
+    "tmrw",
+    "tmr",
+    "tom",
+    "next",
+    "later",
+    "earlier",
+    "noon",
+    "midday",
+    "midnight",
+    "morning",
+    "afternoon",
+    "evening",
+    "lunch",
+    "lunchtime",
+    "week",
+    "weekend",
+];
 /// The weight of a catalog word that the lexicon adds for a chat word.
 const OBJECT_EXPANSION: f32 = 0.6;
 const ACTION_EXPANSION: f32 = 0.5;
@@ -238,6 +265,9 @@ pub struct Query {
     pub named: Vec<(String, f32)>,
     /// What the message's verbs ask for: to find or to add something.
     pub intents: Vec<Intent>,
+    /// The catalog actions the message's own verbs mean, each its group's first catalog word
+    /// ("reschedule" and "edit" mean `update`).
+    pub actions: Vec<&'static str>,
     /// Whether the message is a general question rather than a request ([`general`]: how-to,
     /// what something is, advice, arithmetic on dates, writing help, the assistant itself).
     pub general: bool,
@@ -603,7 +633,7 @@ impl Index {
     }
 
     fn add_text(&self, query: &mut Query, message: &str, weight: f32, count: bool) {
-        let words = text::words(message);
+        let words = reschedules(text::words(message));
         if count {
             for server in self.named_servers(&words) {
                 query.name(&server, 1.0);
@@ -624,6 +654,8 @@ impl Index {
                 }
                 // "17 times 23" is arithmetic, not a time.
                 None if after_number && word == "times" => continue,
+                // "a new one called side projects": a name follows, not a phone call.
+                None if NAMING.contains(&word.as_str()) => continue,
                 None => lexicon::spelling(&word).map_or(word, str::to_owned),
             };
             let list_noun = (word == "list" || word == "lists")
@@ -654,6 +686,11 @@ impl Index {
             }
             if count && action {
                 query.action_words += 1;
+                for (target, kind, main) in lexicon::expand(&word) {
+                    if main && kind == Kind::Action && !query.actions.contains(&target) {
+                        query.actions.push(target);
+                    }
+                }
             }
             let content = count
                 && !action
@@ -785,6 +822,24 @@ impl Index {
 /// Whether `word` (lower case) is a date or a time: in digits, or a day's or month's name.
 fn is_date_or_time(word: &str) -> bool {
     text::marker(word).is_some() || lexicon::is_day_or_month(word)
+}
+
+/// `words` with a verb that moves a thing to a time ("move the 2pm on friday to 4") read as
+/// "reschedule": a new time for the thing, not a new place for it.
+fn reschedules(mut words: Vec<String>) -> Vec<String> {
+    let to_time = |rest: &[String]| {
+        rest.windows(2).any(|pair| {
+            let (to, next) = (pair[0].as_str(), pair[1].as_str());
+            to == "to"
+                && (text::is_number(next) || is_date_or_time(next) || TIME_WORDS.contains(&next))
+        })
+    };
+    for i in 0..words.len() {
+        if MOVE_VERBS.contains(&words[i].as_str()) && to_time(&words[i + 1..]) {
+            words[i] = "reschedule".to_owned();
+        }
+    }
+    words
 }
 
 /// `text` with the `#` before a 32-hex-digit id (a link to one block of a page) read as the

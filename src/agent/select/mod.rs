@@ -158,10 +158,13 @@ impl Found {
 /// its picks, but a server already present adds only its best tools that stand out (scoring
 /// [`LATER_TURN_MARGIN`] times above every tool of the server already offered and at least
 /// [`LATER_TURN_RATIO`] of its top score, at most [`LATER_TURN_ADDITIONS`], none that does what
-/// an offered tool does); the rest stay reachable through `find_tools`.
+/// an offered tool does), or, when the message asks for an action that no offered tool of the
+/// server does to the thing it speaks of ("move the 2pm to 4" with only reading tools offered),
+/// the best tool doing it; the rest stay reachable through `find_tools`.
 fn later_turn_additions(
     picks: &[rank::Pick],
     scores: &[index::Score],
+    query: &index::Query,
     current: &[String],
     catalog: &Catalog,
 ) -> Vec<usize> {
@@ -186,6 +189,70 @@ fn later_turn_additions(
                 .iter()
                 .any(|t| t.qualified == *name && t.server == server)
         })
+    };
+    // A tool that does what the message asks to its thing ("move the 2pm to 4": update an
+    // event) when no offered tool of its server does: the best of them comes in, however well
+    // the offered tools match the message's things, and the second best too unless it does
+    // the same to the same thing.
+    let does_asked = |tool: &CatalogTool| {
+        tool_actions(&tool.tool)
+            .iter()
+            .any(|a| query.actions.contains(a))
+    };
+    let asked_action = |i: usize| {
+        let Some(tool) = catalog.tools.get(i) else {
+            return false;
+        };
+        // An offered tool doing the action serves the message unless the message speaks more of
+        // this tool's thing than of the offered tool's ("make a new calendar" beside
+        // `create_event`).
+        let weight = |thing: &Option<String>| {
+            thing.as_ref().map_or(0.0, |thing| {
+                query
+                    .terms
+                    .iter()
+                    .filter(|t| t.term == *thing && t.kind == lexicon::Kind::Object)
+                    .map(|t| t.weight)
+                    .fold(0.0_f32, f32::max)
+            })
+        };
+        let thing = tool_thing(&tool.tool);
+        let served = catalog.tools.iter().any(|t| {
+            let other = tool_thing(&t.tool);
+            t.server == tool.server
+                && current.contains(&t.qualified)
+                && does_asked(t)
+                && (other == thing || weight(&other) >= weight(&thing))
+        });
+        let mut rivals: Vec<&rank::Pick> = picks
+            .iter()
+            .filter(|p| {
+                catalog
+                    .tools
+                    .get(p.index)
+                    .is_some_and(|t| t.server == tool.server && does_asked(t))
+            })
+            .collect();
+        // Of those, the ones acting on the thing the message speaks of most.
+        let thing_of =
+            |p: &rank::Pick| weight(&catalog.tools.get(p.index).and_then(|t| tool_thing(&t.tool)));
+        let most = rivals.iter().map(|p| thing_of(p)).fold(0.0_f32, f32::max);
+        rivals.retain(|p| thing_of(p) >= most);
+        rivals.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+        does_asked(tool)
+            && !served
+            && rivals
+                .iter()
+                .take(LATER_TURN_ADDITIONS)
+                .enumerate()
+                .any(|(rank, p)| {
+                    p.index == i
+                        && (rank == 0
+                            || rivals
+                                .first()
+                                .and_then(|best| catalog.tools.get(best.index))
+                                .is_none_or(|best| !same_action(&best.tool, &tool.tool)))
+                })
     };
     let mut out = Vec::new();
     let mut added_per_server: Vec<(&str, usize)> = Vec::new();
@@ -221,11 +288,9 @@ fn later_turn_additions(
                     && same_action(&tool.tool, &other.tool)
             })
         });
-        if !served
-            && pick.score > LATER_TURN_MARGIN * offered_best(server)
-            && pick.score >= LATER_TURN_RATIO * top
-            && *count < LATER_TURN_ADDITIONS
-        {
+        let stands_out = pick.score > LATER_TURN_MARGIN * offered_best(server)
+            && pick.score >= LATER_TURN_RATIO * top;
+        if !served && (stands_out || asked_action(pick.index)) && *count < LATER_TURN_ADDITIONS {
             *count += 1;
             out.push(pick.index);
         }
@@ -233,35 +298,55 @@ fn later_turn_additions(
     out
 }
 
+/// The servers with a tool among `current`, in catalog order.
+fn present_servers(catalog: &Catalog, current: &[String]) -> Vec<String> {
+    let mut present: Vec<String> = Vec::new();
+    for tool in catalog
+        .tools
+        .iter()
+        .filter(|t| current.contains(&t.qualified))
+    {
+        if !present.contains(&tool.server) {
+            present.push(tool.server.clone());
+        }
+    }
+    present
+}
+
 /// Whether tool names `a` and `b` (server-side) name the same action on the same thing: their
 /// action words mean the same catalog action ("add", "create") and their other words end in the
 /// same thing ("event").
 fn same_action(a: &str, b: &str) -> bool {
-    let parts = |name: &str| {
-        let words = text::words(name);
-        let actions: Vec<&'static str> = words
-            .iter()
-            .filter_map(|w| {
-                lexicon::expand(w)
-                    .find(|(_, kind, main)| *kind == lexicon::Kind::Action && *main)
-                    .map(|(target, _, _)| target)
-            })
-            .collect();
-        let thing = words
-            .iter()
-            .rev()
-            .find(|w| {
-                !lexicon::is_action(w) && !lexicon::catalog_action_words().any(|a| a == w.as_str())
-            })
-            .map(|w| text::stem(w));
-        (actions, thing)
-    };
-    let (a_actions, a_thing) = parts(a);
-    let (b_actions, b_thing) = parts(b);
+    let (a_actions, b_actions) = (tool_actions(a), tool_actions(b));
+    let (a_thing, b_thing) = (tool_thing(a), tool_thing(b));
     a != b
         && a_thing.is_some()
         && a_thing == b_thing
         && a_actions.iter().any(|x| b_actions.contains(x))
+}
+
+/// The catalog actions a tool's name (server-side) does: each action word's meaning
+/// (`reschedule_event`: update).
+fn tool_actions(name: &str) -> Vec<&'static str> {
+    text::words(name)
+        .iter()
+        .filter_map(|w| {
+            lexicon::expand(w)
+                .find(|(_, kind, main)| *kind == lexicon::Kind::Action && *main)
+                .map(|(target, _, _)| target)
+        })
+        .collect()
+}
+
+/// The thing a tool's name (server-side) acts on: its last word that is not an action, stemmed.
+fn tool_thing(name: &str) -> Option<String> {
+    text::words(name)
+        .iter()
+        .rev()
+        .find(|w| {
+            !lexicon::is_action(w) && !lexicon::catalog_action_words().any(|a| a == w.as_str())
+        })
+        .map(|w| text::stem(w))
 }
 
 /// On later turns, a tool of a server already in the set is added only when it scores at least
@@ -428,16 +513,7 @@ impl ToolSelector {
                 }
             }
         }
-        let mut present: Vec<String> = Vec::new();
-        for tool in catalog
-            .tools
-            .iter()
-            .filter(|t| current.contains(&t.qualified))
-        {
-            if !present.contains(&tool.server) {
-                present.push(tool.server.clone());
-            }
-        }
+        let present = present_servers(catalog, &current);
         let chosen = domain::decide(&query, &index, &embedded, &present, &self.inner.tuning);
         let chosen: Vec<&str> = chosen.iter().map(|c| c.server.as_str()).collect();
         let picks = rank::pick(
@@ -464,7 +540,7 @@ impl ToolSelector {
                 }
             }
         }
-        let fresh = later_turn_additions(&picks, &scores, &current, catalog);
+        let fresh = later_turn_additions(&picks, &scores, &query, &current, catalog);
         // A batch of new tools is added in catalog order, so equal selections give equal lists.
         let mut fresh: Vec<usize> = fresh;
         fresh.sort_unstable();

@@ -490,6 +490,104 @@ async fn later_turns_add_only_what_is_clearly_better() {
     }
 }
 
+/// On a later turn, a request for an action that no offered tool of the server does brings the
+/// best tool for it (two when they act on different things, one when they do the same to the
+/// same thing), so that the set changes once instead of through `find_tools`; "move ... to" a
+/// time asks for a new time, not a new place.
+#[tokio::test]
+async fn later_turns_bring_an_action_no_offered_tool_does() {
+    for only in ["", "gcal"] {
+        let (config, catalog) = if only.is_empty() {
+            setup("")
+        } else {
+            setup_only(only)
+        };
+        let selector = ToolSelector::new(&config.agent, &config.servers);
+        let first = names(&selector, "week", &catalog, "when's my next dentist appt").await;
+        assert!(
+            !first.contains(&"gcal_update_event".to_owned()),
+            "{first:?}"
+        );
+        let moved = names(&selector, "week", &catalog, "move it to 4 on friday").await;
+        assert_eq!(moved[..first.len()], first[..], "{only:?}");
+        assert!(
+            moved.contains(&"gcal_update_event".to_owned()),
+            "{only:?} {moved:?}"
+        );
+        assert!(
+            !moved.contains(&"gcal_move_event".to_owned()),
+            "{only:?} {moved:?}"
+        );
+
+        let listed = names(&selector, "cals", &catalog, "what calendars do i have").await;
+        let deleted = names(
+            &selector,
+            "cals",
+            &catalog,
+            "delete the old project calendar",
+        )
+        .await;
+        assert_eq!(deleted[..listed.len()], listed[..], "{only:?}");
+        assert!(
+            deleted.contains(&"gcal_delete_calendar".to_owned()),
+            "{only:?} {deleted:?}"
+        );
+        assert!(
+            !deleted.contains(&"gcal_clear_calendar".to_owned()),
+            "{only:?}: one tool for one action on one thing: {deleted:?}"
+        );
+        if only == "gcal" {
+            let made = names(
+                &selector,
+                "cals",
+                &catalog,
+                "and make a new one called side projects",
+            )
+            .await;
+            assert!(
+                made.contains(&"gcal_create_calendar".to_owned()),
+                "{made:?}"
+            );
+        }
+    }
+    let (config, catalog) = setup_only("notion");
+    let selector = ToolSelector::new(&config.agent, &config.servers);
+    let first = names(&selector, "t", &catalog, "show me my tasks that arent done").await;
+    let marked = names(&selector, "t", &catalog, "mark the slides one as done").await;
+    assert_eq!(marked[..first.len()], first[..]);
+    assert!(
+        marked.contains(&"notion_update_page".to_owned()),
+        "{marked:?}"
+    );
+    let added = names(&selector, "t", &catalog, "add a new task: book venue").await;
+    assert_eq!(added, marked, "the offered create tool serves");
+}
+
+#[test]
+fn moving_to_a_time_is_rescheduling() {
+    let (config, catalog) = setup("");
+    let index = Index::build(&catalog.tools, &[]);
+    let _ = config;
+    for text in [
+        "move the 2pm on friday to 4",
+        "push standup to tomorrow",
+        "can you shift my dentist appt to 3pm",
+        "bump the review to next week",
+    ] {
+        let actions = index.query(text).actions;
+        assert!(
+            actions.contains(&"update") && !actions.contains(&"move"),
+            "{text}: {actions:?}"
+        );
+    }
+    assert!(
+        index
+            .query("move the offsite to the team calendar")
+            .actions
+            .contains(&"move"),
+    );
+}
+
 /// A calendar named by its title brings the calendar list, a bare page id with a verb its
 /// server's tools, a pasted list of dated items the tools that add events, and a person looked
 /// up in Notion the users tool; questions that merely name the services get nothing.
