@@ -165,6 +165,7 @@ const OPENINGS: &[(&str, Kind)] = &[
 
 /// Verbs that rework the text a message quotes ("summarise this: ...", "translate '...'").
 const REWORK: &[&str] = &[
+    "tldr",
     "summarise",
     "summarize",
     "translate",
@@ -199,7 +200,13 @@ const DETERMINERS: &[&str] = &["the", "my", "a", "an", "our", "this", "that", "y
 const THIS: &[&str] = &["this", "that", "it", "these"];
 
 /// Words anywhere in a message that ask for advice.
-const ADVICE: &[&str] = &["tips", "advice", "recommendations", "suggestions"];
+const ADVICE: &[&str] = &[
+    "tips",
+    "advice",
+    "recommendations",
+    "suggestions",
+    "recommend",
+];
 /// Phrases anywhere in a message that ask how to do something, in a later sentence as well
 /// ("my schedule is insane, how do i say no"), or about an app's keys.
 const HOW_ANYWHERE: &[&str] = &[
@@ -246,6 +253,8 @@ const ARITHMETIC: &[&str] = &[
     "weeks until",
     "how long until",
     "how long till",
+    // "3pm in new york is what time in tokyo" (not "what time is it in tokyo": the clock now).
+    "is what time in",
 ];
 /// Words that say the things are the person's own.
 const OWNER: &[&str] = &["my", "mine", "our", "ours", "myself"];
@@ -439,6 +448,11 @@ pub fn general(frame: &str, signs: Signs, names_server: impl Fn(&str) -> bool) -
         matches!(w[0].as_str(), "in" | "into" | "to" | "onto" | "on")
             && (OWNER.contains(&w[1].as_str()) || w[1] == "the" || w[1] == "a")
             && (PLACES.contains(&w[2].as_str()) || names_server(&w[2]))
+    }) || words.windows(4).any(|w| {
+        // "put it on the Retros page": a place named by its title.
+        matches!(w[0].as_str(), "in" | "into" | "to" | "onto" | "on")
+            && (OWNER.contains(&w[1].as_str()) || w[1] == "the")
+            && PLACES.contains(&w[3].as_str())
     });
 
     let mut kind = OPENINGS
@@ -486,6 +500,14 @@ pub fn general(frame: &str, signs: Signs, names_server: impl Fn(&str) -> bool) -
     if kind.is_none()
         && matches!(first, "is" | "does" | "can" | "do" | "are" | "will")
         && (product(second) || (matches!(second, "a" | "an" | "the") && product(third)))
+    {
+        kind = Some(Kind::Knowledge);
+    }
+    // "what markdown does notion support": what a product can do.
+    if kind.is_none()
+        && words.windows(3).any(|w| {
+            matches!(w[0].as_str(), "does" | "do") && product(&w[1]) && w[2].starts_with("support")
+        })
     {
         kind = Some(Kind::Knowledge);
     }
@@ -566,6 +588,25 @@ mod tests {
                 || text::words(message).iter().any(|w| text::is_identifier(w)),
         };
         general(&frame, signs, |w| w == "notion" || w == "gcal")
+    }
+
+    #[test]
+    fn conversions_product_questions_summaries_and_recommendations_are_general() {
+        for message in [
+            "3pm in new york is what time in tokyo",
+            "what markdown does notion support",
+            "tldr this: 'The committee met on Tuesday and agreed to postpone the vote.'",
+            "one big tasks database or separate ones per project? what do ppl recommend",
+        ] {
+            assert!(kind(message).is_some(), "{message}");
+        }
+        for message in [
+            "what time is it in tokyo rn",
+            "write a quick agenda for thursday's retro and put it on the Retros page",
+            "summarize https://www.notion.so/Offsite-Planning-d013082e9585fd47cfc45d36db4a20b6",
+        ] {
+            assert_eq!(kind(message), None, "{message}");
+        }
     }
 
     #[test]

@@ -533,7 +533,7 @@ impl Index {
     #[must_use]
     pub fn query(&self, message: &str) -> Query {
         // A link's id after `#` names a block of the page.
-        let message = anchor_blocks(&text::join_uuids(message));
+        let message = title_slugs(&anchor_blocks(&text::join_uuids(message)));
         // An email address points at someone; its words (a mail provider) name nothing.
         let addresses = message
             .split_whitespace()
@@ -577,10 +577,11 @@ impl Index {
             }
             let titled = words.iter().enumerate().any(|(i, word)| {
                 let thing = things.contains(&word.as_str());
-                let title = i
-                    .checked_sub(1)
-                    .and_then(|j| words.get(j))
-                    .is_some_and(|w| self.is_title(w));
+                let before = |back: usize| i.checked_sub(back).and_then(|j| words.get(j));
+                // "the Soccer 2023 calendar": a title may end in a number after a word of it.
+                let title = before(1).is_some_and(|w| self.is_title(w))
+                    || (before(1).is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()))
+                        && before(2).is_some_and(|w| self.is_title(w)));
                 let after = words.get(i + 1).map_or("", String::as_str);
                 thing && title && !NOT_TITLED_AFTER.contains(&after)
             }) || things.iter().any(|thing| {
@@ -840,6 +841,36 @@ fn reschedules(mut words: Vec<String>) -> Vec<String> {
         }
     }
     words
+}
+
+/// `text` with the title words of a link's slug dropped: a path segment `Offsite-Planning-<32 hex
+/// digits>` names a page by its title and id, and the title's words ("planning") are the page's,
+/// not the person's request. The id stays.
+fn title_slugs(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|token| {
+            let link = token.starts_with("http://")
+                || token.starts_with("https://")
+                || token.starts_with("www.");
+            if !link {
+                return token.to_owned();
+            }
+            let body = token.trim_end();
+            let mut out = String::with_capacity(token.len());
+            for (i, segment) in body.split('/').enumerate() {
+                if i > 0 {
+                    out.push('/');
+                }
+                let path = segment.split(['?', '#']).next().unwrap_or_default();
+                match path.rsplit_once('-') {
+                    Some((_, id)) if text::is_object_id(id) => out.push_str(id),
+                    _ => out.push_str(segment),
+                }
+            }
+            out.push_str(&token[body.len()..]);
+            out
+        })
+        .collect()
 }
 
 /// `text` with the `#` before a 32-hex-digit id (a link to one block of a page) read as the

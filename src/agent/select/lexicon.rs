@@ -397,11 +397,17 @@ const GROUPS: &[Group] = &[
         catalog: &["user", "workspace"],
         kind: Kind::Object,
     },
+    // What the assistant is connected through ("which workspace is this hooked up to").
+    Group {
+        chat: &["connected", "connection", "hooked", "linked", "integration"],
+        catalog: &["connection", "integration"],
+        kind: Kind::Object,
+    },
     // Actions.
     Group {
         chat: &[
-            "add", "new", "create", "make", "write", "start", "setup", "put", "schedule", "book",
-            "plan", "log", "record", "save", "draft", "jot", "insert", "append", "capture",
+            "add", "new", "create", "make", "write", "start", "setup", "put", "stick", "schedule",
+            "book", "plan", "log", "record", "save", "draft", "jot", "insert", "append", "capture",
             "store", "keep", "remember", "type", "organise", "organize", "arrange",
         ],
         catalog: &["create", "add", "append", "new"],

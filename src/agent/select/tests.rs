@@ -563,6 +563,59 @@ async fn later_turns_bring_an_action_no_offered_tool_does() {
     assert_eq!(added, marked, "the offered create tool serves");
 }
 
+/// A link's title slug is the page's words, not the request's; a calendar title may end in a
+/// number; the assistant's repeating messages and monthly reminders name the assistant.
+#[tokio::test]
+async fn slugs_numbered_titles_and_monthly_reminders() {
+    let (config, catalog) = setup("");
+    let selector = ToolSelector::new(&config.agent, &config.servers);
+    let summary = names(
+        &selector,
+        "a",
+        &catalog,
+        "https://www.notion.so/acme/Offsite-Planning-d013082e9585fd47cfc45d36db4a20b6 summarize pls",
+    )
+    .await;
+    assert!(
+        summary.contains(&"notion_get_page_content".to_owned()),
+        "{summary:?}"
+    );
+    assert!(
+        summary.iter().all(|n| n.starts_with("notion_")),
+        "{summary:?}"
+    );
+    let soccer = names(&selector, "b", &catalog, "delete the Soccer 2023 calendar").await;
+    assert!(
+        soccer.contains(&"gcal_list_calendars".to_owned()),
+        "{soccer:?}"
+    );
+    let mut catalog = catalog;
+    catalog.tools.extend(crate::schedule::tools::catalog());
+    let index = Index::build(
+        &catalog.tools,
+        &[ServerWords {
+            name: crate::schedule::ASSISTANT.to_owned(),
+            keywords: crate::schedule::tools::KEYWORDS
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect(),
+        }],
+    );
+    for text in [
+        "every month on the 1st pay rent",
+        "stop the morning summary",
+    ] {
+        assert!(
+            index
+                .query(text)
+                .named
+                .iter()
+                .any(|(s, _)| s == crate::schedule::ASSISTANT),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn moving_to_a_time_is_rescheduling() {
     let (config, catalog) = setup("");
