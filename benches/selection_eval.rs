@@ -37,7 +37,12 @@
 //! ("Offsite-Planning"), a calendar title ending in a number, "stick this at the top of", the
 //! workspace a connection uses, the assistant's own repeating summaries, a place named by its
 //! title after "put it on the", and time zone conversions, product questions, "tldr this" and
-//! recommendations, which got tools.
+//! recommendations, which got tools. `heldout-6`: 200 messages in the same mix, written the same
+//! way by someone else again, kept outside the project and scored once at commit 672ee56: tool
+//! recall 90.7 % with both servers and 91.2 % with one, no-tool precision 81.7 % and 86.7 %.
+//! Then added here, so tuning data now too. Its misses were events named by their title with no
+//! date (found by searching), one block of a linked page to change (its blocks read first), a
+//! database view's link, limits and wording help, and the assistant's own messages.
 //!
 //! `tests/fixtures/selection/heldout.json` (or the file named by `SELECT_EVAL_HELDOUT`), when
 //! present, holds messages written apart from the selector and never tuned on, in the same shape

@@ -110,8 +110,11 @@ const OPENINGS: &[(&str, Kind)] = &[
     ("help me draft", Kind::Writing),
     ("help me sketch", Kind::Writing),
     ("help me name", Kind::Writing),
+    ("help me word", Kind::Writing),
     ("help me come up with", Kind::Writing),
     ("what is", Kind::Knowledge),
+    ("what even is", Kind::Knowledge),
+    ("is there a limit", Kind::Mood),
     ("what are", Kind::Knowledge),
     ("whats a", Kind::Knowledge),
     ("whats an", Kind::Knowledge),
@@ -227,6 +230,8 @@ const COMPARING: &[&str] = &[
     "which one should i",
     "vs",
     "versus",
+    "what happens to",
+    "what happens if",
 ];
 
 /// Time zone names: a message that names one converts times.
@@ -255,12 +260,14 @@ const ARITHMETIC: &[&str] = &[
     "how long till",
     // "3pm in new york is what time in tokyo" (not "what time is it in tokyo": the clock now).
     "is what time in",
+    "when does it end",
+    "what time does it end",
 ];
 /// Words that say the things are the person's own.
 const OWNER: &[&str] = &["my", "mine", "our", "ours", "myself"];
 /// Words before an owner word that make its noun someone the text is for, not whose things
 /// they are ("a message for my coworker").
-const BENEFICIARY: &[&str] = &["for", "with", "w", "like", "than"];
+const BENEFICIARY: &[&str] = &["for", "with", "w", "like", "than", "to"];
 /// Phrases that ask about the person's own time or things.
 const PERSONAL: &[&str] = &[
     "do i have",
@@ -597,6 +604,9 @@ mod tests {
             "what markdown does notion support",
             "tldr this: 'The committee met on Tuesday and agreed to postpone the vote.'",
             "one big tasks database or separate ones per project? what do ppl recommend",
+            "is there a limit on how many guests a google calendar event can have",
+            "help me word a polite msg to my landlord asking to reschedule the inspection",
+            "if a meeting starts at 10:40 and runs 95 min when does it end",
         ] {
             assert!(kind(message).is_some(), "{message}");
         }

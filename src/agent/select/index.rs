@@ -42,6 +42,27 @@ const EXACT: char = '=';
 /// Things a person names by their title ("the Family calendar", "my Work cal"), with the
 /// tool-name word of the tool that lists them, where the title is found.
 const TITLED: &[(&[&str], &str)] = &[(&["calendar", "calender", "cal"], "calendars")];
+/// Words for events that a person names by their title ("the Board meeting", "the bday
+/// dinner"): with no date or time and nothing to add, such an event is found by searching.
+const TITLED_EVENTS: &[&str] = &[
+    "meeting",
+    "mtg",
+    "event",
+    "dinner",
+    "lunch",
+    "party",
+    "appointment",
+    "appt",
+    "sync",
+    "standup",
+    "offsite",
+    "interview",
+    "call",
+    "review",
+    "retro",
+    "kickoff",
+    "workshop",
+];
 /// Words before a thing's word that are not its title ("my calendar", "google calendar").
 const NOT_TITLES: &[&str] = &[
     "my",
@@ -117,6 +138,40 @@ const EVENT_LIST_ITEMS: usize = 2;
 const DETERMINERS: &[&str] = &["my", "our", "the", "a", "your", "this", "that", "their"];
 /// What a list that is a thing stands for in the catalog.
 const LIST_THINGS: &[&str] = &["page", "database"];
+/// Words for one block of a page.
+const BLOCK_WORDS: &[&str] = &[
+    "paragraph",
+    "heading",
+    "bullet",
+    "todo",
+    "checkbox",
+    "line",
+    "item",
+    "callout",
+    "toggle",
+    "quote",
+    "block",
+];
+/// Words that place a thing in time without a date ("my next meeting", "today's standup").
+const NOW_WORDS: &[&str] = &[
+    "today",
+    "todays",
+    "tonight",
+    "tomorrow",
+    "tmrw",
+    "tmr",
+    "yesterday",
+    "next",
+    "last",
+    "upcoming",
+    "week",
+    "weekend",
+    "morning",
+    "afternoon",
+    "evening",
+    "weekly",
+    "daily",
+];
 /// Words that say a name follows ("a calendar called Side projects").
 const NAMING: &[&str] = &["called", "named", "titled", "entitled"];
 /// Verbs that move a thing somewhere; followed by "to" and a time ("move the 2pm to 4", "push
@@ -560,6 +615,8 @@ impl Index {
             .filter(|w| !text::is_stop_word(w))
             .count();
         self.add_titled(&mut query, &frame, message);
+        self.add_titled_event(&mut query, &frame);
+        self.add_block_lookup(&mut query, &frame);
         self.add_event_list(&mut query, message);
         query
     }
@@ -594,6 +651,52 @@ impl Index {
             if titled {
                 query.lookups.push(exact);
             }
+        }
+    }
+
+    /// Adds a lookup by search for an event named by its title ("who's coming to the Q3
+    /// planning meeting", "did everyone say yes to the bday dinner") when the message gives no
+    /// date or time and adds nothing: the event has to be found by its words.
+    fn add_titled_event(&self, query: &mut Query, frame: &str) {
+        let exact = format!("{EXACT}search");
+        let words = text::words(frame);
+        if query.general
+            || !self.knows(&exact)
+            || query.lookups.contains(&exact)
+            || query.intents.contains(&Intent::Add)
+            || words
+                .iter()
+                .any(|w| is_date_or_time(w) || NOW_WORDS.contains(&w.as_str()))
+        {
+            return;
+        }
+        let titled = words.iter().enumerate().any(|(i, word)| {
+            TITLED_EVENTS.contains(&word.as_str())
+                && i.checked_sub(1)
+                    .and_then(|j| words.get(j))
+                    .is_some_and(|w| self.is_title(w) && !TITLED_EVENTS.contains(&w.as_str()))
+        });
+        if titled {
+            query.lookups.push(exact);
+        }
+    }
+
+    /// Adds a lookup of a page's blocks when the message changes or removes one block of a page
+    /// it points at ("uncheck the first todo on <link>", "delete the paragraph that starts with
+    /// ..."): the block's id has to be read from the page first.
+    fn add_block_lookup(&self, query: &mut Query, frame: &str) {
+        let exact = format!("{EXACT}children");
+        let words = text::words(frame);
+        let pointer = words.iter().any(|w| text::is_object_id(w));
+        let block = words.iter().any(|w| BLOCK_WORDS.contains(&w.as_str()));
+        if pointer
+            && block
+            && !query.general
+            && !query.intents.contains(&Intent::Add)
+            && self.knows(&exact)
+            && !query.lookups.contains(&exact)
+        {
+            query.lookups.push(exact);
         }
     }
 
@@ -843,7 +946,8 @@ fn reschedules(mut words: Vec<String>) -> Vec<String> {
     words
 }
 
-/// `text` with the title words of a link's slug dropped: a path segment `Offsite-Planning-<32 hex
+/// `text` with the title words of a link's slug dropped, and a database view's link read as
+/// pointing at a database: a path segment `Offsite-Planning-<32 hex
 /// digits>` names a page by its title and id, and the title's words ("planning") are the page's,
 /// not the person's request. The id stays.
 fn title_slugs(text: &str) -> String {
@@ -866,6 +970,10 @@ fn title_slugs(text: &str) -> String {
                     Some((_, id)) if text::is_object_id(id) => out.push_str(id),
                     _ => out.push_str(segment),
                 }
+            }
+            // A view of a database (`?v=`) points at the database.
+            if body.contains("?v=") {
+                out.push_str(" database");
             }
             out.push_str(&token[body.len()..]);
             out

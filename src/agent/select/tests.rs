@@ -616,6 +616,44 @@ async fn slugs_numbered_titles_and_monthly_reminders() {
     }
 }
 
+/// An event named by its title with no date brings the event search; one block of a linked page
+/// to change brings the page's blocks; a database view's link brings the database tools.
+#[tokio::test]
+async fn titled_events_page_blocks_and_database_views_get_their_lookups() {
+    let (config, catalog) = setup("");
+    let selector = ToolSelector::new(&config.agent, &config.servers);
+    let rsvp = names(
+        &selector,
+        "a",
+        &catalog,
+        "who's coming to the Q3 planning meeting and did they rsvp",
+    )
+    .await;
+    assert!(rsvp.contains(&"gcal_search_events".to_owned()), "{rsvp:?}");
+    let todo = names(
+        &selector,
+        "b",
+        &catalog,
+        "uncheck the first todo on https://www.notion.so/6d167ec46dff934ba5edcb4224cc9507",
+    )
+    .await;
+    assert!(
+        todo.contains(&"notion_get_block_children".to_owned()),
+        "{todo:?}"
+    );
+    let view = names(
+        &selector,
+        "c",
+        &catalog,
+        "list everything in https://www.notion.so/3bdd2748f608b93d57de1de05326b126?v=185c8615512b60f53127c8127f91431b",
+    )
+    .await;
+    assert!(
+        view.contains(&"notion_query_database".to_owned()),
+        "{view:?}"
+    );
+}
+
 #[test]
 fn moving_to_a_time_is_rescheduling() {
     let (config, catalog) = setup("");
