@@ -111,6 +111,8 @@ const OPENINGS: &[(&str, Kind)] = &[
     ("help me sketch", Kind::Writing),
     ("help me name", Kind::Writing),
     ("help me word", Kind::Writing),
+    ("good name for", Kind::Writing),
+    ("a good name for", Kind::Writing),
     ("help me come up with", Kind::Writing),
     ("what is", Kind::Knowledge),
     ("what even is", Kind::Knowledge),
@@ -267,7 +269,9 @@ const ARITHMETIC: &[&str] = &[
 const OWNER: &[&str] = &["my", "mine", "our", "ours", "myself"];
 /// Words before an owner word that make its noun someone the text is for, not whose things
 /// they are ("a message for my coworker").
-const BENEFICIARY: &[&str] = &["for", "with", "w", "like", "than", "to"];
+const BENEFICIARY: &[&str] = &[
+    "for", "with", "w", "like", "than", "to", "send", "tell", "email", "text",
+];
 /// Phrases that ask about the person's own time or things.
 const PERSONAL: &[&str] = &[
     "do i have",
@@ -489,8 +493,11 @@ pub fn general(frame: &str, signs: Signs, names_server: impl Fn(&str) -> bool) -
     {
         kind = Some(Kind::Knowledge);
     }
-    // "give me 5 ideas for ...".
-    if kind.is_none() && opens("give me") && words.get(2).is_some_and(|w| text::is_number(w)) {
+    // "give me 5 ideas for ...", "5 ideas for a team offsite".
+    if kind.is_none()
+        && ((opens("give me") && words.get(2).is_some_and(|w| text::is_number(w)))
+            || (text::is_number(first) && matches!(second, "ideas" | "names" | "ways" | "tips")))
+    {
         kind = Some(Kind::Writing);
     }
     // "what does EOD mean", "what does OOO stand for".
@@ -607,6 +614,9 @@ mod tests {
             "is there a limit on how many guests a google calendar event can have",
             "help me word a polite msg to my landlord asking to reschedule the inspection",
             "if a meeting starts at 10:40 and runs 95 min when does it end",
+            "write a short reminder msg i can send my team about friday's deadline",
+            "5 ideas for a team offsite pls",
+            "good name for a notion page where i keep recipes? something cute",
         ] {
             assert!(kind(message).is_some(), "{message}");
         }

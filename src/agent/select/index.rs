@@ -610,6 +610,18 @@ impl Index {
         query.general = general::general(&frame, signs, |w| self.names_server(w)).is_some();
         self.add_text(&mut query, &frame, 1.0, true);
         self.add_text(&mut query, &payload, PAYLOAD_WEIGHT, false);
+        // "12/14 noon: renew passport. remind me": a request to be reminded after the text.
+        let payload_words = text::words(&payload);
+        if payload_words
+            .windows(2)
+            .any(|w| w[0] == "remind" && w[1] == "me")
+        {
+            for server in self.named_servers(&payload_words) {
+                if server == crate::schedule::ASSISTANT {
+                    query.name(&server, 1.0);
+                }
+            }
+        }
         query.payload_words = text::words(&payload)
             .iter()
             .filter(|w| !text::is_stop_word(w))
@@ -928,9 +940,39 @@ fn is_date_or_time(word: &str) -> bool {
     text::marker(word).is_some() || lexicon::is_day_or_month(word)
 }
 
+/// `words` with two-word verbs that mean one thing joined ("set up" a database is to create
+/// it, not to set a value), and "who" before an id read as asking for a person ("who is
+/// <id>": a user).
+fn joined_phrases(words: Vec<String>) -> Vec<String> {
+    // "who is <id>", "whos <id>": the id follows within two words.
+    let asks_who = words.iter().enumerate().any(|(i, w)| {
+        matches!(w.as_str(), "who" | "whos")
+            && words
+                .iter()
+                .skip(i + 1)
+                .take(2)
+                .any(|next| text::is_object_id(next))
+    });
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut iter = words.into_iter().peekable();
+    while let Some(word) = iter.next() {
+        if word == "set" && iter.peek().is_some_and(|next| next == "up") {
+            iter.next();
+            out.push("setup".to_owned());
+        } else if asks_who && matches!(word.as_str(), "who" | "whos") {
+            out.push(word);
+            out.push("user".to_owned());
+        } else {
+            out.push(word);
+        }
+    }
+    out
+}
+
 /// `words` with a verb that moves a thing to a time ("move the 2pm on friday to 4") read as
 /// "reschedule": a new time for the thing, not a new place for it.
-fn reschedules(mut words: Vec<String>) -> Vec<String> {
+fn reschedules(words: Vec<String>) -> Vec<String> {
+    let mut words = joined_phrases(words);
     let to_time = |rest: &[String]| {
         rest.windows(2).any(|pair| {
             let (to, next) = (pair[0].as_str(), pair[1].as_str());
@@ -971,9 +1013,12 @@ fn title_slugs(text: &str) -> String {
                     _ => out.push_str(segment),
                 }
             }
-            // A view of a database (`?v=`) points at the database.
+            // A view of a database (`?v=`) points at the database; a Notion link to a page
+            // (not to one block of it) at a page.
             if body.contains("?v=") {
                 out.push_str(" database");
+            } else if body.contains("notion.so/") || body.contains("notion.site/") {
+                out.push_str(" page");
             }
             out.push_str(&token[body.len()..]);
             out

@@ -654,6 +654,41 @@ async fn titled_events_page_blocks_and_database_views_get_their_lookups() {
     );
 }
 
+/// "who is <id>" asks for a person, "set up" a database creates one, a Notion link points at a
+/// page, and "remind me" after a dictated text or "each monday" asks the assistant.
+#[tokio::test]
+async fn people_by_id_setting_up_page_links_and_reminders_after_the_text() {
+    let (config, mut catalog) = setup("");
+    catalog.tools.extend(crate::schedule::tools::catalog());
+    let selector = ToolSelector::new(&config.agent, &config.servers);
+    let cases = [
+        (
+            "who is 5da5081f-5d16-7f4b-1c08-097ffcad0143 in notion?",
+            "notion_get_user",
+        ),
+        (
+            "set up an Expenses database in https://www.notion.so/Finance-f7a6b5c4d3e24f1a0b9c8d7e6f5a4b3c",
+            "notion_create_database",
+        ),
+        (
+            "rename https://www.notion.so/Untitled-1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d to 'Reading notes'",
+            "notion_update_page",
+        ),
+        (
+            "12/14 noon: renew passport. remind me",
+            "assistant_schedule",
+        ),
+        (
+            "each monday at 9 check my notion tasks due that week and send me a summary",
+            "assistant_schedule",
+        ),
+    ];
+    for (i, (text, tool)) in cases.iter().enumerate() {
+        let offered = names(&selector, &i.to_string(), &catalog, text).await;
+        assert!(offered.contains(&(*tool).to_owned()), "{text}: {offered:?}");
+    }
+}
+
 #[test]
 fn moving_to_a_time_is_rescheduling() {
     let (config, catalog) = setup("");
