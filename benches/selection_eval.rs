@@ -50,10 +50,17 @@
 //! "remind me" after the text to be reminded of, "each monday" tasks, and wording help for a
 //! message to someone, "5 ideas for" and names for a page, which got tools.
 //!
-//! `tests/fixtures/selection/heldout.json` (or the file named by `SELECT_EVAL_HELDOUT`), when
-//! present, holds messages written apart from the selector and never tuned on, in the same shape
-//! without `split` (either `{"messages": [...]}` or a bare list); it is reported on its own
-//! lines. When it is absent the bench says so.
+//! `tests/fixtures/selection/heldout.json` (or the file named by `SELECT_EVAL_HELDOUT`) holds
+//! messages written apart from the selector and never tuned on, in the same shape without
+//! `split` (either `{"messages": [...]}` or a bare list); it is reported on its own lines. When it
+//! is absent the bench says so. The file in the project is held-out split 8: 200 messages (65 for
+//! Notion, 55 for the Calendar, 20 for reminders, 60 that need no tool) written by a fourth
+//! writer given only the three tool catalogs and the brief "write what people type into a chat
+//! app", scored once at commit 01c3654 (tool recall 95.7 % with both servers and 95.6 % with one,
+//! no-tool precision 85.0 % and 89.2 %, schema bytes 12.5 % and 16.9 % of all) and added to the
+//! project afterwards. Its misses must not be tuned on: a change to the selector is measured on
+//! it as it stands, and a split that gets tuned on moves to `eval.json` with a new held-out
+//! split written in its place.
 //!
 //! Every catalog holds the built-in `assistant_*` tools (reminders and scheduled tasks) after the
 //! servers' tools, as `serve` builds a person's catalog; the messages for them (server
