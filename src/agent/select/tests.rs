@@ -37,6 +37,15 @@ fn setup_only(server: &str) -> (Config, Catalog) {
     (config, catalog)
 }
 
+/// Both fixture servers when `only` is empty, else only that one.
+fn setup_for(only: &str) -> (Config, Catalog) {
+    if only.is_empty() {
+        setup("")
+    } else {
+        setup_only(only)
+    }
+}
+
 async fn names(selector: &ToolSelector, key: &str, catalog: &Catalog, text: &str) -> Vec<String> {
     selector
         .select(key, catalog, text)
@@ -375,11 +384,7 @@ async fn reminder_requests_offer_the_assistant_tools() {
 #[tokio::test]
 async fn general_questions_get_no_tools_and_look_alike_requests_do() {
     for only in ["", "gcal", "notion"] {
-        let (config, catalog) = if only.is_empty() {
-            setup("")
-        } else {
-            setup_only(only)
-        };
+        let (config, catalog) = setup_for(only);
         let selector = ToolSelector::new(&config.agent, &config.servers);
         for (i, message) in [
             "3pm PST in CET?",
@@ -417,11 +422,7 @@ async fn general_questions_get_no_tools_and_look_alike_requests_do() {
 #[tokio::test]
 async fn advice_gets_nothing_and_less_common_requests_get_their_tools() {
     for only in ["", "gcal", "notion"] {
-        let (config, catalog) = if only.is_empty() {
-            setup("")
-        } else {
-            setup_only(only)
-        };
+        let (config, catalog) = setup_for(only);
         let selector = ToolSelector::new(&config.agent, &config.servers);
         for (i, message) in [
             "how do most teams run their monthly planning meeting?",
@@ -471,11 +472,7 @@ async fn advice_gets_nothing_and_less_common_requests_get_their_tools() {
 #[tokio::test]
 async fn later_turns_add_only_what_is_clearly_better() {
     for only in ["", "gcal"] {
-        let (config, catalog) = if only.is_empty() {
-            setup("")
-        } else {
-            setup_only(only)
-        };
+        let (config, catalog) = setup_for(only);
         let selector = ToolSelector::new(&config.agent, &config.servers);
         let first = names(&selector, "a", &catalog, "when's my next dentist appt").await;
         assert!(first.contains(&"gcal_create_event".to_owned()), "{first:?}");
@@ -490,6 +487,33 @@ async fn later_turns_add_only_what_is_clearly_better() {
     }
 }
 
+/// Runs `steps` as the turns of conversation `key`: each turn keeps the previous list as its
+/// prefix, offers every tool of its second field and none of its third.
+async fn run_turns(
+    selector: &ToolSelector,
+    key: &str,
+    catalog: &Catalog,
+    steps: &[(&str, &[&str], &[&str])],
+) -> Vec<String> {
+    let mut previous: Vec<String> = Vec::new();
+    for (text, offered, not_offered) in steps {
+        let now = names(selector, key, catalog, text).await;
+        assert_eq!(
+            now[..previous.len()],
+            previous[..],
+            "{text}: the list only grows"
+        );
+        for tool in *offered {
+            assert!(now.contains(&(*tool).to_owned()), "{text}: {now:?}");
+        }
+        for tool in *not_offered {
+            assert!(!now.contains(&(*tool).to_owned()), "{text}: {now:?}");
+        }
+        previous = now;
+    }
+    previous
+}
+
 /// On a later turn, a request for an action that no offered tool of the server does brings the
 /// best tool for it (two when they act on different things, one when they do the same to the
 /// same thing), so that the set changes once instead of through `find_tools`; "move ... to" a
@@ -497,171 +521,84 @@ async fn later_turns_add_only_what_is_clearly_better() {
 #[tokio::test]
 async fn later_turns_bring_an_action_no_offered_tool_does() {
     for only in ["", "gcal"] {
-        let (config, catalog) = if only.is_empty() {
-            setup("")
-        } else {
-            setup_only(only)
-        };
+        let (config, catalog) = setup_for(only);
         let selector = ToolSelector::new(&config.agent, &config.servers);
-        let first = names(&selector, "week", &catalog, "when's my next dentist appt").await;
-        assert!(
-            !first.contains(&"gcal_update_event".to_owned()),
-            "{first:?}"
-        );
-        let moved = names(&selector, "week", &catalog, "move it to 4 on friday").await;
-        assert_eq!(moved[..first.len()], first[..], "{only:?}");
-        assert!(
-            moved.contains(&"gcal_update_event".to_owned()),
-            "{only:?} {moved:?}"
-        );
-        assert!(
-            !moved.contains(&"gcal_move_event".to_owned()),
-            "{only:?} {moved:?}"
-        );
-
-        let listed = names(&selector, "cals", &catalog, "what calendars do i have").await;
-        let deleted = names(
+        run_turns(
             &selector,
-            "cals",
+            "week",
             &catalog,
-            "delete the old project calendar",
+            &[
+                ("when's my next dentist appt", &[], &["gcal_update_event"]),
+                (
+                    "move it to 4 on friday",
+                    &["gcal_update_event"],
+                    &["gcal_move_event"],
+                ),
+            ],
         )
         .await;
-        assert_eq!(deleted[..listed.len()], listed[..], "{only:?}");
-        assert!(
-            deleted.contains(&"gcal_delete_calendar".to_owned()),
-            "{only:?} {deleted:?}"
-        );
-        assert!(
-            !deleted.contains(&"gcal_clear_calendar".to_owned()),
-            "{only:?}: one tool for one action on one thing: {deleted:?}"
-        );
+        let mut steps: Vec<(&str, &[&str], &[&str])> = vec![
+            ("what calendars do i have", &[], &[]),
+            (
+                "delete the old project calendar",
+                &["gcal_delete_calendar"],
+                &["gcal_clear_calendar"],
+            ),
+        ];
         if only == "gcal" {
-            let made = names(
-                &selector,
-                "cals",
-                &catalog,
+            steps.push((
                 "and make a new one called side projects",
-            )
-            .await;
-            assert!(
-                made.contains(&"gcal_create_calendar".to_owned()),
-                "{made:?}"
-            );
+                &["gcal_create_calendar"],
+                &[],
+            ));
         }
+        run_turns(&selector, "cals", &catalog, &steps).await;
     }
     let (config, catalog) = setup_only("notion");
     let selector = ToolSelector::new(&config.agent, &config.servers);
-    let first = names(&selector, "t", &catalog, "show me my tasks that arent done").await;
-    let marked = names(&selector, "t", &catalog, "mark the slides one as done").await;
-    assert_eq!(marked[..first.len()], first[..]);
-    assert!(
-        marked.contains(&"notion_update_page".to_owned()),
-        "{marked:?}"
-    );
+    let marked = run_turns(
+        &selector,
+        "t",
+        &catalog,
+        &[
+            ("show me my tasks that arent done", &[], &[]),
+            ("mark the slides one as done", &["notion_update_page"], &[]),
+        ],
+    )
+    .await;
     let added = names(&selector, "t", &catalog, "add a new task: book venue").await;
     assert_eq!(added, marked, "the offered create tool serves");
 }
 
-/// A link's title slug is the page's words, not the request's; a calendar title may end in a
-/// number; the assistant's repeating messages and monthly reminders name the assistant.
+/// Each message gets the tool it needs first: a link's title slug is the page's words, not the
+/// request's; a calendar title may end in a number; an event named by its title with no date is
+/// searched for; one block of a linked page to change needs the page's blocks; a database
+/// view's link points at the database and any other Notion link at a page; "who is <id>" asks
+/// for a person; "set up" a database creates one; "remind me" after a dictated text and "each
+/// monday" ask the assistant.
 #[tokio::test]
-async fn slugs_numbered_titles_and_monthly_reminders() {
-    let (config, catalog) = setup("");
-    let selector = ToolSelector::new(&config.agent, &config.servers);
-    let summary = names(
-        &selector,
-        "a",
-        &catalog,
-        "https://www.notion.so/acme/Offsite-Planning-d013082e9585fd47cfc45d36db4a20b6 summarize pls",
-    )
-    .await;
-    assert!(
-        summary.contains(&"notion_get_page_content".to_owned()),
-        "{summary:?}"
-    );
-    assert!(
-        summary.iter().all(|n| n.starts_with("notion_")),
-        "{summary:?}"
-    );
-    let soccer = names(&selector, "b", &catalog, "delete the Soccer 2023 calendar").await;
-    assert!(
-        soccer.contains(&"gcal_list_calendars".to_owned()),
-        "{soccer:?}"
-    );
-    let mut catalog = catalog;
-    catalog.tools.extend(crate::schedule::tools::catalog());
-    let index = Index::build(
-        &catalog.tools,
-        &[ServerWords {
-            name: crate::schedule::ASSISTANT.to_owned(),
-            keywords: crate::schedule::tools::KEYWORDS
-                .iter()
-                .map(|k| (*k).to_owned())
-                .collect(),
-        }],
-    );
-    for text in [
-        "every month on the 1st pay rent",
-        "stop the morning summary",
-    ] {
-        assert!(
-            index
-                .query(text)
-                .named
-                .iter()
-                .any(|(s, _)| s == crate::schedule::ASSISTANT),
-            "{text}"
-        );
-    }
-}
-
-/// An event named by its title with no date brings the event search; one block of a linked page
-/// to change brings the page's blocks; a database view's link brings the database tools.
-#[tokio::test]
-async fn titled_events_page_blocks_and_database_views_get_their_lookups() {
-    let (config, catalog) = setup("");
-    let selector = ToolSelector::new(&config.agent, &config.servers);
-    let rsvp = names(
-        &selector,
-        "a",
-        &catalog,
-        "who's coming to the Q3 planning meeting and did they rsvp",
-    )
-    .await;
-    assert!(rsvp.contains(&"gcal_search_events".to_owned()), "{rsvp:?}");
-    let todo = names(
-        &selector,
-        "b",
-        &catalog,
-        "uncheck the first todo on https://www.notion.so/6d167ec46dff934ba5edcb4224cc9507",
-    )
-    .await;
-    assert!(
-        todo.contains(&"notion_get_block_children".to_owned()),
-        "{todo:?}"
-    );
-    let view = names(
-        &selector,
-        "c",
-        &catalog,
-        "list everything in https://www.notion.so/3bdd2748f608b93d57de1de05326b126?v=185c8615512b60f53127c8127f91431b",
-    )
-    .await;
-    assert!(
-        view.contains(&"notion_query_database".to_owned()),
-        "{view:?}"
-    );
-}
-
-/// "who is <id>" asks for a person, "set up" a database creates one, a Notion link points at a
-/// page, and "remind me" after a dictated text or "each monday" asks the assistant.
-#[tokio::test]
-async fn people_by_id_setting_up_page_links_and_reminders_after_the_text() {
+async fn messages_get_the_tool_they_need_first() {
     let (config, mut catalog) = setup("");
     catalog.tools.extend(crate::schedule::tools::catalog());
     let selector = ToolSelector::new(&config.agent, &config.servers);
     let cases = [
+        (
+            "https://www.notion.so/acme/Offsite-Planning-d013082e9585fd47cfc45d36db4a20b6 summarize pls",
+            "notion_get_page_content",
+        ),
+        ("delete the Soccer 2023 calendar", "gcal_list_calendars"),
+        (
+            "who's coming to the Q3 planning meeting and did they rsvp",
+            "gcal_search_events",
+        ),
+        (
+            "uncheck the first todo on https://www.notion.so/6d167ec46dff934ba5edcb4224cc9507",
+            "notion_get_block_children",
+        ),
+        (
+            "list everything in https://www.notion.so/3bdd2748f608b93d57de1de05326b126?v=185c8615512b60f53127c8127f91431b",
+            "notion_query_database",
+        ),
         (
             "who is 5da5081f-5d16-7f4b-1c08-097ffcad0143 in notion?",
             "notion_get_user",
@@ -686,6 +623,30 @@ async fn people_by_id_setting_up_page_links_and_reminders_after_the_text() {
     for (i, (text, tool)) in cases.iter().enumerate() {
         let offered = names(&selector, &i.to_string(), &catalog, text).await;
         assert!(offered.contains(&(*tool).to_owned()), "{text}: {offered:?}");
+        if text.contains("Offsite-Planning") {
+            assert!(
+                offered.iter().all(|n| n.starts_with("notion_")),
+                "{offered:?}"
+            );
+        }
+    }
+    let words = ServerWords {
+        name: crate::schedule::ASSISTANT.to_owned(),
+        keywords: crate::schedule::tools::KEYWORDS
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect(),
+    };
+    let index = Index::build(&catalog.tools, &[words]);
+    for text in [
+        "every month on the 1st pay rent",
+        "stop the morning summary",
+    ] {
+        let named = index.query(text).named;
+        assert!(
+            named.iter().any(|(s, _)| s == crate::schedule::ASSISTANT),
+            "{text}"
+        );
     }
 }
 
@@ -766,11 +727,7 @@ async fn titles_ids_lists_and_people_get_their_tools() {
         }
     }
     for only in ["", "gcal", "notion"] {
-        let (config, catalog) = if only.is_empty() {
-            setup("")
-        } else {
-            setup_only(only)
-        };
+        let (config, catalog) = setup_for(only);
         let selector = ToolSelector::new(&config.agent, &config.servers);
         for (i, message) in [
             "is notion better than obsidian",
