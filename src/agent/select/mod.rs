@@ -190,70 +190,7 @@ fn later_turn_additions(
                 .any(|t| t.qualified == *name && t.server == server)
         })
     };
-    // A tool that does what the message asks to its thing ("move the 2pm to 4": update an
-    // event) when no offered tool of its server does: the best of them comes in, however well
-    // the offered tools match the message's things, and the second best too unless it does
-    // the same to the same thing.
-    let does_asked = |tool: &CatalogTool| {
-        tool_actions(&tool.tool)
-            .iter()
-            .any(|a| query.actions.contains(a))
-    };
-    let asked_action = |i: usize| {
-        let Some(tool) = catalog.tools.get(i) else {
-            return false;
-        };
-        // An offered tool doing the action serves the message unless the message speaks more of
-        // this tool's thing than of the offered tool's ("make a new calendar" beside
-        // `create_event`).
-        let weight = |thing: &Option<String>| {
-            thing.as_ref().map_or(0.0, |thing| {
-                query
-                    .terms
-                    .iter()
-                    .filter(|t| t.term == *thing && t.kind == lexicon::Kind::Object)
-                    .map(|t| t.weight)
-                    .fold(0.0_f32, f32::max)
-            })
-        };
-        let thing = tool_thing(&tool.tool);
-        let served = catalog.tools.iter().any(|t| {
-            let other = tool_thing(&t.tool);
-            t.server == tool.server
-                && current.contains(&t.qualified)
-                && does_asked(t)
-                && (other == thing || weight(&other) >= weight(&thing))
-        });
-        let mut rivals: Vec<&rank::Pick> = picks
-            .iter()
-            .filter(|p| {
-                catalog
-                    .tools
-                    .get(p.index)
-                    .is_some_and(|t| t.server == tool.server && does_asked(t))
-            })
-            .collect();
-        // Of those, the ones acting on the thing the message speaks of most.
-        let thing_of =
-            |p: &rank::Pick| weight(&catalog.tools.get(p.index).and_then(|t| tool_thing(&t.tool)));
-        let most = rivals.iter().map(|p| thing_of(p)).fold(0.0_f32, f32::max);
-        rivals.retain(|p| thing_of(p) >= most);
-        rivals.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
-        does_asked(tool)
-            && !served
-            && rivals
-                .iter()
-                .take(LATER_TURN_ADDITIONS)
-                .enumerate()
-                .any(|(rank, p)| {
-                    p.index == i
-                        && (rank == 0
-                            || rivals
-                                .first()
-                                .and_then(|best| catalog.tools.get(best.index))
-                                .is_none_or(|best| !same_action(&best.tool, &tool.tool)))
-                })
-    };
+    let asked = asked_additions(picks, query, current, catalog);
     let mut out = Vec::new();
     let mut added_per_server: Vec<(&str, usize)> = Vec::new();
     for pick in picks {
@@ -290,9 +227,90 @@ fn later_turn_additions(
         });
         let stands_out = pick.score > LATER_TURN_MARGIN * offered_best(server)
             && pick.score >= LATER_TURN_RATIO * top;
-        if !served && (stands_out || asked_action(pick.index)) && *count < LATER_TURN_ADDITIONS {
+        if !served && (stands_out || asked.contains(&pick.index)) && *count < LATER_TURN_ADDITIONS {
             *count += 1;
             out.push(pick.index);
+        }
+    }
+    out
+}
+
+/// The picks that do what the message asks to its thing ("move the 2pm to 4": update an event)
+/// where no offered tool of their server does: per server, of the picks doing an asked action
+/// on the thing the message speaks of most, the best, and the second best too unless it does
+/// the same to the same thing. An offered tool doing the action serves the message unless the
+/// message speaks more of the pick's thing than of the offered tool's ("make a new calendar"
+/// beside `create_event`). Computed once per turn.
+fn asked_additions(
+    picks: &[rank::Pick],
+    query: &index::Query,
+    current: &[String],
+    catalog: &Catalog,
+) -> Vec<usize> {
+    if query.actions.is_empty() {
+        return Vec::new();
+    }
+    let does_asked = |tool: &CatalogTool| {
+        tool_actions(&tool.tool)
+            .iter()
+            .any(|a| query.actions.contains(a))
+    };
+    let weight = |thing: &Option<String>| {
+        thing.as_ref().map_or(0.0, |thing| {
+            query
+                .terms
+                .iter()
+                .filter(|t| t.term == *thing && t.kind == lexicon::Kind::Object)
+                .map(|t| t.weight)
+                .fold(0.0_f32, f32::max)
+        })
+    };
+    // The offered tools doing an asked action, with their things.
+    let offered: Vec<(&CatalogTool, Option<String>)> = catalog
+        .tools
+        .iter()
+        .filter(|t| current.contains(&t.qualified) && does_asked(t))
+        .map(|t| (t, tool_thing(&t.tool)))
+        .collect();
+    // The picks doing an asked action, with their things.
+    let doing: Vec<(&rank::Pick, &CatalogTool, Option<String>)> = picks
+        .iter()
+        .filter_map(|p| catalog.tools.get(p.index).map(|t| (p, t)))
+        .filter(|(_, t)| does_asked(t))
+        .map(|(p, t)| (p, t, tool_thing(&t.tool)))
+        .collect();
+    let mut servers: Vec<&str> = Vec::new();
+    for (_, tool, _) in &doing {
+        if !servers.contains(&tool.server.as_str()) {
+            servers.push(&tool.server);
+        }
+    }
+    let mut out = Vec::new();
+    for server in servers {
+        let mut rivals: Vec<&(&rank::Pick, &CatalogTool, Option<String>)> = doing
+            .iter()
+            .filter(|(_, t, _)| t.server == server)
+            .collect();
+        let most = rivals
+            .iter()
+            .map(|(_, _, thing)| weight(thing))
+            .fold(0.0_f32, f32::max);
+        rivals.retain(|(_, _, thing)| weight(thing) >= most);
+        rivals.sort_by(|a, b| {
+            b.0.score
+                .total_cmp(&a.0.score)
+                .then(a.0.index.cmp(&b.0.index))
+        });
+        let best = rivals.first().map(|(_, tool, _)| tool.tool.as_str());
+        for (rank, (pick, tool, thing)) in rivals.iter().take(LATER_TURN_ADDITIONS).enumerate() {
+            let served = offered.iter().any(|(other, other_thing)| {
+                other.server == tool.server
+                    && (other_thing == thing || weight(other_thing) >= weight(thing))
+            });
+            let repeats = rank > 0 && best.is_some_and(|best| same_action(best, &tool.tool));
+            if !served && !repeats {
+                out.push(pick.index);
+            }
         }
     }
     out
